@@ -1,0 +1,257 @@
+//! The per-worker flow table: lookup, packet-time expiry and eviction under a memory cap.
+//!
+//! Expiry runs at most once per second of packet time and walks the table; eviction under the
+//! memory cap removes the oldest-idle eighth of the table at once, so both cost O(1) amortised
+//! per packet. The owner decides what to do with a flow that leaves the table (finish its HTTP
+//! transactions, say): [`FlowTable::expire`] and [`FlowTable::insert`] hand removed flows back.
+
+use std::collections::HashMap;
+
+use super::FlowKey;
+use crate::capture::Timestamp;
+
+/// Limits of the flow table.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// A flow idle for this long (packet time) is closed. By default 600 s (Suricata's TCP
+    /// established timeout).
+    pub idle_timeout_secs: u64,
+    /// A flow that has been closed (FIN both ways or RST) is removed after this idle time. By
+    /// default 60 s.
+    pub closed_timeout_secs: u64,
+    /// Bytes the table may use for its entries (not counting stream buffers, which have their
+    /// own cap). By default 128 MiB.
+    pub memcap: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig { idle_timeout_secs: 600, closed_timeout_secs: 60, memcap: 128 << 20 }
+    }
+}
+
+/// Counters of the flow table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows removed on timeout.
+    pub timed_out: u64,
+    /// Flows evicted because the memory cap was reached.
+    pub evicted: u64,
+    /// Most flows held at once.
+    pub peak: u64,
+}
+
+struct Entry<T> {
+    value: T,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    closed: bool,
+}
+
+/// Flows of one worker, keyed by [`FlowKey`].
+pub struct FlowTable<T> {
+    config: FlowConfig,
+    flows: HashMap<FlowKey, Entry<T>>,
+    next_expiry_check: Timestamp,
+    stats: FlowStats,
+}
+
+impl<T> FlowTable<T> {
+    /// An empty table.
+    pub fn new(config: FlowConfig) -> FlowTable<T> {
+        FlowTable {
+            config,
+            flows: HashMap::new(),
+            next_expiry_check: Timestamp(i64::MIN),
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// The flow with this key, marking it seen at `now`.
+    pub fn get_mut(&mut self, key: &FlowKey, now: Timestamp) -> Option<&mut T> {
+        let entry = self.flows.get_mut(key)?;
+        if now > entry.last_seen {
+            entry.last_seen = now;
+        }
+        Some(&mut entry.value)
+    }
+
+    /// When the flow was first seen.
+    pub fn first_seen(&self, key: &FlowKey) -> Option<Timestamp> {
+        self.flows.get(key).map(|e| e.first_seen)
+    }
+
+    /// Marks a flow closed, so that it expires after the shorter closed timeout.
+    pub fn mark_closed(&mut self, key: &FlowKey) {
+        if let Some(e) = self.flows.get_mut(key) {
+            e.closed = true;
+        }
+    }
+
+    /// Adds a new flow seen first at `now`. When the memory cap is reached, the oldest idle
+    /// flows are evicted first and handed to `evicted`.
+    pub fn insert(
+        &mut self,
+        key: FlowKey,
+        value: T,
+        now: Timestamp,
+        evicted: &mut impl FnMut(FlowKey, T),
+    ) -> &mut T {
+        if (self.flows.len() + 1) * Self::entry_size() > self.config.memcap {
+            self.evict_oldest(evicted);
+        }
+        self.stats.created += 1;
+        self.stats.peak = self.stats.peak.max(self.flows.len() as u64 + 1);
+        let entry = self
+            .flows
+            .entry(key)
+            .or_insert(Entry { value, first_seen: now, last_seen: now, closed: false });
+        &mut entry.value
+    }
+
+    /// Removes flows idle past their timeout at `now`, handing each to `expired`. Cheap to
+    /// call on every packet: the table is walked at most once per second of packet time.
+    pub fn expire(&mut self, now: Timestamp, expired: &mut impl FnMut(FlowKey, T)) {
+        if now < self.next_expiry_check {
+            return;
+        }
+        self.next_expiry_check = now.plus_secs(1);
+        let idle = self.config.idle_timeout_secs;
+        let closed = self.config.closed_timeout_secs;
+        let stale: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, e)| {
+                let limit = if e.closed { closed } else { idle };
+                now.nanos_since(e.last_seen) > limit.saturating_mul(1_000_000_000)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            if let Some(e) = self.flows.remove(&key) {
+                self.stats.timed_out += 1;
+                expired(key, e.value);
+            }
+        }
+    }
+
+    /// Removes every flow (end of capture), oldest first, handing each to `each`.
+    pub fn drain(&mut self, each: &mut impl FnMut(FlowKey, T)) {
+        let mut all: Vec<(FlowKey, Entry<T>)> = self.flows.drain().collect();
+        all.sort_by_key(|(k, e)| (e.first_seen, *k));
+        for (k, e) in all {
+            each(k, e.value);
+        }
+    }
+
+    /// Flows held now.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// True when no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &FlowStats {
+        &self.stats
+    }
+
+    fn entry_size() -> usize {
+        // Entry plus the hash map's key and control byte, a fair estimate of one slot.
+        std::mem::size_of::<Entry<T>>() + std::mem::size_of::<FlowKey>() + 1
+    }
+
+    fn evict_oldest(&mut self, evicted: &mut impl FnMut(FlowKey, T)) {
+        let mut ages: Vec<(Timestamp, FlowKey)> =
+            self.flows.iter().map(|(k, e)| (e.last_seen, *k)).collect();
+        let count = (ages.len() / 8).max(1).min(ages.len());
+        if count == 0 {
+            return;
+        }
+        ages.select_nth_unstable(count - 1);
+        ages.truncate(count);
+        ages.sort();
+        for (_, key) in ages {
+            if let Some(e) = self.flows.remove(&key) {
+                self.stats.evicted += 1;
+                evicted(key, e.value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::VlanIds;
+    use crate::flow::Endpoint;
+
+    fn key(port: u16) -> FlowKey {
+        let a = Endpoint { addr: "10.0.0.1".parse().unwrap(), port };
+        let b = Endpoint { addr: "10.0.0.2".parse().unwrap(), port: 80 };
+        FlowKey::new(a, b, VlanIds::default())
+    }
+
+    #[test]
+    fn idle_flows_expire_on_packet_time() {
+        let mut t = FlowTable::new(FlowConfig { idle_timeout_secs: 10, ..Default::default() });
+        t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
+        t.insert(key(2), 2u32, Timestamp::from_secs(105), &mut |_, _| {});
+        let mut gone = Vec::new();
+        t.expire(Timestamp::from_secs(111), &mut |_, v| gone.push(v));
+        assert_eq!(gone, vec![1]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.stats().timed_out, 1);
+    }
+
+    #[test]
+    fn touching_a_flow_keeps_it_alive() {
+        let mut t = FlowTable::new(FlowConfig { idle_timeout_secs: 10, ..Default::default() });
+        t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
+        assert!(t.get_mut(&key(1), Timestamp::from_secs(109)).is_some());
+        let mut gone = Vec::new();
+        t.expire(Timestamp::from_secs(115), &mut |_, v| gone.push(v));
+        assert!(gone.is_empty());
+    }
+
+    #[test]
+    fn closed_flows_use_the_shorter_timeout() {
+        let cfg = FlowConfig { idle_timeout_secs: 600, closed_timeout_secs: 5, ..Default::default() };
+        let mut t = FlowTable::new(cfg);
+        t.insert(key(1), 1u32, Timestamp::from_secs(0), &mut |_, _| {});
+        t.mark_closed(&key(1));
+        let mut gone = Vec::new();
+        t.expire(Timestamp::from_secs(6), &mut |_, v| gone.push(v));
+        assert_eq!(gone, vec![1]);
+    }
+
+    #[test]
+    fn memcap_evicts_the_oldest_idle_flows() {
+        let size = FlowTable::<u64>::entry_size();
+        let mut t = FlowTable::new(FlowConfig { memcap: size * 16, ..Default::default() });
+        let mut evicted = Vec::new();
+        for i in 0..17u16 {
+            t.insert(key(i), u64::from(i), Timestamp::from_secs(i64::from(i)), &mut |_, v| {
+                evicted.push(v)
+            });
+        }
+        assert_eq!(evicted, vec![0, 1]);
+        assert_eq!(t.stats().evicted, 2);
+        assert!(t.len() <= 16);
+    }
+
+    #[test]
+    fn drain_is_oldest_first() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        t.insert(key(2), 2u32, Timestamp::from_secs(2), &mut |_, _| {});
+        t.insert(key(1), 1u32, Timestamp::from_secs(1), &mut |_, _| {});
+        let mut order = Vec::new();
+        t.drain(&mut |_, v| order.push(v));
+        assert_eq!(order, vec![1, 2]);
+    }
+}

@@ -1,0 +1,278 @@
+//! HTTP/1.x over reassembled TCP streams → [`HttpTransaction`]s, as IIS/ASP.NET saw them.
+//!
+//! An [`HttpConnection`] takes the two byte streams of one TCP connection (from
+//! [`crate::stream`]) and recognises HTTP by content, on any port: the side that sends a
+//! request line is the client. Requests and responses are parsed with `httparse`; bodies are
+//! framed by Content-Length or chunked encoding (extensions and trailers), dechunked and, when
+//! `Content-Encoding` says so, gzip/deflate-decoded up to a body limit. Keep-alive and
+//! pipelining give many transactions per connection; each response is paired with its request
+//! (HEAD, 1xx, 204 and 304 carry no body; `Expect: 100-continue` is followed). After a gap the
+//! parser skips to the next request line. A stream that is not HTTP, or turns to garbage, is
+//! dropped from HTTP parsing and counted.
+//!
+//! Every request keeps its bytes as on the wire (request line, header block) and the IIS view
+//! of them: the path normalised as IIS does before routing ([`normalize`]) and the cookies
+//! split as ASP.NET splits them ([`cookie`]).
+
+pub mod cookie;
+pub mod normalize;
+
+use crate::capture::Timestamp;
+use crate::flow::Side;
+
+pub use cookie::Cookie;
+pub use normalize::NormalizedUri;
+
+/// HTTP parsing limits.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Bytes of each request body kept (after dechunking and decoding). By default 1 MiB.
+    pub request_body_limit: usize,
+    /// Bytes of each response body kept (after dechunking and decoding). By default 1 MiB.
+    pub response_body_limit: usize,
+    /// Nested Content-Encoding layers decoded at most. By default 2.
+    pub decompress_layers: usize,
+    /// Bytes a request line plus headers may take before the stream is declared garbage. By
+    /// default 64 KiB.
+    pub max_header_bytes: usize,
+    /// Header lines per message at most. By default 1024.
+    pub max_headers: usize,
+    /// Requests waiting for their response at most (pipelining depth). By default 512.
+    pub max_pending: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            request_body_limit: 1 << 20,
+            response_body_limit: 1 << 20,
+            decompress_layers: 2,
+            max_header_bytes: 64 << 10,
+            max_headers: 1024,
+            max_pending: 512,
+        }
+    }
+}
+
+/// HTTP counters of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpStats {
+    /// Connections recognised as HTTP.
+    pub connections: u64,
+    /// Transactions completed (handed out by [`HttpConnection::take_completed`]).
+    pub transactions: u64,
+    /// Requests parsed.
+    pub requests: u64,
+    /// Responses parsed.
+    pub responses: u64,
+    /// Connections whose first bytes were not HTTP, dropped from HTTP parsing.
+    pub not_http: u64,
+    /// Connections that turned to garbage after speaking HTTP, dropped from HTTP parsing.
+    pub garbage: u64,
+    /// Times the parser skipped to the next request line after a gap.
+    pub resyncs: u64,
+    /// Bodies cut at the body limit.
+    pub bodies_truncated: u64,
+    /// Bodies whose Content-Encoding could not be decoded.
+    pub decode_errors: u64,
+}
+
+/// The packet that delivered some bytes: its capture time and its number in the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketRef {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Packet number, counted from 1 over the whole replay (Suricata's `pcap_cnt`).
+    pub pcap_cnt: u64,
+}
+
+/// One header line, as on the wire (name case kept; value without surrounding whitespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Field name.
+    pub name: Vec<u8>,
+    /// Field value.
+    pub value: Vec<u8>,
+}
+
+/// The header lines of a message, in wire order, duplicates kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(pub Vec<Header>);
+
+impl Headers {
+    /// The first value of `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value.as_slice())
+    }
+
+    /// Every value of `name` (case-insensitive), in wire order.
+    pub fn all<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h [u8]> + 'h {
+        self.0
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value.as_slice())
+    }
+
+    /// Every value of `name` joined with `", "`, as Suricata presents duplicate headers.
+    pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        for v in self.all(name) {
+            match out.as_mut() {
+                None => out = Some(v.to_vec()),
+                Some(o) => {
+                    o.extend_from_slice(b", ");
+                    o.extend_from_slice(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The header lines.
+    pub fn iter(&self) -> impl Iterator<Item = &Header> {
+        self.0.iter()
+    }
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Method token.
+    pub method: Vec<u8>,
+    /// Request-target exactly as sent.
+    pub target: Vec<u8>,
+    /// Protocol, e.g. `HTTP/1.1`.
+    pub protocol: Vec<u8>,
+    /// The request line without its line ending.
+    pub request_line: Vec<u8>,
+    /// Header block as on the wire: every line after the request line up to and including the
+    /// empty line.
+    pub raw_headers: Vec<u8>,
+    /// Parsed header lines.
+    pub headers: Headers,
+    /// The target as IIS routes it.
+    pub uri: NormalizedUri,
+    /// Cookies from every `Cookie` line, split as ASP.NET splits them, in wire order.
+    pub cookies: Vec<Cookie>,
+    /// Body after dechunking and content decoding, up to the body limit.
+    pub body: Vec<u8>,
+    /// Body bytes on the wire after dechunking (before content decoding).
+    pub body_len: u64,
+    /// Trailer lines of a chunked body.
+    pub trailers: Headers,
+}
+
+/// A response as the client saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Protocol, e.g. `HTTP/1.1`.
+    pub protocol: Vec<u8>,
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: Vec<u8>,
+    /// The status line without its line ending.
+    pub response_line: Vec<u8>,
+    /// Header block as on the wire, up to and including the empty line.
+    pub raw_headers: Vec<u8>,
+    /// Parsed header lines.
+    pub headers: Headers,
+    /// Body after dechunking and content decoding, up to the body limit.
+    pub body: Vec<u8>,
+    /// Body bytes on the wire after dechunking (before content decoding).
+    pub body_len: u64,
+    /// Trailer lines of a chunked body.
+    pub trailers: Headers,
+}
+
+/// Anomalies seen on a transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxFlags {
+    /// Part of the request was lost to a capture gap.
+    pub request_gap: bool,
+    /// Part of the response was lost to a capture gap.
+    pub response_gap: bool,
+    /// The request body went past the body limit.
+    pub request_body_truncated: bool,
+    /// The response body went past the body limit.
+    pub response_body_truncated: bool,
+    /// The connection ended before the transaction completed.
+    pub incomplete: bool,
+    /// The TCP connection was picked up without its handshake (set by the pipeline).
+    pub midstream: bool,
+}
+
+/// One request and, when seen, its response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpTransaction {
+    /// Index of the transaction in its connection, from 0.
+    pub tx_id: u64,
+    /// Which TCP side is the client.
+    pub client: Option<Side>,
+    /// The request.
+    pub request: HttpRequest,
+    /// The response, when one was seen.
+    pub response: Option<HttpResponse>,
+    /// The packet that carried the start of the request.
+    pub request_at: PacketRef,
+    /// The packet that completed the transaction (or the last one seen for it).
+    pub completed_at: PacketRef,
+    /// Anomalies.
+    pub flags: TxFlags,
+}
+
+/// HTTP state of one TCP connection.
+#[derive(Debug, Default)]
+pub struct HttpConnection {
+    _private: (),
+}
+
+impl HttpConnection {
+    /// A connection that has seen nothing yet.
+    pub fn new() -> HttpConnection {
+        HttpConnection::default()
+    }
+
+    /// Takes bytes sent by `side`, delivered by the packet `at`.
+    pub fn on_data(&mut self, side: Side, bytes: &[u8], at: PacketRef, config: &HttpConfig, stats: &mut HttpStats) {
+        let _ = (side, bytes, at, config, stats);
+        unimplemented!()
+    }
+
+    /// `len` bytes sent by `side` were lost.
+    pub fn on_gap(&mut self, side: Side, len: u64, config: &HttpConfig, stats: &mut HttpStats) {
+        let _ = (side, len, config, stats);
+        unimplemented!()
+    }
+
+    /// `side` finished sending.
+    pub fn on_close(&mut self, side: Side, at: PacketRef, config: &HttpConfig, stats: &mut HttpStats) {
+        let _ = (side, at, config, stats);
+        unimplemented!()
+    }
+
+    /// The connection is over: completes what can be completed, and marks the rest incomplete.
+    pub fn finish(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
+        let _ = (config, stats);
+        unimplemented!()
+    }
+
+    /// Moves completed transactions, in `tx_id` order, into `out`.
+    pub fn take_completed(&mut self, out: &mut Vec<HttpTransaction>, stats: &mut HttpStats) {
+        let _ = (out, stats);
+        unimplemented!()
+    }
+
+    /// Which side is the client, once known.
+    pub fn client(&self) -> Option<Side> {
+        unimplemented!()
+    }
+
+    /// False once the connection has been dropped from HTTP parsing (not HTTP, or garbage).
+    pub fn is_active(&self) -> bool {
+        unimplemented!()
+    }
+}

@@ -1,0 +1,24 @@
+//! exhound: a passive network sensor for Microsoft Exchange exploitation.
+//!
+//! The library is the inspection pipeline; each stage is one module and data flows one way:
+//!
+//! ```text
+//! capture → decode → flow → stream → http → output
+//!  (pcap)   (L2-L4,  (keys,  (TCP      (HTTP/1.x     (EVE JSON)
+//!           defrag)  table)  reassembly) transactions)
+//! ```
+//!
+//! [`pipeline`] wires the stages together for one worker: it owns a flow table (with the TCP
+//! session and HTTP state of each flow), an IP defragmenter and the counters. Packet time, not
+//! wall time, drives every timeout, so replaying a capture gives the same answer every time.
+//! No stage keeps global mutable state, so several workers can each own a share of the flows.
+
+#![deny(missing_docs)]
+
+pub mod capture;
+pub mod decode;
+pub mod flow;
+pub mod http;
+pub mod output;
+pub mod pipeline;
+pub mod stream;

@@ -1,0 +1,1 @@
+//! One worker's pipeline: decode → flow → stream → http.
