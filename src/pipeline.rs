@@ -1,1 +1,389 @@
-//! One worker's pipeline: decode → flow → stream → http.
+//! One worker's pipeline: decode → defrag → flow → stream → http, for the flows it owns.
+//!
+//! A [`Worker`] takes raw packets in capture order and hands each finished HTTP transaction,
+//! with the facts of its flow, to an [`HttpSink`]. It owns everything it touches (flow table,
+//! defragmenter, reassembly memory, counters), so several workers can run side by side, each
+//! on its own share of the flows. Packet time drives every timeout.
+
+use crate::capture::{RawPacket, Timestamp};
+use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
+use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
+use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
+use crate::http::{HttpConfig, HttpConnection, HttpStats, HttpTransaction, PacketRef};
+use crate::output::eve::flow_id;
+use crate::output::FlowFacts;
+use crate::stream::{ReassemblyMemory, StreamConfig, StreamEvent, StreamStats, TcpSession};
+
+/// Settings of every stage.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineConfig {
+    /// Flow table limits.
+    pub flow: FlowConfig,
+    /// IP defragmentation limits.
+    pub defrag: DefragConfig,
+    /// TCP reassembly settings.
+    pub stream: StreamConfig,
+    /// Bytes of out-of-order TCP data held at most, over all flows. By default 256 MiB.
+    pub reassembly_memcap: Option<usize>,
+    /// HTTP limits.
+    pub http: HttpConfig,
+}
+
+/// Receives finished HTTP transactions.
+pub trait HttpSink {
+    /// One finished transaction of the flow described by `flow`.
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction);
+}
+
+impl<F: FnMut(&FlowFacts, &HttpTransaction)> HttpSink for F {
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
+        self(flow, tx)
+    }
+}
+
+/// Packet and decoding counters of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Packets given to the worker.
+    pub packets: u64,
+    /// Captured bytes of those packets.
+    pub bytes: u64,
+    /// TCP segments (after defragmentation).
+    pub tcp: u64,
+    /// IP packets of other protocols.
+    pub other_ip: u64,
+    /// Frames that carry no IP.
+    pub not_ip: u64,
+    /// Frames of a link type exhound does not decode.
+    pub unknown_link: u64,
+    /// Frames cut short or malformed.
+    pub invalid: u64,
+}
+
+/// Every counter of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Packets and decoding.
+    pub decode: DecodeStats,
+    /// IP defragmentation.
+    pub defrag: DefragStats,
+    /// Flow table.
+    pub flow: FlowStats,
+    /// TCP reassembly.
+    pub stream: StreamStats,
+    /// HTTP parsing.
+    pub http: HttpStats,
+}
+
+impl WorkerStats {
+    /// Adds another worker's counters to these (for the summary of a multi-worker run).
+    pub fn merge(&mut self, other: &WorkerStats) {
+        let d = &mut self.decode;
+        let o = &other.decode;
+        d.packets += o.packets;
+        d.bytes += o.bytes;
+        d.tcp += o.tcp;
+        d.other_ip += o.other_ip;
+        d.not_ip += o.not_ip;
+        d.unknown_link += o.unknown_link;
+        d.invalid += o.invalid;
+        let (f, of) = (&mut self.flow, &other.flow);
+        f.created += of.created;
+        f.timed_out += of.timed_out;
+        f.evicted += of.evicted;
+        f.peak += of.peak;
+        let (g, og) = (&mut self.defrag, &other.defrag);
+        g.fragments += og.fragments;
+        g.reassembled += og.reassembled;
+        g.timeouts += og.timeouts;
+        g.memcap_drops += og.memcap_drops;
+        g.overlaps += og.overlaps;
+        g.invalid += og.invalid;
+        let (s, os) = (&mut self.stream, &other.stream);
+        s.sessions += os.sessions;
+        s.midstream_pickups += os.midstream_pickups;
+        s.out_of_order += os.out_of_order;
+        s.retransmissions += os.retransmissions;
+        s.overlaps += os.overlaps;
+        s.overlaps_different += os.overlaps_different;
+        s.gaps += os.gaps;
+        s.gap_bytes += os.gap_bytes;
+        s.depth_reached += os.depth_reached;
+        s.memcap_drops += os.memcap_drops;
+        s.ignored += os.ignored;
+        let (h, oh) = (&mut self.http, &other.http);
+        h.connections += oh.connections;
+        h.transactions += oh.transactions;
+        h.requests += oh.requests;
+        h.responses += oh.responses;
+        h.not_http += oh.not_http;
+        h.garbage += oh.garbage;
+        h.resyncs += oh.resyncs;
+        h.bodies_truncated += oh.bodies_truncated;
+        h.decode_errors += oh.decode_errors;
+    }
+}
+
+/// Everything a worker keeps about one TCP flow.
+struct FlowState {
+    key: FlowKey,
+    initiator: Endpoint,
+    responder: Endpoint,
+    flow_id: u64,
+    session: TcpSession,
+    http: HttpConnection,
+    /// The last packet of the flow, which stands for the end of data flushed at the flow's end.
+    last_at: PacketRef,
+}
+
+impl FlowState {
+    fn facts(&self) -> FlowFacts {
+        let (client, server) = match self.http.client() {
+            Some(Side::Responder) => (self.responder, self.initiator),
+            _ => (self.initiator, self.responder),
+        };
+        FlowFacts {
+            flow_id: self.flow_id,
+            client_ip: client.addr,
+            client_port: client.port,
+            server_ip: server.addr,
+            server_port: server.port,
+            vlan: self.key.vlan().as_slice().to_vec(),
+        }
+    }
+}
+
+/// The pipeline of one worker.
+pub struct Worker {
+    config: PipelineConfig,
+    flows: FlowTable<FlowState>,
+    defrag: Defragmenter,
+    memory: ReassemblyMemory,
+    stats: WorkerStats,
+    finished: Vec<HttpTransaction>,
+}
+
+impl Worker {
+    /// A worker with the given settings.
+    pub fn new(config: PipelineConfig) -> Worker {
+        let mut memory = ReassemblyMemory::default();
+        if let Some(cap) = config.reassembly_memcap {
+            memory.cap = cap;
+        }
+        Worker {
+            flows: FlowTable::new(config.flow.clone()),
+            defrag: Defragmenter::new(config.defrag.clone()),
+            memory,
+            config,
+            stats: WorkerStats::default(),
+            finished: Vec::new(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WorkerStats {
+        let mut s = self.stats.clone();
+        s.flow = self.flows.stats().clone();
+        s.defrag = self.defrag.stats().clone();
+        s
+    }
+
+    /// Takes one packet; `pcap_cnt` is its number in the whole replay, from 1.
+    pub fn process(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn HttpSink) {
+        self.stats.decode.packets += 1;
+        self.stats.decode.bytes += packet.data.len() as u64;
+        let at = PacketRef {
+            ts: packet.ts,
+            pcap_cnt,
+        };
+        self.expire(packet.ts, sink);
+        match decode::decode_frame(packet.link_type, packet.data) {
+            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, at, sink),
+            Ok(Decoded::Fragment(fragment)) => {
+                self.defrag.expire(packet.ts);
+                if let Some(datagram) = self.defrag.insert(packet.ts, &fragment) {
+                    let k = datagram.key.ip;
+                    let ip = IpHeader {
+                        src: k.src,
+                        dst: k.dst,
+                        vlan: k.vlan,
+                    };
+                    match decode::decode_transport(ip, datagram.key.protocol, &datagram.payload) {
+                        Ok(Decoded::Tcp(segment)) => self.tcp(&segment, at, sink),
+                        Ok(_) => self.stats.decode.other_ip += 1,
+                        Err(e) => self.count_error(e),
+                    }
+                }
+            }
+            Ok(Decoded::OtherIp { .. }) => self.stats.decode.other_ip += 1,
+            Ok(Decoded::NotIp { .. }) => self.stats.decode.not_ip += 1,
+            Err(e) => self.count_error(e),
+        }
+    }
+
+    /// End of input: finishes every flow, oldest first, and hands out what remains.
+    pub fn finish(&mut self, sink: &mut dyn HttpSink) {
+        let mut flows = Vec::new();
+        self.flows.drain(&mut |_, f| flows.push(f));
+        for flow in flows {
+            self.close_flow(flow, sink);
+        }
+    }
+
+    fn count_error(&mut self, e: DecodeError) {
+        match e {
+            DecodeError::UnknownLinkType(_) => self.stats.decode.unknown_link += 1,
+            DecodeError::Truncated(_) | DecodeError::Malformed(_) => self.stats.decode.invalid += 1,
+        }
+    }
+
+    fn expire(&mut self, now: Timestamp, sink: &mut dyn HttpSink) {
+        let mut gone = Vec::new();
+        self.flows.expire(now, &mut |_, f| gone.push(f));
+        for flow in gone {
+            self.close_flow(flow, sink);
+        }
+    }
+
+    fn tcp(&mut self, segment: &TcpSegment<'_>, at: PacketRef, sink: &mut dyn HttpSink) {
+        self.stats.decode.tcp += 1;
+        let src = Endpoint {
+            addr: segment.ip.src,
+            port: segment.src_port,
+        };
+        let dst = Endpoint {
+            addr: segment.ip.dst,
+            port: segment.dst_port,
+        };
+        let key = FlowKey::new(src, dst, segment.ip.vlan);
+        let cfg = &self.config;
+        let stats = &mut self.stats;
+        let flow = match self.flows.get_mut(&key, at.ts) {
+            Some(flow) => flow,
+            None => {
+                // A SYN/ACK seen first was sent by the responder; anything else by the initiator.
+                let (initiator, responder, side) = if segment.flags.syn() && segment.flags.ack() {
+                    (dst, src, Side::Responder)
+                } else {
+                    (src, dst, Side::Initiator)
+                };
+                let session = TcpSession::new(segment, side, &cfg.stream, &mut stats.stream);
+                let state = FlowState {
+                    key,
+                    initiator,
+                    responder,
+                    flow_id: flow_id(at.ts, key.shard_hash()),
+                    session,
+                    http: HttpConnection::new(),
+                    last_at: at,
+                };
+                let mut evicted = Vec::new();
+                self.flows
+                    .insert(key, state, at.ts, &mut |_, f| evicted.push(f));
+                for old in evicted {
+                    Self::finish_flow(
+                        &self.config,
+                        &mut self.memory,
+                        &mut self.stats,
+                        &mut self.finished,
+                        old,
+                        sink,
+                    );
+                }
+                match self.flows.get_mut(&key, at.ts) {
+                    Some(flow) => flow,
+                    None => return,
+                }
+            }
+        };
+        flow.last_at = at;
+        let side = if src == flow.initiator {
+            Side::Initiator
+        } else {
+            Side::Responder
+        };
+        let http_cfg = &self.config.http;
+        let http_stats = &mut self.stats.http;
+        let http = &mut flow.http;
+        flow.session.on_segment(
+            segment,
+            side,
+            at.ts,
+            &self.config.stream,
+            &mut self.memory,
+            &mut self.stats.stream,
+            &mut |event| deliver(http, event, at, http_cfg, http_stats),
+        );
+        self.finished.clear();
+        flow.http
+            .take_completed(&mut self.finished, &mut self.stats.http);
+        if !self.finished.is_empty() {
+            let facts = flow.facts();
+            let midstream = flow.session.is_midstream();
+            for tx in &mut self.finished {
+                tx.flags.midstream = midstream;
+                sink.transaction(&facts, tx);
+            }
+        }
+        if flow.session.is_closed() {
+            self.flows.mark_closed(&key);
+        }
+    }
+
+    fn close_flow(&mut self, flow: FlowState, sink: &mut dyn HttpSink) {
+        Self::finish_flow(
+            &self.config,
+            &mut self.memory,
+            &mut self.stats,
+            &mut self.finished,
+            flow,
+            sink,
+        );
+    }
+
+    fn finish_flow(
+        config: &PipelineConfig,
+        memory: &mut ReassemblyMemory,
+        stats: &mut WorkerStats,
+        finished: &mut Vec<HttpTransaction>,
+        mut flow: FlowState,
+        sink: &mut dyn HttpSink,
+    ) {
+        let http = &mut flow.http;
+        let http_stats = &mut stats.http;
+        let at = flow.last_at;
+        flow.session
+            .finish(&config.stream, memory, &mut stats.stream, &mut |event| {
+                deliver(http, event, at, &config.http, http_stats)
+            });
+        flow.http.finish(&config.http, &mut stats.http);
+        finished.clear();
+        flow.http.take_completed(finished, &mut stats.http);
+        if !finished.is_empty() {
+            let facts = flow.facts();
+            let midstream = flow.session.is_midstream();
+            for tx in finished.iter_mut() {
+                tx.flags.midstream = midstream;
+                sink.transaction(&facts, tx);
+            }
+        }
+    }
+}
+
+/// Hands one stream event to the HTTP state of its connection.
+fn deliver(
+    http: &mut HttpConnection,
+    event: StreamEvent<'_>,
+    at: PacketRef,
+    cfg: &HttpConfig,
+    stats: &mut HttpStats,
+) {
+    if !http.is_active() {
+        return;
+    }
+    match event {
+        StreamEvent::Data { side, bytes } => http.on_data(side, bytes, at, cfg, stats),
+        StreamEvent::Gap { side, len } => http.on_gap(side, len, cfg, stats),
+        StreamEvent::Closed { side } => http.on_close(side, at, cfg, stats),
+    }
+}

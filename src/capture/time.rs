@@ -15,7 +15,10 @@ impl Timestamp {
 
     /// Builds a timestamp from seconds and a fraction in nanoseconds.
     pub fn from_parts(secs: i64, nanos: u32) -> Timestamp {
-        Timestamp(secs.saturating_mul(Self::SECOND).saturating_add(i64::from(nanos)))
+        Timestamp(
+            secs.saturating_mul(Self::SECOND)
+                .saturating_add(i64::from(nanos)),
+        )
     }
 
     /// Builds a timestamp from whole seconds.

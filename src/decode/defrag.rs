@@ -18,7 +18,11 @@ pub struct DefragConfig {
 
 impl Default for DefragConfig {
     fn default() -> Self {
-        DefragConfig { timeout_secs: 60, memcap: 32 << 20, max_fragments: 256 }
+        DefragConfig {
+            timeout_secs: 60,
+            memcap: 32 << 20,
+            max_fragments: 256,
+        }
     }
 }
 
@@ -58,7 +62,10 @@ pub struct Defragmenter {
 impl Defragmenter {
     /// A defragmenter with the given limits.
     pub fn new(config: DefragConfig) -> Defragmenter {
-        Defragmenter { config, stats: DefragStats::default() }
+        Defragmenter {
+            config,
+            stats: DefragStats::default(),
+        }
     }
 
     /// Adds a fragment seen at `now`; returns the datagram when this fragment completes it.

@@ -108,7 +108,10 @@ mod tests {
     use super::*;
 
     fn ep(a: &str, port: u16) -> Endpoint {
-        Endpoint { addr: a.parse().unwrap(), port }
+        Endpoint {
+            addr: a.parse().unwrap(),
+            port,
+        }
     }
 
     #[test]
@@ -127,7 +130,10 @@ mod tests {
         let b = ep("10.0.0.2", 443);
         let mut v = VlanIds::default();
         v.push(42);
-        assert_ne!(FlowKey::new(a, b, v), FlowKey::new(a, b, VlanIds::default()));
+        assert_ne!(
+            FlowKey::new(a, b, v),
+            FlowKey::new(a, b, VlanIds::default())
+        );
     }
 
     #[test]

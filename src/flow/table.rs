@@ -26,7 +26,11 @@ pub struct FlowConfig {
 
 impl Default for FlowConfig {
     fn default() -> Self {
-        FlowConfig { idle_timeout_secs: 600, closed_timeout_secs: 60, memcap: 128 << 20 }
+        FlowConfig {
+            idle_timeout_secs: 600,
+            closed_timeout_secs: 60,
+            memcap: 128 << 20,
+        }
     }
 }
 
@@ -104,10 +108,12 @@ impl<T> FlowTable<T> {
         }
         self.stats.created += 1;
         self.stats.peak = self.stats.peak.max(self.flows.len() as u64 + 1);
-        let entry = self
-            .flows
-            .entry(key)
-            .or_insert(Entry { value, first_seen: now, last_seen: now, closed: false });
+        let entry = self.flows.entry(key).or_insert(Entry {
+            value,
+            first_seen: now,
+            last_seen: now,
+            closed: false,
+        });
         &mut entry.value
     }
 
@@ -192,14 +198,23 @@ mod tests {
     use crate::flow::Endpoint;
 
     fn key(port: u16) -> FlowKey {
-        let a = Endpoint { addr: "10.0.0.1".parse().unwrap(), port };
-        let b = Endpoint { addr: "10.0.0.2".parse().unwrap(), port: 80 };
+        let a = Endpoint {
+            addr: "10.0.0.1".parse().unwrap(),
+            port,
+        };
+        let b = Endpoint {
+            addr: "10.0.0.2".parse().unwrap(),
+            port: 80,
+        };
         FlowKey::new(a, b, VlanIds::default())
     }
 
     #[test]
     fn idle_flows_expire_on_packet_time() {
-        let mut t = FlowTable::new(FlowConfig { idle_timeout_secs: 10, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_secs: 10,
+            ..Default::default()
+        });
         t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
         t.insert(key(2), 2u32, Timestamp::from_secs(105), &mut |_, _| {});
         let mut gone = Vec::new();
@@ -211,7 +226,10 @@ mod tests {
 
     #[test]
     fn touching_a_flow_keeps_it_alive() {
-        let mut t = FlowTable::new(FlowConfig { idle_timeout_secs: 10, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_secs: 10,
+            ..Default::default()
+        });
         t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
         assert!(t.get_mut(&key(1), Timestamp::from_secs(109)).is_some());
         let mut gone = Vec::new();
@@ -221,7 +239,11 @@ mod tests {
 
     #[test]
     fn closed_flows_use_the_shorter_timeout() {
-        let cfg = FlowConfig { idle_timeout_secs: 600, closed_timeout_secs: 5, ..Default::default() };
+        let cfg = FlowConfig {
+            idle_timeout_secs: 600,
+            closed_timeout_secs: 5,
+            ..Default::default()
+        };
         let mut t = FlowTable::new(cfg);
         t.insert(key(1), 1u32, Timestamp::from_secs(0), &mut |_, _| {});
         t.mark_closed(&key(1));
@@ -233,12 +255,18 @@ mod tests {
     #[test]
     fn memcap_evicts_the_oldest_idle_flows() {
         let size = FlowTable::<u64>::entry_size();
-        let mut t = FlowTable::new(FlowConfig { memcap: size * 16, ..Default::default() });
+        let mut t = FlowTable::new(FlowConfig {
+            memcap: size * 16,
+            ..Default::default()
+        });
         let mut evicted = Vec::new();
         for i in 0..17u16 {
-            t.insert(key(i), u64::from(i), Timestamp::from_secs(i64::from(i)), &mut |_, v| {
-                evicted.push(v)
-            });
+            t.insert(
+                key(i),
+                u64::from(i),
+                Timestamp::from_secs(i64::from(i)),
+                &mut |_, v| evicted.push(v),
+            );
         }
         assert_eq!(evicted, vec![0, 1]);
         assert_eq!(t.stats().evicted, 2);

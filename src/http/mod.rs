@@ -237,7 +237,14 @@ impl HttpConnection {
     }
 
     /// Takes bytes sent by `side`, delivered by the packet `at`.
-    pub fn on_data(&mut self, side: Side, bytes: &[u8], at: PacketRef, config: &HttpConfig, stats: &mut HttpStats) {
+    pub fn on_data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
         let _ = (side, bytes, at, config, stats);
         unimplemented!()
     }
@@ -249,7 +256,13 @@ impl HttpConnection {
     }
 
     /// `side` finished sending.
-    pub fn on_close(&mut self, side: Side, at: PacketRef, config: &HttpConfig, stats: &mut HttpStats) {
+    pub fn on_close(
+        &mut self,
+        side: Side,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
         let _ = (side, at, config, stats);
         unimplemented!()
     }

@@ -1,0 +1,232 @@
+//! Every flag of `exhound`, defined once with its documentation (the doc comment is the help
+//! text), and the conversion of flags into pipeline settings. No other module reads flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use exhound::pipeline::PipelineConfig;
+use exhound::stream::StreamPolicy;
+
+const EXIT_HELP: &str = "\
+Exit status:
+  0  success
+  1  some input was bad (unreadable path, truncated or corrupt capture); everything else was
+     processed and written, and each problem was reported on standard error
+  2  usage error, or the output could not be written";
+
+/// A passive network sensor for Microsoft Exchange exploitation (ProxyLogon and relatives).
+#[derive(Debug, Parser)]
+#[command(name = "exhound", version, about, after_help = EXIT_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// exhound's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay pcap/pcapng files through the sensor and write EVE JSON.
+    #[command(after_help = EXIT_HELP)]
+    Replay(ReplayArgs),
+}
+
+/// Overlap policy names on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// The first bytes seen win.
+    First,
+    /// The last bytes seen win.
+    Last,
+    /// New bytes win when the new segment starts first.
+    Bsd,
+    /// As bsd, and new bytes win when both start together and the new one is longer.
+    Linux,
+    /// As bsd (Windows servers, the default).
+    Windows,
+}
+
+impl From<PolicyArg> for StreamPolicy {
+    fn from(p: PolicyArg) -> StreamPolicy {
+        match p {
+            PolicyArg::First => StreamPolicy::First,
+            PolicyArg::Last => StreamPolicy::Last,
+            PolicyArg::Bsd => StreamPolicy::Bsd,
+            PolicyArg::Linux => StreamPolicy::Linux,
+            PolicyArg::Windows => StreamPolicy::Windows,
+        }
+    }
+}
+
+/// `exhound replay` flags.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture files (pcap or pcapng), directories (every capture file under them, in name
+    /// order) or `-` for standard input. Several files are one continuous capture.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Write EVE JSON here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write one EVE `http` record per HTTP transaction.
+    #[arg(long)]
+    pub log_http: bool,
+
+    /// Only packets matching this libpcap filter expression (applies to files too).
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+
+    /// How overlapping TCP segments with different bytes are resolved: as the protected
+    /// server's TCP stack does.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Windows, value_name = "POLICY")]
+    pub stream_policy: PolicyArg,
+
+    /// Ignore TCP connections whose handshake was not captured (by default they are picked
+    /// up and their transactions flagged `midstream`).
+    #[arg(long)]
+    pub no_midstream: bool,
+
+    /// Bytes of each direction of a TCP connection that are inspected (0: no limit).
+    /// Suffixes k, m, g.
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    pub stream_depth: u64,
+
+    /// Bytes of out-of-order TCP data held at most, over all flows.
+    #[arg(long, value_name = "BYTES", default_value = "256m", value_parser = parse_size)]
+    pub reassembly_memcap: u64,
+
+    /// Bytes of each request body kept for inspection (after dechunking and decoding).
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    pub request_body_limit: u64,
+
+    /// Bytes of each response body kept for inspection (after dechunking and decoding).
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    pub response_body_limit: u64,
+
+    /// Nested Content-Encoding layers (gzip, deflate) decoded at most.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub decompress_layers: usize,
+
+    /// Seconds (of packet time) after which an idle flow is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub flow_timeout: u64,
+
+    /// Bytes the flow table may use; the oldest idle flows are evicted past it.
+    #[arg(long, value_name = "BYTES", default_value = "128m", value_parser = parse_size)]
+    pub flow_memcap: u64,
+
+    /// Seconds (of packet time) an incomplete fragmented datagram is kept.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub defrag_timeout: u64,
+
+    /// Bytes of IP fragments held at most.
+    #[arg(long, value_name = "BYTES", default_value = "32m", value_parser = parse_size)]
+    pub defrag_memcap: u64,
+
+    /// Don't print the summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ReplayArgs {
+    /// The pipeline settings these flags ask for.
+    pub fn pipeline_config(&self) -> PipelineConfig {
+        let mut c = PipelineConfig::default();
+        c.stream.policy = self.stream_policy.into();
+        c.stream.midstream = !self.no_midstream;
+        c.stream.depth = self.stream_depth;
+        c.reassembly_memcap = Some(to_usize(self.reassembly_memcap));
+        c.http.request_body_limit = to_usize(self.request_body_limit);
+        c.http.response_body_limit = to_usize(self.response_body_limit);
+        c.http.decompress_layers = self.decompress_layers;
+        c.flow.idle_timeout_secs = self.flow_timeout;
+        c.flow.memcap = to_usize(self.flow_memcap);
+        c.defrag.timeout_secs = self.defrag_timeout;
+        c.defrag.memcap = to_usize(self.defrag_memcap);
+        c
+    }
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// Parses a byte size: a number with an optional `k`, `m` or `g` suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t
+        .strip_suffix("ib")
+        .or_else(|| t.strip_suffix('b'))
+        .unwrap_or(&t);
+    let (digits, shift) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 10),
+        Some('m') => (&t[..t.len() - 1], 20),
+        Some('g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 4096, 64k, 1m, 2g)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("3MiB"), Ok(3 << 20));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999g").is_err());
+    }
+
+    #[test]
+    fn replay_flags_become_config() {
+        let cli = Cli::try_parse_from([
+            "exhound",
+            "replay",
+            "--stream-policy",
+            "first",
+            "--no-midstream",
+            "--stream-depth",
+            "0",
+            "--request-body-limit",
+            "4k",
+            "x.pcap",
+        ])
+        .unwrap();
+        let Command::Replay(a) = cli.command;
+        let c = a.pipeline_config();
+        assert_eq!(c.stream.policy, StreamPolicy::First);
+        assert!(!c.stream.midstream);
+        assert_eq!(c.stream.depth, 0);
+        assert_eq!(c.http.request_body_limit, 4096);
+        assert!(!a.log_http);
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["exhound", "replay", "a.pcap", "b.pcap"]).unwrap();
+        let Command::Replay(a) = cli.command;
+        let c = a.pipeline_config();
+        assert_eq!(c.stream.policy, StreamPolicy::Windows);
+        assert!(c.stream.midstream);
+        assert_eq!(c.stream.depth, 1 << 20);
+        assert_eq!(a.paths.len(), 2);
+    }
+
+    #[test]
+    fn a_path_is_required() {
+        assert!(Cli::try_parse_from(["exhound", "replay"]).is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! `exhound replay`: capture files → pipeline → EVE JSON, then a summary on standard error.
+//!
+//! The files are one continuous capture: one worker sees them in order, so flows carry on
+//! across files. A file that cannot be opened, or breaks part-way, is reported with its name
+//! (and packet number); what was read before the break is processed and written, the next
+//! file is still read, and the exit status says that some input was bad.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use exhound::capture::{expand_inputs, CaptureFile};
+use exhound::http::HttpTransaction;
+use exhound::output::{EveWriter, FlowFacts};
+use exhound::pipeline::{Worker, WorkerStats};
+
+use super::args::ReplayArgs;
+use super::{EXIT_BAD_INPUT, EXIT_OK};
+
+/// Where EVE lines go, remembering the first write error so nothing is lost silently.
+struct Output {
+    eve: EveWriter<Box<dyn Write>>,
+    log_http: bool,
+    current_file: String,
+    error: Option<io::Error>,
+}
+
+impl Output {
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
+        if !self.log_http || self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.eve.write_http(flow, tx, Some(&self.current_file)) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Runs the replay and returns the exit status.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 16,
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    let mut out = Output {
+        eve: EveWriter::new(sink),
+        log_http: args.log_http,
+        current_file: String::new(),
+        error: None,
+    };
+    let mut worker = Worker::new(args.pipeline_config());
+    let mut bad_input = false;
+    let mut files_read = 0u64;
+    let mut pcap_cnt = 0u64;
+
+    let files = match expand_inputs(&args.paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("exhound: {e}");
+            bad_input = true;
+            // Read what can be read: every path that expands on its own.
+            args.paths
+                .iter()
+                .filter_map(|p| expand_inputs(std::slice::from_ref(p)).ok())
+                .flatten()
+                .collect()
+        }
+    };
+    for path in &files {
+        match replay_file(
+            path,
+            args.bpf.as_deref(),
+            &mut worker,
+            &mut out,
+            &mut pcap_cnt,
+        ) {
+            Ok(()) => files_read += 1,
+            Err(e) => {
+                eprintln!("exhound: {e}");
+                bad_input = true;
+                if matches!(e, exhound::capture::CaptureError::Read { .. }) {
+                    files_read += 1;
+                }
+                if matches!(e, exhound::capture::CaptureError::Filter { .. }) {
+                    anyhow::bail!("{e}");
+                }
+            }
+        }
+        if out.error.is_some() {
+            break;
+        }
+    }
+    worker.finish(&mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t));
+    let output_name = args
+        .output
+        .as_deref()
+        .map(Path::display)
+        .map(|d| d.to_string());
+    let output_name = output_name.unwrap_or_else(|| "standard output".to_string());
+    if let Some(e) = out.error.take() {
+        return Err(e).with_context(|| format!("writing EVE to {output_name}"));
+    }
+    out.eve
+        .flush()
+        .with_context(|| format!("writing EVE to {output_name}"))?;
+    if !args.quiet {
+        print_summary(
+            &worker.stats(),
+            files_read,
+            out.eve.records(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(ExitCode::from(if bad_input {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_OK
+    }))
+}
+
+fn replay_file(
+    path: &Path,
+    bpf: Option<&str>,
+    worker: &mut Worker,
+    out: &mut Output,
+    pcap_cnt: &mut u64,
+) -> Result<(), exhound::capture::CaptureError> {
+    let mut file = CaptureFile::open(path, bpf)?;
+    out.current_file = file.name().to_string();
+    while let Some(packet) = file.next_packet()? {
+        *pcap_cnt += 1;
+        worker.process(
+            &packet,
+            *pcap_cnt,
+            &mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t),
+        );
+        if out.error.is_some() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(s: &WorkerStats, files: u64, records: u64, secs: f64) {
+    let d = &s.decode;
+    let mb = d.bytes as f64 / 1e6;
+    let rate = if secs > 0.0 { mb / secs } else { 0.0 };
+    let mut e = io::stderr().lock();
+    let _ = writeln!(e, "exhound replay summary");
+    let _ = writeln!(e, "  files            {files}");
+    let _ = writeln!(
+        e,
+        "  packets          {} ({} TCP, {} other IP, {} not IP, {} invalid, {} unknown link)",
+        d.packets, d.tcp, d.other_ip, d.not_ip, d.invalid, d.unknown_link
+    );
+    let _ = writeln!(e, "  bytes            {}", d.bytes);
+    let _ = writeln!(
+        e,
+        "  fragments        {} ({} datagrams reassembled, {} timed out, {} memcap drops)",
+        s.defrag.fragments, s.defrag.reassembled, s.defrag.timeouts, s.defrag.memcap_drops
+    );
+    let _ = writeln!(
+        e,
+        "  flows            {} ({} timed out, {} evicted)",
+        s.flow.created, s.flow.timed_out, s.flow.evicted
+    );
+    let st = &s.stream;
+    let _ = writeln!(
+        e,
+        "  TCP sessions     {} ({} picked up mid-stream)",
+        st.sessions, st.midstream_pickups
+    );
+    let _ = writeln!(e, "  TCP gaps         {} ({} bytes)", st.gaps, st.gap_bytes);
+    let _ = writeln!(
+        e,
+        "  TCP overlaps     {} ({} with different bytes), {} retransmissions, {} out of order",
+        st.overlaps, st.overlaps_different, st.retransmissions, st.out_of_order
+    );
+    let _ = writeln!(
+        e,
+        "  TCP limits       {} depth reached, {} memcap drops",
+        st.depth_reached, st.memcap_drops
+    );
+    let h = &s.http;
+    let _ = writeln!(e, "  HTTP             {} transactions on {} connections ({} not HTTP, {} garbage, {} resyncs)", h.transactions, h.connections, h.not_http, h.garbage, h.resyncs);
+    let _ = writeln!(e, "  EVE records      {records}");
+    let _ = writeln!(e, "  elapsed          {secs:.3} s ({rate:.1} MB/s)");
+}

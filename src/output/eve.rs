@@ -1,0 +1,429 @@
+//! EVE JSON `http` records.
+//!
+//! One line per transaction, keys in Suricata's order: `timestamp` (packet time, RFC 3339 with
+//! microseconds and offset, always UTC `+0000`), `flow_id`, `pcap_cnt`, `event_type`,
+//! addresses (`src` = client), `proto`, `tx_id`, `http{…}`, then `metadata` and
+//! `pcap_filename`. Bytes that are not UTF-8 are written as `\xNN` text, as Suricata does.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+use crate::http::HttpTransaction;
+
+/// What the writer needs to know about the flow a transaction belongs to.
+#[derive(Debug, Clone)]
+pub struct FlowFacts {
+    /// Suricata-style flow id (51 bits).
+    pub flow_id: u64,
+    /// Client address.
+    pub client_ip: IpAddr,
+    /// Client port.
+    pub client_port: u16,
+    /// Server address.
+    pub server_ip: IpAddr,
+    /// Server port.
+    pub server_port: u16,
+    /// VLAN ids, outermost first.
+    pub vlan: Vec<u16>,
+}
+
+/// Suricata's `flow_id`: start seconds and microseconds folded with the flow hash, kept to 51
+/// bits so that JSON readers with double-precision numbers read it exactly.
+pub fn flow_id(start: Timestamp, hash: u32) -> u64 {
+    let secs = (start.secs() as u64) & 0xFFFF;
+    let usecs = u64::from(start.subsec_micros()) & 0xFFFF;
+    ((secs << 48) | (usecs << 32) | u64::from(hash)) & 0x7_FFFF_FFFF_FFFF
+}
+
+/// Formats a packet time as EVE does: `2021-03-03T10:00:00.123456+0000`.
+pub fn format_timestamp(ts: Timestamp) -> String {
+    let date = time::OffsetDateTime::from_unix_timestamp(ts.secs())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        date.hour(),
+        date.minute(),
+        date.second(),
+        ts.subsec_micros()
+    )
+}
+
+/// Bytes as an EVE string: UTF-8 as is; otherwise printable ASCII kept and every other byte
+/// written as `\xNN`.
+pub fn bytes_to_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            for &b in bytes {
+                if (0x20..0x7f).contains(&b) {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("\\x{b:02X}"));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The host name Suricata logs: from an absolute-form target if present, else the Host
+/// header; lower-cased, port removed. Returns the port too when one was given.
+fn hostname(tx: &HttpTransaction) -> Option<(String, Option<u16>)> {
+    let target = &tx.request.target;
+    let authority: &[u8] = if let Some(rest) = strip_scheme(target) {
+        rest.split(|&b| b == b'/' || b == b'?' || b == b'#')
+            .next()
+            .unwrap_or(b"")
+    } else {
+        tx.request.headers.get("host")?
+    };
+    // Drop userinfo.
+    let authority = match authority.iter().rposition(|&b| b == b'@') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    let (host, port) = split_host_port(authority);
+    if host.is_empty() {
+        return None;
+    }
+    Some((bytes_to_string(&host.to_ascii_lowercase()), port))
+}
+
+fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    let lower = target
+        .get(..8)
+        .map(|p| p.to_ascii_lowercase())
+        .unwrap_or_default();
+    if lower.starts_with(b"http://") {
+        target.get(7..)
+    } else if lower.starts_with(b"https://") {
+        target.get(8..)
+    } else {
+        None
+    }
+}
+
+fn split_host_port(authority: &[u8]) -> (&[u8], Option<u16>) {
+    if authority.first() == Some(&b'[') {
+        if let Some(end) = authority.iter().position(|&b| b == b']') {
+            let host = &authority[..=end];
+            let port = authority
+                .get(end + 1..)
+                .and_then(|r| r.strip_prefix(b":"))
+                .and_then(parse_port);
+            return (host, port);
+        }
+        return (authority, None);
+    }
+    match authority.iter().rposition(|&b| b == b':') {
+        Some(i) => (&authority[..i], parse_port(&authority[i + 1..])),
+        None => (authority, None),
+    }
+}
+
+fn parse_port(bytes: &[u8]) -> Option<u16> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
+#[derive(Serialize)]
+struct HttpObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_port: Option<u16>,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_refer: Option<String>,
+    http_method: String,
+    protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    length: u64,
+}
+
+#[derive(Serialize)]
+struct FlowVar {
+    key: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    flowvars: Vec<FlowVar>,
+}
+
+#[derive(Serialize)]
+struct HttpRecord<'a> {
+    timestamp: String,
+    flow_id: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pcap_cnt: u64,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    vlan: &'a [u16],
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    proto: &'static str,
+    tx_id: u64,
+    http: HttpObject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcap_filename: Option<&'a str>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Writes EVE records, one JSON object per line.
+pub struct EveWriter<W: Write> {
+    out: W,
+    records: u64,
+}
+
+impl<W: Write> EveWriter<W> {
+    /// A writer over `out` (buffer it: every record is one `write_all`).
+    pub fn new(out: W) -> EveWriter<W> {
+        EveWriter { out, records: 0 }
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Writes one `http` record for `tx` on `flow`, read from `pcap_filename`.
+    pub fn write_http(
+        &mut self,
+        flow: &FlowFacts,
+        tx: &HttpTransaction,
+        pcap_filename: Option<&str>,
+    ) -> io::Result<()> {
+        let req = &tx.request;
+        let (hostname, http_port) = match hostname(tx) {
+            Some((h, p)) => (Some(h), p),
+            None => (None, None),
+        };
+        let header = |name: &str| req.headers.get(name).map(bytes_to_string);
+        let response = tx.response.as_ref();
+        let http = HttpObject {
+            hostname,
+            http_port,
+            url: bytes_to_string(&req.target),
+            http_user_agent: header("user-agent"),
+            http_content_type: response
+                .and_then(|r| r.headers.get("content-type"))
+                .map(bytes_to_string),
+            http_refer: header("referer"),
+            http_method: bytes_to_string(&req.method),
+            protocol: bytes_to_string(&req.protocol),
+            status: response.map(|r| r.status),
+            length: response.map(|r| r.body_len).unwrap_or(0),
+        };
+        let record = HttpRecord {
+            timestamp: format_timestamp(tx.completed_at.ts),
+            flow_id: flow.flow_id,
+            pcap_cnt: tx.completed_at.pcap_cnt,
+            event_type: "http",
+            vlan: &flow.vlan,
+            src_ip: flow.client_ip.to_string(),
+            src_port: flow.client_port,
+            dest_ip: flow.server_ip.to_string(),
+            dest_port: flow.server_port,
+            proto: "TCP",
+            tx_id: tx.tx_id,
+            http,
+            metadata: metadata(tx),
+            pcap_filename,
+        };
+        let mut line = serde_json::to_vec(&record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.out.write_all(&line)?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// exhound's own facts about a transaction, as EVE flow variables: the IIS view of the URL
+/// when it differs from the wire, and the anomaly flags.
+fn metadata(tx: &HttpTransaction) -> Option<Metadata> {
+    let mut vars = Vec::new();
+    let iis = tx.request.uri.to_bytes();
+    if iis != tx.request.target {
+        vars.push(FlowVar {
+            key: "iis_url",
+            value: bytes_to_string(&iis),
+        });
+    }
+    let f = &tx.flags;
+    let names: Vec<&str> = [
+        (f.midstream, "midstream"),
+        (f.request_gap, "request_gap"),
+        (f.response_gap, "response_gap"),
+        (f.request_body_truncated, "request_body_truncated"),
+        (f.response_body_truncated, "response_body_truncated"),
+        (f.incomplete, "incomplete"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| *n)
+    .collect();
+    if !names.is_empty() {
+        vars.push(FlowVar {
+            key: "tx_flags",
+            value: names.join(","),
+        });
+    }
+    (!vars.is_empty()).then_some(Metadata { flowvars: vars })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Header, Headers, HttpRequest, HttpResponse, NormalizedUri, PacketRef};
+
+    fn tx() -> HttpTransaction {
+        let request = HttpRequest {
+            method: b"GET".to_vec(),
+            target: b"/ecp/%79.js".to_vec(),
+            protocol: b"HTTP/1.1".to_vec(),
+            headers: Headers(vec![
+                Header {
+                    name: b"Host".to_vec(),
+                    value: b"Mail.Lab:443".to_vec(),
+                },
+                Header {
+                    name: b"User-Agent".to_vec(),
+                    value: b"python-requests/2.25".to_vec(),
+                },
+            ]),
+            uri: NormalizedUri {
+                path: b"/ecp/y.js".to_vec(),
+                query_raw: None,
+                query_decoded: None,
+            },
+            ..Default::default()
+        };
+        let response = HttpResponse {
+            protocol: b"HTTP/1.1".to_vec(),
+            status: 500,
+            headers: Headers(vec![Header {
+                name: b"Content-Type".to_vec(),
+                value: b"text/html".to_vec(),
+            }]),
+            body_len: 42,
+            ..Default::default()
+        };
+        HttpTransaction {
+            tx_id: 3,
+            request,
+            response: Some(response),
+            completed_at: PacketRef {
+                ts: Timestamp::from_parts(1_614_765_600, 123_456_789),
+                pcap_cnt: 9,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn facts() -> FlowFacts {
+        FlowFacts {
+            flow_id: 77,
+            client_ip: "192.0.2.10".parse().unwrap(),
+            client_port: 51000,
+            server_ip: "198.51.100.5".parse().unwrap(),
+            server_port: 443,
+            vlan: vec![],
+        }
+    }
+
+    #[test]
+    fn http_record_has_suricata_fields() {
+        let mut w = EveWriter::new(Vec::new());
+        w.write_http(&facts(), &tx(), Some("x.pcap")).unwrap();
+        let line = String::from_utf8(w.into_inner()).unwrap();
+        assert!(line.starts_with("{\"timestamp\":\"2021-03-03T10:00:00.123456+0000\",\"flow_id\":77,\"pcap_cnt\":9,\"event_type\":\"http\""), "{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["src_ip"], "192.0.2.10");
+        assert_eq!(v["dest_port"], 443);
+        assert_eq!(v["tx_id"], 3);
+        assert_eq!(v["http"]["hostname"], "mail.lab");
+        assert_eq!(v["http"]["http_port"], 443);
+        assert_eq!(v["http"]["url"], "/ecp/%79.js");
+        assert_eq!(v["http"]["status"], 500);
+        assert_eq!(v["http"]["length"], 42);
+        assert_eq!(v["http"]["http_content_type"], "text/html");
+        assert_eq!(v["http"]["http_user_agent"], "python-requests/2.25");
+        assert_eq!(v["metadata"]["flowvars"][0]["value"], "/ecp/y.js");
+        assert_eq!(v["pcap_filename"], "x.pcap");
+    }
+
+    #[test]
+    fn request_without_response_has_no_status() {
+        let mut t = tx();
+        t.response = None;
+        t.flags.incomplete = true;
+        let mut w = EveWriter::new(Vec::new());
+        w.write_http(&facts(), &t, None).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        assert!(v["http"].get("status").is_none());
+        assert_eq!(v["http"]["length"], 0);
+        assert_eq!(v["metadata"]["flowvars"][1]["value"], "incomplete");
+        assert!(v.get("pcap_filename").is_none());
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_escaped() {
+        assert_eq!(bytes_to_string(b"/a\xff\x01b"), "/a\\xFF\\x01b");
+        assert_eq!(bytes_to_string("/é".as_bytes()), "/é");
+    }
+
+    #[test]
+    fn absolute_target_gives_the_hostname() {
+        let mut t = tx();
+        t.request.target = b"http://User@EVIL.example:8080/x".to_vec();
+        assert_eq!(hostname(&t), Some(("evil.example".to_string(), Some(8080))));
+    }
+
+    #[test]
+    fn flow_id_fits_51_bits() {
+        let id = flow_id(Timestamp::from_parts(0xFFFF_FFFF, 999_999_000), u32::MAX);
+        assert!(id < (1 << 51));
+        assert_eq!(
+            flow_id(Timestamp::from_parts(1, 2000), 5),
+            (1 << 48) | (2 << 32) | 5
+        );
+    }
+
+    #[test]
+    fn timestamp_format_matches_eve() {
+        assert_eq!(
+            format_timestamp(Timestamp::from_parts(0, 1_000)),
+            "1970-01-01T00:00:00.000001+0000"
+        );
+    }
+}
