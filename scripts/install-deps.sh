@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages exhound's build and tests need, when they are missing:
+#   libpcap-dev  the pcap crate links libpcap
+#   tshark       the end-to-end tests compare exhound's HTTP view with Wireshark's
+#   tcpdump      scripts/capture-real.sh records real traffic with it
+#   iproute2     network namespaces for the veth captures
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+need=()
+dpkg -s libpcap-dev >/dev/null 2>&1 || need+=(libpcap-dev)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: installing ${need[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "install-deps: cargo not found: install Rust (https://rustup.rs), then run make again" >&2
+    exit 1
+fi

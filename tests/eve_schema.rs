@@ -1,0 +1,65 @@
+//! Every EVE record exhound writes for the captures in `pcaps/` validates against Suricata's
+//! own EVE JSON schema (`../shared/third-party/suricata-eve-schema.json`, Suricata 8.0.6), so
+//! it feeds any tool that reads Suricata's output. Skips with a message when `../shared` is
+//! absent (a user's clone); CI runs it with `../shared` present.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    p.is_dir().then_some(p)
+}
+
+fn pcaps() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    out.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")));
+    out.sort();
+    out
+}
+
+#[test]
+fn http_records_validate_against_suricata_schema() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIP: ../shared is absent; the EVE schema check needs ../shared/third-party");
+        return;
+    };
+    let schema_text = std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut checked = 0;
+    for pcap in pcaps() {
+        let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
+            .args(["replay", "--log-http", "-q"])
+            .arg(&pcap)
+            .output()
+            .unwrap();
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&record).map(|e| format!("{e} at {}", e.instance_path)).collect();
+            assert!(errors.is_empty(), "{}: record {line}\nviolates the EVE schema: {errors:?}", pcap.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no EVE record was produced from pcaps/");
+}
+
+#[test]
+fn schema_rejects_a_wrongly_typed_record() {
+    // The check above can fail: a record with a string where the schema wants an integer is
+    // refused by the same validator.
+    let Some(shared) = shared() else {
+        eprintln!("SKIP: ../shared is absent");
+        return;
+    };
+    let schema_text = std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let bad = serde_json::json!({"timestamp":"2021-03-03T10:00:00.000000+0000","event_type":"http","src_port":"80","http":{"url":"/","status":"200"}});
+    assert!(!validator.is_valid(&bad));
+    let unknown = serde_json::json!({"timestamp":"2021-03-03T10:00:00.000000+0000","event_type":"http","exhound_extra":1});
+    assert!(!validator.is_valid(&unknown));
+}
