@@ -31,9 +31,23 @@ struct Conn {
 impl Conn {
     fn packet(&self, from_client: bool, flags: &str, payload: &[u8]) -> Vec<u8> {
         let (src, dst, sp, dp, seq, ack) = if from_client {
-            (self.client, self.server, self.cport, 443, self.cseq, self.sseq)
+            (
+                self.client,
+                self.server,
+                self.cport,
+                443,
+                self.cseq,
+                self.sseq,
+            )
         } else {
-            (self.server, self.client, 443, self.cport, self.sseq, self.cseq)
+            (
+                self.server,
+                self.client,
+                443,
+                self.cport,
+                self.sseq,
+                self.cseq,
+            )
         };
         let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
             .ipv4(src, dst, 64)
@@ -122,7 +136,12 @@ fn run(frames: &[Frame]) -> u64 {
         black_box(tx);
     };
     for (n, f) in frames.iter().enumerate() {
-        let p = RawPacket { ts: f.ts, link_type: linktype::ETHERNET, data: &f.data, wire_len: f.data.len() as u32 };
+        let p = RawPacket {
+            ts: f.ts,
+            link_type: linktype::ETHERNET,
+            data: &f.data,
+            wire_len: f.data.len() as u32,
+        };
         worker.process(&p, n as u64 + 1, &mut sink);
     }
     worker.finish(&mut sink);
@@ -136,7 +155,9 @@ fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(20);
-    g.bench_function("decode+stream+http/large-frames", |b| b.iter(|| black_box(run(&frames))));
+    g.bench_function("decode+stream+http/large-frames", |b| {
+        b.iter(|| black_box(run(&frames)))
+    });
     g.finish();
 }
 

@@ -134,14 +134,22 @@ struct FlowState {
     http: HttpConnection,
     /// The last packet of the flow, which stands for the end of data flushed at the flow's end.
     last_at: PacketRef,
+    /// When the flow's first packet was seen.
+    start: Timestamp,
+    /// Packets sent by each side (indexed by [`Side::index`]).
+    packets: [u64; 2],
+    /// Captured bytes sent by each side.
+    bytes: [u64; 2],
 }
 
 impl FlowState {
     fn facts(&self) -> FlowFacts {
-        let (client, server) = match self.http.client() {
-            Some(Side::Responder) => (self.responder, self.initiator),
-            _ => (self.initiator, self.responder),
+        let client_side = self.http.client().unwrap_or(Side::Initiator);
+        let (client, server) = match client_side {
+            Side::Responder => (self.responder, self.initiator),
+            Side::Initiator => (self.initiator, self.responder),
         };
+        let (c, s) = (client_side.index(), client_side.opposite().index());
         FlowFacts {
             flow_id: self.flow_id,
             client_ip: client.addr,
@@ -149,6 +157,11 @@ impl FlowState {
             server_ip: server.addr,
             server_port: server.port,
             vlan: self.key.vlan().as_slice().to_vec(),
+            start: self.start,
+            pkts_toserver: self.packets[c],
+            pkts_toclient: self.packets[s],
+            bytes_toserver: self.bytes[c],
+            bytes_toclient: self.bytes[s],
         }
     }
 }
@@ -198,7 +211,7 @@ impl Worker {
         };
         self.expire(packet.ts, sink);
         match decode::decode_frame(packet.link_type, packet.data) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, at, sink),
+            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, packet.data.len(), at, sink),
             Ok(Decoded::Fragment(fragment)) => {
                 self.defrag.expire(packet.ts);
                 if let Some(datagram) = self.defrag.insert(packet.ts, &fragment) {
@@ -209,7 +222,9 @@ impl Worker {
                         vlan: k.vlan,
                     };
                     match decode::decode_transport(ip, datagram.key.protocol, &datagram.payload) {
-                        Ok(Decoded::Tcp(segment)) => self.tcp(&segment, at, sink),
+                        Ok(Decoded::Tcp(segment)) => {
+                            self.tcp(&segment, packet.data.len(), at, sink)
+                        }
                         Ok(_) => self.stats.decode.other_ip += 1,
                         Err(e) => self.count_error(e),
                     }
@@ -245,7 +260,13 @@ impl Worker {
         }
     }
 
-    fn tcp(&mut self, segment: &TcpSegment<'_>, at: PacketRef, sink: &mut dyn HttpSink) {
+    fn tcp(
+        &mut self,
+        segment: &TcpSegment<'_>,
+        wire_bytes: usize,
+        at: PacketRef,
+        sink: &mut dyn HttpSink,
+    ) {
         self.stats.decode.tcp += 1;
         let src = Endpoint {
             addr: segment.ip.src,
@@ -276,6 +297,9 @@ impl Worker {
                     session,
                     http: HttpConnection::new(),
                     last_at: at,
+                    start: at.ts,
+                    packets: [0; 2],
+                    bytes: [0; 2],
                 };
                 let mut evicted = Vec::new();
                 self.flows

@@ -16,7 +16,12 @@ fn pcaps() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    out.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")));
+    out.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        )
+    });
     out.sort();
     out
 }
@@ -27,7 +32,8 @@ fn http_records_validate_against_suricata_schema() {
         eprintln!("SKIP: ../shared is absent; the EVE schema check needs ../shared/third-party");
         return;
     };
-    let schema_text = std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema_text =
+        std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut checked = 0;
@@ -39,8 +45,15 @@ fn http_records_validate_against_suricata_schema() {
             .unwrap();
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let record: serde_json::Value = serde_json::from_str(line).unwrap();
-            let errors: Vec<String> = validator.iter_errors(&record).map(|e| format!("{e} at {}", e.instance_path)).collect();
-            assert!(errors.is_empty(), "{}: record {line}\nviolates the EVE schema: {errors:?}", pcap.display());
+            let errors: Vec<String> = validator
+                .iter_errors(&record)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{}: record {line}\nviolates the EVE schema: {errors:?}",
+                pcap.display()
+            );
             checked += 1;
         }
     }
@@ -55,7 +68,8 @@ fn schema_rejects_a_wrongly_typed_record() {
         eprintln!("SKIP: ../shared is absent");
         return;
     };
-    let schema_text = std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema_text =
+        std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let bad = serde_json::json!({"timestamp":"2021-03-03T10:00:00.000000+0000","event_type":"http","src_port":"80","http":{"url":"/","status":"200"}});

@@ -28,6 +28,16 @@ pub struct FlowFacts {
     pub server_port: u16,
     /// VLAN ids, outermost first.
     pub vlan: Vec<u16>,
+    /// When the flow's first packet was seen.
+    pub start: Timestamp,
+    /// Packets from client to server so far.
+    pub pkts_toserver: u64,
+    /// Packets from server to client so far.
+    pub pkts_toclient: u64,
+    /// Captured bytes from client to server so far.
+    pub bytes_toserver: u64,
+    /// Captured bytes from server to client so far.
+    pub bytes_toclient: u64,
 }
 
 /// Suricata's `flow_id`: start seconds and microseconds folded with the flow hash, kept to 51
@@ -358,6 +368,11 @@ mod tests {
             server_ip: "198.51.100.5".parse().unwrap(),
             server_port: 443,
             vlan: vec![],
+            start: Timestamp::from_secs(1_614_765_599),
+            pkts_toserver: 3,
+            pkts_toclient: 2,
+            bytes_toserver: 400,
+            bytes_toclient: 300,
         }
     }
 

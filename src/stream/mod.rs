@@ -51,7 +51,12 @@ pub struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { policy: StreamPolicy::Windows, depth: 1 << 20, midstream: true, max_segments: 1024 }
+        StreamConfig {
+            policy: StreamPolicy::Windows,
+            depth: 1 << 20,
+            midstream: true,
+            max_segments: 1024,
+        }
     }
 }
 
@@ -66,7 +71,10 @@ pub struct ReassemblyMemory {
 
 impl Default for ReassemblyMemory {
     fn default() -> Self {
-        ReassemblyMemory { used: 0, cap: 256 << 20 }
+        ReassemblyMemory {
+            used: 0,
+            cap: 256 << 20,
+        }
     }
 }
 
@@ -130,7 +138,12 @@ pub struct TcpSession {
 impl TcpSession {
     /// A session for a flow whose first captured packet is `first`, sent by `side`. Counts the
     /// session (and a pick-up when there was no handshake) in `stats`.
-    pub fn new(first: &TcpSegment<'_>, side: Side, config: &StreamConfig, stats: &mut StreamStats) -> TcpSession {
+    pub fn new(
+        first: &TcpSegment<'_>,
+        side: Side,
+        config: &StreamConfig,
+        stats: &mut StreamStats,
+    ) -> TcpSession {
         let _ = (first, side, config, stats);
         unimplemented!("TcpSession::new")
     }
