@@ -326,6 +326,8 @@ impl Worker {
         } else {
             Side::Responder
         };
+        flow.packets[side.index()] += 1;
+        flow.bytes[side.index()] += wire_bytes as u64;
         let http_cfg = &self.config.http;
         let http_stats = &mut self.stats.http;
         let http = &mut flow.http;
