@@ -21,4 +21,5 @@ pub mod flow;
 pub mod http;
 pub mod output;
 pub mod pipeline;
+pub mod signatures;
 pub mod stream;
