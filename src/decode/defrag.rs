@@ -49,7 +49,7 @@
 
 use super::{FragmentKey, IpFragment};
 use crate::capture::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{hash_map::Entry, BTreeMap, HashMap};
 use std::mem::size_of;
 use std::net::IpAddr;
 
@@ -271,8 +271,8 @@ impl Defragmenter {
         }
 
         let p = match self.pending.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
                 let age = (now, self.next_seq);
                 self.next_seq += 1;
                 self.by_age.insert(age, key);
@@ -298,7 +298,7 @@ impl Defragmenter {
                     data: fragment.payload.to_vec(),
                 },
             );
-            p.next_arrival += 1;
+            p.next_arrival = p.next_arrival.saturating_add(1);
         }
         let footprint = p.measure();
         self.memory = self.memory - p.footprint + footprint;
