@@ -167,7 +167,13 @@ fn exhound_sees_the_requests_tshark_sees() {
                 .filter_map(|r| r["dest_port"].as_u64())
                 .map(|p| p as u16),
         );
-        let mut ours = run.requests();
+        // A record with neither method nor URL is a response whose request was lost to a
+        // capture gap (tcp-gap-resync.pcap): there is no request to compare.
+        let mut ours: Vec<Req> = run
+            .requests()
+            .into_iter()
+            .filter(|(m, u)| !(m.is_empty() && u.is_empty()))
+            .collect();
         ours.sort();
         let mut theirs = tshark_requests(file, &ports);
         theirs.extend(differences(&name));
