@@ -1,0 +1,76 @@
+//! Writes every synthetic capture of `pcaps/` and `pcaps/README.md`.
+//!
+//! `cargo run --example gen_pcaps` (or `make pcaps`). The output is deterministic: fixed
+//! timestamps from 2021-03-03T10:00:00Z, fixed documentation addresses, so regenerating
+//! changes nothing unless the scenarios in `tests/support/scenarios.rs` changed
+//! (`tests/replay.rs` checks that the committed files match). The real captures
+//! (`real-*.pcap`) come from `scripts/capture-real.sh`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+const README_HEAD: &str = "\
+# Test captures
+
+Synthetic captures are written by `cargo run --example gen_pcaps` (scenarios in
+`tests/support/scenarios.rs`, pcap writer and frame builders in `tests/support/`): frame *i*
+of each file is stamped 2021-03-03T10:00:00Z + *i* ms (ns-resolution files: + 999 ns),
+clients are 192.0.2.10, servers 198.51.100.5 (IPv6: 2001:db8::10 → 2001:db8::5), Host
+`mail.lab`, User-Agent `curl/7.88.1`, unless said otherwise. Real captures come from
+`sudo scripts/capture-real.sh`. `tests/replay.rs` states what exhound must report for each
+file; `tests/tshark.rs` compares exhound's requests with tshark's.
+
+| file | contents, how it was made |
+|---|---|
+";
+
+const README_TAIL: &str = "
+## Overlap policies
+
+The two overlap captures hold one request whose URL depends on which bytes win where two
+TCP segments overlap with different bytes (`--stream-policy`):
+
+| file | windows (default) | bsd | linux | first | last |
+|---|---|---|---|---|---|
+| tcp-overlap-before.pcap (new segment starts before the held one) | /owa/auth/new.js | /owa/auth/new.js | /owa/auth/new.js | /owa/auth/old.js | /owa/auth/new.js |
+| tcp-overlap-after.pcap (new segment starts after the held one) | /owa/auth/old.js | /owa/auth/old.js | /owa/auth/old.js | /owa/auth/old.js | /owa/auth/new.js |
+
+tshark 4.0 reports the same URLs as the `windows` policy for both files.
+";
+
+const REAL: &[(&str, &str)] = &[
+    (
+        "real-loopback.pcap",
+        "real traffic, `scripts/capture-real.sh`: tcpdump on lo while curl talks to a Python HTTP server on 127.0.0.1:18080 (GET /index.html, keep-alive GET /a + GET /b, POST /upload with a 3000-byte body)",
+    ),
+    (
+        "real-veth.pcap",
+        "real traffic, `scripts/capture-real.sh`: two network namespaces joined by a veth pair (10.250.0.1 client, 10.250.0.2 server, MTU 1500), tcpdump in the server namespace, curl POST /ews/upload with a 20000-byte body (MSS-sized segments), then keep-alive GET /owa/one + GET /owa/two",
+    ),
+];
+
+fn main() -> std::io::Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+    std::fs::create_dir_all(&dir)?;
+    let mut readme = README_HEAD.to_string();
+    let mut rows = Vec::new();
+    for s in support::scenarios::all() {
+        let bytes = s.bytes();
+        std::fs::write(dir.join(s.file), &bytes)?;
+        println!("{:>8} bytes  pcaps/{}", bytes.len(), s.file);
+        rows.push((s.file.to_string(), format!("synthetic: {}", s.about)));
+    }
+    for (file, about) in REAL {
+        rows.push((file.to_string(), about.to_string()));
+    }
+    rows.sort();
+    for (file, about) in rows {
+        let _ = writeln!(readme, "| {file} | {about} |");
+    }
+    readme.push_str(README_TAIL);
+    std::fs::write(dir.join("README.md"), readme)?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Support code shared by the end-to-end tests and `examples/gen_pcaps.rs`: a capture-file
+//! writer ([`pcap`]), frame builders ([`frame`]), a TCP conversation builder ([`conv`]), the
+//! synthetic scenarios of `pcaps/` ([`scenarios`]) and helpers to run the `exhound` binary
+//! and read its EVE output ([`run`]).
+//!
+//! Every test crate includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+pub mod conv;
+pub mod frame;
+pub mod pcap;
+pub mod run;
+pub mod scenarios;
