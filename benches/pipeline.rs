@@ -141,6 +141,7 @@ fn run(frames: &[Frame]) -> u64 {
             link_type: linktype::ETHERNET,
             data: &f.data,
             wire_len: f.data.len() as u32,
+            number: n as u64 + 1,
         };
         worker.process(&p, n as u64 + 1, &mut sink);
     }

@@ -64,6 +64,8 @@ pub struct RawPacket<'a> {
     pub data: &'a [u8],
     /// Length of the packet on the wire (may exceed `data.len()` with a snap length).
     pub wire_len: u32,
+    /// Number of the record in its file, from 1 (filtered-out records count too).
+    pub number: u64,
 }
 
 /// Magic numbers of the capture formats libpcap reads: pcap (µs and ns, both byte orders)
@@ -134,6 +136,8 @@ pub struct CaptureFile {
     capture: pcap::Capture<pcap::Offline>,
     link_type: i32,
     packets: u64,
+    filter: Option<pcap::BpfProgram>,
+    buffer: Vec<u8>,
 }
 
 impl CaptureFile {
@@ -141,25 +145,32 @@ impl CaptureFile {
     /// given.
     pub fn open(path: &Path, bpf: Option<&str>) -> Result<CaptureFile, CaptureError> {
         let name = path.display().to_string();
-        let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
+        let capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
             .map_err(|e| CaptureError::Open {
                 path: name.clone(),
                 message: e.to_string(),
             })?;
-        if let Some(expr) = bpf {
-            capture
-                .filter(expr, true)
-                .map_err(|e| CaptureError::Filter {
-                    expr: expr.to_string(),
-                    message: e.to_string(),
-                })?;
-        }
+        // The filter runs here rather than inside libpcap so that every record is counted:
+        // packet numbers in errors and `pcap_cnt` stay those of the file, filter or not.
+        let filter = match bpf {
+            Some(expr) => Some(
+                capture
+                    .compile(expr, true)
+                    .map_err(|e| CaptureError::Filter {
+                        expr: expr.to_string(),
+                        message: e.to_string(),
+                    })?,
+            ),
+            None => None,
+        };
         let link_type = capture.get_datalink().0;
         Ok(CaptureFile {
             name,
             capture,
             link_type,
             packets: 0,
+            filter,
+            buffer: Vec::new(),
         })
     }
 
@@ -173,37 +184,74 @@ impl CaptureFile {
         self.link_type
     }
 
-    /// Packets read so far from this file (that passed the filter).
+    /// Packet records read so far from this file, whether or not they passed the filter.
     pub fn packets_read(&self) -> u64 {
         self.packets
     }
 
-    /// The next packet, `None` at the end of the file.
+    /// The next packet that passes the filter, `None` at the end of the file.
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
-        match self.capture.next_packet() {
-            Ok(packet) => {
-                self.packets += 1;
-                // time_t is i64 here but not on every platform.
-                #[allow(clippy::useless_conversion)]
-                let ts = Timestamp::from_parts(
-                    i64::from(packet.header.ts.tv_sec),
-                    u32::try_from(packet.header.ts.tv_usec).unwrap_or(0),
-                );
-                Ok(Some(RawPacket {
+        if self.filter.is_none() {
+            return match self.capture.next_packet() {
+                Ok(packet) => {
+                    self.packets += 1;
+                    Ok(Some(RawPacket {
+                        ts: timestamp(&packet.header),
+                        link_type: self.link_type,
+                        data: packet.data,
+                        wire_len: packet.header.len,
+                        number: self.packets,
+                    }))
+                }
+                Err(e) => end_or_error(&self.name, self.packets, e),
+            };
+        }
+        // With a filter, an accepted packet is copied into a reused buffer: the borrow of
+        // libpcap's buffer cannot outlive the loop that skips rejected ones.
+        loop {
+            let accepted = match self.capture.next_packet() {
+                Ok(packet) => {
+                    self.packets += 1;
+                    let pass = self.filter.as_ref().is_none_or(|f| f.filter(packet.data));
+                    if pass {
+                        self.buffer.clear();
+                        self.buffer.extend_from_slice(packet.data);
+                    }
+                    pass.then(|| (timestamp(&packet.header), packet.header.len))
+                }
+                Err(e) => return end_or_error(&self.name, self.packets, e),
+            };
+            if let Some((ts, wire_len)) = accepted {
+                return Ok(Some(RawPacket {
                     ts,
                     link_type: self.link_type,
-                    data: packet.data,
-                    wire_len: packet.header.len,
-                }))
+                    data: &self.buffer,
+                    wire_len,
+                    number: self.packets,
+                }));
             }
-            Err(pcap::Error::NoMorePackets) => Ok(None),
-            Err(e) => Err(CaptureError::Read {
-                path: self.name.clone(),
-                packet: self.packets + 1,
-                message: e.to_string(),
-            }),
         }
     }
+}
+
+/// End of file, or the error of the record after `packets` records of file `name`.
+fn end_or_error<T>(name: &str, packets: u64, e: pcap::Error) -> Result<Option<T>, CaptureError> {
+    match e {
+        pcap::Error::NoMorePackets => Ok(None),
+        e => Err(CaptureError::Read {
+            path: name.to_string(),
+            packet: packets + 1,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// A record header's time as a [`Timestamp`] (the capture is opened with ns precision).
+fn timestamp(header: &pcap::PacketHeader) -> Timestamp {
+    // time_t is i64 here but not on every platform.
+    #[allow(clippy::useless_conversion)]
+    let secs = i64::from(header.ts.tv_sec);
+    Timestamp::from_parts(secs, u32::try_from(header.ts.tv_usec).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -287,6 +335,19 @@ mod tests {
             CaptureFile::open(&path, None),
             Err(CaptureError::Open { .. })
         ));
+    }
+
+    #[test]
+    fn filtered_packets_still_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.pcap");
+        write_pcap(&path, &[&[1u8; 60], &[2u8; 70]], 0);
+        // Neither junk frame is IP, so `ip` rejects both; both records are still counted.
+        let mut f = CaptureFile::open(&path, Some("ip")).unwrap();
+        assert!(f.next_packet().unwrap().is_none());
+        assert_eq!(f.packets_read(), 2);
+        let mut f = CaptureFile::open(&path, Some("not ip")).unwrap();
+        assert_eq!(f.next_packet().unwrap().unwrap().data.len(), 60);
     }
 
     #[test]

@@ -135,18 +135,27 @@ fn replay_file(
 ) -> Result<(), exhound::capture::CaptureError> {
     let mut file = CaptureFile::open(path, bpf)?;
     out.current_file = file.name().to_string();
-    while let Some(packet) = file.next_packet()? {
-        *pcap_cnt += 1;
-        worker.process(
-            &packet,
-            *pcap_cnt,
-            &mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t),
-        );
-        if out.error.is_some() {
-            break;
+    // `pcap_cnt` numbers every record of the replay, filtered out or not, so that it points
+    // at the same frame as Wireshark's frame number in a single file.
+    let base = *pcap_cnt;
+    let result = loop {
+        match file.next_packet() {
+            Ok(Some(packet)) => {
+                worker.process(
+                    &packet,
+                    base + packet.number,
+                    &mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t),
+                );
+                if out.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
         }
-    }
-    Ok(())
+    };
+    *pcap_cnt = base + file.packets_read();
+    result
 }
 
 fn print_summary(s: &WorkerStats, files: u64, records: u64, secs: f64) {
