@@ -9,9 +9,25 @@
 //! Sequence numbers wrap. Data in order with nothing held is passed straight through from the
 //! packet, without copying or allocating.
 //!
-//! Memory: a per-direction inspection depth ([`StreamConfig::depth`]) and a global cap on
-//! held out-of-order bytes ([`ReassemblyMemory`], one per worker) bound what an attacker can
-//! make the sensor hold. Hitting either is counted in [`StreamStats`].
+//! Memory: a per-direction inspection depth ([`StreamConfig::depth`]), per-direction caps on
+//! held pieces and bytes ([`StreamConfig::max_segments`], [`StreamConfig::max_held_bytes`])
+//! and a global cap on held out-of-order bytes ([`ReassemblyMemory`], one per worker) bound
+//! what an attacker can make the sensor hold. Hitting any of them is counted in
+//! [`StreamStats`].
+//!
+//! Gaps: a hole is given up when the other side acknowledges bytes beyond it (the capture
+//! lost them; they will not be sent again), when a direction holds too much behind it, or when
+//! the session finishes. A RST ends both directions at once (held data is delivered first).
+//!
+//! Files: `seq.rs` is [`SeqNum`], wrapping sequence arithmetic; `reassembler.rs` is
+//! [`TcpReassembler`], one direction's bytes; this file holds the settings, counters, events
+//! and the handshake logic of [`TcpSession`].
+
+mod reassembler;
+mod seq;
+
+pub use reassembler::{Context, TcpReassembler};
+pub use seq::SeqNum;
 
 use crate::capture::Timestamp;
 use crate::decode::TcpSegment;
@@ -35,18 +51,43 @@ pub enum StreamPolicy {
     Windows,
 }
 
+impl StreamPolicy {
+    /// True when the bytes of a new segment `[new_start, new_end)` replace the bytes of an
+    /// older, overlapping segment `[old_start, old_end)` (stream offsets) that are still held.
+    /// This is Suricata's IDS-mode rule (`anchors.md` §2.1): `First` always keeps the old
+    /// bytes, `Last` always takes the new ones, `Bsd` and `Windows` take the new ones when the
+    /// new segment starts before the old one, and `Linux` also when both start at the same
+    /// offset and the new one ends later.
+    pub fn new_data_wins(self, new_start: u64, new_end: u64, old_start: u64, old_end: u64) -> bool {
+        match self {
+            StreamPolicy::First => false,
+            StreamPolicy::Last => true,
+            StreamPolicy::Bsd | StreamPolicy::Windows => new_start < old_start,
+            StreamPolicy::Linux => {
+                new_start < old_start || (new_start == old_start && new_end > old_end)
+            }
+        }
+    }
+}
+
 /// Reassembly settings.
 #[derive(Debug, Clone)]
 pub struct StreamConfig {
     /// Overlap policy. By default `windows`.
     pub policy: StreamPolicy,
-    /// Bytes of each direction given to inspection, 0 for no limit. By default 1 MiB... of
-    /// *inspected* stream; bytes past it are counted and skipped.
+    /// Bytes of each direction given to inspection, 0 for no limit. By default 1 MiB.
+    /// Counted in stream offset (from the first byte after the SYN, or from the pick-up
+    /// point), so bytes skipped in gaps count too. Reaching it is counted once per direction;
+    /// later bytes are tracked but not delivered.
     pub depth: u64,
     /// Pick up connections whose handshake was not captured. By default on.
     pub midstream: bool,
-    /// Out-of-order segments held per direction at most. By default 1024.
+    /// Out-of-order pieces held per direction at most; past it the first hole is given up as
+    /// a gap (counted in [`StreamStats::held_limit`]). By default 1024.
     pub max_segments: usize,
+    /// Out-of-order bytes held per direction at most; past it the first hole is given up as
+    /// a gap (counted in [`StreamStats::held_limit`]). By default 1 MiB.
+    pub max_held_bytes: usize,
 }
 
 impl Default for StreamConfig {
@@ -56,6 +97,7 @@ impl Default for StreamConfig {
             depth: 1 << 20,
             midstream: true,
             max_segments: 1024,
+            max_held_bytes: 1 << 20,
         }
     }
 }
@@ -101,6 +143,9 @@ pub struct StreamStats {
     pub depth_reached: u64,
     /// Segments not held because the reassembly memory cap was reached.
     pub memcap_drops: u64,
+    /// Times a direction held more than `max_segments` pieces or `max_held_bytes` bytes and
+    /// gave up its first hole early.
+    pub held_limit: u64,
     /// Segments ignored (no session and pick-up off, bad state…).
     pub ignored: u64,
 }
@@ -130,35 +175,71 @@ pub enum StreamEvent<'a> {
 }
 
 /// The TCP state of one connection: handshake, and one reassembler per direction.
+///
+/// The caller must end every session with [`TcpSession::finish`], which gives the bytes it
+/// holds back to the worker's [`ReassemblyMemory`]; a session dropped without it leaves them
+/// counted as used.
 #[derive(Debug)]
 pub struct TcpSession {
-    _private: (),
+    /// Bytes sent by the initiator, then by the responder (indexed by [`Side::index`]).
+    directions: [TcpReassembler; 2],
+    /// The first packet was not a SYN.
+    midstream: bool,
 }
 
 impl TcpSession {
     /// A session for a flow whose first captured packet is `first`, sent by `side`. Counts the
     /// session (and a pick-up when there was no handshake) in `stats`.
+    ///
+    /// Nothing of `first` is consumed here: the caller passes it to [`TcpSession::on_segment`]
+    /// like every other segment.
     pub fn new(
         first: &TcpSegment<'_>,
         side: Side,
         config: &StreamConfig,
         stats: &mut StreamStats,
     ) -> TcpSession {
-        let _ = (first, side, config, stats);
-        unimplemented!("TcpSession::new")
+        let _ = side;
+        stats.sessions += 1;
+        // A SYN/ACK seen first still gives both starting points (its own ISN, and the
+        // initiator's in its acknowledgement number), so only a start without SYN is a pick-up.
+        let midstream = !first.flags.syn();
+        if midstream && config.midstream {
+            stats.midstream_pickups += 1;
+        }
+        TcpSession {
+            directions: [
+                TcpReassembler::new(Side::Initiator),
+                TcpReassembler::new(Side::Responder),
+            ],
+            midstream,
+        }
     }
 
     /// True when the session was picked up without its handshake.
     pub fn is_midstream(&self) -> bool {
-        unimplemented!()
+        self.midstream
     }
 
     /// True when both sides have finished (FIN each way, or a RST).
     pub fn is_closed(&self) -> bool {
-        unimplemented!()
+        self.directions.iter().all(TcpReassembler::is_closed)
+    }
+
+    /// The reassembler of the bytes sent by `side`.
+    pub fn direction(&self, side: Side) -> &TcpReassembler {
+        &self.directions[side.index()]
     }
 
     /// Takes one segment sent by `side` and emits whatever it makes deliverable, in order.
+    ///
+    /// Order of work: a RST ends both directions; a SYN sets the sender's starting point (and
+    /// a SYN/ACK the other side's, from its acknowledgement number); the acknowledgement
+    /// number is applied to the other direction (which may skip a hole the capture lost,
+    /// delivering the other side's bytes first); then the payload and FIN go to the sender's
+    /// direction. The segment's bytes are delivered straight from `segment.payload` when they
+    /// are next in order and nothing is held.
+    #[allow(clippy::too_many_arguments)] // the signature the pipeline calls
     pub fn on_segment(
         &mut self,
         segment: &TcpSegment<'_>,
@@ -169,8 +250,40 @@ impl TcpSession {
         stats: &mut StreamStats,
         out: &mut dyn FnMut(StreamEvent<'_>),
     ) {
-        let _ = (segment, side, now, config, memory, stats, out);
-        unimplemented!()
+        let _ = now;
+        let mut ctx = Context {
+            config,
+            memory,
+            stats,
+        };
+        let flags = segment.flags;
+        if flags.rst() {
+            // Held data past a hole is delivered (after a gap) before the close: a detector
+            // would rather see it than lose it to a reset.
+            for direction in &mut self.directions {
+                direction.finish(&mut ctx, out);
+            }
+            return;
+        }
+        let (this, peer) = self.pair(side);
+        let mut seq = SeqNum(segment.seq);
+        if flags.syn() {
+            if !this.on_syn(seq) {
+                // A new ISN after data flowed, or a SYN on a closed direction.
+                ctx.stats.ignored += 1;
+                return;
+            }
+            seq = seq.wrapping_add(1);
+            if flags.ack() {
+                peer.start_at(SeqNum(segment.ack));
+            }
+        } else if !this.is_started() && config.midstream {
+            this.start_at(seq);
+        }
+        if flags.ack() {
+            peer.on_peer_ack(SeqNum(segment.ack), &mut ctx, out);
+        }
+        this.on_data(seq, segment.payload, flags.fin(), &mut ctx, out);
     }
 
     /// Ends the session (flow timeout or end of capture): delivers held data past any hole as
@@ -182,7 +295,25 @@ impl TcpSession {
         stats: &mut StreamStats,
         out: &mut dyn FnMut(StreamEvent<'_>),
     ) {
-        let _ = (config, memory, stats, out);
-        unimplemented!()
+        let mut ctx = Context {
+            config,
+            memory,
+            stats,
+        };
+        for direction in &mut self.directions {
+            direction.finish(&mut ctx, out);
+        }
+    }
+
+    /// The sender's direction and the other one.
+    fn pair(&mut self, side: Side) -> (&mut TcpReassembler, &mut TcpReassembler) {
+        let [initiator, responder] = &mut self.directions;
+        match side {
+            Side::Initiator => (initiator, responder),
+            Side::Responder => (responder, initiator),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;
