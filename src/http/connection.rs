@@ -16,7 +16,14 @@
 //!
 //! Gaps: inside a body of known length the reader just moves on; anywhere else the side has
 //! lost its place and skips ahead to the next line that starts a request (client) or a status
-//! line (server).
+//! line (server). A side whose role was only inferred from the other side (we joined the
+//! connection mid-message) does the same with its first bytes instead of being called garbage.
+//!
+//! Other choices: a final response with no request waiting (its request was not captured)
+//! becomes a transaction with an empty request. After `CONNECT`, or a request with `Upgrade`,
+//! the client's further bytes are held unparsed until the response says whether the
+//! connection turns into a tunnel (`101`, or `2xx` to `CONNECT`: parsing stops) or not
+//! (parsing resumes), since clients may send tunnelled bytes before the answer.
 
 use std::collections::VecDeque;
 use std::mem;
