@@ -2,6 +2,24 @@
 //! `,`), each piece trimmed, the name before the first `=`, values not URL-decoded, `$`-names
 //! taken as attributes of the previous cookie. Names compare case-insensitively and the first
 //! of duplicate names wins.
+//!
+//! Why: the CVE-2021-26855 markers live in the `X-BEResource` / `X-AnonResource-Backend`
+//! cookies, and the server-side parse decides what the server uses. A naive split on `,` or a
+//! case-sensitive lookup gives both false positives (`a=b, X-BEResource=x~1` is one cookie
+//! named `a`) and misses (`x-beresource=`), so we follow `HttpRequest.FillInCookiesCollection`
+//! and `CreateCookieFromString` from the .NET reference source step by step:
+//!
+//! * segments end at `;`; each is trimmed of ASCII white space (SP, HTAB, LF, VT, FF, CR, as
+//!   .NET's `String.Trim` does for ASCII); empty segments are skipped;
+//! * the name is the text before the first `=` when that `=` comes before the first `&`, and
+//!   the value is everything after it (the multi-value form `k1=v1&k2=v2` reads back as the
+//!   same text);
+//! * a segment with neither `=` nor `&` is a cookie whose *name* is the whole segment and whose
+//!   value is empty; a segment whose first `&` comes before any `=` has an empty name and the
+//!   whole segment as value;
+//! * a segment whose name starts with `$` (`$Path`, `$Domain`, `$Version`, …) that follows a
+//!   cookie of the same header is an attribute of that cookie and not a cookie; at the start
+//!   of a header it is an ordinary cookie.
 
 /// One cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +32,54 @@ pub struct Cookie {
 
 /// Parses one `Cookie` header value, appending its cookies to `out`.
 pub fn parse_cookie_header(value: &[u8], out: &mut Vec<Cookie>) {
-    let _ = (value, out);
-    unimplemented!()
+    let mut seen_cookie = false;
+    for segment in value.split(|b| *b == b';') {
+        let segment = trim(segment);
+        if segment.is_empty() {
+            continue;
+        }
+        let amp = memchr::memchr(b'&', segment).unwrap_or(segment.len());
+        let cookie = match memchr::memchr(b'=', segment) {
+            Some(eq) if eq < amp => Cookie {
+                name: segment[..eq].to_vec(),
+                value: segment[eq + 1..].to_vec(),
+            },
+            _ if amp == segment.len() => Cookie {
+                name: segment.to_vec(),
+                value: Vec::new(),
+            },
+            _ => Cookie {
+                name: Vec::new(),
+                value: segment.to_vec(),
+            },
+        };
+        if seen_cookie && cookie.name.first() == Some(&b'$') {
+            continue; // an attribute of the previous cookie
+        }
+        seen_cookie = true;
+        out.push(cookie);
+    }
+}
+
+/// Trims ASCII white space (SP, HTAB, LF, VT, FF, CR) from both ends.
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_space(*first) {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !is_space(*last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// The value of the first cookie named `name` (case-insensitive), as ASP.NET's
@@ -25,4 +89,109 @@ pub fn find<'c>(cookies: &'c [Cookie], name: &str) -> Option<&'c [u8]> {
         .iter()
         .find(|c| c.name.eq_ignore_ascii_case(name.as_bytes()))
         .map(|c| c.value.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(value: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        parse_cookie_header(value.as_bytes(), &mut out);
+        out.into_iter()
+            .map(|c| {
+                (
+                    String::from_utf8(c.name).unwrap(),
+                    String::from_utf8(c.value).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_semicolon_and_trims() {
+        assert_eq!(
+            parse("a=1; b=2;c=3"),
+            pairs(&[("a", "1"), ("b", "2"), ("c", "3")])
+        );
+        assert_eq!(
+            parse(" \t X-BEResource=localhost~1942062522 ;\t\tb=2 "),
+            pairs(&[("X-BEResource", "localhost~1942062522"), ("b", "2")])
+        );
+    }
+
+    #[test]
+    fn comma_is_not_a_separator() {
+        assert_eq!(
+            parse("a=b, X-BEResource=x~1"),
+            pairs(&[("a", "b, X-BEResource=x~1")])
+        );
+        let mut out = Vec::new();
+        parse_cookie_header(b"a=b, X-BEResource=x~1", &mut out);
+        assert_eq!(find(&out, "X-BEResource"), None);
+    }
+
+    #[test]
+    fn value_is_everything_after_first_equals_and_not_decoded() {
+        assert_eq!(
+            parse("X-BEResource=Admin@ex01:444/autodiscover/autodiscover.xml?a=~1942062522"),
+            pairs(&[(
+                "X-BEResource",
+                "Admin@ex01:444/autodiscover/autodiscover.xml?a=~1942062522"
+            )])
+        );
+        assert_eq!(parse("x=a%7E1"), pairs(&[("x", "a%7E1")]));
+        assert_eq!(parse("x=k1=v1&k2=v2"), pairs(&[("x", "k1=v1&k2=v2")]));
+        assert_eq!(parse("x="), pairs(&[("x", "")]));
+        assert_eq!(parse("=v"), pairs(&[("", "v")]));
+    }
+
+    #[test]
+    fn segments_without_equals() {
+        // Neither `=` nor `&`: the whole segment is the name.
+        assert_eq!(parse("lonely; a=1"), pairs(&[("lonely", ""), ("a", "1")]));
+        // `&` before any `=`: no name, the segment is the value.
+        assert_eq!(parse("k&a=1"), pairs(&[("", "k&a=1")]));
+    }
+
+    #[test]
+    fn empty_segments_skipped() {
+        assert_eq!(parse(";; ;a=1;;\t;"), pairs(&[("a", "1")]));
+        assert_eq!(parse(""), pairs(&[]));
+    }
+
+    #[test]
+    fn dollar_names_are_attributes_of_previous_cookie() {
+        assert_eq!(
+            parse("$Version=1; a=1; $Path=/; $Domain=x; b=2"),
+            pairs(&[("$Version", "1"), ("a", "1"), ("b", "2")])
+        );
+    }
+
+    #[test]
+    fn find_is_case_insensitive_and_first_wins() {
+        let mut out = Vec::new();
+        parse_cookie_header(b"x-beresource=first~1; X-BERESOURCE=second~2", &mut out);
+        parse_cookie_header(b"X-BEResource=third~3", &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(find(&out, "X-BEResource"), Some(&b"first~1"[..]));
+        assert_eq!(find(&out, "x-anonresource-backend"), None);
+    }
+
+    #[test]
+    fn hostile_bytes() {
+        let mut out = Vec::new();
+        parse_cookie_header(b"\xff\x00=\x80; \r\n=;&&&;====", &mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].name, b"\xff\x00");
+        assert_eq!(out[1].name, b"");
+        assert_eq!(out[2].value, b"&&&");
+        assert_eq!(out[3].value, b"===");
+    }
 }

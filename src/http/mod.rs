@@ -13,13 +13,24 @@
 //! Every request keeps its bytes as on the wire (request line, header block) and the IIS view
 //! of them: the path normalised as IIS does before routing ([`normalize`]) and the cookies
 //! split as ASP.NET splits them ([`cookie`]).
+//!
+//! Layout: `parser` parses heads and finds message starts (no state), `body` frames bodies
+//! (Content-Length, chunked, until close), `decode` undoes gzip/deflate, and `connection` holds
+//! the per-connection state machine that ties them together.
 
+mod body;
+mod connection;
 pub mod cookie;
+mod decode;
 pub mod normalize;
+mod parser;
+#[cfg(test)]
+mod tests;
 
 use crate::capture::Timestamp;
 use crate::flow::Side;
 
+pub use connection::HttpConnection;
 pub use cookie::Cookie;
 pub use normalize::NormalizedUri;
 
@@ -37,7 +48,9 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Header lines per message at most. By default 1024.
     pub max_headers: usize,
-    /// Requests waiting for their response at most (pipelining depth). By default 512.
+    /// Requests waiting for their response at most (pipelining depth); past it the oldest is
+    /// completed without a response and counted in [`HttpStats::pending_overflows`]. By default
+    /// 512.
     pub max_pending: usize,
 }
 
@@ -75,6 +88,9 @@ pub struct HttpStats {
     pub bodies_truncated: u64,
     /// Bodies whose Content-Encoding could not be decoded.
     pub decode_errors: u64,
+    /// Requests given up on (completed without a response) because `max_pending` requests
+    /// were already waiting.
+    pub pending_overflows: u64,
 }
 
 /// The packet that delivered some bytes: its capture time and its number in the capture.
@@ -222,70 +238,4 @@ pub struct HttpTransaction {
     pub completed_at: PacketRef,
     /// Anomalies.
     pub flags: TxFlags,
-}
-
-/// HTTP state of one TCP connection.
-#[derive(Debug, Default)]
-pub struct HttpConnection {
-    _private: (),
-}
-
-impl HttpConnection {
-    /// A connection that has seen nothing yet.
-    pub fn new() -> HttpConnection {
-        HttpConnection::default()
-    }
-
-    /// Takes bytes sent by `side`, delivered by the packet `at`.
-    pub fn on_data(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        at: PacketRef,
-        config: &HttpConfig,
-        stats: &mut HttpStats,
-    ) {
-        let _ = (side, bytes, at, config, stats);
-        unimplemented!()
-    }
-
-    /// `len` bytes sent by `side` were lost.
-    pub fn on_gap(&mut self, side: Side, len: u64, config: &HttpConfig, stats: &mut HttpStats) {
-        let _ = (side, len, config, stats);
-        unimplemented!()
-    }
-
-    /// `side` finished sending.
-    pub fn on_close(
-        &mut self,
-        side: Side,
-        at: PacketRef,
-        config: &HttpConfig,
-        stats: &mut HttpStats,
-    ) {
-        let _ = (side, at, config, stats);
-        unimplemented!()
-    }
-
-    /// The connection is over: completes what can be completed, and marks the rest incomplete.
-    pub fn finish(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
-        let _ = (config, stats);
-        unimplemented!()
-    }
-
-    /// Moves completed transactions, in `tx_id` order, into `out`.
-    pub fn take_completed(&mut self, out: &mut Vec<HttpTransaction>, stats: &mut HttpStats) {
-        let _ = (out, stats);
-        unimplemented!()
-    }
-
-    /// Which side is the client, once known.
-    pub fn client(&self) -> Option<Side> {
-        unimplemented!()
-    }
-
-    /// False once the connection has been dropped from HTTP parsing (not HTTP, or garbage).
-    pub fn is_active(&self) -> bool {
-        unimplemented!()
-    }
 }

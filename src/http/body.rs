@@ -1,0 +1,525 @@
+//! Message bodies on the wire: how long they are (Content-Length, chunked, until close) and
+//! the dechunked bytes.
+//!
+//! A [`BodyReader`] is a small state machine fed the bytes after a head, in pieces of any size.
+//! It hands body bytes to a [`BodySink`], which keeps them up to the body limit and counts all
+//! of them, and stops where the body ends so the caller can parse the next head from there.
+//! Chunk-size lines (with extensions) are read with `httparse::parse_chunk_size`; trailer lines
+//! are collected as headers. The only bytes it cannot consume at once are an incomplete chunk
+//! line or trailer line: it then reports how far it got, and the caller keeps the rest, bounded
+//! by [`BodyLimits::max_line`].
+
+use super::{Header, Headers};
+
+/// How a message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    None,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the sender closes (responses only).
+    UntilClose,
+}
+
+impl Framing {
+    /// The framing of a request: chunked, else Content-Length, else no body.
+    pub(crate) fn of_request(headers: &Headers) -> Framing {
+        if is_chunked(headers) {
+            Framing::Chunked
+        } else {
+            match content_length(headers) {
+                Some(n) => Framing::Length(n),
+                None => Framing::None,
+            }
+        }
+    }
+
+    /// The framing of a response that may have a body: chunked, else Content-Length, else
+    /// until close.
+    pub(crate) fn of_response(headers: &Headers) -> Framing {
+        if is_chunked(headers) {
+            Framing::Chunked
+        } else {
+            match content_length(headers) {
+                Some(n) => Framing::Length(n),
+                None => Framing::UntilClose,
+            }
+        }
+    }
+
+    /// A reader for this framing, or `None` when there is no body to read.
+    pub(crate) fn reader(self) -> Option<BodyReader> {
+        match self {
+            Framing::None | Framing::Length(0) => None,
+            Framing::Length(remaining) => Some(BodyReader::Length { remaining }),
+            Framing::Chunked => Some(BodyReader::ChunkSize),
+            Framing::UntilClose => Some(BodyReader::UntilClose),
+        }
+    }
+}
+
+/// Does any `Transfer-Encoding` value list the `chunked` coding?
+fn is_chunked(headers: &Headers) -> bool {
+    headers
+        .all("Transfer-Encoding")
+        .flat_map(|v| v.split(|b| *b == b','))
+        .any(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
+/// The first `Content-Length`, when it is a decimal number (a list of equal numbers, as some
+/// proxies send, counts as that number).
+fn content_length(headers: &Headers) -> Option<u64> {
+    let value = headers.get("Content-Length")?;
+    let mut result = None;
+    for item in value.split(|b| *b == b',') {
+        let n = parse_decimal(item.trim_ascii())?;
+        if result.is_some_and(|r| r != n) {
+            return None;
+        }
+        result = Some(n);
+    }
+    result
+}
+
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// Caps that bound what a body reader buffers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    /// Longest chunk-size line, and most trailer bytes in all.
+    pub(crate) max_line: usize,
+    /// Most trailer lines kept.
+    pub(crate) max_trailers: usize,
+}
+
+/// Where body bytes go: kept up to `limit`, all counted in `len`.
+pub(crate) struct BodySink<'a> {
+    /// Bytes kept.
+    pub(crate) body: &'a mut Vec<u8>,
+    /// Bytes seen.
+    pub(crate) len: &'a mut u64,
+    /// Set when bytes were not kept because of the limit.
+    pub(crate) truncated: &'a mut bool,
+    /// Bytes kept at most.
+    pub(crate) limit: usize,
+}
+
+impl BodySink<'_> {
+    /// Counts `data` and keeps what fits under the limit.
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        *self.len = self.len.saturating_add(data.len() as u64);
+        let room = self.limit.saturating_sub(self.body.len());
+        let keep = room.min(data.len());
+        self.body.extend_from_slice(&data[..keep]);
+        if keep < data.len() {
+            *self.truncated = true;
+        }
+    }
+}
+
+/// What a body reader did with the bytes it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyStep {
+    /// The body is not over. If not every byte was consumed, the rest is the start of a line
+    /// that needs more bytes.
+    More,
+    /// The body is over; any bytes not consumed belong to the next message.
+    Done,
+}
+
+/// The body does not follow its framing (bad chunk size, missing CRLF, overlong line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyError;
+
+/// Reading state of one message body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyReader {
+    /// Content-Length bytes left.
+    Length {
+        /// Bytes left.
+        remaining: u64,
+    },
+    /// Before a chunk-size line.
+    ChunkSize,
+    /// Inside chunk data.
+    ChunkData {
+        /// Bytes left in the chunk.
+        remaining: u64,
+    },
+    /// After chunk data, before its CRLF.
+    ChunkDataEnd,
+    /// Reading trailer lines after the last chunk.
+    Trailers {
+        /// Trailer bytes read so far.
+        seen: usize,
+    },
+    /// Until the connection closes.
+    UntilClose,
+}
+
+impl BodyReader {
+    /// Reads body bytes from `data` into `sink` (trailer lines into `trailers`). Returns how
+    /// many bytes were consumed and what happened.
+    pub(crate) fn feed(
+        &mut self,
+        data: &[u8],
+        sink: &mut BodySink<'_>,
+        trailers: &mut Headers,
+        limits: BodyLimits,
+    ) -> (usize, Result<BodyStep, BodyError>) {
+        let mut pos = 0;
+        loop {
+            let rest = &data[pos..];
+            match *self {
+                BodyReader::Length { remaining } => {
+                    let take = take_len(remaining, rest.len());
+                    sink.push(&rest[..take]);
+                    pos += take;
+                    let remaining = remaining - take as u64;
+                    *self = BodyReader::Length { remaining };
+                    let step = if remaining == 0 {
+                        BodyStep::Done
+                    } else {
+                        BodyStep::More
+                    };
+                    return (pos, Ok(step));
+                }
+                BodyReader::UntilClose => {
+                    sink.push(rest);
+                    return (data.len(), Ok(BodyStep::More));
+                }
+                BodyReader::ChunkData { remaining } => {
+                    let take = take_len(remaining, rest.len());
+                    sink.push(&rest[..take]);
+                    pos += take;
+                    let remaining = remaining - take as u64;
+                    if remaining > 0 {
+                        *self = BodyReader::ChunkData { remaining };
+                        return (pos, Ok(BodyStep::More));
+                    }
+                    *self = BodyReader::ChunkDataEnd;
+                }
+                BodyReader::ChunkDataEnd => match rest {
+                    [] | [b'\r'] => return (pos, Ok(BodyStep::More)),
+                    [b'\n', ..] => {
+                        pos += 1;
+                        *self = BodyReader::ChunkSize;
+                    }
+                    [b'\r', b'\n', ..] => {
+                        pos += 2;
+                        *self = BodyReader::ChunkSize;
+                    }
+                    _ => return (pos, Err(BodyError)),
+                },
+                BodyReader::ChunkSize => {
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        let step = if rest.len() > limits.max_line {
+                            Err(BodyError)
+                        } else {
+                            Ok(BodyStep::More)
+                        };
+                        return (pos, step);
+                    };
+                    if lf >= limits.max_line {
+                        return (pos, Err(BodyError));
+                    }
+                    let line = &rest[..=lf];
+                    pos += lf + 1;
+                    if line == b"\n" || line == b"\r\n" {
+                        continue; // tolerate empty lines before a chunk size
+                    }
+                    match chunk_size(line) {
+                        Some(0) => *self = BodyReader::Trailers { seen: 0 },
+                        Some(remaining) => *self = BodyReader::ChunkData { remaining },
+                        None => return (pos, Err(BodyError)),
+                    }
+                }
+                BodyReader::Trailers { seen } => {
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        let step = if seen.saturating_add(rest.len()) > limits.max_line {
+                            Err(BodyError)
+                        } else {
+                            Ok(BodyStep::More)
+                        };
+                        return (pos, step);
+                    };
+                    let seen = seen.saturating_add(lf + 1);
+                    if seen > limits.max_line {
+                        return (pos, Err(BodyError));
+                    }
+                    let line = &rest[..lf];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    pos += lf + 1;
+                    if line.is_empty() {
+                        return (pos, Ok(BodyStep::Done));
+                    }
+                    if let Some(colon) = memchr::memchr(b':', line) {
+                        if trailers.0.len() < limits.max_trailers {
+                            trailers.0.push(Header {
+                                name: line[..colon].trim_ascii().to_vec(),
+                                value: line[colon + 1..].trim_ascii().to_vec(),
+                            });
+                        }
+                    }
+                    *self = BodyReader::Trailers { seen };
+                }
+            }
+        }
+    }
+
+    /// `len` body bytes were lost to a capture gap. Returns whether the body is now over, or
+    /// an error when the gap cannot be placed inside the body (unknown length, or longer than
+    /// what is left).
+    pub(crate) fn skip(&mut self, len: u64) -> Result<bool, BodyError> {
+        match *self {
+            BodyReader::Length { remaining } if len <= remaining => {
+                *self = BodyReader::Length {
+                    remaining: remaining - len,
+                };
+                Ok(remaining == len)
+            }
+            BodyReader::ChunkData { remaining } if len <= remaining => {
+                *self = if remaining == len {
+                    BodyReader::ChunkDataEnd
+                } else {
+                    BodyReader::ChunkData {
+                        remaining: remaining - len,
+                    }
+                };
+                Ok(false)
+            }
+            BodyReader::UntilClose => Ok(false),
+            _ => Err(BodyError),
+        }
+    }
+
+    /// Is this body delimited by the end of the connection?
+    pub(crate) fn until_close(&self) -> bool {
+        matches!(self, BodyReader::UntilClose)
+    }
+}
+
+fn take_len(remaining: u64, available: usize) -> usize {
+    usize::try_from(remaining).map_or(available, |r| r.min(available))
+}
+
+/// The size on a chunk-size line (which ends in a line feed).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    if !line.first().is_some_and(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let parsed = if line.ends_with(b"\r\n") {
+        httparse::parse_chunk_size(line)
+    } else {
+        // A bare LF: give httparse the CRLF it insists on.
+        let mut fixed = line[..line.len() - 1].to_vec();
+        fixed.extend_from_slice(b"\r\n");
+        httparse::parse_chunk_size(&fixed)
+    };
+    match parsed {
+        Ok(httparse::Status::Complete((_, size))) => Some(size),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: BodyLimits = BodyLimits {
+        max_line: 64,
+        max_trailers: 4,
+    };
+
+    struct Out {
+        body: Vec<u8>,
+        len: u64,
+        truncated: bool,
+        trailers: Headers,
+    }
+
+    /// Feeds `pieces` one after another the way the connection does (keeping unconsumed bytes)
+    /// and returns what came out, the step and the bytes left after the body.
+    fn run(
+        mut reader: BodyReader,
+        pieces: &[&[u8]],
+        limit: usize,
+    ) -> (Out, Result<BodyStep, BodyError>, Vec<u8>) {
+        let mut out = Out {
+            body: Vec::new(),
+            len: 0,
+            truncated: false,
+            trailers: Headers::default(),
+        };
+        let mut pending: Vec<u8> = Vec::new();
+        let mut step = Ok(BodyStep::More);
+        for piece in pieces {
+            pending.extend_from_slice(piece);
+            let mut sink = BodySink {
+                body: &mut out.body,
+                len: &mut out.len,
+                truncated: &mut out.truncated,
+                limit,
+            };
+            let (used, s) = reader.feed(&pending, &mut sink, &mut out.trailers, LIMITS);
+            pending.drain(..used);
+            step = s;
+            if s != Ok(BodyStep::More) {
+                break;
+            }
+        }
+        (out, step, pending)
+    }
+
+    #[test]
+    fn framing_from_headers() {
+        let h = |list: &[(&str, &str)]| {
+            Headers(
+                list.iter()
+                    .map(|(n, v)| Header {
+                        name: n.as_bytes().to_vec(),
+                        value: v.as_bytes().to_vec(),
+                    })
+                    .collect(),
+            )
+        };
+        assert_eq!(Framing::of_request(&h(&[])), Framing::None);
+        assert_eq!(Framing::of_response(&h(&[])), Framing::UntilClose);
+        assert_eq!(
+            Framing::of_request(&h(&[("content-length", "12")])),
+            Framing::Length(12)
+        );
+        assert_eq!(
+            Framing::of_request(&h(&[("Content-Length", "3, 3")])),
+            Framing::Length(3)
+        );
+        assert_eq!(
+            Framing::of_request(&h(&[("Content-Length", "3, 4")])),
+            Framing::None
+        );
+        assert_eq!(
+            Framing::of_request(&h(&[("Content-Length", "-1")])),
+            Framing::None
+        );
+        assert_eq!(
+            Framing::of_request(&h(&[("Content-Length", "99999999999999999999999")])),
+            Framing::None
+        );
+        assert_eq!(
+            Framing::of_request(&h(&[
+                ("Content-Length", "5"),
+                ("Transfer-Encoding", "gzip, Chunked")
+            ])),
+            Framing::Chunked
+        );
+        assert_eq!(
+            Framing::of_response(&h(&[("Transfer-Encoding", "xchunked")])),
+            Framing::UntilClose
+        );
+        assert_eq!(Framing::Length(0).reader(), None);
+    }
+
+    #[test]
+    fn length_body_stops_at_its_end() {
+        let (out, step, rest) = run(
+            BodyReader::Length { remaining: 5 },
+            &[b"he", b"lloGET"],
+            100,
+        );
+        assert_eq!(step, Ok(BodyStep::Done));
+        assert_eq!(out.body, b"hello");
+        assert_eq!(rest, b"GET");
+    }
+
+    #[test]
+    fn body_limit_truncates_but_counts() {
+        let (out, step, _) = run(BodyReader::Length { remaining: 10 }, &[b"0123456789"], 4);
+        assert_eq!(step, Ok(BodyStep::Done));
+        assert_eq!(
+            (out.body.as_slice(), out.len, out.truncated),
+            (&b"0123"[..], 10, true)
+        );
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let wire: &[u8] = b"4;name=val\r\nWiki\r\n5\r\npedia\r\nE; a=\"b\"\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\nX-U:  2 \r\n\r\nNEXT";
+        let (out, step, rest) = run(BodyReader::ChunkSize, &[wire], 100);
+        assert_eq!(step, Ok(BodyStep::Done));
+        assert_eq!(out.body, b"Wikipedia in\r\n\r\nchunks.");
+        assert_eq!(out.len, 23);
+        assert_eq!(out.trailers.get("x-u"), Some(&b"2"[..]));
+        assert_eq!(out.trailers.0.len(), 2);
+        assert_eq!(rest, b"NEXT");
+        // Same bytes, one at a time.
+        let pieces: Vec<&[u8]> = wire.chunks(1).collect();
+        let (out1, step1, rest1) = run(BodyReader::ChunkSize, &pieces, 100);
+        assert_eq!(step1, Ok(BodyStep::Done));
+        assert_eq!(out1.body, out.body);
+        assert_eq!(out1.trailers, out.trailers);
+        assert_eq!(rest1, b""); // the run stops at Done; "NEXT" was never fed
+    }
+
+    #[test]
+    fn chunked_bare_lf_tolerated() {
+        let (out, step, _) = run(BodyReader::ChunkSize, &[b"3\nabc\n0\n\n"], 100);
+        assert_eq!(step, Ok(BodyStep::Done));
+        assert_eq!(out.body, b"abc");
+    }
+
+    #[test]
+    fn chunked_errors() {
+        for bad in [
+            &b"zz\r\n"[..],
+            b"3\r\nabcX",
+            b";ext\r\n",
+            b"ffffffffffffffffff\r\n",
+        ] {
+            let (_, step, _) = run(BodyReader::ChunkSize, &[bad], 100);
+            assert_eq!(step, Err(BodyError), "{bad:?}");
+        }
+        // An endless size line is bounded.
+        let long = vec![b'1'; 100];
+        let (_, step, _) = run(BodyReader::ChunkSize, &[&long], 100);
+        assert_eq!(step, Err(BodyError));
+        let mut trailers = b"0\r\n".to_vec();
+        trailers.extend(std::iter::repeat_n(b"X: y\r\n", 20).flatten());
+        let (_, step, _) = run(BodyReader::ChunkSize, &[&trailers], 100);
+        assert_eq!(step, Err(BodyError));
+    }
+
+    #[test]
+    fn huge_chunk_size_does_not_overflow() {
+        let (out, step, _) = run(BodyReader::ChunkSize, &[b"fffffffffffffff\r\nabc"], 2);
+        assert_eq!(step, Ok(BodyStep::More));
+        assert_eq!((out.len, out.truncated), (3, true));
+    }
+
+    #[test]
+    fn gaps_inside_known_lengths() {
+        let mut r = BodyReader::Length { remaining: 10 };
+        assert_eq!(r.skip(4), Ok(false));
+        assert_eq!(r.skip(6), Ok(true));
+        let mut r = BodyReader::Length { remaining: 3 };
+        assert_eq!(r.skip(4), Err(BodyError));
+        let mut r = BodyReader::ChunkData { remaining: 3 };
+        assert_eq!(r.skip(3), Ok(false));
+        assert_eq!(r, BodyReader::ChunkDataEnd);
+        assert_eq!(BodyReader::ChunkSize.skip(1), Err(BodyError));
+        assert_eq!(BodyReader::UntilClose.skip(u64::MAX), Ok(false));
+    }
+}

@@ -1,0 +1,934 @@
+//! The HTTP state of one TCP connection: which side is the client, where each side is in its
+//! current message, and the transactions waiting to be handed out.
+//!
+//! Each side runs its own small state machine ([`State`]): recognise HTTP from the first bytes,
+//! then head → body → head … For a side in the middle of something that needs more bytes (an
+//! unfinished head, chunk line or candidate request line) the unconsumed tail is kept in that
+//! side's `pending` buffer, bounded by `max_header_bytes`; everything else is read straight
+//! from the packet bytes, so an in-order packet in a body costs no allocation.
+//!
+//! Transactions are made when a request head is complete and queued in order. Responses pair
+//! with the oldest request still waiting (HTTP/1.x has no other way to pair them), interim 1xx
+//! responses are skipped, and a transaction is complete when both its request and its final
+//! response are. Transactions leave in `tx_id` order, so a finished one waits for those before
+//! it. When the connection ends, or is dropped from parsing, whatever is still open is
+//! completed and marked incomplete.
+//!
+//! Gaps: inside a body of known length the reader just moves on; anywhere else the side has
+//! lost its place and skips ahead to the next line that starts a request (client) or a status
+//! line (server). A side whose role was only inferred from the other side (we joined the
+//! connection mid-message) does the same with its first bytes instead of being called garbage.
+//!
+//! Other choices: a final response with no request waiting (its request was not captured)
+//! becomes a transaction with an empty request. After `CONNECT`, or a request with `Upgrade`,
+//! the client's further bytes are held unparsed until the response says whether the
+//! connection turns into a tunnel (`101`, or `2xx` to `CONNECT`: parsing stops) or not
+//! (parsing resumes), since clients may send tunnelled bytes before the answer.
+
+use std::collections::VecDeque;
+use std::mem;
+
+use crate::flow::Side;
+
+use super::body::{BodyLimits, BodyReader, BodySink, BodyStep, Framing};
+use super::decode::finish_body;
+use super::parser::{self, Class, Head, Scan};
+use super::{
+    Headers, HttpConfig, HttpRequest, HttpResponse, HttpStats, HttpTransaction, PacketRef,
+};
+
+/// Where one side is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    /// Nothing recognised yet: waiting for a request or status line.
+    #[default]
+    Detect,
+    /// Not HTTP (or lost to a gap) before the client was known: bytes are ignored.
+    Skip,
+    /// Before a request head (client) or response head (server).
+    Head,
+    /// Inside a message body.
+    Body(BodyReader),
+    /// Client after `CONNECT` or an `Upgrade` request: bytes are kept, unparsed, until the
+    /// response tells whether the connection becomes a tunnel.
+    Hold,
+    /// Lost its place: looking for the next message start.
+    Resync {
+        /// The next byte starts a line.
+        line_start: bool,
+    },
+    /// No more parsing on this side.
+    Done,
+}
+
+/// What [`HttpConnection::parse_head`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadStep {
+    /// A head of this many bytes was parsed.
+    Parsed(usize),
+    /// The head is not complete yet.
+    NeedMore,
+    /// The bytes are not a head; the side now looks for the next message start.
+    Resync,
+    /// The bytes are not a head; parsing stopped.
+    Stopped,
+}
+
+/// Per-side parsing state.
+#[derive(Debug, Default)]
+struct SideParser {
+    state: State,
+    /// Unconsumed bytes that need more data before they can be parsed.
+    pending: Vec<u8>,
+    /// Bytes at the start of `pending` already known not to hold a complete head.
+    checked: usize,
+    /// The packet that carried the first byte of the message being gathered in `pending`.
+    msg_at: Option<PacketRef>,
+    /// This side was seen speaking HTTP: its first bytes were recognised, or a head parsed.
+    /// Until then a head that does not parse means we joined it mid-message, not garbage.
+    spoke_http: bool,
+    /// The first bytes of this side were not HTTP.
+    not_http: bool,
+    /// The state changed from the other side: `pending` can be parsed again.
+    kick: bool,
+}
+
+/// One transaction on its way.
+#[derive(Debug)]
+struct Slot {
+    tx: HttpTransaction,
+    /// The request (head and body) is over.
+    req_done: bool,
+    /// The final response is over.
+    resp_done: bool,
+    /// Closed early: by the end of the connection, a drop, or `max_pending`.
+    finalized: bool,
+}
+
+impl Slot {
+    fn is_complete(&self) -> bool {
+        self.finalized || (self.req_done && self.resp_done)
+    }
+}
+
+/// HTTP state of one TCP connection.
+#[derive(Debug, Default)]
+pub struct HttpConnection {
+    client: Option<Side>,
+    sides: [SideParser; 2],
+    /// Transactions not handed out yet, in `tx_id` order.
+    txs: VecDeque<Slot>,
+    next_tx_id: u64,
+    /// The transaction the next final response belongs to (or later, past closed ones).
+    next_resp_id: u64,
+    /// The transaction whose request body the client side is reading.
+    req_tx: Option<u64>,
+    /// The transaction whose response body the server side is reading.
+    resp_tx: Option<u64>,
+    /// The `CONNECT` / `Upgrade` transaction the client side is holding for.
+    hold_tx: Option<u64>,
+    /// The packet of the latest bytes.
+    last_at: PacketRef,
+    /// No more parsing: not HTTP, garbage, or a tunnel.
+    stopped: bool,
+    not_http_counted: bool,
+    finished: bool,
+}
+
+impl HttpConnection {
+    /// A connection that has seen nothing yet.
+    pub fn new() -> HttpConnection {
+        HttpConnection::default()
+    }
+
+    /// Takes bytes sent by `side`, delivered by the packet `at`.
+    pub fn on_data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        if self.stopped || self.finished || bytes.is_empty() {
+            return;
+        }
+        self.last_at = at;
+        self.feed(side, Some(bytes), at, config, stats);
+        // A side whose state was changed by the other side parses what it kept. Two rounds
+        // cover every chain (client known → server parses → hold released → client parses).
+        for _ in 0..2 {
+            for s in [side.opposite(), side] {
+                let sp = &mut self.sides[s.index()];
+                if mem::take(&mut sp.kick) && !sp.pending.is_empty() && !self.stopped {
+                    self.feed(s, None, at, config, stats);
+                }
+            }
+        }
+    }
+
+    /// `len` bytes sent by `side` were lost.
+    pub fn on_gap(&mut self, side: Side, len: u64, config: &HttpConfig, stats: &mut HttpStats) {
+        if self.stopped || self.finished || len == 0 {
+            return;
+        }
+        let i = side.index();
+        let client = self.client == Some(side);
+        let had_pending = !self.sides[i].pending.is_empty();
+        let sp = &mut self.sides[i];
+        sp.pending.clear();
+        sp.checked = 0;
+        sp.msg_at = None;
+        match sp.state {
+            State::Detect => {
+                sp.state = State::Skip;
+                self.check_not_http(stats);
+            }
+            State::Skip | State::Done => {}
+            State::Head | State::Hold | State::Resync { .. } => {
+                sp.state = State::Resync { line_start: true };
+                if !client {
+                    // The response that was starting is (at least partly) lost.
+                    if let Some(id) = self.response_target() {
+                        if let Some(slot) = self.slot_mut(id) {
+                            slot.tx.flags.response_gap = true;
+                        }
+                    }
+                }
+            }
+            State::Body(mut reader) => {
+                let id = if client { self.req_tx } else { self.resp_tx };
+                let skipped = if had_pending {
+                    Err(super::body::BodyError)
+                } else {
+                    reader.skip(len)
+                };
+                if let Some(slot) = id.and_then(|id| self.slot_mut(id)) {
+                    let (flag, body_len) = if client {
+                        (
+                            &mut slot.tx.flags.request_gap,
+                            Some(&mut slot.tx.request.body_len),
+                        )
+                    } else {
+                        (
+                            &mut slot.tx.flags.response_gap,
+                            slot.tx.response.as_mut().map(|r| &mut r.body_len),
+                        )
+                    };
+                    *flag = true;
+                    if let (Ok(_), Some(body_len)) = (skipped, body_len) {
+                        *body_len = body_len.saturating_add(len);
+                    }
+                }
+                let at = self.last_at;
+                match skipped {
+                    Ok(false) => self.sides[i].state = State::Body(reader),
+                    Ok(true) => self.end_body(side, at, true, config, stats),
+                    Err(_) => {
+                        // Lost our place in the body: close the message as it is and look for
+                        // the next one.
+                        self.end_body(side, at, false, config, stats);
+                        self.sides[i].state = State::Resync { line_start: true };
+                    }
+                }
+            }
+        }
+    }
+
+    /// `side` finished sending.
+    pub fn on_close(
+        &mut self,
+        side: Side,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        if self.stopped || self.finished {
+            return;
+        }
+        self.last_at = at;
+        let i = side.index();
+        if let State::Body(reader) = self.sides[i].state {
+            if reader.until_close() {
+                self.end_body(side, at, true, config, stats);
+            }
+        }
+        let sp = &mut self.sides[i];
+        match sp.state {
+            // Keep the classification: a side that said nothing is no evidence either way.
+            State::Detect | State::Skip => sp.state = State::Skip,
+            _ => sp.state = State::Done,
+        }
+        sp.pending.clear();
+        if self.client.is_none() {
+            self.check_not_http(stats);
+        }
+    }
+
+    /// The connection is over: completes what can be completed, and marks the rest incomplete.
+    pub fn finish(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if self.client.is_none() && !self.not_http_counted && self.sides.iter().any(|s| s.not_http)
+        {
+            self.not_http_counted = true;
+            stats.not_http += 1;
+        }
+        if !self.stopped {
+            // A response delimited by the close, without a close seen: end it here, marked.
+            if let Some(server) = self.client.map(Side::opposite) {
+                if let State::Body(reader) = self.sides[server.index()].state {
+                    if reader.until_close() {
+                        if let Some(slot) = self.resp_tx.and_then(|id| self.slot_mut(id)) {
+                            slot.tx.flags.incomplete = true;
+                        }
+                        self.end_body(server, self.last_at, true, config, stats);
+                    }
+                }
+            }
+        }
+        self.close_all(config, stats);
+    }
+
+    /// Moves completed transactions, in `tx_id` order, into `out`.
+    pub fn take_completed(&mut self, out: &mut Vec<HttpTransaction>, stats: &mut HttpStats) {
+        while self.txs.front().is_some_and(Slot::is_complete) {
+            if let Some(slot) = self.txs.pop_front() {
+                stats.transactions += 1;
+                out.push(slot.tx);
+            }
+        }
+    }
+
+    /// Which side is the client, once known.
+    pub fn client(&self) -> Option<Side> {
+        self.client
+    }
+
+    /// False once the connection has been dropped from HTTP parsing (not HTTP, garbage, or a
+    /// tunnel after `101` / `CONNECT`). Completed transactions must still be taken.
+    pub fn is_active(&self) -> bool {
+        !self.stopped
+    }
+
+    /// Runs `side`'s parser over its kept bytes followed by `bytes`, and keeps what it could
+    /// not consume yet.
+    fn feed(
+        &mut self,
+        side: Side,
+        bytes: Option<&[u8]>,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        let i = side.index();
+        let mut pending = mem::take(&mut self.sides[i].pending);
+        match bytes {
+            Some(bytes) if pending.is_empty() => {
+                let used = self.process(side, bytes, at, config, stats);
+                pending.extend_from_slice(&bytes[used..]);
+            }
+            _ => {
+                if let Some(bytes) = bytes {
+                    pending.extend_from_slice(bytes);
+                }
+                let used = self.process(side, &pending, at, config, stats);
+                pending.drain(..used);
+            }
+        }
+        let sp = &mut self.sides[i];
+        match sp.state {
+            State::Skip | State::Done => pending.clear(),
+            _ if self.stopped => pending.clear(),
+            State::Detect | State::Head | State::Hold | State::Resync { .. }
+                if !pending.is_empty() =>
+            {
+                sp.msg_at.get_or_insert(at);
+            }
+            _ => {}
+        }
+        sp.pending = pending;
+    }
+
+    /// Parses as much of `data` as possible for `side`; returns how many bytes were consumed.
+    /// Bytes not consumed need more data and are kept by the caller.
+    fn process(
+        &mut self,
+        side: Side,
+        data: &[u8],
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) -> usize {
+        let i = side.index();
+        let mut pos = 0;
+        while pos < data.len() {
+            if self.stopped {
+                return data.len();
+            }
+            let rest = &data[pos..];
+            match self.sides[i].state {
+                State::Skip | State::Done => return data.len(),
+                State::Detect => match parser::classify(rest) {
+                    Class::NeedMore if rest.len() <= config.max_header_bytes => return pos,
+                    Class::Request => {
+                        self.sides[i].spoke_http = true;
+                        self.set_client(side, stats);
+                    }
+                    Class::Response => {
+                        self.sides[i].spoke_http = true;
+                        self.set_client(side.opposite(), stats);
+                    }
+                    Class::NeedMore | Class::NotHttp => {
+                        let sp = &mut self.sides[i];
+                        sp.not_http = true;
+                        sp.state = State::Skip;
+                        self.check_not_http(stats);
+                        return data.len();
+                    }
+                },
+                State::Head => {
+                    let blank = rest
+                        .iter()
+                        .take_while(|b| matches!(b, b'\r' | b'\n'))
+                        .count();
+                    if blank > 0 {
+                        // Empty lines between messages are ignored.
+                        pos += blank;
+                        self.sides[i].checked = 0;
+                        continue;
+                    }
+                    match self.parse_head(side, rest, at, config, stats) {
+                        HeadStep::Parsed(used) => pos += used,
+                        HeadStep::NeedMore => return pos,
+                        HeadStep::Resync => {}
+                        HeadStep::Stopped => return data.len(),
+                    }
+                }
+                State::Body(mut reader) => {
+                    let (used, step) = self.read_body(side, &mut reader, rest, at, config);
+                    pos += used;
+                    match step {
+                        Ok(BodyStep::Done) => self.end_body(side, at, true, config, stats),
+                        Ok(BodyStep::More) => {
+                            self.sides[i].state = State::Body(reader);
+                            if used < rest.len() {
+                                return pos;
+                            }
+                        }
+                        Err(_) => {
+                            self.garbage(config, stats);
+                            return data.len();
+                        }
+                    }
+                }
+                State::Hold => {
+                    if rest.len() > config.max_header_bytes {
+                        self.garbage(config, stats);
+                        return data.len();
+                    }
+                    return pos;
+                }
+                State::Resync { line_start } => {
+                    let request = self.client == Some(side);
+                    match parser::find_message_start(
+                        rest,
+                        line_start,
+                        request,
+                        config.max_header_bytes,
+                    ) {
+                        Scan::Found(offset) => {
+                            stats.resyncs += 1;
+                            pos += offset;
+                            let sp = &mut self.sides[i];
+                            sp.state = State::Head;
+                            sp.checked = 0;
+                            // Kept bytes hold one candidate line from its first byte on, so a
+                            // start past offset 0 lies in the bytes of this packet.
+                            if offset > 0 {
+                                sp.msg_at = None;
+                            }
+                        }
+                        Scan::Maybe(offset) => {
+                            self.sides[i].state = State::Resync { line_start: true };
+                            if offset > 0 {
+                                self.sides[i].msg_at = None;
+                            }
+                            return pos + offset;
+                        }
+                        Scan::NotFound => {
+                            self.sides[i].state = State::Resync {
+                                line_start: rest.last() == Some(&b'\n'),
+                            };
+                            self.sides[i].msg_at = None;
+                            return data.len();
+                        }
+                    }
+                }
+            }
+        }
+        pos
+    }
+
+    /// Parses the head at the start of `rest`.
+    ///
+    /// Only whole lines are parsed (up to the last line feed): the outcome depends on the
+    /// complete lines seen, never on how the bytes were split into packets, and a side fed
+    /// byte by byte is re-parsed once per line rather than once per byte.
+    fn parse_head(
+        &mut self,
+        side: Side,
+        rest: &[u8],
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) -> HeadStep {
+        let i = side.index();
+        let limit = config.max_header_bytes;
+        let checked = self.sides[i].checked.min(rest.len());
+        let new_line = memchr::memchr(b'\n', &rest[checked..]).is_some();
+        let lines = match memchr::memrchr(b'\n', rest) {
+            Some(last) if new_line || checked == 0 => &rest[..=last],
+            _ => return self.head_needs_more(side, rest.len(), config, stats),
+        };
+        if self.client == Some(side) {
+            match parser::parse_request(lines, config.max_headers) {
+                Head::Complete(request, used) if used <= limit => {
+                    self.on_request_head(side, request, at, config, stats);
+                    HeadStep::Parsed(used)
+                }
+                Head::Partial => self.head_needs_more(side, rest.len(), config, stats),
+                _ => self.bad_head(side, config, stats),
+            }
+        } else {
+            match parser::parse_response(lines, config.max_headers) {
+                Head::Complete(response, used) if used <= limit => {
+                    self.on_response_head(side, response, at, config, stats);
+                    HeadStep::Parsed(used)
+                }
+                Head::Partial => self.head_needs_more(side, rest.len(), config, stats),
+                _ => self.bad_head(side, config, stats),
+            }
+        }
+    }
+
+    /// The head is not complete in the `len` bytes there are: wait, unless that is already
+    /// more than a head may take.
+    fn head_needs_more(
+        &mut self,
+        side: Side,
+        len: usize,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) -> HeadStep {
+        if len > config.max_header_bytes {
+            return self.bad_head(side, config, stats);
+        }
+        self.sides[side.index()].checked = len;
+        HeadStep::NeedMore
+    }
+
+    /// A head that does not parse. On a side not yet seen speaking HTTP (its role was inferred
+    /// from the other side, and we probably joined it mid-message) look for the next message
+    /// start; otherwise the stream is garbage.
+    fn bad_head(&mut self, side: Side, config: &HttpConfig, stats: &mut HttpStats) -> HeadStep {
+        let sp = &mut self.sides[side.index()];
+        if sp.spoke_http {
+            self.garbage(config, stats);
+            HeadStep::Stopped
+        } else {
+            sp.state = State::Resync { line_start: false };
+            sp.checked = 0;
+            sp.msg_at = None;
+            HeadStep::Resync
+        }
+    }
+
+    fn on_request_head(
+        &mut self,
+        side: Side,
+        request: HttpRequest,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        stats.requests += 1;
+        self.make_room(config, stats);
+        let sp = &mut self.sides[side.index()];
+        sp.spoke_http = true;
+        sp.checked = 0;
+        let request_at = sp.msg_at.take().unwrap_or(at);
+        let id = self.next_tx_id;
+        self.next_tx_id += 1;
+        let framing = Framing::of_request(&request.headers);
+        let hold = request.method == b"CONNECT" || request.headers.get("Upgrade").is_some();
+        self.txs.push_back(Slot {
+            tx: HttpTransaction {
+                tx_id: id,
+                client: self.client,
+                request,
+                response: None,
+                request_at,
+                completed_at: at,
+                flags: Default::default(),
+            },
+            req_done: false,
+            resp_done: false,
+            finalized: false,
+        });
+        if hold {
+            self.hold_tx = Some(id);
+        }
+        match framing.reader() {
+            Some(reader) => {
+                self.req_tx = Some(id);
+                self.sides[side.index()].state = State::Body(reader);
+            }
+            None => {
+                self.req_tx = Some(id);
+                self.end_body(side, at, true, config, stats);
+            }
+        }
+    }
+
+    fn on_response_head(
+        &mut self,
+        side: Side,
+        response: HttpResponse,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        let sp = &mut self.sides[side.index()];
+        sp.spoke_http = true;
+        sp.checked = 0;
+        let msg_at = sp.msg_at.take();
+        let status = response.status;
+        let target = self.response_target();
+        if (100..200).contains(&status) && status != 101 {
+            // Interim (100 Continue, 102, 103): the final response follows.
+            if let Some(slot) = target.and_then(|id| self.slot_mut(id)) {
+                slot.tx.completed_at = at;
+            }
+            return;
+        }
+        stats.responses += 1;
+        let id = match target {
+            Some(id) => id,
+            None => self.orphan(msg_at.unwrap_or(at)),
+        };
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        let method = slot.tx.request.method.as_slice();
+        let tunnel = status == 101 || (method == b"CONNECT" && (200..300).contains(&status));
+        let framing = if tunnel || method == b"HEAD" || status == 204 || status == 304 {
+            Framing::None
+        } else {
+            Framing::of_response(&response.headers)
+        };
+        slot.tx.response = Some(response);
+        slot.tx.completed_at = at;
+        if self.hold_tx == Some(id) {
+            self.hold_tx = None;
+            let client = &mut self.sides[side.opposite().index()];
+            if client.state == State::Hold && !tunnel {
+                client.state = State::Head;
+                client.kick = true;
+            }
+        }
+        self.resp_tx = Some(id);
+        match framing.reader() {
+            Some(reader) => self.sides[side.index()].state = State::Body(reader),
+            None => self.end_body(side, at, true, config, stats),
+        }
+        if tunnel {
+            // What follows is another protocol: stop here.
+            self.stopped = true;
+            self.close_all(config, stats);
+        }
+    }
+
+    /// A response with no request waiting (its request was not captured): a transaction with
+    /// an empty request.
+    fn orphan(&mut self, at: PacketRef) -> u64 {
+        let id = self.next_tx_id;
+        self.next_tx_id += 1;
+        self.txs.push_back(Slot {
+            tx: HttpTransaction {
+                tx_id: id,
+                client: self.client,
+                request_at: at,
+                completed_at: at,
+                ..HttpTransaction::default()
+            },
+            req_done: true,
+            resp_done: false,
+            finalized: false,
+        });
+        self.next_resp_id = id;
+        id
+    }
+
+    /// Reads body bytes of the message `side` is in into its transaction.
+    fn read_body(
+        &mut self,
+        side: Side,
+        reader: &mut BodyReader,
+        data: &[u8],
+        at: PacketRef,
+        config: &HttpConfig,
+    ) -> (usize, Result<BodyStep, super::body::BodyError>) {
+        let client = self.client == Some(side);
+        let limits = BodyLimits {
+            max_line: config.max_header_bytes,
+            max_trailers: config.max_headers,
+        };
+        let id = if client { self.req_tx } else { self.resp_tx };
+        let slot = id.and_then(|id| self.slot_mut(id));
+        if let Some(slot) = slot {
+            slot.tx.completed_at = at;
+            let tx = &mut slot.tx;
+            if client {
+                let r = &mut tx.request;
+                let mut sink = BodySink {
+                    body: &mut r.body,
+                    len: &mut r.body_len,
+                    truncated: &mut tx.flags.request_body_truncated,
+                    limit: config.request_body_limit,
+                };
+                return reader.feed(data, &mut sink, &mut r.trailers, limits);
+            }
+            if let Some(r) = tx.response.as_mut() {
+                let mut sink = BodySink {
+                    body: &mut r.body,
+                    len: &mut r.body_len,
+                    truncated: &mut tx.flags.response_body_truncated,
+                    limit: config.response_body_limit,
+                };
+                return reader.feed(data, &mut sink, &mut r.trailers, limits);
+            }
+        }
+        // The transaction is gone (closed early): frame the body, keep nothing.
+        let (mut body, mut len, mut truncated, mut trailers) =
+            (Vec::new(), 0, false, Headers::default());
+        let mut sink = BodySink {
+            body: &mut body,
+            len: &mut len,
+            truncated: &mut truncated,
+            limit: 0,
+        };
+        reader.feed(data, &mut sink, &mut trailers, limits)
+    }
+
+    /// The message `side` was reading is over (`whole`: every byte of it was seen, or it ended
+    /// where its framing says). Decodes its body and moves the side to the next head.
+    fn end_body(
+        &mut self,
+        side: Side,
+        at: PacketRef,
+        whole: bool,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        let client = self.client == Some(side);
+        let layers = config.decompress_layers;
+        if client {
+            let id = self.req_tx.take();
+            let hold = id.is_some() && self.hold_tx == id;
+            if let Some(slot) = id.and_then(|id| self.slot_mut(id)) {
+                if !slot.finalized {
+                    let tx = &mut slot.tx;
+                    let whole = whole && !tx.flags.request_gap;
+                    let r = &mut tx.request;
+                    let limit = config.request_body_limit;
+                    finish_body(
+                        &mut r.body,
+                        &r.headers,
+                        &mut tx.flags.request_body_truncated,
+                        whole,
+                        limit,
+                        layers,
+                        stats,
+                    );
+                    tx.completed_at = at;
+                    slot.req_done = true;
+                }
+            }
+            self.sides[side.index()].state = if hold { State::Hold } else { State::Head };
+        } else {
+            let id = self.resp_tx.take();
+            if let Some(slot) = id.and_then(|id| self.slot_mut(id)) {
+                if !slot.finalized {
+                    let tx = &mut slot.tx;
+                    let whole = whole && !tx.flags.response_gap;
+                    if let Some(r) = tx.response.as_mut() {
+                        let limit = config.response_body_limit;
+                        finish_body(
+                            &mut r.body,
+                            &r.headers,
+                            &mut tx.flags.response_body_truncated,
+                            whole,
+                            limit,
+                            layers,
+                            stats,
+                        );
+                    }
+                    tx.completed_at = at;
+                    slot.resp_done = true;
+                }
+            }
+            if let Some(id) = id {
+                self.next_resp_id = self.next_resp_id.max(id + 1);
+            }
+            self.sides[side.index()].state = State::Head;
+        }
+    }
+
+    /// The client is `client`: both sides start parsing in their role.
+    fn set_client(&mut self, client: Side, stats: &mut HttpStats) {
+        self.client = Some(client);
+        stats.connections += 1;
+        for sp in &mut self.sides {
+            match sp.state {
+                State::Detect => {
+                    sp.state = State::Head;
+                    sp.kick = true;
+                }
+                // Its bytes so far were dropped; look for its next message start.
+                State::Skip => sp.state = State::Resync { line_start: true },
+                _ => {}
+            }
+        }
+    }
+
+    /// Neither side can be HTTP any more: stop.
+    fn check_not_http(&mut self, stats: &mut HttpStats) {
+        if self.client.is_none() && self.sides.iter().all(|s| s.state == State::Skip) {
+            self.stopped = true;
+            for sp in &mut self.sides {
+                sp.pending.clear();
+            }
+            if !self.not_http_counted && self.sides.iter().any(|s| s.not_http) {
+                self.not_http_counted = true;
+                stats.not_http += 1;
+            }
+        }
+    }
+
+    /// The stream stopped making sense after it was recognised as HTTP: count it, close what
+    /// is open and stop parsing.
+    fn garbage(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
+        stats.garbage += 1;
+        self.stopped = true;
+        self.close_all(config, stats);
+    }
+
+    /// Closes every open transaction as incomplete (with what it has) and stops both sides.
+    fn close_all(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
+        let ids: Vec<u64> = self
+            .txs
+            .iter()
+            .filter(|s| !s.is_complete())
+            .map(|s| s.tx.tx_id)
+            .collect();
+        for id in ids {
+            self.close_early(id, config, stats);
+        }
+        self.req_tx = None;
+        self.resp_tx = None;
+        self.hold_tx = None;
+        for sp in &mut self.sides {
+            if sp.state != State::Skip {
+                sp.state = State::Done;
+            }
+            sp.pending.clear();
+        }
+    }
+
+    /// Closes one transaction before its end: decodes what its bodies have, marks it
+    /// incomplete.
+    fn close_early(&mut self, id: u64, config: &HttpConfig, stats: &mut HttpStats) {
+        let layers = config.decompress_layers;
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        if slot.is_complete() {
+            return;
+        }
+        let tx = &mut slot.tx;
+        if !slot.req_done {
+            let r = &mut tx.request;
+            let limit = config.request_body_limit;
+            finish_body(
+                &mut r.body,
+                &r.headers,
+                &mut tx.flags.request_body_truncated,
+                false,
+                limit,
+                layers,
+                stats,
+            );
+        }
+        if !slot.resp_done {
+            if let Some(r) = tx.response.as_mut() {
+                let limit = config.response_body_limit;
+                finish_body(
+                    &mut r.body,
+                    &r.headers,
+                    &mut tx.flags.response_body_truncated,
+                    false,
+                    limit,
+                    layers,
+                    stats,
+                );
+            }
+        }
+        tx.flags.incomplete = true;
+        slot.finalized = true;
+    }
+
+    /// Keeps the requests waiting for a response under `max_pending`: the oldest one whose
+    /// response has not started is given up on (completed without a response).
+    fn make_room(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
+        let waiting = self
+            .txs
+            .iter()
+            .filter(|s| !s.is_complete() && !s.resp_done)
+            .count();
+        if waiting < config.max_pending {
+            return;
+        }
+        let victim = self
+            .txs
+            .iter()
+            .find(|s| !s.is_complete() && !s.resp_done && self.resp_tx != Some(s.tx.tx_id))
+            .map(|s| s.tx.tx_id);
+        if let Some(id) = victim {
+            stats.pending_overflows += 1;
+            if self.req_tx == Some(id) {
+                self.req_tx = None;
+            }
+            self.close_early(id, config, stats);
+        }
+    }
+
+    /// The transaction the next final response belongs to: the oldest one still waiting.
+    fn response_target(&mut self) -> Option<u64> {
+        while self.next_resp_id < self.next_tx_id {
+            match self.slot_mut(self.next_resp_id) {
+                Some(slot) if !slot.finalized && !slot.resp_done => return Some(self.next_resp_id),
+                _ => self.next_resp_id += 1,
+            }
+        }
+        None
+    }
+
+    fn slot_mut(&mut self, id: u64) -> Option<&mut Slot> {
+        let first = self.txs.front()?.tx.tx_id;
+        let index = usize::try_from(id.checked_sub(first)?).ok()?;
+        self.txs.get_mut(index)
+    }
+}

@@ -1,0 +1,858 @@
+//! Tests of [`HttpConnection`] driven the way the stream module drives it.
+
+use super::decode::tests::{gzip, raw_deflate, zlib};
+use super::*;
+use crate::capture::Timestamp;
+use crate::flow::Side::{Initiator as CLIENT, Responder as SERVER};
+
+fn at(n: u64) -> PacketRef {
+    PacketRef {
+        ts: Timestamp(n as i64 * 1_000),
+        pcap_cnt: n,
+    }
+}
+
+/// One connection, its config and counters, and the transactions it handed out.
+struct Harness {
+    conn: HttpConnection,
+    cfg: HttpConfig,
+    stats: HttpStats,
+    out: Vec<HttpTransaction>,
+    packet: u64,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with(HttpConfig::default())
+    }
+
+    fn with(cfg: HttpConfig) -> Harness {
+        Harness {
+            conn: HttpConnection::new(),
+            cfg,
+            stats: HttpStats::default(),
+            out: Vec::new(),
+            packet: 0,
+        }
+    }
+
+    /// Delivers `bytes` from `side` as one packet; returns its number.
+    fn send(&mut self, side: Side, bytes: &[u8]) -> u64 {
+        self.packet += 1;
+        self.conn
+            .on_data(side, bytes, at(self.packet), &self.cfg, &mut self.stats);
+        self.conn.take_completed(&mut self.out, &mut self.stats);
+        self.packet
+    }
+
+    fn gap(&mut self, side: Side, len: u64) {
+        self.conn.on_gap(side, len, &self.cfg, &mut self.stats);
+        self.conn.take_completed(&mut self.out, &mut self.stats);
+    }
+
+    fn close(&mut self, side: Side) {
+        self.packet += 1;
+        self.conn
+            .on_close(side, at(self.packet), &self.cfg, &mut self.stats);
+        self.conn.take_completed(&mut self.out, &mut self.stats);
+    }
+
+    fn finish(&mut self) {
+        self.conn.finish(&self.cfg, &mut self.stats);
+        self.conn.take_completed(&mut self.out, &mut self.stats);
+    }
+
+    fn response(&self, tx: usize) -> &HttpResponse {
+        self.out[tx].response.as_ref().expect("a response")
+    }
+}
+
+fn targets(out: &[HttpTransaction]) -> Vec<String> {
+    out.iter()
+        .map(|t| String::from_utf8_lossy(&t.request.target).into_owned())
+        .collect()
+}
+
+fn statuses(out: &[HttpTransaction]) -> Vec<Option<u16>> {
+    out.iter()
+        .map(|t| t.response.as_ref().map(|r| r.status))
+        .collect()
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn pipelined_requests_pair_in_order() {
+    let mut h = Harness::new();
+    let requests = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\n\r\n";
+    let p1 = h.send(CLIENT, requests);
+    assert!(h.out.is_empty());
+    let mut responses = ok("one");
+    responses.extend(ok("two"));
+    responses.extend(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    let p2 = h.send(SERVER, &responses);
+    assert_eq!(targets(&h.out), ["/a", "/b", "/c"]);
+    assert_eq!(statuses(&h.out), [Some(200), Some(200), Some(404)]);
+    assert_eq!(h.out.iter().map(|t| t.tx_id).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(h.out[1].request.body, b"abc");
+    assert_eq!(h.response(0).body, b"one");
+    assert_eq!(h.response(1).body, b"two");
+    assert_eq!(h.response(2).reason, b"Not Found");
+    for tx in &h.out {
+        assert_eq!(tx.client, Some(CLIENT));
+        assert_eq!(tx.request_at, at(p1));
+        assert_eq!(tx.completed_at, at(p2));
+        assert_eq!(tx.flags, TxFlags::default());
+    }
+    assert_eq!(h.conn.client(), Some(CLIENT));
+    assert!(h.conn.is_active());
+    assert_eq!(
+        h.stats,
+        HttpStats {
+            connections: 1,
+            transactions: 3,
+            requests: 3,
+            responses: 3,
+            ..HttpStats::default()
+        }
+    );
+}
+
+#[test]
+fn request_byte_by_byte() {
+    let request = b"POST /ecp/y.js HTTP/1.1\r\nHost: ex\r\nCookie: X-BEResource=a]@ex:444/x~1\r\nContent-Length: 5\r\n\r\nhello";
+    let mut h = Harness::new();
+    for b in request.iter() {
+        h.send(CLIENT, std::slice::from_ref(b));
+    }
+    for b in ok("fine").iter() {
+        h.send(SERVER, std::slice::from_ref(b));
+    }
+    assert_eq!(h.out.len(), 1);
+    let tx = &h.out[0];
+    assert_eq!(tx.request.method, b"POST");
+    assert_eq!(tx.request.body, b"hello");
+    assert_eq!(
+        cookie::find(&tx.request.cookies, "x-beresource"),
+        Some(&b"a]@ex:444/x~1"[..])
+    );
+    assert_eq!(
+        tx.request_at.pcap_cnt, 1,
+        "the packet of the first request byte"
+    );
+    assert_eq!(
+        tx.completed_at.pcap_cnt, h.packet,
+        "the packet of the last response byte"
+    );
+    assert_eq!(h.response(0).body, b"fine");
+
+    // The same bytes whole give the same transaction (but for packet numbers).
+    let mut whole = Harness::new();
+    whole.send(CLIENT, request);
+    whole.send(SERVER, &ok("fine"));
+    let mut a = h.out[0].clone();
+    let b = whole.out[0].clone();
+    a.request_at = b.request_at;
+    a.completed_at = b.completed_at;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn chunked_request_with_extensions_and_trailers() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /ecp/DDI/DDIService.svc/SetObject HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n",
+    );
+    h.send(
+        CLIENT,
+        b"6 ; x=\"y\"\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+    );
+    h.send(SERVER, &ok(""));
+    assert_eq!(h.out.len(), 1);
+    let req = &h.out[0].request;
+    assert_eq!(req.body, b"hello world");
+    assert_eq!(req.body_len, 11);
+    assert_eq!(req.trailers.get("x-trailer"), Some(&b"t"[..]));
+}
+
+#[test]
+fn gzip_request_body_is_decoded() {
+    let payload = br#"{"properties":{"Parameters":{"ExternalUrl":"http://f/#<script language=\"JScript\" runat=\"server\">"}}}"#;
+    let body = gzip(payload);
+    let mut request = format!(
+        "POST /ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend(&body);
+    let mut h = Harness::new();
+    h.send(CLIENT, &request);
+    h.send(SERVER, &ok(""));
+    assert_eq!(h.out[0].request.body, payload);
+    assert_eq!(h.out[0].request.body_len, body.len() as u64);
+}
+
+#[test]
+fn deflate_response_bodies_zlib_and_raw() {
+    for wire in [zlib(b"zlib wrapped"), raw_deflate(b"raw deflate")] {
+        let mut h = Harness::new();
+        h.send(CLIENT, b"GET / HTTP/1.1\r\n\r\n");
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n",
+            wire.len()
+        )
+        .into_bytes();
+        resp.extend(&wire);
+        h.send(SERVER, &resp);
+        assert_eq!(h.stats.decode_errors, 0);
+        assert!(h.response(0).body == b"zlib wrapped" || h.response(0).body == b"raw deflate");
+    }
+}
+
+#[test]
+fn nested_encodings_chunked() {
+    // "gzip, deflate": gzip first, then deflate; decoded in reverse. Sent chunked.
+    let wire = zlib(&gzip(b"two layers"));
+    let mut resp = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in wire.chunks(7) {
+        resp.extend(format!("{:x}\r\n", piece.len()).as_bytes());
+        resp.extend(piece);
+        resp.extend(b"\r\n");
+    }
+    resp.extend(b"0\r\n\r\n");
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &resp);
+    assert_eq!(h.response(0).body, b"two layers");
+    assert_eq!(h.response(0).body_len, wire.len() as u64);
+}
+
+#[test]
+fn undecodable_body_kept_raw_and_counted() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+    );
+    h.send(SERVER, &ok(""));
+    assert_eq!(h.out[0].request.body, b"nope");
+    assert_eq!(h.stats.decode_errors, 1);
+}
+
+#[test]
+fn head_response_has_no_body() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"HEAD /owa/ HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n",
+    );
+    let mut resp = b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".to_vec();
+    resp.extend(ok("x"));
+    h.send(SERVER, &resp);
+    assert_eq!(statuses(&h.out), [Some(200), Some(200)]);
+    assert!(h.response(0).body.is_empty());
+    assert_eq!(h.response(1).body, b"x");
+}
+
+#[test]
+fn no_body_for_204_and_304() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n",
+    );
+    h.send(
+        SERVER,
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz",
+    );
+    assert_eq!(statuses(&h.out), [Some(204), Some(304), Some(200)]);
+    assert_eq!(h.response(2).body, b"z");
+}
+
+#[test]
+fn expect_100_continue() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /ews/exchange.asmx HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+    );
+    h.send(SERVER, b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert!(h.out.is_empty());
+    h.send(CLIENT, b"body");
+    h.send(SERVER, &ok("done"));
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.out[0].request.body, b"body");
+    assert_eq!(h.response(0).status, 200);
+    assert_eq!(h.response(0).body, b"done");
+    assert_eq!(h.stats.responses, 1);
+}
+
+#[test]
+fn response_until_close() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.0\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.0 200 OK\r\n\r\npart one,");
+    h.send(SERVER, b" part two");
+    assert!(h.out.is_empty());
+    h.close(SERVER);
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.response(0).body, b"part one, part two");
+    assert!(!h.out[0].flags.incomplete);
+
+    // Without a close: ended at finish, marked incomplete.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.0\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.0 200 OK\r\n\r\nabc");
+    h.finish();
+    assert_eq!(h.response(0).body, b"abc");
+    assert!(h.out[0].flags.incomplete);
+}
+
+#[test]
+fn connect_tunnel_stops_parsing() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"CONNECT mail.example.com:443 HTTP/1.1\r\nHost: mail.example.com:443\r\n\r\n",
+    );
+    // Optimistic TLS bytes before the answer are held, not parsed.
+    h.send(CLIENT, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+    h.send(SERVER, b"HTTP/1.1 200 Connection established\r\n\r\n");
+    h.send(SERVER, b"\x16\x03\x03\x00\x5a\x02");
+    h.finish();
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.out[0].request.method, b"CONNECT");
+    assert_eq!(h.out[0].request.uri.path, b"mail.example.com:443");
+    assert_eq!(h.response(0).status, 200);
+    assert!(!h.out[0].flags.incomplete);
+    assert!(!h.conn.is_active());
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn connect_refused_goes_on_parsing() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"CONNECT x:443 HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
+    );
+    h.send(
+        SERVER,
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+    );
+    h.send(SERVER, &ok("after"));
+    assert_eq!(targets(&h.out), ["x:443", "/after"]);
+    assert_eq!(statuses(&h.out), [Some(407), Some(200)]);
+    assert!(h.conn.is_active());
+}
+
+#[test]
+fn switching_protocols_stops_parsing() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
+    h.send(
+        SERVER,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+    );
+    h.send(CLIENT, b"\x81\x85garbage that is not http");
+    h.finish();
+    assert_eq!(statuses(&h.out), [Some(101)]);
+    assert!(!h.conn.is_active());
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn body_limit_truncates() {
+    let cfg = HttpConfig {
+        request_body_limit: 4,
+        response_body_limit: 3,
+        ..HttpConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    h.send(
+        CLIENT,
+        b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789",
+    );
+    h.send(SERVER, &ok("abcdef"));
+    let tx = &h.out[0];
+    assert_eq!(
+        (tx.request.body.as_slice(), tx.request.body_len),
+        (&b"0123"[..], 10)
+    );
+    assert_eq!(h.response(0).body, b"abc");
+    assert_eq!(h.response(0).body_len, 6);
+    assert!(tx.flags.request_body_truncated && tx.flags.response_body_truncated);
+    assert_eq!(h.stats.bodies_truncated, 2);
+}
+
+#[test]
+fn decompression_bomb_stays_bounded() {
+    let cfg = HttpConfig {
+        response_body_limit: 64 << 10,
+        ..HttpConfig::default()
+    };
+    let bomb = gzip(&gzip(&vec![b'A'; 32 << 20]));
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\nContent-Length: {}\r\n\r\n",
+        bomb.len()
+    )
+    .into_bytes();
+    resp.extend(&bomb);
+    let mut h = Harness::with(cfg);
+    h.send(CLIENT, b"GET /bomb HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &resp);
+    assert_eq!(h.response(0).body.len(), 64 << 10);
+    assert!(h.response(0).body.iter().all(|b| *b == b'A'));
+    assert!(h.out[0].flags.response_body_truncated);
+    assert_eq!(h.stats.bodies_truncated, 1);
+}
+
+#[test]
+fn responder_speaking_first_is_the_client() {
+    let mut h = Harness::new();
+    h.send(SERVER, b"GET /reverse HTTP/1.1\r\n\r\n");
+    h.send(CLIENT, &ok("r"));
+    assert_eq!(h.conn.client(), Some(SERVER));
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.out[0].client, Some(SERVER));
+    assert_eq!(h.response(0).body, b"r");
+}
+
+#[test]
+fn status_line_first_makes_the_other_side_client() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /x HT"); // not decided yet
+    h.send(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(h.conn.client(), Some(CLIENT));
+    h.send(CLIENT, b"TP/1.1\r\n\r\n");
+    h.send(SERVER, &ok("y"));
+    // The first response had no request yet: a transaction with an empty request.
+    assert_eq!(targets(&h.out), ["", "/x"]);
+    assert_eq!(statuses(&h.out), [Some(200), Some(200)]);
+}
+
+#[test]
+fn tls_is_not_http() {
+    let mut h = Harness::new();
+    let hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n";
+    h.send(CLIENT, hello);
+    assert!(h.conn.is_active(), "waits for the other side");
+    h.send(SERVER, b"\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03");
+    assert!(!h.conn.is_active());
+    h.send(CLIENT, b"GET / HTTP/1.1\r\n\r\n");
+    h.finish();
+    assert!(h.out.is_empty());
+    assert_eq!(h.conn.client(), None);
+    assert_eq!(
+        h.stats,
+        HttpStats {
+            not_http: 1,
+            ..HttpStats::default()
+        }
+    );
+
+    // One-sided: counted at finish.
+    let mut h = Harness::new();
+    h.send(CLIENT, hello);
+    h.finish();
+    assert_eq!(h.stats.not_http, 1);
+    // Nothing at all: not counted.
+    let mut h = Harness::new();
+    h.finish();
+    assert_eq!(h.stats, HttpStats::default());
+}
+
+#[test]
+fn garbage_after_a_valid_transaction() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /ok HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &ok("fine"));
+    h.send(CLIENT, b"\x00\x01\x02 this is not a request\r\n\r\n");
+    assert_eq!(h.stats.garbage, 1);
+    assert!(!h.conn.is_active());
+    h.send(CLIENT, b"GET /ignored HTTP/1.1\r\n\r\n");
+    h.finish();
+    assert_eq!(targets(&h.out), ["/ok"]);
+    assert!(!h.out[0].flags.incomplete);
+}
+
+#[test]
+fn garbage_closes_open_transactions() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    h.send(CLIENT, b"BROKEN\x01\r\n\r\n");
+    assert_eq!(h.stats.garbage, 1);
+    assert_eq!(h.out.len(), 1);
+    assert!(h.out[0].flags.incomplete);
+    assert_eq!(h.response(0).body, b"abc");
+}
+
+#[test]
+fn bad_first_head_of_a_recognised_side_is_garbage() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\nBad\x00Header: x\r\n\r\n");
+    assert_eq!(h.stats.garbage, 1);
+    assert!(!h.conn.is_active());
+}
+
+#[test]
+fn errors_are_judged_on_whole_lines() {
+    // An unterminated bad line is not judged until its line feed, however the bytes arrive.
+    let stream = b"HEAD /x HTTP/1.0\r\n\r\nContent-Encoding: deflate";
+    for cut in 0..=stream.len() {
+        let mut h = Harness::new();
+        h.send(CLIENT, &stream[..cut]);
+        h.send(CLIENT, &stream[cut..]);
+        assert_eq!(h.stats.garbage, 0, "cut {cut}");
+        h.send(CLIENT, b"\r\n");
+        assert_eq!(h.stats.garbage, 1, "cut {cut}");
+    }
+}
+
+#[test]
+fn oversized_head_is_garbage() {
+    let cfg = HttpConfig {
+        max_header_bytes: 100,
+        ..HttpConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &ok(""));
+    h.send(CLIENT, b"GET /b HTTP/1.1\r\n");
+    for _ in 0..10 {
+        h.send(CLIENT, b"X-Long-Header: 0123456789\r\n");
+    }
+    assert_eq!(h.stats.garbage, 1);
+    assert!(!h.conn.is_active());
+}
+
+#[test]
+fn gap_inside_a_known_length_body() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n012");
+    h.gap(CLIENT, 4);
+    h.send(CLIENT, b"789GET /b HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &ok("1"));
+    h.send(SERVER, &ok("2"));
+    assert_eq!(targets(&h.out), ["/a", "/b"]);
+    let tx = &h.out[0];
+    assert!(tx.flags.request_gap);
+    assert_eq!(tx.request.body, b"012789");
+    assert_eq!(tx.request.body_len, 10);
+    assert!(!h.out[1].flags.request_gap);
+    assert_eq!(h.stats.resyncs, 0);
+
+    // In a response body too.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab");
+    h.gap(SERVER, 2);
+    h.send(SERVER, b"ef");
+    assert_eq!(h.out.len(), 1);
+    assert!(h.out[0].flags.response_gap);
+    assert_eq!(h.response(0).body, b"abef");
+}
+
+#[test]
+fn gap_then_resync_at_next_request_line() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123",
+    );
+    h.gap(CLIENT, 100); // past the chunk: lost our place
+    h.send(CLIENT, b"junk junk GET /no HTTP/1.1 mid-line\r\nmore junk\r\nGET /ecp/y.js HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.send(SERVER, &ok("1"));
+    h.send(SERVER, &ok("2"));
+    assert_eq!(h.stats.resyncs, 1);
+    assert_eq!(targets(&h.out), ["/a", "/ecp/y.js"]);
+    assert!(h.out[0].flags.request_gap);
+    assert_eq!(h.out[0].request.body, b"0123");
+    assert!(h.conn.is_active());
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn server_gap_resyncs_at_status_line() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+    );
+    h.gap(SERVER, 1000);
+    h.send(
+        SERVER,
+        b"lost bytes\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(h.stats.resyncs, 1);
+    assert_eq!(statuses(&h.out), [Some(200), Some(404)]);
+    assert!(h.out[0].flags.response_gap);
+}
+
+#[test]
+fn resync_candidate_split_across_packets() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.gap(CLIENT, 50);
+    h.send(CLIENT, b"tail of something\r\nPOST /ecp/y");
+    h.send(CLIENT, b".js HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+    h.finish();
+    assert_eq!(targets(&h.out), ["/a", "/ecp/y.js"]);
+    assert_eq!(h.out[1].request.body, b"hi");
+    assert_eq!(h.out[1].request_at.pcap_cnt, 2);
+}
+
+#[test]
+fn midstream_server_bytes_resync() {
+    // Picked up in the middle of a response body: the server side looks for a status line.
+    let mut h = Harness::new();
+    h.send(SERVER, b"tail of an earlier body\r\n");
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"more of it</html>\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    assert_eq!(h.conn.client(), Some(CLIENT));
+    assert_eq!(statuses(&h.out), [Some(200)]);
+    assert_eq!(h.response(0).body, b"ok");
+    assert_eq!(h.stats.not_http, 0);
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn finish_emits_requests_without_responses() {
+    let mut h = Harness::new();
+    let p = h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &ok("a"));
+    assert_eq!(h.out.len(), 1);
+    let q = h.send(CLIENT, b"POST /c HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc");
+    h.finish();
+    assert_eq!(targets(&h.out), ["/a", "/b", "/c"]);
+    assert_eq!(statuses(&h.out), [Some(200), None, None]);
+    assert!(!h.out[0].flags.incomplete);
+    assert!(h.out[1].flags.incomplete && h.out[2].flags.incomplete);
+    assert_eq!(h.out[1].completed_at, at(p));
+    assert_eq!(h.out[2].request_at, at(q));
+    assert_eq!(h.out[2].request.body, b"abc");
+    assert_eq!(h.out[2].request.body_len, 3);
+    // Nothing after finish.
+    h.send(CLIENT, b"GET /late HTTP/1.1\r\n\r\n");
+    h.finish();
+    assert_eq!(h.out.len(), 3);
+}
+
+#[test]
+fn transactions_leave_in_order() {
+    // The response to /a is complete before its request body is: /a waits for its body.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"POST /a HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(h.out.is_empty());
+    h.send(CLIENT, b"cdGET /b HTTP/1.1\r\n\r\n");
+    assert_eq!(targets(&h.out), ["/a"]);
+    h.send(SERVER, &ok(""));
+    assert_eq!(targets(&h.out), ["/a", "/b"]);
+}
+
+#[test]
+fn max_pending_gives_up_on_the_oldest() {
+    let cfg = HttpConfig {
+        max_pending: 2,
+        ..HttpConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    h.send(
+        CLIENT,
+        b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(targets(&h.out), ["/1"]);
+    assert!(h.out[0].flags.incomplete);
+    assert_eq!(h.stats.pending_overflows, 1);
+    h.send(SERVER, &ok("for 2"));
+    assert_eq!(targets(&h.out), ["/1", "/2"]);
+    assert_eq!(h.response(1).body, b"for 2");
+}
+
+#[test]
+fn request_fields_as_sent_and_as_iis_sees_them() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"GET  /%65cp/..\\ecp//y%2Ejs?a=%41#frag  HTTP/1.1\r\nHost: ex\r\nCookie: a=b, X-BEResource=x~1\r\nCookie: $Path=/; X-AnonResource-Backend=y~2\r\n\r\n",
+    );
+    h.finish();
+    let req = &h.out[0].request;
+    assert_eq!(req.target, b"/%65cp/..\\ecp//y%2Ejs?a=%41#frag");
+    assert_eq!(
+        req.request_line,
+        b"GET  /%65cp/..\\ecp//y%2Ejs?a=%41#frag  HTTP/1.1"
+    );
+    assert_eq!(req.uri.to_bytes(), b"/ecp/y.js?a=A");
+    assert_eq!(req.uri.query_raw.as_deref(), Some(&b"a=%41"[..]));
+    let names: Vec<&[u8]> = req.cookies.iter().map(|c| c.name.as_slice()).collect();
+    assert_eq!(names, [&b"a"[..], b"$Path", b"X-AnonResource-Backend"]);
+    assert_eq!(
+        req.headers.joined("cookie").unwrap(),
+        b"a=b, X-BEResource=x~1, $Path=/; X-AnonResource-Backend=y~2"
+    );
+}
+
+#[test]
+fn leading_empty_lines_between_messages() {
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nx\r\n",
+    );
+    let p = h.send(CLIENT, b"\r\nGET /b HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &ok(""));
+    h.send(SERVER, &ok(""));
+    assert_eq!(targets(&h.out), ["/a", "/b"]);
+    assert_eq!(h.out[1].request_at, at(p));
+    assert_eq!(h.out[1].request.request_line, b"GET /b HTTP/1.1");
+}
+
+/// Client bytes and server bytes of a session that exercises most framings.
+fn sample_traffic() -> (Vec<u8>, Vec<u8>) {
+    let gz = gzip(b"compressed request body");
+    let mut client = b"GET /owa/ HTTP/1.1\r\nHost: ex\r\n\r\n".to_vec();
+    client.extend(
+        format!(
+            "POST /ecp/y.js HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            gz.len()
+        )
+        .as_bytes(),
+    );
+    client.extend(&gz);
+    client.extend(b"POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n");
+    client.extend(b"HEAD /h HTTP/1.1\r\n\r\n");
+    client.extend(b"POST /expect HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok");
+    client.extend(b"GET /last HTTP/1.0\r\n\r\n");
+    let mut server = ok("owa");
+    server.extend(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n0\r\n\r\n");
+    server.extend(ok("chunked"));
+    server.extend(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n");
+    server.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
+    server.extend(ok("expect"));
+    server.extend(b"HTTP/1.0 200 OK\r\n\r\nuntil close");
+    (client, server)
+}
+
+fn run_split(
+    client: &[u8],
+    server: &[u8],
+    client_cuts: &[usize],
+    server_cuts: &[usize],
+) -> (Vec<HttpTransaction>, HttpStats) {
+    let mut h = Harness::new();
+    for (side, bytes, cuts) in [(CLIENT, client, client_cuts), (SERVER, server, server_cuts)] {
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        cuts.push(0);
+        cuts.push(bytes.len());
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            h.conn
+                .on_data(side, &bytes[w[0]..w[1]], at(1), &h.cfg, &mut h.stats);
+            h.conn.take_completed(&mut h.out, &mut h.stats);
+        }
+    }
+    h.conn.on_close(SERVER, at(1), &h.cfg, &mut h.stats);
+    h.finish();
+    (h.out, h.stats)
+}
+
+#[test]
+fn sample_traffic_whole() {
+    let (client, server) = sample_traffic();
+    let (out, stats) = run_split(&client, &server, &[], &[]);
+    assert_eq!(
+        targets(&out),
+        ["/owa/", "/ecp/y.js", "/chunked", "/h", "/expect", "/last"]
+    );
+    assert_eq!(statuses(&out), [Some(200); 6]);
+    assert_eq!(out[1].request.body, b"compressed request body");
+    assert_eq!(out[2].request.body, b"abcde");
+    assert_eq!(out[5].response.as_ref().unwrap().body, b"until close");
+    assert!(out.iter().all(|t| t.flags == TxFlags::default()));
+    assert_eq!(stats.transactions, 6);
+    assert_eq!(stats.responses, 6);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn splitting_does_not_change_transactions(
+        client_cuts in proptest::collection::vec(0usize..10_000, 0..40),
+        server_cuts in proptest::collection::vec(0usize..10_000, 0..40),
+    ) {
+        let (client, server) = sample_traffic();
+        let whole = run_split(&client, &server, &[], &[]);
+        let split = run_split(&client, &server, &client_cuts, &server_cuts);
+        proptest::prop_assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn random_input_never_panics(
+        ops in proptest::collection::vec(
+            (0u8..4, proptest::collection::vec(proptest::num::u8::ANY, 0..64), 0u64..200),
+            0..40,
+        ),
+        seed_http in proptest::bool::ANY,
+    ) {
+        let cfg = HttpConfig { max_header_bytes: 256, max_headers: 8, max_pending: 4, request_body_limit: 32, response_body_limit: 32, ..HttpConfig::default() };
+        let mut h = Harness::with(cfg);
+        if seed_http {
+            h.send(CLIENT, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n");
+            h.send(SERVER, b"HTTP/1.1 200 OK\r\n\r\n");
+        }
+        for (op, bytes, len) in ops {
+            match op {
+                0 => { h.send(CLIENT, &bytes); }
+                1 => { h.send(SERVER, &bytes); }
+                2 => h.gap(if len % 2 == 0 { CLIENT } else { SERVER }, len),
+                _ => h.close(if len % 2 == 0 { CLIENT } else { SERVER }),
+            }
+        }
+        h.finish();
+        let ids: Vec<u64> = h.out.iter().map(|t| t.tx_id).collect();
+        proptest::prop_assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
+        proptest::prop_assert_eq!(h.stats.transactions, h.out.len() as u64);
+    }
+
+    #[test]
+    fn random_splits_of_random_http_like_bytes(
+        pieces in proptest::collection::vec(
+            proptest::sample::select(vec![
+                &b"GET / HTTP/1.1\r\n"[..], b"HTTP/1.1 200 OK\r\n", b"Content-Length: 3\r\n",
+                b"Transfer-Encoding: chunked\r\n", b"\r\n", b"3\r\nabc\r\n", b"0\r\n", b"abc", b"\x1f\x8b",
+                b"Content-Encoding: deflate\r\n", b"HEAD /x HTTP/1.0\r\n", b"HTTP/1.1 100 Continue\r\n",
+            ]),
+            0..30,
+        ),
+        cuts in proptest::collection::vec(0usize..2_000, 0..20),
+    ) {
+        let bytes: Vec<u8> = pieces.concat();
+        let half = bytes.len() / 2;
+        let (client, server) = bytes.split_at(half);
+        let whole = run_split(client, server, &[], &[]);
+        let split = run_split(client, server, &cuts, &cuts);
+        proptest::prop_assert_eq!(whole, split);
+    }
+}
