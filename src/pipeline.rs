@@ -122,6 +122,7 @@ impl WorkerStats {
         h.resyncs += oh.resyncs;
         h.bodies_truncated += oh.bodies_truncated;
         h.decode_errors += oh.decode_errors;
+        h.pending_overflows += oh.pending_overflows;
     }
 }
 

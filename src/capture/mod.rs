@@ -196,7 +196,7 @@ impl CaptureFile {
                 Ok(packet) => {
                     self.packets += 1;
                     Ok(Some(RawPacket {
-                        ts: timestamp(&packet.header),
+                        ts: timestamp(packet.header),
                         link_type: self.link_type,
                         data: packet.data,
                         wire_len: packet.header.len,
@@ -217,7 +217,7 @@ impl CaptureFile {
                         self.buffer.clear();
                         self.buffer.extend_from_slice(packet.data);
                     }
-                    pass.then(|| (timestamp(&packet.header), packet.header.len))
+                    pass.then(|| (timestamp(packet.header), packet.header.len))
                 }
                 Err(e) => return end_or_error(&self.name, self.packets, e),
             };
