@@ -702,6 +702,36 @@ fn truncated_file() {
 }
 
 #[test]
+fn packet_numbers_count_filtered_out_records() {
+    // With a filter that rejects every record, the error still names record 14 of the file,
+    // and pcap_cnt stays the record number in the file (Wireshark's frame number).
+    let run = replay(&[
+        "--bpf".as_ref(),
+        "udp".as_ref(),
+        pcap("truncated.pcap").as_os_str(),
+    ]);
+    run.assert_status(1);
+    assert!(
+        run.stderr.contains("truncated.pcap: packet 14:"),
+        "{}",
+        run.stderr
+    );
+    let all = replay(&[pcap("tcp-retransmission.pcap")]);
+    let filtered = replay(&[
+        "--bpf".as_ref(),
+        "tcp".as_ref(),
+        pcap("tcp-retransmission.pcap").as_os_str(),
+    ]);
+    let cnt = |r: &Replay| -> Vec<u64> {
+        r.records
+            .iter()
+            .map(|v| v["pcap_cnt"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(cnt(&all), cnt(&filtered));
+}
+
+#[test]
 fn files_after_a_bad_one_are_still_read() {
     let missing = pcap("no-such-file.pcap");
     let run = replay(&[
