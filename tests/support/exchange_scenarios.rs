@@ -463,6 +463,8 @@ fn psrp_fragment(object_id: u64, msg_type: u32, xml: &str) -> Vec<u8> {
     };
     msg.extend_from_slice(&pid);
     msg.extend_from_slice(b"\xef\xbb\xbf");
+    // Blank space before the root element (legal XML) moves the payload by 0-2 bytes.
+    msg.extend(std::iter::repeat_n(b' ', (object_id % 3) as usize));
     msg.extend_from_slice(xml.as_bytes());
     let mut frag = Vec::new();
     frag.extend_from_slice(&object_id.to_be_bytes());
@@ -1534,7 +1536,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
         "ps-powershell-export-msf-query",
         "ProxyShell stage 7, Metasploit form: /Autodiscover/autodiscover.json?a=<email>/PowerShell/?X-Rps-CAT=...&Email=Autodiscover/autodiscover.json?a=<email> (Email in the query, no cookie), export to ...\\owa\\auth\\<8-12>.aspx, chunked body (§3.1, §3.2 item 7, S-MSF-PS).",
         vec![ex(
-            request_chunked("POST", &format!("/Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com/PowerShell/?X-Rps-CAT={}&Email=Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com", rps_cat()), &[("User-Agent", "Mozilla/5.0"), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_command("http://127.0.0.1:80/powershell", "", 9, &export_pipeline("\\\\EX01.contoso.local\\C$\\Program Files\\Microsoft\\Exchange Server\\V15\\FrontEnd\\HttpProxy\\owa\\auth\\rtyuiopq.aspx")), 1024),
+            request_chunked("POST", &format!("/Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com/PowerShell/?X-Rps-CAT={}&Email=Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com", rps_cat()), &[("User-Agent", "Mozilla/5.0"), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_command("http://127.0.0.1:80/powershell", "", 8, &export_pipeline("\\\\EX01.contoso.local\\C$\\Program Files\\Microsoft\\Exchange Server\\V15\\FrontEnd\\HttpProxy\\owa\\auth\\rtyuiopq.aspx")), 1024),
             wsman_command_response(),
         )],
         &[PS_EMAIL_QUERY, PS_RPS_CAT, PS_EXPORT, PNS_POWERSHELL, UA_BARE_MOZILLA],
