@@ -252,18 +252,6 @@ fn request_buffer<'a>(
         Buffer::HttpAcceptLang => hv("Accept-Language"),
         Buffer::HttpConnection => hv("Connection"),
         Buffer::HttpRequestBody => non_empty(&req.body).and_then(one),
-        Buffer::FileData => {
-            // Request bodies are files for uploads: PUT, or multipart form posts.
-            let upload = req.method.eq_ignore_ascii_case(b"PUT")
-                || h.get("Content-Type").is_some_and(|ct| {
-                    ct.len() >= 19 && ct[..19].eq_ignore_ascii_case(b"multipart/form-data")
-                });
-            if upload {
-                non_empty(&req.body).and_then(one)
-            } else {
-                None
-            }
-        }
         Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, &merge_headers(h)))),
         Buffer::HttpRequestHeader => per_header(&merge_headers(h)),
         _ => None,
@@ -476,7 +464,7 @@ pub(crate) mod tests {
         assert_eq!(r(Buffer::HttpAcceptEnc), None);
         assert_eq!(r(Buffer::HttpAcceptLang), None);
         assert_eq!(r(Buffer::HttpConnection), None);
-        assert_eq!(r(Buffer::FileData), None, "a JSON POST is not an upload");
+        assert_eq!(r(Buffer::FileData), None, "file.data is the response body");
         assert_eq!(r(Buffer::HttpStatCode), None);
         assert_eq!(r(Buffer::DnsQuery), None);
         let start = r(Buffer::HttpStart).unwrap();
@@ -552,7 +540,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn empty_values_and_uploads() {
+    fn empty_values() {
         let mut tx = sample_tx();
         tx.request.headers = hdrs(&[
             ("User-Agent", ""),
@@ -562,10 +550,7 @@ pub(crate) mod tests {
             one(&tx, TxSide::Request, Buffer::HttpUserAgent).unwrap(),
             b""
         );
-        assert_eq!(
-            one(&tx, TxSide::Request, Buffer::FileData).unwrap(),
-            b"body"
-        );
+        assert_eq!(one(&tx, TxSide::Request, Buffer::FileData), None);
         tx.request.body.clear();
         assert_eq!(one(&tx, TxSide::Request, Buffer::HttpRequestBody), None);
         tx.request.headers = Headers::default();

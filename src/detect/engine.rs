@@ -25,7 +25,7 @@ use crate::http::HttpTransaction;
 use super::buffers::{TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
 use super::content::{match_items, MatchBudget};
-use super::rule::loader::{load_dir, load_file, load_text, LoadOptions, LoadedRules};
+use super::rule::loader::{load_text, LoadOptions, LoadedRules};
 use super::rule::{
     Action, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, FlowDirection, FlowState, FlowStream,
     RuleError, SkippedRule, Track, UriKind, XbitsTrack,
@@ -177,34 +177,7 @@ impl RuleSet {
     ) -> Result<RuleSet, DetectError> {
         let mut all = LoadedRules::default();
         for p in paths {
-            let part = if p.is_dir() {
-                load_dir(p, opts)?
-            } else {
-                load_file(p, opts)?
-            };
-            // Ids must be unique across files too: re-check as we merge.
-            for r in part.rules {
-                let id = (r.rule.gid(), r.rule.sid());
-                if all.rules.iter().any(|o| (o.rule.gid(), o.rule.sid()) == id) {
-                    let error = RuleError {
-                        file: r.file.clone(),
-                        line: r.line,
-                        col: 0,
-                        keyword: Some("sid".into()),
-                        message: format!("duplicate rule id {}:{}", id.0, id.1),
-                    };
-                    if opts.skip_invalid {
-                        all.skipped.push(SkippedRule {
-                            text: r.rule.to_string(),
-                            error,
-                        });
-                        continue;
-                    }
-                    return Err(error.into());
-                }
-                all.rules.push(r);
-            }
-            all.skipped.extend(part.skipped);
+            all.add_path(p, opts)?;
         }
         RuleSet::build(all, config)
     }

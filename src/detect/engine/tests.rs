@@ -623,3 +623,66 @@ fn payload_packet_versus_stream() {
     assert_eq!(run(b"split", None), vec![1, 3]);
     assert_eq!(run(b"sp", None), vec![3, 4]);
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules() -> RuleSet {
+        set(concat!(
+            "alert http any any -> any any (http.uri; content:\"a\"; content:\"b\"; distance:-3; within:4; isdataat:!2,relative; sid:1;)\n",
+            "alert http any any -> any any (http.header; content:!\"x\"; endswith; pcre:\"/a.{0,3}b/sR\"; bsize:<100; sid:2;)\n",
+            "alert http any any -> any any (http.request_body; content:\"=\"; base64_decode:bytes 8, offset 1, relative; base64_data; content:\"z\"; sid:3;)\n",
+            "alert http any any -> any any (http.host; url_decode; to_lowercase; content:\"h\"; startswith; http.cookie; compress_whitespace; content:\" \"; sid:4;)\n",
+            "alert http any any -> any any (http.request_header; content:\":\"; offset:1; depth:60; urilen:<50; sid:5;)\n",
+            "alert tcp any any -> any any (content:\"a\"; content:\"a\"; distance:0; content:\"a\"; distance:0; pcre:\"/a$/R\"; sid:6;)\n",
+            "alert tcp any any -> any any (dsize:>0; flowbits:toggle,t; sid:7;)\n",
+        ))
+    }
+
+    fn arb_headers() -> impl Strategy<Value = Headers> {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["Host", "Cookie", "User-Agent", "X", "host", ""]),
+                prop::collection::vec(any::<u8>(), 0..20),
+            ),
+            0..6,
+        )
+        .prop_map(|hs| {
+            Headers(
+                hs.into_iter()
+                    .map(|(n, v)| Header {
+                        name: n.as_bytes().to_vec(),
+                        value: v,
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn inspection_never_panics(
+            target in prop::collection::vec(any::<u8>(), 0..40),
+            path in prop::collection::vec(any::<u8>(), 0..40),
+            body in prop::collection::vec(any::<u8>(), 0..80),
+            headers in arb_headers(),
+            payload in prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'\n', 0]), 0..200),
+        ) {
+            let rs = rules();
+            let mut tx = sample_tx();
+            tx.request.target = target;
+            tx.request.uri.path = path;
+            tx.request.body = body;
+            tx.request.headers = headers;
+            let mut w = WorkerDetectState::new();
+            let mut fs = FlowDetectState::new();
+            let mut alerts = Vec::new();
+            rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(0), &mut alerts);
+            rs.inspect_payload(&meta(), AlertDirection::ToClient, &payload, Some(&payload), &mut fs, &mut w, t(0), &mut alerts);
+            prop_assert!(alerts.len() <= 7);
+        }
+    }
+}

@@ -60,7 +60,8 @@ pub enum Buffer {
     HttpResponseLine,
     /// `http.response_body` (`http_server_body`).
     HttpResponseBody,
-    /// `file.data` / `file_data`.
+    /// `file.data` / `file_data`: for HTTP/1, the response body (as in Suricata, where
+    /// `file_data` with `flow:to_server` is an error for http).
     FileData,
     /// `http.server`.
     HttpServer,
@@ -261,9 +262,9 @@ impl Buffer {
             | HttpHostRaw | HttpReferer | HttpAccept | HttpAcceptEnc | HttpAcceptLang
             | HttpConnection | HttpRequestBody | HttpRequestHeader => BufferSide::Request,
             HttpStatCode | HttpStatMsg | HttpResponseLine | HttpResponseBody | HttpServer
-            | HttpLocation | HttpResponseHeader => BufferSide::Response,
+            | HttpLocation | HttpResponseHeader | FileData => BufferSide::Response,
             HttpProtocol | HttpHeader | HttpHeaderRaw | HttpHeaderNames | HttpCookie
-            | HttpContentType | HttpContentLen | FileData | HttpStart => BufferSide::Both,
+            | HttpContentType | HttpContentLen | HttpStart => BufferSide::Both,
             Payload | DnsQuery | Base64Data => BufferSide::None,
         }
     }
@@ -482,6 +483,7 @@ mod tests {
         assert_eq!(Buffer::Payload.side(), BufferSide::None);
         assert!(!Buffer::Payload.is_http());
         assert!(Buffer::FileData.is_http());
+        assert_eq!(Buffer::FileData.side(), BufferSide::Response);
         assert!(Buffer::HttpRequestHeader.is_multi());
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Addresses and ports are kept as written (variables unresolved) so a rule prints back the
 //! way it was written; [`AddrSpec::resolve`] / [`PortSpec::resolve`] turn them, with the
-//! loader's [`Vars`](super::vars::Vars), into matchers. List semantics follow Suricata: a list
+//! loader's [`Vars`], into matchers. List semantics follow Suricata: a list
 //! matches what any of its plain entries matches (everything when it has none) minus what any
 //! of its negated entries matches.
 

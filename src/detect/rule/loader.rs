@@ -166,6 +166,15 @@ impl LoadedRules {
         self.add_text(&path.display().to_string(), &text, opts)
     }
 
+    /// Loads a file, or every `*.rules` file of a directory (in name order).
+    pub fn add_path(&mut self, path: &Path, opts: &LoadOptions) -> Result<(), RuleError> {
+        if path.is_dir() {
+            self.add_dir(path, opts)
+        } else {
+            self.add_file(path, opts)
+        }
+    }
+
     /// Loads every `*.rules` file of a directory, in name order.
     pub fn add_dir(&mut self, path: &Path, opts: &LoadOptions) -> Result<(), RuleError> {
         let mut files: Vec<_> = fs::read_dir(path)
@@ -402,6 +411,9 @@ mod tests {
         assert!(l.rules[0].file.ends_with("a.rules"));
         let l = load_file(&dir.path().join("b.rules"), &opts()).unwrap();
         assert_eq!(l.rules.len(), 1);
+        let mut both = LoadedRules::default();
+        both.add_path(&dir.path().join("a.rules"), &opts()).unwrap();
+        both.add_path(dir.path(), &opts()).unwrap_err();
         let e = load_file(&dir.path().join("none.rules"), &opts()).unwrap_err();
         assert!(e.message.starts_with("can't read"));
         assert!(load_dir(&dir.path().join("nodir"), &opts()).is_err());

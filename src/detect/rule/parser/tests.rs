@@ -412,6 +412,11 @@ fn buffer_errors() {
         ),
         ("flow:to_client; urilen:5; sid:1;", "urilen", "conflicts"),
         (
+            "flow:to_server; file_data; content:\"a\"; sid:1;",
+            "content",
+            "conflicts",
+        ),
+        (
             "http.uri; content:\"a\"; dsize:5; sid:1;",
             "dsize",
             "HTTP buffers",
