@@ -302,7 +302,7 @@ impl RuleSet {
         now: Timestamp,
         alerts: &mut Vec<Alert>,
     ) {
-        let first = alerts.len();
+        let mut matched_either = Vec::new();
         self.inspect_tx_side(
             flow,
             tx,
@@ -311,7 +311,7 @@ impl RuleSet {
             worker,
             now,
             alerts,
-            first,
+            &mut matched_either,
         );
         if tx.response.is_some() {
             self.inspect_tx_side(
@@ -322,7 +322,7 @@ impl RuleSet {
                 worker,
                 now,
                 alerts,
-                first,
+                &mut matched_either,
             );
         }
     }
@@ -340,8 +340,16 @@ impl RuleSet {
         now: Timestamp,
         alerts: &mut Vec<Alert>,
     ) {
-        let first = alerts.len();
-        self.inspect_tx_side(flow, tx, side, flow_state, worker, now, alerts, first);
+        self.inspect_tx_side(
+            flow,
+            tx,
+            side,
+            flow_state,
+            worker,
+            now,
+            alerts,
+            &mut Vec::new(),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -354,7 +362,7 @@ impl RuleSet {
         worker: &mut WorkerDetectState,
         now: Timestamp,
         alerts: &mut Vec<Alert>,
-        tx_alerts_from: usize,
+        matched_either: &mut Vec<u32>,
     ) {
         worker.stats.tx_sides += 1;
         let group = match side {
@@ -382,13 +390,9 @@ impl RuleSet {
         let candidates = std::mem::take(&mut worker.candidates);
         for &ri in &candidates {
             let rule = &self.rules[ri as usize];
-            // Once per transaction: a rule that fits both sides and alerted on the request.
-            if side == TxSide::Response
-                && rule.kind == RuleKind::Http(BufferSide::Both)
-                && alerts[tx_alerts_from..]
-                    .iter()
-                    .any(|a| Arc::ptr_eq(&a.rule, &rule.info))
-            {
+            // Once per transaction: a rule that fits either side and matched the request.
+            let either = rule.kind == RuleKind::Http(BufferSide::Both);
+            if either && matched_either.contains(&ri) {
                 continue;
             }
             worker.stats.rules_evaluated += 1;
@@ -415,7 +419,13 @@ impl RuleSet {
             if budget.exhausted {
                 worker.stats.match_limit_hits += 1;
             }
-            if ok && self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
+            if !ok {
+                continue;
+            }
+            if either {
+                matched_either.push(ri);
+            }
+            if self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
                 break;
             }
         }

@@ -340,6 +340,30 @@ fn once_per_transaction_and_either_side_rules() {
     );
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].direction, AlertDirection::ToClient);
+    // A rule that fits either side and matched the request (silently) is not tried again on
+    // the response: its flowbit is set once.
+    let rs = set(concat!(
+        "alert http any any -> any any (http.header; content:\"Content-Type\"; flowbits:toggle,t; noalert; sid:1;)\n",
+        "alert http any any -> any any (flow:to_client; flowbits:isset,t; http.stat_code; content:\"500\"; sid:2;)\n",
+    ));
+    assert_eq!(sids(&rs, &sample_tx()), vec![2]);
+    // inspect_http_side has no memory across calls: each side may match.
+    let mut alerts = Vec::new();
+    let mut w = WorkerDetectState::new();
+    let mut fs = FlowDetectState::new();
+    let rs = set("alert http any any -> any any (http.header; content:\"Content-Type\"; sid:1;)");
+    for side in [TxSide::Request, TxSide::Response] {
+        rs.inspect_http_side(
+            &meta(),
+            &sample_tx(),
+            side,
+            &mut fs,
+            &mut w,
+            t(0),
+            &mut alerts,
+        );
+    }
+    assert_eq!(alerts.len(), 2);
     // No response: response rules are not evaluated.
     let rs = set("alert http any any -> any any (http.stat_code; content:!\"200\"; sid:1;)");
     let mut tx = sample_tx();
