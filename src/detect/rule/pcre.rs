@@ -1,7 +1,8 @@
 //! `pcre:"/regex/flags"`: Perl-compatible regular expressions, run with Rust's `regex` crate.
 //!
 //! Flags: `i s m x` (as in Perl), `A` (anchored at the start of the buffer, or of the
-//! relative window), `E` (`$` only at the very end; what `regex` does anyway), `G`
+//! relative window), `E` (`$` only at the very end; without it `$` also matches before a
+//! final newline, as in PCRE), `G`
 //! (ungreedy), `R` (relative to the previous match), `O` and `B` (accepted, no effect), and the
 //! buffer letters `U I P Q H D M C S Y V W Z` ([`Buffer::from_pcre_flag`]). The pattern is
 //! translated for `regex` ([`Pcre::regex_source`]): an escaped punctuation character becomes
@@ -151,7 +152,9 @@ impl Pcre {
             out.push_str("\\A");
         }
         out.push_str("(?:");
-        out.push_str(&translate(&self.pattern)?);
+        // PCRE's `$` also matches before a final newline unless `m` or `E` is given.
+        let pcre_dollar = !f.multiline && !f.dollar_endonly;
+        out.push_str(&translate(&self.pattern, pcre_dollar)?);
         out.push(')');
         Ok(out)
     }
@@ -177,7 +180,7 @@ impl Pcre {
 }
 
 /// Rewrites PCRE syntax that `regex` reads differently, and rejects what it lacks.
-fn translate(p: &str) -> ValueResult<String> {
+fn translate(p: &str, pcre_dollar: bool) -> ValueResult<String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::with_capacity(p.len() + 8);
     let mut i = 0;
@@ -215,6 +218,7 @@ fn translate(p: &str) -> ValueResult<String> {
                 i += 2;
                 continue;
             }
+            '$' if !in_class && pcre_dollar => out.push_str("(?:\\n?\\z)"),
             '[' if !in_class => {
                 in_class = true;
                 out.push('[');
@@ -363,6 +367,12 @@ mod tests {
         assert!(re(r#""/a b/x""#).is_match(b"ab"));
         assert!(!re(r#""/b/A""#).is_match(b"ab"));
         assert!(re(r#""/a\Z/""#).is_match(b"xa"));
+        // `$` before a final newline, unless E (or m, where it is a line end).
+        assert!(re(r#""/a$/""#).is_match(b"xa\n"));
+        assert!(!re(r#""/a$/E""#).is_match(b"xa\n"));
+        assert!(!re(r#""/a$/""#).is_match(b"xa\nb"));
+        assert!(re(r#""/a$/m""#).is_match(b"xa\nb"));
+        assert!(re(r#""/[$]/""#).is_match(b"$"));
         // Binary bytes.
         assert!(re(r#""/\xff\x00/""#).is_match(b"\xff\x00"));
         assert!(re(r#""/a.c/""#).is_match(b"a\xffc"));
