@@ -3,8 +3,8 @@
 //! The library is the inspection pipeline; each stage is one module and data flows one way:
 //!
 //! ```text
-//! capture → decode → flow → stream → http → output
-//!  (pcap)   (L2-L4,  (keys,  (TCP      (HTTP/1.x     (EVE JSON)
+//! capture → decode → flow → stream → http → detect → output
+//!  (pcap)   (L2-L4,  (keys,  (TCP      (HTTP/1.x     (rules)  (EVE JSON)
 //!           defrag)  table)  reassembly) transactions)
 //! ```
 //!
@@ -17,6 +17,7 @@
 
 pub mod capture;
 pub mod decode;
+pub mod detect;
 pub mod flow;
 pub mod http;
 pub mod output;

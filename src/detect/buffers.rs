@@ -1,0 +1,578 @@
+//! The inspection buffers of one side of an HTTP transaction, with Suricata's semantics
+//! (`anchors.md` §3.2), computed on first use and kept for the other rules.
+//!
+//! Headers are first merged as libhtp merges them: one entry per name (case-insensitive, the
+//! first spelling kept), repeated values joined with `", "`. From that:
+//! `http.header` is `Name: value\r\n` per header without `Cookie` (request) / `Set-Cookie`
+//! (response); `http.header_names` is `\r\n` + the names joined with `\r\n` + `\r\n\r\n`;
+//! `http.start` is the start line, `\r\n`, every header line, and `\r\n`;
+//! `http.request_header` / `http.response_header` give one `Name: value` buffer per header.
+//! Single-header buffers (`http.user_agent`, `http.cookie`, …) hold the merged value.
+//! `http.host` comes from an absolute-form URI when there is one, else the `Host` header,
+//! lower-cased, without port or trailing dot; `http.host.raw` is the same unnormalised.
+//! The payload of a transaction side is its head as sent plus its (decoded) body.
+//! A buffer that does not exist (no such header, no body, no response) is `None`: no rule
+//! inspecting it can match, not even a negated one; a header with an empty value is an
+//! empty buffer.
+//!
+//! Transforms are applied per rule buffer and cached by (buffer, transform chain).
+
+use std::borrow::Cow;
+
+use crate::http::{Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
+
+use super::rule::{Buffer, BufferRef};
+
+/// Which message of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxSide {
+    /// The request (inspected to_server).
+    Request,
+    /// The response (inspected to_client).
+    Response,
+}
+
+/// Suricata's `http.uri`: the normalised path, then `?` and the decoded query when there is
+/// one (what [`NormalizedUri::to_bytes`] documents).
+fn uri_bytes(uri: &NormalizedUri) -> Vec<u8> {
+    let mut out = uri.path.clone();
+    if let Some(q) = &uri.query_decoded {
+        out.push(b'?');
+        out.extend_from_slice(q);
+    }
+    out
+}
+
+/// Headers merged the way libhtp presents them.
+fn merge_headers(headers: &Headers) -> Vec<Header> {
+    let mut out: Vec<Header> = Vec::with_capacity(headers.0.len());
+    for h in headers.iter() {
+        match out
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(&h.name))
+        {
+            Some(o) => {
+                o.value.extend_from_slice(b", ");
+                o.value.extend_from_slice(&h.value);
+            }
+            None => out.push(h.clone()),
+        }
+    }
+    out
+}
+
+fn trim_end_ws(v: &[u8]) -> &[u8] {
+    let end = v
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |p| p + 1);
+    &v[..end]
+}
+
+/// The authority of an absolute-form target (`http://user@host:port/…`), if it is one.
+fn absolute_authority(target: &[u8]) -> Option<&[u8]> {
+    let lower = |n: usize| target.get(..n).map(|p| p.to_ascii_lowercase());
+    let rest = if lower(7).as_deref() == Some(b"http://") {
+        &target[7..]
+    } else if lower(8).as_deref() == Some(b"https://") {
+        &target[8..]
+    } else {
+        return None;
+    };
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = match auth.iter().rposition(|&b| b == b'@') {
+        Some(at) => &auth[at + 1..],
+        None => auth,
+    };
+    Some(auth)
+}
+
+/// Lower-cases a host and strips its port and trailing dots.
+fn normalize_host(raw: &[u8]) -> Vec<u8> {
+    let mut h = raw;
+    if !h.starts_with(b"[") {
+        if let Some(colon) = h.iter().rposition(|&b| b == b':') {
+            if h[colon + 1..].iter().all(u8::is_ascii_digit) {
+                h = &h[..colon];
+            }
+        }
+    } else if let Some(close) = h.iter().position(|&b| b == b']') {
+        h = &h[..=close];
+    }
+    while let Some(rest) = h.strip_suffix(b".") {
+        h = rest;
+    }
+    h.to_ascii_lowercase()
+}
+
+/// Computes one buffer of one side (untransformed). Multi-buffers give every instance;
+/// `None` means the buffer does not exist.
+pub fn compute<'a>(
+    tx: &'a HttpTransaction,
+    side: TxSide,
+    buffer: Buffer,
+) -> Option<Vec<Cow<'a, [u8]>>> {
+    let one = |v: Cow<'a, [u8]>| Some(vec![v]);
+    match side {
+        TxSide::Request => request_buffer(tx, &tx.request, buffer, one),
+        TxSide::Response => {
+            let resp = tx.response.as_ref()?;
+            response_buffer(resp, buffer, one)
+        }
+    }
+}
+
+type One<'a> = fn(Cow<'a, [u8]>) -> Option<Vec<Cow<'a, [u8]>>>;
+
+fn header_value<'a>(headers: &'a Headers, name: &str) -> Option<Cow<'a, [u8]>> {
+    let mut it = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|h| h.value.as_slice());
+    let first = it.next()?;
+    match it.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(_) => headers.joined(name).map(Cow::Owned),
+    }
+}
+
+fn header_block(merged: &[Header], skip: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for h in merged
+        .iter()
+        .filter(|h| !h.name.eq_ignore_ascii_case(skip.as_bytes()))
+    {
+        out.extend_from_slice(&h.name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(trim_end_ws(&h.value));
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn header_names(merged: &[Header]) -> Vec<u8> {
+    let mut out = b"\r\n".to_vec();
+    for h in merged {
+        out.extend_from_slice(&h.name);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn start(line: &[u8], merged: &[Header]) -> Vec<u8> {
+    let mut out = line.to_vec();
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&header_block(merged, ""));
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn per_header<'a>(merged: &[Header]) -> Option<Vec<Cow<'a, [u8]>>> {
+    if merged.is_empty() {
+        return None;
+    }
+    Some(
+        merged
+            .iter()
+            .map(|h| {
+                let mut v = h.name.clone();
+                v.extend_from_slice(b": ");
+                v.extend_from_slice(trim_end_ws(&h.value));
+                Cow::Owned(v)
+            })
+            .collect(),
+    )
+}
+
+fn head_and_body(line: &[u8], raw_headers: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len() + 2 + raw_headers.len() + body.len());
+    out.extend_from_slice(line);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(raw_headers);
+    out.extend_from_slice(body);
+    out
+}
+
+fn non_empty(v: &[u8]) -> Option<Cow<'_, [u8]>> {
+    (!v.is_empty()).then_some(Cow::Borrowed(v))
+}
+
+fn request_buffer<'a>(
+    tx: &'a HttpTransaction,
+    req: &'a HttpRequest,
+    buffer: Buffer,
+    one: One<'a>,
+) -> Option<Vec<Cow<'a, [u8]>>> {
+    let _ = tx;
+    let h = &req.headers;
+    let hv = |name: &str| header_value(h, name).and_then(one);
+    match buffer {
+        Buffer::Payload => one(Cow::Owned(head_and_body(
+            &req.request_line,
+            &req.raw_headers,
+            &req.body,
+        ))),
+        Buffer::HttpUri => one(Cow::Owned(uri_bytes(&req.uri))),
+        Buffer::HttpUriRaw => one(Cow::Borrowed(&req.target)),
+        Buffer::HttpMethod => non_empty(&req.method).and_then(one),
+        Buffer::HttpProtocol => non_empty(&req.protocol).and_then(one),
+        Buffer::HttpRequestLine => one(Cow::Borrowed(&req.request_line)),
+        Buffer::HttpHeader => {
+            let b = header_block(&merge_headers(h), "cookie");
+            (!b.is_empty()).then(|| vec![Cow::Owned(b)])
+        }
+        Buffer::HttpHeaderRaw => non_empty(&req.raw_headers).and_then(one),
+        Buffer::HttpHeaderNames => {
+            let m = merge_headers(h);
+            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(&m))])
+        }
+        Buffer::HttpCookie => hv("Cookie"),
+        Buffer::HttpUserAgent => hv("User-Agent"),
+        Buffer::HttpHost | Buffer::HttpHostRaw => {
+            let raw: Cow<'a, [u8]> = match absolute_authority(&req.target) {
+                Some(a) if !a.is_empty() => Cow::Borrowed(a),
+                _ => header_value(h, "Host")?,
+            };
+            if buffer == Buffer::HttpHost {
+                one(Cow::Owned(normalize_host(&raw)))
+            } else {
+                one(raw)
+            }
+        }
+        Buffer::HttpReferer => hv("Referer"),
+        Buffer::HttpContentType => hv("Content-Type"),
+        Buffer::HttpContentLen => hv("Content-Length"),
+        Buffer::HttpAccept => hv("Accept"),
+        Buffer::HttpAcceptEnc => hv("Accept-Encoding"),
+        Buffer::HttpAcceptLang => hv("Accept-Language"),
+        Buffer::HttpConnection => hv("Connection"),
+        Buffer::HttpRequestBody => non_empty(&req.body).and_then(one),
+        Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, &merge_headers(h)))),
+        Buffer::HttpRequestHeader => per_header(&merge_headers(h)),
+        _ => None,
+    }
+}
+
+fn response_buffer<'a>(
+    resp: &'a HttpResponse,
+    buffer: Buffer,
+    one: One<'a>,
+) -> Option<Vec<Cow<'a, [u8]>>> {
+    let h = &resp.headers;
+    let hv = |name: &str| header_value(h, name).and_then(one);
+    match buffer {
+        Buffer::Payload => one(Cow::Owned(head_and_body(
+            &resp.response_line,
+            &resp.raw_headers,
+            &resp.body,
+        ))),
+        Buffer::HttpProtocol => non_empty(&resp.protocol).and_then(one),
+        Buffer::HttpHeader => {
+            let b = header_block(&merge_headers(h), "set-cookie");
+            (!b.is_empty()).then(|| vec![Cow::Owned(b)])
+        }
+        Buffer::HttpHeaderRaw => non_empty(&resp.raw_headers).and_then(one),
+        Buffer::HttpHeaderNames => {
+            let m = merge_headers(h);
+            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(&m))])
+        }
+        Buffer::HttpCookie => hv("Set-Cookie"),
+        Buffer::HttpContentType => hv("Content-Type"),
+        Buffer::HttpContentLen => hv("Content-Length"),
+        Buffer::HttpStatCode => one(Cow::Owned(resp.status.to_string().into_bytes())),
+        Buffer::HttpStatMsg => non_empty(&resp.reason).and_then(one),
+        Buffer::HttpResponseLine => one(Cow::Borrowed(&resp.response_line)),
+        Buffer::HttpResponseBody | Buffer::FileData => non_empty(&resp.body).and_then(one),
+        Buffer::HttpServer => hv("Server"),
+        Buffer::HttpLocation => hv("Location"),
+        Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, &merge_headers(h)))),
+        Buffer::HttpResponseHeader => per_header(&merge_headers(h)),
+        _ => None,
+    }
+}
+
+/// Every instance of one buffer (one for most buffers, one per header for the multi-buffers).
+pub type Instances<'a> = Vec<Cow<'a, [u8]>>;
+
+/// Buffers of one transaction side, computed on first use.
+pub struct TxBuffers<'a> {
+    tx: &'a HttpTransaction,
+    side: TxSide,
+    cache: Vec<(BufferRef, Option<Instances<'a>>)>,
+}
+
+impl<'a> TxBuffers<'a> {
+    /// An empty cache for `side` of `tx`.
+    pub fn new(tx: &'a HttpTransaction, side: TxSide) -> TxBuffers<'a> {
+        TxBuffers {
+            tx,
+            side,
+            cache: Vec::new(),
+        }
+    }
+
+    /// The instances of a (transformed) buffer; `None` when it does not exist.
+    pub fn get(&mut self, key: &BufferRef) -> Option<&[Cow<'a, [u8]>]> {
+        let pos = match self.cache.iter().position(|(k, _)| k == key) {
+            Some(p) => p,
+            None => {
+                let value = if key.transforms.is_empty() {
+                    compute(self.tx, self.side, key.buffer)
+                } else {
+                    let base = BufferRef::plain(key.buffer);
+                    self.get(&base).map(|inst| {
+                        inst.iter()
+                            .map(|b| Cow::Owned(key.transform(b)))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                self.cache.push((key.clone(), value));
+                self.cache.len() - 1
+            }
+        };
+        self.cache[pos].1.as_deref()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn hdrs(list: &[(&str, &str)]) -> Headers {
+        Headers(
+            list.iter()
+                .map(|(n, v)| Header {
+                    name: n.as_bytes().to_vec(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect(),
+        )
+    }
+
+    /// A sample transaction (the URI is set as the http stage would normalise it).
+    pub(crate) fn sample_tx() -> HttpTransaction {
+        let req_headers = [
+            ("Host", "Mail.Example.COM:443"),
+            ("User-Agent", "Mozilla/5.0"),
+            ("Cookie", "X-BEResource=a]@b:444/x~1"),
+            ("Accept", "*/*"),
+            ("X-Dup", "one"),
+            ("x-dup", "two  "),
+            ("Content-Type", "application/json"),
+            ("Content-Length", "4"),
+        ];
+        let raw: String = req_headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}\r\n"))
+            .collect::<String>()
+            + "\r\n";
+        let request = HttpRequest {
+            method: b"POST".to_vec(),
+            target: b"/ecp/%2e/y.js?a=%41".to_vec(),
+            protocol: b"HTTP/1.1".to_vec(),
+            request_line: b"POST /ecp/%2e/y.js?a=%41 HTTP/1.1".to_vec(),
+            raw_headers: raw.into_bytes(),
+            headers: hdrs(&req_headers),
+            uri: NormalizedUri {
+                path: b"/ecp/y.js".to_vec(),
+                query_raw: Some(b"a=%41".to_vec()),
+                query_decoded: Some(b"a=A".to_vec()),
+            },
+            cookies: Vec::new(),
+            body: b"body".to_vec(),
+            body_len: 4,
+            trailers: Headers::default(),
+        };
+        let resp_headers = [
+            ("Server", "Microsoft-IIS/10.0"),
+            ("Set-Cookie", "msExchEcpCanary=abc"),
+            ("Set-Cookie", "b=2"),
+            ("Content-Type", "text/html"),
+        ];
+        let response = HttpResponse {
+            protocol: b"HTTP/1.1".to_vec(),
+            status: 500,
+            reason: b"Internal Server Error".to_vec(),
+            response_line: b"HTTP/1.1 500 Internal Server Error".to_vec(),
+            raw_headers: (resp_headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}\r\n"))
+                .collect::<String>()
+                + "\r\n")
+                .into_bytes(),
+            headers: hdrs(&resp_headers),
+            body: b"<html>ok</html>".to_vec(),
+            body_len: 15,
+            trailers: Headers::default(),
+        };
+        HttpTransaction {
+            request,
+            response: Some(response),
+            ..Default::default()
+        }
+    }
+
+    fn one(tx: &HttpTransaction, side: TxSide, b: Buffer) -> Option<Vec<u8>> {
+        compute(tx, side, b).map(|v| {
+            assert_eq!(v.len(), 1, "{b}");
+            v[0].to_vec()
+        })
+    }
+
+    fn s(v: Option<Vec<u8>>) -> Option<String> {
+        v.map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn request_buffers() {
+        let tx = sample_tx();
+        let r = |b| s(one(&tx, TxSide::Request, b));
+        assert_eq!(r(Buffer::HttpUri).unwrap(), "/ecp/y.js?a=A");
+        assert_eq!(r(Buffer::HttpUriRaw).unwrap(), "/ecp/%2e/y.js?a=%41");
+        assert_eq!(r(Buffer::HttpMethod).unwrap(), "POST");
+        assert_eq!(r(Buffer::HttpProtocol).unwrap(), "HTTP/1.1");
+        assert_eq!(
+            r(Buffer::HttpRequestLine).unwrap(),
+            "POST /ecp/%2e/y.js?a=%41 HTTP/1.1"
+        );
+        assert_eq!(
+            r(Buffer::HttpHeader).unwrap(),
+            "Host: Mail.Example.COM:443\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n\
+             X-Dup: one, two\r\nContent-Type: application/json\r\nContent-Length: 4\r\n"
+        );
+        assert!(r(Buffer::HttpHeaderRaw)
+            .unwrap()
+            .contains("x-dup: two  \r\n"));
+        assert_eq!(
+            r(Buffer::HttpHeaderNames).unwrap(),
+            "\r\nHost\r\nUser-Agent\r\nCookie\r\nAccept\r\nX-Dup\r\nContent-Type\r\nContent-Length\r\n\r\n"
+        );
+        assert_eq!(r(Buffer::HttpCookie).unwrap(), "X-BEResource=a]@b:444/x~1");
+        assert_eq!(r(Buffer::HttpUserAgent).unwrap(), "Mozilla/5.0");
+        assert_eq!(r(Buffer::HttpHost).unwrap(), "mail.example.com");
+        assert_eq!(r(Buffer::HttpHostRaw).unwrap(), "Mail.Example.COM:443");
+        assert_eq!(r(Buffer::HttpAccept).unwrap(), "*/*");
+        assert_eq!(r(Buffer::HttpContentType).unwrap(), "application/json");
+        assert_eq!(r(Buffer::HttpContentLen).unwrap(), "4");
+        assert_eq!(r(Buffer::HttpRequestBody).unwrap(), "body");
+        assert_eq!(r(Buffer::HttpReferer), None);
+        assert_eq!(r(Buffer::HttpAcceptEnc), None);
+        assert_eq!(r(Buffer::HttpAcceptLang), None);
+        assert_eq!(r(Buffer::HttpConnection), None);
+        assert_eq!(r(Buffer::FileData), None, "file.data is the response body");
+        assert_eq!(r(Buffer::HttpStatCode), None);
+        assert_eq!(r(Buffer::DnsQuery), None);
+        let start = r(Buffer::HttpStart).unwrap();
+        assert!(start.starts_with("POST /ecp/%2e/y.js?a=%41 HTTP/1.1\r\nHost: "));
+        assert!(start.contains("Cookie: X-BEResource"));
+        assert!(start.ends_with("Content-Length: 4\r\n\r\n"));
+        let payload = r(Buffer::Payload).unwrap();
+        assert!(payload.starts_with("POST /ecp"));
+        assert!(payload.ends_with("\r\n\r\nbody"));
+        let each = compute(&tx, TxSide::Request, Buffer::HttpRequestHeader).unwrap();
+        assert_eq!(each.len(), 7);
+        assert_eq!(&each[4][..], b"X-Dup: one, two");
+    }
+
+    #[test]
+    fn response_buffers() {
+        let tx = sample_tx();
+        let r = |b| s(one(&tx, TxSide::Response, b));
+        assert_eq!(r(Buffer::HttpStatCode).unwrap(), "500");
+        assert_eq!(r(Buffer::HttpStatMsg).unwrap(), "Internal Server Error");
+        assert_eq!(
+            r(Buffer::HttpResponseLine).unwrap(),
+            "HTTP/1.1 500 Internal Server Error"
+        );
+        assert_eq!(r(Buffer::HttpProtocol).unwrap(), "HTTP/1.1");
+        assert_eq!(r(Buffer::HttpCookie).unwrap(), "msExchEcpCanary=abc, b=2");
+        assert_eq!(
+            r(Buffer::HttpHeader).unwrap(),
+            "Server: Microsoft-IIS/10.0\r\nContent-Type: text/html\r\n"
+        );
+        assert_eq!(r(Buffer::HttpServer).unwrap(), "Microsoft-IIS/10.0");
+        assert_eq!(r(Buffer::HttpResponseBody).unwrap(), "<html>ok</html>");
+        assert_eq!(r(Buffer::FileData).unwrap(), "<html>ok</html>");
+        assert_eq!(r(Buffer::HttpContentType).unwrap(), "text/html");
+        assert_eq!(r(Buffer::HttpLocation), None);
+        assert_eq!(r(Buffer::HttpUri), None);
+        assert_eq!(
+            r(Buffer::HttpHeaderNames).unwrap(),
+            "\r\nServer\r\nSet-Cookie\r\nContent-Type\r\n\r\n"
+        );
+        assert!(r(Buffer::HttpStart)
+            .unwrap()
+            .starts_with("HTTP/1.1 500 Internal Server Error\r\nServer: "));
+        let each = compute(&tx, TxSide::Response, Buffer::HttpResponseHeader).unwrap();
+        assert_eq!(&each[1][..], b"Set-Cookie: msExchEcpCanary=abc, b=2");
+        let mut no_resp = tx.clone();
+        no_resp.response = None;
+        assert!(compute(&no_resp, TxSide::Response, Buffer::HttpStatCode).is_none());
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(normalize_host(b"EX.com:80"), b"ex.com");
+        assert_eq!(normalize_host(b"ex.com."), b"ex.com");
+        assert_eq!(normalize_host(b"[::1]:8080"), b"[::1]");
+        assert_eq!(normalize_host(b"a:b"), b"a:b");
+        assert_eq!(
+            absolute_authority(b"http://u:p@Host:81/x"),
+            Some(&b"Host:81"[..])
+        );
+        assert_eq!(absolute_authority(b"HTTPS://h?q"), Some(&b"h"[..]));
+        assert_eq!(absolute_authority(b"/x"), None);
+        let mut tx = sample_tx();
+        tx.request.target = b"http://Proxy.Example:8080/a".to_vec();
+        assert_eq!(
+            s(one(&tx, TxSide::Request, Buffer::HttpHost)).unwrap(),
+            "proxy.example"
+        );
+        assert_eq!(
+            s(one(&tx, TxSide::Request, Buffer::HttpHostRaw)).unwrap(),
+            "Proxy.Example:8080"
+        );
+    }
+
+    #[test]
+    fn empty_values() {
+        let mut tx = sample_tx();
+        tx.request.headers = hdrs(&[
+            ("User-Agent", ""),
+            ("Content-Type", "multipart/form-data; b=x"),
+        ]);
+        assert_eq!(
+            one(&tx, TxSide::Request, Buffer::HttpUserAgent).unwrap(),
+            b""
+        );
+        assert_eq!(one(&tx, TxSide::Request, Buffer::FileData), None);
+        tx.request.body.clear();
+        assert_eq!(one(&tx, TxSide::Request, Buffer::HttpRequestBody), None);
+        tx.request.headers = Headers::default();
+        assert_eq!(one(&tx, TxSide::Request, Buffer::HttpHeader), None);
+        assert_eq!(one(&tx, TxSide::Request, Buffer::HttpHeaderNames), None);
+        assert!(compute(&tx, TxSide::Request, Buffer::HttpRequestHeader).is_none());
+        assert_eq!(one(&tx, TxSide::Request, Buffer::HttpHost), None);
+    }
+
+    #[test]
+    fn cache_applies_transforms_once() {
+        use crate::detect::rule::Transform;
+        let tx = sample_tx();
+        let mut b = TxBuffers::new(&tx, TxSide::Request);
+        let key = BufferRef {
+            buffer: Buffer::HttpUriRaw,
+            transforms: vec![Transform::UrlDecode, Transform::ToUppercase],
+        };
+        assert_eq!(&b.get(&key).unwrap()[0][..], b"/ECP/./Y.JS?A=A");
+        assert_eq!(b.cache.len(), 2);
+        assert_eq!(&b.get(&key).unwrap()[0][..], b"/ECP/./Y.JS?A=A");
+        assert_eq!(b.cache.len(), 2);
+        assert!(b.get(&BufferRef::plain(Buffer::HttpReferer)).is_none());
+    }
+}

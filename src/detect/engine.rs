@@ -1,0 +1,702 @@
+//! The rule set and its inspection entry points.
+//!
+//! [`RuleSet`] is built once from loaded rules and is immutable (`Send + Sync`, share it with
+//! an `Arc`). Rules are grouped by where they are inspected: the request side of HTTP
+//! transactions, the response side, or packet/stream payloads. Each group holds one
+//! Aho-Corasick automaton (DFA, ASCII case-insensitive) per (buffer, transforms) with the
+//! fast patterns of the rules inspecting it; a hit makes a rule a candidate, and candidates
+//! plus the rules without a usable fast pattern are evaluated fully, in Suricata's order
+//! (pass, drop, reject, alert; flowbit setters before readers; priority; file order).
+//!
+//! A rule alerts at most once per transaction. Request-side rules run before response-side
+//! ones, so a flowbit set by a request rule is visible to a response rule of the same
+//! transaction. A rule whose buffers fit either side is tried on the request, then (if it did
+//! not match) on the response.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
+
+use crate::capture::Timestamp;
+use crate::http::HttpTransaction;
+
+use super::buffers::{TxBuffers, TxSide};
+use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
+use super::content::{match_items, MatchBudget};
+use super::rule::loader::{load_text, LoadOptions, LoadedRules};
+use super::rule::{
+    Action, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, FlowDirection, FlowState, FlowStream,
+    RuleError, SkippedRule, Track, UriKind, XbitsTrack,
+};
+use super::state::{DetectConfig, FlowDetectState, TrackKey, WorkerDetectState, XbitKey};
+
+/// The facts of the flow a transaction or payload belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowMeta {
+    /// Client (connection opener) address.
+    pub client_ip: IpAddr,
+    /// Client port.
+    pub client_port: u16,
+    /// Server address.
+    pub server_ip: IpAddr,
+    /// Server port.
+    pub server_port: u16,
+    /// The TCP handshake completed (or the session was picked up as established).
+    pub established: bool,
+}
+
+/// Which way the inspected data went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertDirection {
+    /// Client to server.
+    ToServer,
+    /// Server to client.
+    ToClient,
+}
+
+impl AlertDirection {
+    /// EVE's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertDirection::ToServer => "to_server",
+            AlertDirection::ToClient => "to_client",
+        }
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// The rule's facts (sid, gid, rev, msg, classtype, category, severity, metadata,
+    /// references, action).
+    pub rule: Arc<RuleInfo>,
+    /// Direction of the data that matched.
+    pub direction: AlertDirection,
+    /// The transaction, for HTTP rules.
+    pub tx_id: Option<u64>,
+}
+
+impl Alert {
+    /// Signature id.
+    pub fn sid(&self) -> u32 {
+        self.rule.sid
+    }
+
+    /// Group id.
+    pub fn gid(&self) -> u32 {
+        self.rule.gid
+    }
+
+    /// Revision.
+    pub fn rev(&self) -> u32 {
+        self.rule.rev
+    }
+
+    /// Message.
+    pub fn msg(&self) -> &str {
+        &self.rule.msg
+    }
+
+    /// Severity (1 = most severe).
+    pub fn severity(&self) -> u32 {
+        self.rule.severity
+    }
+
+    /// The action the rule asked for (a passive sensor alerts for drop/reject too).
+    pub fn action(&self) -> Action {
+        self.rule.action
+    }
+}
+
+/// Why a rule set could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// A rule did not load.
+    #[error("{0}")]
+    Rule(#[from] RuleError),
+    /// The multi-pattern matcher could not be built.
+    #[error("building the pattern matcher: {0}")]
+    Matcher(String),
+}
+
+/// One automaton: the fast patterns of the rules inspecting one buffer.
+struct Prefilter {
+    key: BufferRef,
+    ac: AhoCorasick,
+    /// Rules (indexes into `RuleSet::rules`) per pattern.
+    rules: Vec<Vec<u32>>,
+}
+
+/// Rules inspected at one place.
+#[derive(Default)]
+struct Group {
+    prefilters: Vec<Prefilter>,
+    /// Rules evaluated on every inspection (no usable fast pattern), in order.
+    always: Vec<u32>,
+}
+
+/// An immutable, shareable set of compiled rules.
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    request: Group,
+    response: Group,
+    payload: Group,
+    flowbit_names: Vec<String>,
+    xbit_names: Vec<String>,
+    skipped: Vec<SkippedRule>,
+    config: DetectConfig,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .field("skipped", &self.skipped.len())
+            .finish()
+    }
+}
+
+impl RuleSet {
+    /// Builds a rule set from rules given as text.
+    pub fn from_text(
+        text: &str,
+        opts: &LoadOptions,
+        config: DetectConfig,
+    ) -> Result<RuleSet, DetectError> {
+        RuleSet::build(load_text("<text>", text, opts)?, config)
+    }
+
+    /// Builds a rule set from files and directories (every `*.rules` of a directory, in
+    /// name order), in the order given.
+    pub fn load(
+        paths: &[&Path],
+        opts: &LoadOptions,
+        config: DetectConfig,
+    ) -> Result<RuleSet, DetectError> {
+        let mut all = LoadedRules::default();
+        for p in paths {
+            all.add_path(p, opts)?;
+        }
+        RuleSet::build(all, config)
+    }
+
+    /// Compiles loaded rules.
+    pub fn build(loaded: LoadedRules, config: DetectConfig) -> Result<RuleSet, DetectError> {
+        let mut flowbits = Names::default();
+        let mut xbits = Names::default();
+        let mut rules = Vec::with_capacity(loaded.rules.len());
+        for (i, l) in loaded.rules.iter().enumerate() {
+            let c = compile(l, i, &mut flowbits, &mut xbits).map_err(|message| RuleError {
+                file: l.file.clone(),
+                line: l.line,
+                col: 0,
+                keyword: None,
+                message,
+            })?;
+            rules.push(c);
+        }
+        rules.sort_by_key(|r| r.order);
+        let mut set = RuleSet {
+            request: Group::default(),
+            response: Group::default(),
+            payload: Group::default(),
+            flowbit_names: flowbits.names,
+            xbit_names: xbits.names,
+            skipped: loaded.skipped,
+            config,
+            rules,
+        };
+        set.request =
+            set.group(|k| matches!(k, RuleKind::Http(BufferSide::Request | BufferSide::Both)))?;
+        set.response =
+            set.group(|k| matches!(k, RuleKind::Http(BufferSide::Response | BufferSide::Both)))?;
+        set.payload = set.group(|k| k == RuleKind::Payload)?;
+        Ok(set)
+    }
+
+    fn group(&self, member: impl Fn(RuleKind) -> bool) -> Result<Group, DetectError> {
+        let mut group = Group::default();
+        // key → (pattern → rules)
+        type PatternRules = Vec<(Vec<u8>, Vec<u32>)>;
+        let mut by_key: Vec<(BufferRef, PatternRules)> = Vec::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            if !member(r.kind) {
+                continue;
+            }
+            let Some((li, bytes)) = &r.fast_pattern else {
+                group.always.push(i as u32);
+                continue;
+            };
+            let key = &r.lists[*li].key;
+            let pat = bytes.to_ascii_lowercase();
+            let slot = match by_key.iter().position(|(k, _)| k == key) {
+                Some(p) => p,
+                None => {
+                    by_key.push((key.clone(), Vec::new()));
+                    by_key.len() - 1
+                }
+            };
+            let pats = &mut by_key[slot].1;
+            match pats.iter_mut().find(|(p, _)| *p == pat) {
+                Some((_, rs)) => rs.push(i as u32),
+                None => pats.push((pat, vec![i as u32])),
+            }
+        }
+        for (key, pats) in by_key {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(AcMatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(pats.iter().map(|(p, _)| p))
+                .map_err(|e| DetectError::Matcher(e.to_string()))?;
+            group.prefilters.push(Prefilter {
+                key,
+                ac,
+                rules: pats.into_iter().map(|(_, r)| r).collect(),
+            });
+        }
+        Ok(group)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Rules skipped while loading (in `skip_invalid` mode), with their errors.
+    pub fn skipped(&self) -> &[SkippedRule] {
+        &self.skipped
+    }
+
+    /// Flowbit names, by id.
+    pub fn flowbit_names(&self) -> &[String] {
+        &self.flowbit_names
+    }
+
+    /// Xbit names, by id.
+    pub fn xbit_names(&self) -> &[String] {
+        &self.xbit_names
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &DetectConfig {
+        &self.config
+    }
+
+    /// Inspects a transaction: its request with the request-side rules, then its response
+    /// (when there is one) with the response-side rules. Alerts are appended to `alerts`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inspect_http(
+        &self,
+        flow: &FlowMeta,
+        tx: &HttpTransaction,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let mut matched_either = Vec::new();
+        self.inspect_tx_side(
+            flow,
+            tx,
+            TxSide::Request,
+            flow_state,
+            worker,
+            now,
+            alerts,
+            &mut matched_either,
+        );
+        if tx.response.is_some() {
+            self.inspect_tx_side(
+                flow,
+                tx,
+                TxSide::Response,
+                flow_state,
+                worker,
+                now,
+                alerts,
+                &mut matched_either,
+            );
+        }
+    }
+
+    /// Inspects one side of a transaction (for callers that inspect requests before their
+    /// response arrives). A rule that fits either side may then alert once per side.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inspect_http_side(
+        &self,
+        flow: &FlowMeta,
+        tx: &HttpTransaction,
+        side: TxSide,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        self.inspect_tx_side(
+            flow,
+            tx,
+            side,
+            flow_state,
+            worker,
+            now,
+            alerts,
+            &mut Vec::new(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn inspect_tx_side(
+        &self,
+        flow: &FlowMeta,
+        tx: &HttpTransaction,
+        side: TxSide,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+        matched_either: &mut Vec<u32>,
+    ) {
+        worker.stats.tx_sides += 1;
+        let group = match side {
+            TxSide::Request => &self.request,
+            TxSide::Response => &self.response,
+        };
+        let mut bufs = TxBuffers::new(tx, side);
+        self.collect_candidates(group, worker, |key, scan| {
+            if let Some(inst) = bufs.get(key) {
+                for b in inst {
+                    scan(b.as_ref());
+                }
+            }
+        });
+        let dir = match side {
+            TxSide::Request => AlertDirection::ToServer,
+            TxSide::Response => AlertDirection::ToClient,
+        };
+        let ctx = Ctx {
+            flow,
+            dir,
+            now,
+            tx_id: Some(tx.tx_id),
+        };
+        let candidates = std::mem::take(&mut worker.candidates);
+        for &ri in &candidates {
+            let rule = &self.rules[ri as usize];
+            // Once per transaction: a rule that fits either side and matched the request.
+            let either = rule.kind == RuleKind::Http(BufferSide::Both);
+            if either && matched_either.contains(&ri) {
+                continue;
+            }
+            worker.stats.rules_evaluated += 1;
+            if !self.header_and_state(rule, &ctx, flow_state, worker, false) {
+                continue;
+            }
+            if let Some(u) = rule.urilen {
+                let key = BufferRef::plain(match u.kind {
+                    UriKind::Normalized => Buffer::HttpUri,
+                    UriKind::Raw => Buffer::HttpUriRaw,
+                });
+                let len = bufs.get(&key).and_then(|i| i.first()).map(|b| b.len());
+                if !len.is_some_and(|l| u.cmp.matches(l as u64)) {
+                    continue;
+                }
+            }
+            let mut budget = MatchBudget::new(self.config.max_match_steps);
+            let ok = rule.lists.iter().all(|list| {
+                bufs.get(&list.key).is_some_and(|inst| {
+                    inst.iter()
+                        .any(|b| match_items(&list.items, b, &mut budget))
+                })
+            });
+            if budget.exhausted {
+                worker.stats.match_limit_hits += 1;
+            }
+            if !ok {
+                continue;
+            }
+            if either {
+                matched_either.push(ri);
+            }
+            if self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
+                break;
+            }
+        }
+        worker.candidates = candidates;
+    }
+
+    /// Inspects one packet of a flow (sent in direction `dir`) with the `tcp`/`ip` rules that
+    /// have no HTTP buffer, in one ordered pass (so flowbits set by one rule are seen by the
+    /// next). `packet` is the packet's payload: `dsize` measures it, and rules without
+    /// payload checks match on every call. `stream` is the reassembled data this packet made
+    /// available, if any: rules with payload checks inspect it when given (unless
+    /// `flow:no_stream`), else the packet payload (unless `flow:only_stream`). A rule alerts
+    /// at most once per call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inspect_payload(
+        &self,
+        flow: &FlowMeta,
+        dir: AlertDirection,
+        packet: &[u8],
+        stream: Option<&[u8]>,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        worker.stats.payloads += 1;
+        self.collect_candidates(&self.payload, worker, |key, scan| {
+            if key.buffer == Buffer::Payload {
+                scan(packet);
+                if let Some(s) = stream {
+                    scan(s);
+                }
+            }
+        });
+        let ctx = Ctx {
+            flow,
+            dir,
+            now,
+            tx_id: None,
+        };
+        let candidates = std::mem::take(&mut worker.candidates);
+        for &ri in &candidates {
+            let rule = &self.rules[ri as usize];
+            let data = if rule.lists.is_empty() {
+                packet
+            } else {
+                match (rule.flow.stream, stream) {
+                    (Some(FlowStream::NoStream), _) => packet,
+                    (_, Some(s)) => s,
+                    (Some(FlowStream::OnlyStream), None) => continue,
+                    (None, None) => packet,
+                }
+            };
+            worker.stats.rules_evaluated += 1;
+            if !self.header_and_state(rule, &ctx, flow_state, worker, true) {
+                continue;
+            }
+            if let Some(d) = rule.dsize {
+                if !d.matches(packet.len() as u64) {
+                    continue;
+                }
+            }
+            let mut budget = MatchBudget::new(self.config.max_match_steps);
+            let ok = rule.lists.iter().all(|l| {
+                l.key.buffer == Buffer::Payload && match_items(&l.items, data, &mut budget)
+            });
+            if budget.exhausted {
+                worker.stats.match_limit_hits += 1;
+            }
+            if ok && self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
+                break;
+            }
+        }
+        worker.candidates = candidates;
+    }
+
+    /// Fills `worker.candidates` with the group's rules worth evaluating, in order:
+    /// prefilter hits plus the always-evaluated rules. `with_buffer(key, scan)` must call
+    /// `scan` on every instance of the buffer `key`.
+    fn collect_candidates<'s>(
+        &'s self,
+        group: &'s Group,
+        worker: &mut WorkerDetectState,
+        mut with_buffer: impl FnMut(&BufferRef, &mut dyn FnMut(&[u8])),
+    ) {
+        if worker.marks.len() != self.rules.len() {
+            worker.marks = vec![0; self.rules.len()];
+            worker.generation = 0;
+        }
+        worker.generation = worker.generation.wrapping_add(1);
+        if worker.generation == 0 {
+            worker.marks.iter_mut().for_each(|m| *m = 0);
+            worker.generation = 1;
+        }
+        let generation = worker.generation;
+        worker.candidates.clear();
+        for pf in &group.prefilters {
+            let marks = &mut worker.marks;
+            let candidates = &mut worker.candidates;
+            with_buffer(&pf.key, &mut |hay: &[u8]| {
+                for m in pf.ac.find_overlapping_iter(hay) {
+                    for &ri in &pf.rules[m.pattern().as_usize()] {
+                        let mark = &mut marks[ri as usize];
+                        if *mark != generation {
+                            *mark = generation;
+                            candidates.push(ri);
+                        }
+                    }
+                }
+            });
+        }
+        worker.candidates.extend_from_slice(&group.always);
+        worker.candidates.sort_unstable();
+    }
+
+    /// Header addresses/ports, `flow`, flowbit and xbit conditions.
+    fn header_and_state(
+        &self,
+        rule: &CompiledRule,
+        ctx: &Ctx<'_>,
+        flow_state: &FlowDetectState,
+        worker: &WorkerDetectState,
+        payload: bool,
+    ) -> bool {
+        let (src, sport, dst, dport) = ctx.endpoints();
+        let fwd = rule.src.matches(src)
+            && rule.src_ports.matches(sport)
+            && rule.dst.matches(dst)
+            && rule.dst_ports.matches(dport);
+        let rev = rule.bidirectional
+            && rule.src.matches(dst)
+            && rule.src_ports.matches(dport)
+            && rule.dst.matches(src)
+            && rule.dst_ports.matches(sport);
+        if !(fwd || rev) {
+            return false;
+        }
+        let f = &rule.flow;
+        match f.direction {
+            Some(FlowDirection::ToServer) if ctx.dir != AlertDirection::ToServer => return false,
+            Some(FlowDirection::ToClient) if ctx.dir != AlertDirection::ToClient => return false,
+            _ => {}
+        }
+        match f.state {
+            Some(FlowState::Established) if !ctx.flow.established => return false,
+            Some(FlowState::NotEstablished) if ctx.flow.established => return false,
+            _ => {}
+        }
+        // Transactions are reassembled-stream data.
+        if !payload && f.stream == Some(FlowStream::NoStream) {
+            return false;
+        }
+        rule.flowbit_conds
+            .iter()
+            .all(|c| flowbit_holds(c, flow_state))
+            && rule.xbit_conds.iter().all(|x| {
+                let set = worker.xbit_is_set(x.id, xbit_key(x, ctx), ctx.now);
+                set == (x.cmd == BitCmd::IsSet)
+            })
+    }
+
+    /// A rule fully matched: run its actions, apply noalert and rate limits, emit the alert.
+    /// Returns true when it was a `pass` rule (stop evaluating).
+    fn on_match(
+        &self,
+        ri: u32,
+        rule: &CompiledRule,
+        ctx: &Ctx<'_>,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        alerts: &mut Vec<Alert>,
+    ) -> bool {
+        worker.stats.matches += 1;
+        for op in &rule.flowbit_actions {
+            for &id in &op.ids {
+                match op.cmd {
+                    BitCmd::Set => flow_state.set(id, true),
+                    BitCmd::Unset => flow_state.set(id, false),
+                    BitCmd::Toggle => flow_state.toggle(id),
+                    _ => {}
+                }
+            }
+        }
+        for x in &rule.xbit_actions {
+            let key = xbit_key(x, ctx);
+            match x.cmd {
+                BitCmd::Set => worker.xbit_set(x.id, key, ctx.now, x.expire, &self.config),
+                BitCmd::Unset => worker.xbit_unset(x.id, key),
+                BitCmd::Toggle => {
+                    if worker.xbit_is_set(x.id, key, ctx.now) {
+                        worker.xbit_unset(x.id, key);
+                    } else {
+                        worker.xbit_set(x.id, key, ctx.now, x.expire, &self.config);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if rule.info.action == Action::Pass {
+            return true;
+        }
+        if rule.noalert {
+            return false;
+        }
+        let (src, _, dst, _) = ctx.endpoints();
+        let track_key = |t: Track| match t {
+            Track::BySrc => TrackKey::Host(src),
+            Track::ByDst => TrackKey::Host(dst),
+            Track::ByRule => TrackKey::Rule,
+            Track::ByBoth => TrackKey::Pair(src, dst),
+        };
+        let allowed = match (&rule.threshold, &rule.detection_filter) {
+            (Some(t), _) => {
+                worker.threshold_allows(ri, t, track_key(t.track), ctx.now, &self.config)
+            }
+            (None, Some(d)) => {
+                worker.detection_filter_allows(ri, d, track_key(d.track), ctx.now, &self.config)
+            }
+            (None, None) => true,
+        };
+        if !allowed {
+            worker.stats.suppressed += 1;
+            return false;
+        }
+        worker.stats.alerts += 1;
+        alerts.push(Alert {
+            rule: Arc::clone(&rule.info),
+            direction: ctx.dir,
+            tx_id: ctx.tx_id,
+        });
+        false
+    }
+}
+
+/// What one inspection is about.
+struct Ctx<'a> {
+    flow: &'a FlowMeta,
+    dir: AlertDirection,
+    now: Timestamp,
+    tx_id: Option<u64>,
+}
+
+impl Ctx<'_> {
+    /// (source ip, source port, destination ip, destination port) of the inspected data.
+    fn endpoints(&self) -> (IpAddr, u16, IpAddr, u16) {
+        let f = self.flow;
+        match self.dir {
+            AlertDirection::ToServer => (f.client_ip, f.client_port, f.server_ip, f.server_port),
+            AlertDirection::ToClient => (f.server_ip, f.server_port, f.client_ip, f.client_port),
+        }
+    }
+}
+
+fn flowbit_holds(c: &BitOp, state: &FlowDetectState) -> bool {
+    let want = c.cmd == BitCmd::IsSet;
+    let mut it = c.ids.iter().map(|&id| state.is_set(id) == want);
+    match c.group {
+        BitGroup::Single | BitGroup::All => it.all(|b| b),
+        // `isset,a|b`: any is set. `isnotset,a|b`: any is not set.
+        BitGroup::Any => it.any(|b| b),
+    }
+}
+
+fn xbit_key(x: &XbitOp, ctx: &Ctx<'_>) -> XbitKey {
+    let (src, _, dst, _) = ctx.endpoints();
+    match x.track {
+        XbitsTrack::IpSrc => XbitKey::Host(src),
+        XbitsTrack::IpDst => XbitKey::Host(dst),
+        XbitsTrack::IpPair => XbitKey::pair(src, dst),
+    }
+}
+
+#[cfg(test)]
+mod tests;

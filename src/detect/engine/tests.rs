@@ -1,0 +1,712 @@
+//! Engine tests: rules against sample transactions and payloads.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::detect::buffers::tests::sample_tx;
+use crate::detect::rule::loader::LoadOptions;
+use crate::http::{Header, Headers};
+
+fn set(rules: &str) -> RuleSet {
+    RuleSet::from_text(rules, &LoadOptions::default(), DetectConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn meta() -> FlowMeta {
+    FlowMeta {
+        client_ip: "192.0.2.10".parse().unwrap(),
+        client_port: 50000,
+        server_ip: "10.0.0.5".parse().unwrap(),
+        server_port: 443,
+        established: true,
+    }
+}
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_secs(secs)
+}
+
+/// Sids alerting on one transaction with fresh state.
+fn sids(rs: &RuleSet, tx: &HttpTransaction) -> Vec<u32> {
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        &meta(),
+        tx,
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+    );
+    let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    s.sort_unstable();
+    s
+}
+
+fn one_rule(body: &str) -> bool {
+    let rs = set(&format!("alert http any any -> any any ({body} sid:1;)"));
+    sids(&rs, &sample_tx()) == vec![1]
+}
+
+#[test]
+fn rule_set_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<RuleSet>();
+    check::<Arc<RuleSet>>();
+    check::<Alert>();
+}
+
+#[test]
+fn each_buffer_on_a_sample_transaction() {
+    let yes = [
+        r#"http.uri; content:"/ecp/y.js?a=A"; startswith; endswith;"#,
+        r#"http.uri.raw; content:"%2e"; "#,
+        r#"http.method; content:"POST"; bsize:4;"#,
+        r#"flow:to_server; http.protocol; content:"HTTP/1.1";"#,
+        r#"flow:to_client; http.protocol; content:"HTTP/1.1";"#,
+        r#"http.request_line; content:"POST /ecp/"; startswith;"#,
+        r#"flow:to_server; http.header; content:"X-Dup|3a 20|one, two|0d 0a|";"#,
+        r#"flow:to_server; http.header; content:!"Cookie";"#,
+        r#"flow:to_server; http.header.raw; content:"x-dup: two  ";"#,
+        r#"flow:to_server; http.header_names; content:"|0d 0a|Host|0d 0a|User-Agent|0d 0a|";"#,
+        r#"flow:to_server; http.cookie; content:"X-BEResource="; startswith;"#,
+        r#"flow:to_client; http.cookie; content:"msExchEcpCanary=";"#,
+        r#"http.user_agent; content:"Mozilla"; startswith;"#,
+        r#"http.host; content:"mail.example.com"; bsize:16;"#,
+        r#"http.host.raw; content:":443"; endswith;"#,
+        r#"flow:to_server; http.content_type; content:"json";"#,
+        r#"flow:to_server; http.content_len; content:"4"; bsize:1;"#,
+        r#"http.accept; content:"*/*";"#,
+        r#"http.request_body; content:"body";"#,
+        r#"http.stat_code; content:"500";"#,
+        r#"http.stat_msg; content:"Internal";"#,
+        r#"http.response_line; content:"HTTP/1.1 500"; startswith;"#,
+        r#"http.response_body; content:"<html>";"#,
+        r#"file.data; content:"ok</html>"; endswith;"#,
+        r#"http.server; content:"IIS";"#,
+        r#"flow:to_server; http.start; content:"POST"; depth:4; content:"Host:"; distance:0;"#,
+        r#"http.request_header; content:"X-Dup: one, two"; bsize:15;"#,
+        r#"http.response_header; content:"Server: Microsoft"; startswith;"#,
+        r#"flow:to_server; content:"POST /ecp/"; startswith; content:"body"; endswith;"#,
+        r#"flow:to_client; content:"HTTP/1.1 500";"#,
+        r#"urilen:13;"#,
+        r#"urilen:19,raw;"#,
+    ];
+    for body in yes {
+        assert!(one_rule(body), "should match: {body}");
+    }
+    let no = [
+        r#"http.referer; content:"x";"#,
+        r#"http.referer; content:!"x";"#,
+        r#"http.location; content:!"x";"#,
+        r#"http.accept_enc; content:!"x";"#,
+        r#"http.connection; content:!"x";"#,
+        r#"http.accept_lang; content:!"x";"#,
+        r#"http.uri; content:"%2e";"#,
+        r#"http.host; content:"mail.example.com:443";"#,
+        r#"flow:to_server; http.header; content:"Cookie";"#,
+        r#"flow:to_client; http.header; content:"Set-Cookie";"#,
+        r#"http.request_header; content:"X-Dup: one, two"; bsize:14;"#,
+        r#"urilen:14;"#,
+        r#"http.stat_code; content:"200";"#,
+    ];
+    for body in no {
+        assert!(!one_rule(body), "should not match: {body}");
+    }
+}
+
+#[test]
+fn transforms_on_buffers() {
+    assert!(one_rule(
+        r#"http.uri.raw; url_decode; content:"/ecp/./y.js?a=A";"#
+    ));
+    assert!(one_rule(
+        r#"http.user_agent; to_uppercase; content:"MOZILLA";"#
+    ));
+    assert!(!one_rule(
+        r#"http.user_agent; to_uppercase; content:"Mozilla";"#
+    ));
+    assert!(one_rule(
+        r#"http.stat_msg; strip_whitespace; content:"InternalServerError";"#
+    ));
+    assert!(one_rule(
+        r#"http.response_line; to_lowercase; compress_whitespace; content:"http/1.1 500 internal";"#
+    ));
+    // The same buffer without the transform still sees the original.
+    assert!(one_rule(
+        r#"http.uri.raw; url_decode; content:"/./"; http.uri.raw; content:"%2e";"#
+    ));
+}
+
+#[test]
+fn pcre_flags_select_buffers() {
+    for (body, want) in [
+        (r#"pcre:"/^\/ecp\/y\.js/U";"#, true),
+        (r#"pcre:"/%2e/I";"#, true),
+        (r#"pcre:"/%2e/U";"#, false),
+        (r#"pcre:"/^po/iM";"#, true),
+        (r#"pcre:"/^po/M";"#, false),
+        (r#"flow:to_server; pcre:"/x-beresource=a\]@/iC";"#, true),
+        (r#"pcre:"/mozilla\/5/iV";"#, true),
+        (r#"pcre:"/^mail\.example\.com$/W";"#, true),
+        (r#"pcre:"/^b.dy$/P";"#, true),
+        (r#"pcre:"/<html>/Q";"#, true),
+        (r#"pcre:"/^5\d\d$/S";"#, true),
+        (r#"pcre:"/^Internal Server Error$/Y";"#, true),
+        (r#"flow:to_server; pcre:"/^User-Agent: Mozilla/mH";"#, true),
+        (r#"flow:to_server; pcre:"/^x-dup: two  \r$/mD";"#, true),
+        (r#"flow:to_server; pcre:"/^x-dup: two  $/mD";"#, false),
+        (r#"flow:to_server; pcre:!"/dummy/C";"#, true),
+        (
+            r#"http.cookie; content:"X-BEResource="; pcre:"/^a\]@b:\d+\//R";"#,
+            true,
+        ),
+        (
+            r#"http.cookie; content:"X-BEResource="; pcre:"/^b/R";"#,
+            false,
+        ),
+    ] {
+        assert_eq!(one_rule(body), want, "{body}");
+    }
+}
+
+#[test]
+fn flowbits_set_on_request_seen_by_response() {
+    let rs = set(concat!(
+        "alert http any any -> any any (msg:\"set\"; flow:established,to_server; http.uri; content:\"/ecp/\"; flowbits:set,ET.proxytoken; flowbits:noalert; sid:1;)\n",
+        "alert http any any -> any any (msg:\"check\"; flow:established,from_server; http.stat_code; content:\"500\"; flowbits:isset,ET.proxytoken; flowbits:unset,ET.proxytoken; sid:2;)\n",
+        "alert http any any -> any any (msg:\"not set\"; flow:to_client; http.stat_code; content:\"500\"; flowbits:isnotset,ET.proxytoken; sid:3;)\n",
+    ));
+    let tx = sample_tx();
+    let mut fs = FlowDetectState::new();
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(0), &mut alerts);
+    let got: Vec<(u32, AlertDirection)> = alerts.iter().map(|a| (a.sid(), a.direction)).collect();
+    // sid 2 sets-and-reads, so it runs before sid 3 reads: the bit is unset by then.
+    assert_eq!(
+        got,
+        vec![(2, AlertDirection::ToClient), (3, AlertDirection::ToClient)]
+    );
+    assert_eq!(alerts[0].tx_id, Some(0));
+    // The next transaction on the same flow: the bit was unset, so only the request rule
+    // (noalert) and sid 3 fire.
+    let mut alerts = Vec::new();
+    let mut tx2 = tx.clone();
+    tx2.tx_id = 1;
+    tx2.request.uri.path = b"/owa/".to_vec();
+    rs.inspect_http(&meta(), &tx2, &mut fs, &mut w, t(1), &mut alerts);
+    assert_eq!(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(), vec![3]);
+    // A different flow has its own bits.
+    let mut other = FlowDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_http(&meta(), &tx2, &mut other, &mut w, t(1), &mut alerts);
+    assert_eq!(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(), vec![3]);
+}
+
+#[test]
+fn flowbit_groups_and_order_like_suricata() {
+    // suricata-verify detect-flowbits, on one packet's payload.
+    let rs = set(concat!(
+        "alert ip any any -> any any (msg:\"Flowbit set\"; flowbits:set,fb1; sid:1;)\n",
+        "alert ip any any -> any any (msg:\"Flowbit set\"; flowbits:set,fb2; sid:2;)\n",
+        "alert ip any any -> any any (flowbits:isset,fb3|fb4; sid:3;)\n",
+        "alert ip any any -> any any (flowbits:isset,fb1|fb5; sid:5;)\n",
+        "alert ip any any -> any any (flowbits:isnotset, fb1|fb2 ; sid:6;)\n",
+        "alert ip any any -> any any (flowbits:unset,fb1; sid:7;)\n",
+        "alert ip any any -> any any (flowbits:noalert; flowbits:isnotset,fb1; flowbits:set,fb1; content:\"GET \"; sid:8;)\n",
+        "alert ip any any -> any any (flowbits:isset,fb1; sid:9;)\n",
+        "alert ip any any -> any any (flowbits:noalert; content:\"GET \"; sid:10;)\n",
+        "alert ip any any -> any any (flowbits:isset,fbt; content:\"GET \"; sid:11;)\n",
+        "alert ip any any -> any any (flowbits:isset,fb1; flowbits:isset,fb2; sid:12;)\n",
+    ));
+    let data = b"GET /one/ HTTP/1.1\r\nHost: one.example.org\r\n\r\n";
+    let mut fs = FlowDetectState::new();
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_payload(
+        &meta(),
+        AlertDirection::ToServer,
+        data,
+        None,
+        &mut fs,
+        &mut w,
+        t(0),
+        &mut alerts,
+    );
+    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2, 5, 7, 9, 12]);
+    assert!(alerts.iter().all(|a| a.tx_id.is_none()));
+}
+
+#[test]
+fn xbits_across_flows_expire_in_packet_time() {
+    let rs = set(concat!(
+        "alert http any any -> any any (flow:to_client; http.stat_code; content:\"500\"; xbits:set,ET.x,track ip_dst,expire 30; noalert; sid:1;)\n",
+        "alert http any any -> any any (flow:to_server; http.uri; content:\"/ecp/\"; xbits:isset,ET.x,track ip_src; sid:2;)\n",
+    ));
+    let tx = sample_tx();
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    // First transaction: the request rule runs before the response sets the bit.
+    rs.inspect_http(
+        &meta(),
+        &tx,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(100),
+        &mut alerts,
+    );
+    assert!(alerts.is_empty());
+    // A new flow from the same client, within 30 s.
+    rs.inspect_http(
+        &meta(),
+        &tx,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(129),
+        &mut alerts,
+    );
+    assert_eq!(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(), vec![2]);
+    // Another client: not set for it.
+    let mut other = meta();
+    other.client_ip = "192.0.2.99".parse().unwrap();
+    alerts.clear();
+    let mut req_only = tx.clone();
+    req_only.response = None;
+    rs.inspect_http(
+        &other,
+        &req_only,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(130),
+        &mut alerts,
+    );
+    assert!(alerts.is_empty());
+    // Expired 30 s after the last set (at 129).
+    rs.inspect_http(
+        &meta(),
+        &req_only,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(159),
+        &mut alerts,
+    );
+    assert!(alerts.is_empty());
+}
+
+#[test]
+fn thresholds_through_inspection() {
+    let rs = set(
+        "alert http any any -> any any (http.uri; content:\"/ecp/\"; threshold: type limit, track by_src, count 1, seconds 60; sid:1;)\n\
+         alert http any any -> any any (http.uri; content:\"/ecp/\"; detection_filter: track by_dst, count 2, seconds 60; sid:2;)\n",
+    );
+    let mut req_only = sample_tx();
+    req_only.response = None;
+    let mut w = WorkerDetectState::new();
+    let mut per_call = Vec::new();
+    for s in [0, 10, 20, 61] {
+        let mut alerts = Vec::new();
+        rs.inspect_http(
+            &meta(),
+            &req_only,
+            &mut FlowDetectState::new(),
+            &mut w,
+            t(s),
+            &mut alerts,
+        );
+        per_call.push(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>());
+    }
+    assert_eq!(per_call, vec![vec![1], vec![], vec![2], vec![1]]);
+    assert_eq!(w.stats.suppressed, 5);
+}
+
+#[test]
+fn once_per_transaction_and_either_side_rules() {
+    // A cookie rule without direction: the request has the cookie; it alerts once.
+    let rs = set("alert http any any -> any any (http.cookie; content:\"=\"; sid:1;)");
+    assert_eq!(sids(&rs, &sample_tx()), vec![1]);
+    // Only the response has it: alerts on the response side.
+    let rs =
+        set("alert http any any -> any any (http.cookie; content:\"msExchEcpCanary\"; sid:1;)");
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        &meta(),
+        &sample_tx(),
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+    );
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].direction, AlertDirection::ToClient);
+    // A rule that fits either side and matched the request (silently) is not tried again on
+    // the response: its flowbit is set once.
+    let rs = set(concat!(
+        "alert http any any -> any any (http.header; content:\"Content-Type\"; flowbits:toggle,t; noalert; sid:1;)\n",
+        "alert http any any -> any any (flow:to_client; flowbits:isset,t; http.stat_code; content:\"500\"; sid:2;)\n",
+    ));
+    assert_eq!(sids(&rs, &sample_tx()), vec![2]);
+    // inspect_http_side has no memory across calls: each side may match.
+    let mut alerts = Vec::new();
+    let mut w = WorkerDetectState::new();
+    let mut fs = FlowDetectState::new();
+    let rs = set("alert http any any -> any any (http.header; content:\"Content-Type\"; sid:1;)");
+    for side in [TxSide::Request, TxSide::Response] {
+        rs.inspect_http_side(
+            &meta(),
+            &sample_tx(),
+            side,
+            &mut fs,
+            &mut w,
+            t(0),
+            &mut alerts,
+        );
+    }
+    assert_eq!(alerts.len(), 2);
+    // No response: response rules are not evaluated.
+    let rs = set("alert http any any -> any any (http.stat_code; content:!\"200\"; sid:1;)");
+    let mut tx = sample_tx();
+    tx.response = None;
+    assert!(sids(&rs, &tx).is_empty());
+}
+
+#[test]
+fn absent_buffers_fail_even_negated_but_empty_ones_exist() {
+    let mut tx = sample_tx();
+    tx.request.headers = Headers(vec![Header {
+        name: b"User-Agent".to_vec(),
+        value: Vec::new(),
+    }]);
+    let rs = set(concat!(
+        "alert http any any -> any any (http.user_agent; bsize:0; sid:46;)\n",
+        "alert http any any -> any any (http.user_agent; content:!\"u\"; sid:47;)\n",
+        "alert http any any -> any any (http.referer; content:!\"u\"; sid:48;)\n",
+    ));
+    assert_eq!(sids(&rs, &tx), vec![46, 47]);
+}
+
+#[test]
+fn header_addresses_ports_and_flow_state() {
+    let mut opts = LoadOptions::default();
+    opts.vars.set("HOME_NET", "[10.0.0.0/8]");
+    opts.vars.set("EXTERNAL_NET", "!$HOME_NET");
+    let rs = RuleSet::from_text(
+        concat!(
+            "alert http $EXTERNAL_NET any -> $HOME_NET 443 (http.uri; content:\"/ecp/\"; sid:1;)\n",
+            "alert http $HOME_NET any -> $EXTERNAL_NET any (http.uri; content:\"/ecp/\"; sid:2;)\n",
+            "alert http $HOME_NET any <> $EXTERNAL_NET any (http.uri; content:\"/ecp/\"; sid:3;)\n",
+            "alert http any any -> any 80 (http.uri; content:\"/ecp/\"; sid:4;)\n",
+            "alert http $HOME_NET 443 -> any any (flow:established,to_client; http.stat_code; content:\"500\"; sid:5;)\n",
+            "alert http any any -> any any (flow:not_established; http.uri; content:\"/ecp/\"; sid:6;)\n",
+            "alert http any any -> any any (flow:stateless; http.uri; content:\"/ecp/\"; sid:7;)\n",
+            "alert http any any -> any any (flow:no_stream; http.uri; content:\"/ecp/\"; sid:8;)\n",
+        ),
+        &opts,
+        DetectConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(sids(&rs, &sample_tx()), vec![1, 3, 5, 7]);
+    let mut m = meta();
+    m.established = false;
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        &m,
+        &sample_tx(),
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+    );
+    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 3, 6, 7]);
+}
+
+#[test]
+fn pass_noalert_and_alert_facts() {
+    let rs = set(concat!(
+        "alert http any any -> any any (msg:\"after pass\"; http.uri; content:\"/ecp/\"; sid:1;)\n",
+        "pass http any any -> any any (http.uri; content:\"/ecp/y.js\"; sid:2;)\n",
+    ));
+    assert!(sids(&rs, &sample_tx()).is_empty());
+    let rs = set(concat!(
+        "drop http any any -> any any (msg:\"m\"; http.uri; content:\"/ecp/\"; classtype:attempted-admin; metadata:a b, c d; reference:cve,2021-26855; rev:3; gid:1; sid:10;)\n",
+        "alert http any any -> any any (http.uri; content:\"/ecp/\"; noalert; sid:11;)\n",
+    ));
+    let mut alerts = Vec::new();
+    let mut w = WorkerDetectState::new();
+    rs.inspect_http(
+        &meta(),
+        &sample_tx(),
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(0),
+        &mut alerts,
+    );
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(
+        (a.sid(), a.gid(), a.rev(), a.msg(), a.severity()),
+        (10, 1, 3, "m", 1)
+    );
+    assert_eq!(a.action(), Action::Drop);
+    assert_eq!(
+        a.rule.category.as_deref(),
+        Some("Attempted Administrator Privilege Gain")
+    );
+    assert_eq!(a.rule.metadata.len(), 2);
+    assert_eq!(
+        a.rule.references,
+        vec![("cve".to_string(), "2021-26855".to_string())]
+    );
+    assert_eq!(w.stats.matches, 2);
+    assert_eq!(w.stats.alerts, 1);
+}
+
+#[test]
+fn payload_rules() {
+    let rs = set(concat!(
+        "alert tcp any any -> any any (msg:\"stream\"; flow:to_server; content:\"GET \"; startswith; sid:1;)\n",
+        "alert tcp any any -> any any (msg:\"packet\"; dsize:>10; sid:2;)\n",
+        "alert tcp any any -> any any (msg:\"both dirs\"; content:\"HTTP\"; sid:3;)\n",
+        "alert tcp any any -> any any (msg:\"to client\"; flow:to_client; content:\"GET\"; sid:4;)\n",
+        "alert tcp any any -> any any (msg:\"dsize+content\"; dsize:<100; content:\"one\"; sid:5;)\n",
+        "alert http any any -> any any (msg:\"http rule\"; content:\"POST\"; sid:6;)\n",
+        "alert dns any any -> any any (dns.query; content:\"GET\"; sid:7;)\n",
+    ));
+    let data = b"GET /one/ HTTP/1.1\r\n\r\n";
+    let mut alerts = Vec::new();
+    let mut w = WorkerDetectState::new();
+    rs.inspect_payload(
+        &meta(),
+        AlertDirection::ToServer,
+        data,
+        None,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(0),
+        &mut alerts,
+    );
+    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2, 3, 5]);
+    // http rules inspect transactions, not payloads; dns rules never match.
+    assert_eq!(sids(&rs, &sample_tx()), vec![6]);
+}
+
+#[test]
+fn prefilter_selects_candidates_among_many_rules() {
+    let mut text = String::new();
+    for i in 0..150 {
+        text.push_str(&format!(
+            "alert http any any -> any any (flow:to_server; http.uri; content:\"/marker{i:03}/\"; nocase; sid:{};)\n",
+            1000 + i
+        ));
+    }
+    for i in 0..50 {
+        text.push_str(&format!(
+            "alert http any any -> any any (http.user_agent; content:\"Agent{i:02}x\"; sid:{};)\n",
+            2000 + i
+        ));
+    }
+    text.push_str("alert http any any -> any any (http.uri; content:!\"/nothing/\"; sid:3000;)\n");
+    text.push_str("alert http any any -> any any (http.uri; pcre:\"/MARKER04\\d/i\"; sid:3001;)\n");
+    let rs = set(&text);
+    assert_eq!(rs.len(), 202);
+    let mut tx = sample_tx();
+    tx.response = None;
+    tx.request.uri.path = b"/x/MARKER042/y/marker149/".to_vec();
+    tx.request.uri.query_decoded = None;
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        &meta(),
+        &tx,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(0),
+        &mut alerts,
+    );
+    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1042, 1149, 3000, 3001]);
+    // Two prefilter hits plus the two rules with no usable fast pattern.
+    assert_eq!(w.stats.rules_evaluated, 4);
+    // A case-sensitive fast pattern hit in the wrong case is a candidate, not a match.
+    tx.request.headers = Headers(vec![Header {
+        name: b"User-Agent".to_vec(),
+        value: b"AGENT07X".to_vec(),
+    }]);
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        &meta(),
+        &tx,
+        &mut FlowDetectState::new(),
+        &mut w,
+        t(0),
+        &mut alerts,
+    );
+    assert!(!alerts.iter().any(|a| a.sid() == 2007));
+    assert_eq!(w.stats.rules_evaluated, 5);
+}
+
+#[test]
+fn multi_buffer_instances() {
+    assert!(one_rule(
+        r#"flow:to_server; http.request_header; content:"Accept: */*"; startswith; endswith;"#
+    ));
+    // Both contents must hold in the same header instance.
+    assert!(!one_rule(
+        r#"flow:to_server; http.request_header; content:"Accept"; content:"Mozilla";"#
+    ));
+}
+
+#[test]
+fn base64_rules() {
+    let mut tx = sample_tx();
+    tx.request.body = b"<m:Data>PCFET0NUWVBFIHggU1lTVEVNICJhIj4=</m:Data>".to_vec();
+    let rs = set(concat!(
+        "alert http any any -> any any (http.request_body; content:\"<m:Data>\"; base64_decode:bytes 300, offset 0, relative; base64_data; content:\"<!DOCTYPE\"; content:\"SYSTEM\"; distance:0; sid:1;)\n",
+        "alert http any any -> any any (http.request_body; content:\"<m:Data>\"; base64_decode:relative; base64_data; content:\"PUBLIC\"; sid:2;)\n",
+    ));
+    assert_eq!(sids(&rs, &tx), vec![1]);
+}
+
+fn shared_dir() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (shared test data not available)",
+            p.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn et_open_rules_fire_on_crafted_exchange_requests() {
+    let Some(shared) = shared_dir() else { return };
+    let rs = RuleSet::load(
+        &[&shared.join("third-party/et-open-exchange.rules")],
+        &LoadOptions::default(),
+        DetectConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(rs.len(), 37);
+    // ProxyLogon CVE-2021-27065 (sid 2033754): POST /ecp/.../SetObject?...schema=OABVirtualDirectory
+    let mut tx = sample_tx();
+    tx.response = None;
+    tx.request.method = b"POST".to_vec();
+    tx.request.uri.path = b"/ecp/DDI/DDIService.svc/SetObject".to_vec();
+    tx.request.uri.query_decoded = Some(b"schema=OABVirtualDirectory&msExchEcpCanary=x".to_vec());
+    tx.request.headers = Headers(vec![
+        Header {
+            name: b"Host".to_vec(),
+            value: b"mail".to_vec(),
+        },
+        Header {
+            name: b"msExchLogonMailbox".to_vec(),
+            value: b"S-1-5-20".to_vec(),
+        },
+    ]);
+    tx.request.body = br#"{"identity":{"__type":"Identity:ECP","DisplayName":"OAB (Default Web Site)","RawIdentity":"x"},"properties":{"Parameters":{"__type":"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel","ExternalUrl":"http://f/#<script>"}}}"#.to_vec();
+    let got = sids(&rs, &tx);
+    assert_eq!(got, vec![2033754]);
+}
+
+#[test]
+fn payload_packet_versus_stream() {
+    let rs = set(concat!(
+        "alert tcp any any -> any any (content:\"split\"; sid:1;)\n",
+        "alert tcp any any -> any any (flow:only_stream; content:\"split\"; sid:2;)\n",
+        "alert tcp any any -> any any (flow:no_stream; content:\"sp\"; sid:3;)\n",
+        "alert tcp any any -> any any (dsize:2; sid:4;)\n",
+    ));
+    let run = |packet: &[u8], stream: Option<&[u8]>| {
+        let mut alerts = Vec::new();
+        rs.inspect_payload(
+            &meta(),
+            AlertDirection::ToServer,
+            packet,
+            stream,
+            &mut FlowDetectState::new(),
+            &mut WorkerDetectState::new(),
+            t(0),
+            &mut alerts,
+        );
+        let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+        s.sort_unstable();
+        s
+    };
+    // The packet carries "it" of "split"; the stream has the whole word.
+    assert_eq!(run(b"it", Some(b"xxsplit")), vec![1, 2, 4]);
+    assert_eq!(run(b"split", None), vec![1, 3]);
+    assert_eq!(run(b"sp", None), vec![3, 4]);
+}
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules() -> RuleSet {
+        set(concat!(
+            "alert http any any -> any any (http.uri; content:\"a\"; content:\"b\"; distance:-3; within:4; isdataat:!2,relative; sid:1;)\n",
+            "alert http any any -> any any (http.header; content:!\"x\"; endswith; pcre:\"/a.{0,3}b/sR\"; bsize:<100; sid:2;)\n",
+            "alert http any any -> any any (http.request_body; content:\"=\"; base64_decode:bytes 8, offset 1, relative; base64_data; content:\"z\"; sid:3;)\n",
+            "alert http any any -> any any (http.host; url_decode; to_lowercase; content:\"h\"; startswith; http.cookie; compress_whitespace; content:\" \"; sid:4;)\n",
+            "alert http any any -> any any (http.request_header; content:\":\"; offset:1; depth:60; urilen:<50; sid:5;)\n",
+            "alert tcp any any -> any any (content:\"a\"; content:\"a\"; distance:0; content:\"a\"; distance:0; pcre:\"/a$/R\"; sid:6;)\n",
+            "alert tcp any any -> any any (dsize:>0; flowbits:toggle,t; sid:7;)\n",
+        ))
+    }
+
+    fn arb_headers() -> impl Strategy<Value = Headers> {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["Host", "Cookie", "User-Agent", "X", "host", ""]),
+                prop::collection::vec(any::<u8>(), 0..20),
+            ),
+            0..6,
+        )
+        .prop_map(|hs| {
+            Headers(
+                hs.into_iter()
+                    .map(|(n, v)| Header {
+                        name: n.as_bytes().to_vec(),
+                        value: v,
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn inspection_never_panics(
+            target in prop::collection::vec(any::<u8>(), 0..40),
+            path in prop::collection::vec(any::<u8>(), 0..40),
+            body in prop::collection::vec(any::<u8>(), 0..80),
+            headers in arb_headers(),
+            payload in prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'\n', 0]), 0..200),
+        ) {
+            let rs = rules();
+            let mut tx = sample_tx();
+            tx.request.target = target;
+            tx.request.uri.path = path;
+            tx.request.body = body;
+            tx.request.headers = headers;
+            let mut w = WorkerDetectState::new();
+            let mut fs = FlowDetectState::new();
+            let mut alerts = Vec::new();
+            rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(0), &mut alerts);
+            rs.inspect_payload(&meta(), AlertDirection::ToClient, &payload, Some(&payload), &mut fs, &mut w, t(0), &mut alerts);
+            prop_assert!(alerts.len() <= 7);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Detection: Suricata-syntax rules matched against HTTP transactions and TCP payloads.
+//!
+//! In the pipeline this stage sits between `http` and `output`:
+//! `capture → decode → flow → stream → http → detect → output`.
+//!
+//! - [`rule`]: the rule language (parser, printer, loader, classtypes, variables).
+//! - [`engine`]: [`RuleSet`], built once and shared by workers (`Arc<RuleSet>`), with the
+//!   inspection entry points; [`Alert`]s come out.
+//! - [`buffers`]: the inspection buffers of a transaction side (Suricata semantics).
+//! - [`content`]: content / pcre / isdataat / bsize inspection with relative matching and
+//!   backtracking.
+//! - [`state`]: flowbits (per flow), xbits and alert-rate counters (per worker), caps and
+//!   counters.
+//!
+//! # Using it
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use exhound::detect::{DetectConfig, FlowDetectState, RuleSet, WorkerDetectState};
+//! use exhound::detect::rule::LoadOptions;
+//!
+//! let rules = Arc::new(RuleSet::load(
+//!     &[std::path::Path::new("signatures")],
+//!     &LoadOptions::default(),
+//!     DetectConfig::default(),
+//! ).unwrap());
+//! // Per worker:
+//! let mut worker = WorkerDetectState::new();
+//! // Per flow (kept in the flow entry):
+//! let mut flow_state = FlowDetectState::new();
+//! // For each finished transaction:
+//! // rules.inspect_http(&flow_meta, &tx, &mut flow_state, &mut worker, now, &mut alerts);
+//! // For each packet of a TCP flow (with the stream bytes it made available, if any):
+//! // rules.inspect_payload(&flow_meta, dir, payload, Some(stream_bytes), ...);
+//! ```
+//!
+//! Which rules go where: a rule with any HTTP buffer (sticky, legacy modifier, pcre letter,
+//! `urilen`) or protocol `http` inspects transactions; its plain `content`s then inspect the
+//! transaction side's head and body as sent. Other `tcp`/`ip` rules inspect payloads.
+//! `dns`/`udp` rules load but never match (exhound parses neither).
+
+pub mod buffers;
+mod compile;
+pub mod content;
+pub mod engine;
+pub mod rule;
+pub mod state;
+
+pub use buffers::TxSide;
+pub use compile::RuleInfo;
+pub use engine::{Alert, AlertDirection, DetectError, FlowMeta, RuleSet};
+pub use state::{DetectConfig, DetectStats, FlowDetectState, WorkerDetectState};

@@ -1,0 +1,436 @@
+//! Detection state that outlives one inspection: flowbits (per flow), xbits and alert-rate
+//! counters (per worker, in packet time), and the caps and counters that bound them.
+//!
+//! [`FlowDetectState`] lives in the pipeline's flow entry and dies with the flow.
+//! [`WorkerDetectState`] belongs to one worker; its tables are capped
+//! ([`DetectConfig::max_xbits`], [`DetectConfig::max_threshold_entries`]): expired entries
+//! are dropped first, and when a table is still full the new entry is not kept and the miss
+//! is counted (an xbit that can't be set is simply not set; a rate that can't be tracked lets
+//! the alert through).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+
+use super::rule::{DetectionFilter, Threshold, ThresholdType};
+
+/// Detection limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectConfig {
+    /// Live xbits kept per worker at most. By default 65 536.
+    pub max_xbits: usize,
+    /// Threshold / detection_filter trackers kept per worker at most. By default 65 536.
+    pub max_threshold_entries: usize,
+    /// Steps one rule may take to inspect one buffer (Suricata's inspection recursion
+    /// limit); running out counts as no match. By default 3000.
+    pub max_match_steps: u32,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            max_xbits: 65_536,
+            max_threshold_entries: 65_536,
+            max_match_steps: 3000,
+        }
+    }
+}
+
+/// Detection counters of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Transaction sides inspected.
+    pub tx_sides: u64,
+    /// Payload chunks (packets or stream data) inspected.
+    pub payloads: u64,
+    /// Rules fully evaluated (prefilter candidates plus rules without a fast pattern).
+    pub rules_evaluated: u64,
+    /// Rules whose every condition held (before noalert and rate limits).
+    pub matches: u64,
+    /// Alerts produced.
+    pub alerts: u64,
+    /// Alerts held back by `threshold` / `detection_filter`.
+    pub suppressed: u64,
+    /// Inspections that ran out of match steps.
+    pub match_limit_hits: u64,
+    /// Xbits not set because the table was full.
+    pub xbits_dropped: u64,
+    /// Rate trackers not kept because the table was full.
+    pub threshold_entries_dropped: u64,
+}
+
+/// Flowbits of one flow: one bit per flowbit name the rule set uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowDetectState {
+    bits: Vec<u64>,
+}
+
+impl FlowDetectState {
+    /// A flow with no bit set.
+    pub fn new() -> FlowDetectState {
+        FlowDetectState::default()
+    }
+
+    /// Whether bit `id` is set.
+    pub fn is_set(&self, id: u32) -> bool {
+        self.bits
+            .get((id / 64) as usize)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// Sets or clears bit `id`.
+    pub fn set(&mut self, id: u32, on: bool) {
+        let word = (id / 64) as usize;
+        if word >= self.bits.len() {
+            if !on {
+                return;
+            }
+            self.bits.resize(word + 1, 0);
+        }
+        if on {
+            self.bits[word] |= 1 << (id % 64);
+        } else {
+            self.bits[word] &= !(1 << (id % 64));
+        }
+    }
+
+    /// Flips bit `id`.
+    pub fn toggle(&mut self, id: u32) {
+        let on = !self.is_set(id);
+        self.set(id, on);
+    }
+}
+
+/// Whose xbit: one address, or an unordered pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XbitKey {
+    /// One host.
+    Host(IpAddr),
+    /// Two hosts, in a canonical order.
+    Pair(IpAddr, IpAddr),
+}
+
+impl XbitKey {
+    /// The key of a pair (same either way round).
+    pub fn pair(a: IpAddr, b: IpAddr) -> XbitKey {
+        if a <= b {
+            XbitKey::Pair(a, b)
+        } else {
+            XbitKey::Pair(b, a)
+        }
+    }
+}
+
+/// Whose matches a rate counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKey {
+    /// One counter for the rule.
+    Rule,
+    /// Per address.
+    Host(IpAddr),
+    /// Per (source, destination).
+    Pair(IpAddr, IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RateEntry {
+    window_start: Timestamp,
+    count: u32,
+    /// For `both` / `limit`: alerts given in this window.
+    alerted: u32,
+}
+
+/// Per-worker detection state.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerDetectState {
+    xbits: HashMap<(u32, XbitKey), Timestamp>,
+    rates: HashMap<(u32, TrackKey), RateEntry>,
+    /// Counters.
+    pub stats: DetectStats,
+    /// Scratch: per-rule stamp for candidate de-duplication.
+    pub(crate) marks: Vec<u32>,
+    /// Scratch: the current stamp.
+    pub(crate) generation: u32,
+    /// Scratch: candidate rules of the current inspection.
+    pub(crate) candidates: Vec<u32>,
+}
+
+impl WorkerDetectState {
+    /// Empty state.
+    pub fn new() -> WorkerDetectState {
+        WorkerDetectState::default()
+    }
+
+    /// Whether xbit `name` is set for `key` at `now`.
+    pub fn xbit_is_set(&self, name: u32, key: XbitKey, now: Timestamp) -> bool {
+        self.xbits.get(&(name, key)).is_some_and(|exp| *exp > now)
+    }
+
+    /// Sets xbit `name` for `key` until `now + expire_secs`.
+    pub fn xbit_set(
+        &mut self,
+        name: u32,
+        key: XbitKey,
+        now: Timestamp,
+        expire_secs: u32,
+        config: &DetectConfig,
+    ) {
+        let expiry = Timestamp(
+            now.0
+                .saturating_add(i64::from(expire_secs) * Timestamp::SECOND),
+        );
+        if !self.xbits.contains_key(&(name, key)) && self.xbits.len() >= config.max_xbits {
+            self.xbits.retain(|_, exp| *exp > now);
+            if self.xbits.len() >= config.max_xbits {
+                self.stats.xbits_dropped += 1;
+                return;
+            }
+        }
+        self.xbits.insert((name, key), expiry);
+    }
+
+    /// Clears xbit `name` for `key`.
+    pub fn xbit_unset(&mut self, name: u32, key: XbitKey) {
+        self.xbits.remove(&(name, key));
+    }
+
+    /// Number of xbits held (expired ones included until pruned).
+    pub fn xbits_len(&self) -> usize {
+        self.xbits.len()
+    }
+
+    fn rate_entry(
+        &mut self,
+        rule: u32,
+        key: TrackKey,
+        now: Timestamp,
+        seconds: u32,
+        config: &DetectConfig,
+    ) -> Option<&mut RateEntry> {
+        let window = i64::from(seconds).saturating_mul(Timestamp::SECOND);
+        let expired = |e: &RateEntry| now.0.saturating_sub(e.window_start.0) >= window;
+        if !self.rates.contains_key(&(rule, key))
+            && self.rates.len() >= config.max_threshold_entries
+        {
+            self.rates.retain(|_, e| !expired(e));
+            if self.rates.len() >= config.max_threshold_entries {
+                self.stats.threshold_entries_dropped += 1;
+                return None;
+            }
+        }
+        let e = self.rates.entry((rule, key)).or_insert(RateEntry {
+            window_start: now,
+            count: 0,
+            alerted: 0,
+        });
+        if expired(e) {
+            *e = RateEntry {
+                window_start: now,
+                count: 0,
+                alerted: 0,
+            };
+        }
+        Some(e)
+    }
+
+    /// Counts a match of rule `rule` under `threshold`; true when it should alert.
+    pub fn threshold_allows(
+        &mut self,
+        rule: u32,
+        t: &Threshold,
+        key: TrackKey,
+        now: Timestamp,
+        config: &DetectConfig,
+    ) -> bool {
+        let Some(e) = self.rate_entry(rule, key, now, t.seconds, config) else {
+            return true;
+        };
+        e.count = e.count.saturating_add(1);
+        match t.kind {
+            ThresholdType::Limit => e.count <= t.count,
+            ThresholdType::Threshold => {
+                if e.count >= t.count {
+                    e.count = 0;
+                    true
+                } else {
+                    false
+                }
+            }
+            ThresholdType::Both => {
+                if e.count >= t.count && e.alerted == 0 {
+                    e.alerted = 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// Counts a match of rule `rule` under `filter`; true when it should alert.
+    pub fn detection_filter_allows(
+        &mut self,
+        rule: u32,
+        f: &DetectionFilter,
+        key: TrackKey,
+        now: Timestamp,
+        config: &DetectConfig,
+    ) -> bool {
+        let Some(e) = self.rate_entry(rule, key, now, f.seconds, config) else {
+            return true;
+        };
+        e.count = e.count.saturating_add(1);
+        e.count > f.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rule::Track;
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_secs(secs)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn flowbits() {
+        let mut f = FlowDetectState::new();
+        assert!(!f.is_set(70));
+        f.set(70, false);
+        assert_eq!(f, FlowDetectState::new());
+        f.set(70, true);
+        assert!(f.is_set(70) && !f.is_set(6));
+        f.toggle(70);
+        assert!(!f.is_set(70));
+        f.toggle(3);
+        assert!(f.is_set(3));
+    }
+
+    #[test]
+    fn xbits_expire_in_packet_time() {
+        let cfg = DetectConfig::default();
+        let mut w = WorkerDetectState::new();
+        let k = XbitKey::Host(ip("10.0.0.1"));
+        w.xbit_set(1, k, t(100), 30, &cfg);
+        assert!(w.xbit_is_set(1, k, t(129)));
+        assert!(!w.xbit_is_set(1, k, t(130)));
+        assert!(!w.xbit_is_set(2, k, t(101)));
+        assert!(!w.xbit_is_set(1, XbitKey::Host(ip("10.0.0.2")), t(101)));
+        w.xbit_unset(1, k);
+        assert!(!w.xbit_is_set(1, k, t(101)));
+        assert_eq!(
+            XbitKey::pair(ip("1.1.1.1"), ip("2.2.2.2")),
+            XbitKey::pair(ip("2.2.2.2"), ip("1.1.1.1"))
+        );
+    }
+
+    #[test]
+    fn xbits_cap() {
+        let cfg = DetectConfig {
+            max_xbits: 2,
+            ..DetectConfig::default()
+        };
+        let mut w = WorkerDetectState::new();
+        for i in 0..3u8 {
+            w.xbit_set(
+                1,
+                XbitKey::Host(IpAddr::from([10, 0, 0, i])),
+                t(0),
+                10,
+                &cfg,
+            );
+        }
+        assert_eq!(w.xbits_len(), 2);
+        assert_eq!(w.stats.xbits_dropped, 1);
+        // Once the first two expire there is room again.
+        w.xbit_set(1, XbitKey::Host(ip("10.0.0.9")), t(20), 10, &cfg);
+        assert_eq!(w.xbits_len(), 1);
+        assert!(w.xbit_is_set(1, XbitKey::Host(ip("10.0.0.9")), t(21)));
+    }
+
+    #[test]
+    fn thresholds_in_packet_time() {
+        let cfg = DetectConfig::default();
+        let key = TrackKey::Host(ip("1.1.1.1"));
+        let limit = Threshold {
+            kind: ThresholdType::Limit,
+            track: Track::BySrc,
+            count: 2,
+            seconds: 60,
+        };
+        let mut w = WorkerDetectState::new();
+        let got: Vec<bool> = [0, 1, 2, 59, 60, 61, 62]
+            .iter()
+            .map(|s| w.threshold_allows(1, &limit, key, t(*s), &cfg))
+            .collect();
+        assert_eq!(got, vec![true, true, false, false, true, true, false]);
+        // Another host has its own counter.
+        assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("2.2.2.2")), t(62), &cfg));
+
+        let every3 = Threshold {
+            kind: ThresholdType::Threshold,
+            count: 3,
+            ..limit
+        };
+        let mut w = WorkerDetectState::new();
+        let got: Vec<bool> = (0..7)
+            .map(|s| w.threshold_allows(1, &every3, key, t(s), &cfg))
+            .collect();
+        assert_eq!(got, vec![false, false, true, false, false, true, false]);
+
+        let both = Threshold {
+            kind: ThresholdType::Both,
+            count: 2,
+            seconds: 10,
+            ..limit
+        };
+        let mut w = WorkerDetectState::new();
+        let got: Vec<bool> = [0, 1, 2, 3, 10, 11]
+            .iter()
+            .map(|s| w.threshold_allows(1, &both, TrackKey::Rule, t(*s), &cfg))
+            .collect();
+        assert_eq!(got, vec![false, true, false, false, false, true]);
+    }
+
+    #[test]
+    fn detection_filter_in_packet_time() {
+        let cfg = DetectConfig::default();
+        let f = DetectionFilter {
+            track: Track::ByDst,
+            count: 2,
+            seconds: 10,
+        };
+        let mut w = WorkerDetectState::new();
+        let got: Vec<bool> = [0, 1, 2, 3, 10, 11, 12]
+            .iter()
+            .map(|s| w.detection_filter_allows(7, &f, TrackKey::Rule, t(*s), &cfg))
+            .collect();
+        assert_eq!(got, vec![false, false, true, true, false, false, true]);
+    }
+
+    #[test]
+    fn rate_table_cap_lets_alerts_through() {
+        let cfg = DetectConfig {
+            max_threshold_entries: 1,
+            ..DetectConfig::default()
+        };
+        let limit = Threshold {
+            kind: ThresholdType::Limit,
+            track: Track::BySrc,
+            count: 1,
+            seconds: 60,
+        };
+        let mut w = WorkerDetectState::new();
+        assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("1.1.1.1")), t(0), &cfg));
+        assert!(!w.threshold_allows(1, &limit, TrackKey::Host(ip("1.1.1.1")), t(1), &cfg));
+        assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("2.2.2.2")), t(1), &cfg));
+        assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("2.2.2.2")), t(2), &cfg));
+        assert_eq!(w.stats.threshold_entries_dropped, 2);
+    }
+}
