@@ -11,9 +11,10 @@ use etherparse::PacketBuilder;
 
 use exhound::capture::{RawPacket, Timestamp};
 use exhound::decode::linktype;
+use exhound::detect::Alert;
 use exhound::http::HttpTransaction;
 use exhound::output::FlowFacts;
-use exhound::pipeline::{PipelineConfig, Worker};
+use exhound::pipeline::{AlertContext, EventSink, PipelineConfig, Worker};
 
 struct Frame {
     ts: Timestamp,
@@ -128,13 +129,27 @@ fn traffic(connections: u32, requests: u32) -> Vec<Frame> {
     frames
 }
 
-fn run(frames: &[Frame]) -> u64 {
-    let mut worker = Worker::new(PipelineConfig::default());
-    let mut txs = 0u64;
-    let mut sink = |_: &FlowFacts, tx: &HttpTransaction| {
-        txs += 1;
+/// Counts what the pipeline hands out.
+#[derive(Default)]
+struct Count {
+    transactions: u64,
+    alerts: u64,
+}
+
+impl EventSink for Count {
+    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
+        self.transactions += 1;
         black_box(tx);
-    };
+    }
+    fn alert(&mut self, _: &FlowFacts, alert: &Alert, _: AlertContext<'_>) {
+        self.alerts += 1;
+        black_box(alert);
+    }
+}
+
+fn run(frames: &[Frame]) -> u64 {
+    let mut worker = Worker::new(PipelineConfig::default(), None);
+    let mut sink = Count::default();
     for (n, f) in frames.iter().enumerate() {
         let p = RawPacket {
             ts: f.ts,
@@ -146,7 +161,7 @@ fn run(frames: &[Frame]) -> u64 {
         worker.process(&p, n as u64 + 1, &mut sink);
     }
     worker.finish(&mut sink);
-    txs
+    sink.transactions
 }
 
 fn pipeline(c: &mut Criterion) {

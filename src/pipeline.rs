@@ -1,13 +1,20 @@
-//! One worker's pipeline: decode → defrag → flow → stream → http, for the flows it owns.
+//! One worker's pipeline: decode → defrag → flow → stream → http → detect, for the flows it
+//! owns.
 //!
-//! A [`Worker`] takes raw packets in capture order and hands each finished HTTP transaction,
-//! with the facts of its flow, to an [`HttpSink`]. It owns everything it touches (flow table,
+//! A [`Worker`] takes raw packets in capture order, runs the rules (when it has any) on each
+//! finished HTTP transaction and on stream data, and hands transactions and alerts, with the
+//! facts of their flow, to an [`EventSink`]. It owns everything it touches (flow table,
 //! defragmenter, reassembly memory, counters), so several workers can run side by side, each
 //! on its own share of the flows. Packet time drives every timeout.
+
+use std::sync::Arc;
 
 use crate::capture::{RawPacket, Timestamp};
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
+use crate::detect::{
+    Alert, AlertDirection, DetectStats, FlowDetectState, FlowMeta, RuleSet, WorkerDetectState,
+};
 use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
 use crate::http::{HttpConfig, HttpConnection, HttpStats, HttpTransaction, PacketRef};
 use crate::output::eve::flow_id;
@@ -29,16 +36,24 @@ pub struct PipelineConfig {
     pub http: HttpConfig,
 }
 
-/// Receives finished HTTP transactions.
-pub trait HttpSink {
-    /// One finished transaction of the flow described by `flow`.
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction);
+/// Where an alert was raised: the packet, the transaction (for HTTP rules) and the bytes
+/// that matched (the message for HTTP rules, the stream data for stream rules).
+#[derive(Debug, Clone, Copy)]
+pub struct AlertContext<'a> {
+    /// The packet the alert is attributed to.
+    pub at: PacketRef,
+    /// The transaction, for HTTP rules.
+    pub tx: Option<&'a HttpTransaction>,
+    /// The inspected bytes, for stream and packet rules.
+    pub payload: &'a [u8],
 }
 
-impl<F: FnMut(&FlowFacts, &HttpTransaction)> HttpSink for F {
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
-        self(flow, tx)
-    }
+/// Receives what a worker finds: finished HTTP transactions and alerts.
+pub trait EventSink {
+    /// One finished transaction of the flow described by `flow`.
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction);
+    /// One alert on the flow described by `flow`.
+    fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>);
 }
 
 /// Packet and decoding counters of one worker.
@@ -73,6 +88,8 @@ pub struct WorkerStats {
     pub stream: StreamStats,
     /// HTTP parsing.
     pub http: HttpStats,
+    /// Detection.
+    pub detect: DetectStats,
 }
 
 impl WorkerStats {
@@ -123,6 +140,16 @@ impl WorkerStats {
         h.bodies_truncated += oh.bodies_truncated;
         h.decode_errors += oh.decode_errors;
         h.pending_overflows += oh.pending_overflows;
+        let (t, ot) = (&mut self.detect, &other.detect);
+        t.tx_sides += ot.tx_sides;
+        t.payloads += ot.payloads;
+        t.rules_evaluated += ot.rules_evaluated;
+        t.matches += ot.matches;
+        t.alerts += ot.alerts;
+        t.suppressed += ot.suppressed;
+        t.match_limit_hits += ot.match_limit_hits;
+        t.xbits_dropped += ot.xbits_dropped;
+        t.threshold_entries_dropped += ot.threshold_entries_dropped;
     }
 }
 
@@ -142,11 +169,29 @@ struct FlowState {
     packets: [u64; 2],
     /// Captured bytes sent by each side.
     bytes: [u64; 2],
+    /// Flowbits.
+    detect: FlowDetectState,
 }
 
 impl FlowState {
+    fn client_side(&self) -> Side {
+        self.http.client().unwrap_or(Side::Initiator)
+    }
+
+    fn meta(&self) -> FlowMeta {
+        let f = self.facts();
+        FlowMeta {
+            client_ip: f.client_ip,
+            client_port: f.client_port,
+            server_ip: f.server_ip,
+            server_port: f.server_port,
+            established: self.session.is_midstream()
+                || (self.packets[0] > 0 && self.packets[1] > 0),
+        }
+    }
+
     fn facts(&self) -> FlowFacts {
-        let client_side = self.http.client().unwrap_or(Side::Initiator);
+        let client_side = self.client_side();
         let (client, server) = match client_side {
             Side::Responder => (self.responder, self.initiator),
             Side::Initiator => (self.initiator, self.responder),
@@ -176,11 +221,129 @@ pub struct Worker {
     memory: ReassemblyMemory,
     stats: WorkerStats,
     finished: Vec<HttpTransaction>,
+    detection: Option<Detection>,
+}
+
+/// A worker's detection state: the shared rules, its own xbits and rate trackers, and
+/// scratch space reused from packet to packet.
+struct Detection {
+    rules: Arc<RuleSet>,
+    state: WorkerDetectState,
+    alerts: Vec<Alert>,
+    /// Whether any rule inspects streams or packets (else stream data is not gathered).
+    payload_rules: bool,
+    /// Stream bytes the current packet made deliverable, per side.
+    stream: [Vec<u8>; 2],
+}
+
+impl Detection {
+    /// Runs the HTTP rules on finished transactions and hands out alerts, then the
+    /// transactions.
+    fn transactions(
+        &mut self,
+        flow: &mut FlowState,
+        finished: &mut [HttpTransaction],
+        sink: &mut dyn EventSink,
+    ) {
+        let meta = flow.meta();
+        let facts = flow.facts();
+        for tx in finished.iter() {
+            self.alerts.clear();
+            let now = tx.completed_at.ts;
+            self.rules.inspect_http(
+                &meta,
+                tx,
+                &mut flow.detect,
+                &mut self.state,
+                now,
+                &mut self.alerts,
+            );
+            for alert in &self.alerts {
+                let at = match alert.direction {
+                    AlertDirection::ToServer => tx.request_at,
+                    AlertDirection::ToClient => tx.completed_at,
+                };
+                sink.alert(
+                    &facts,
+                    alert,
+                    AlertContext {
+                        at,
+                        tx: Some(tx),
+                        payload: &[],
+                    },
+                );
+            }
+        }
+    }
+
+    /// Runs the stream and packet rules on what one packet of `side` carried and delivered.
+    fn payloads(
+        &mut self,
+        flow: &mut FlowState,
+        side: Side,
+        packet: &[u8],
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        if !self.payload_rules {
+            return;
+        }
+        let client = flow.client_side();
+        let meta = flow.meta();
+        let mut facts = None;
+        for s in [side, side.opposite()] {
+            let stream = std::mem::take(&mut self.stream[s.index()]);
+            // The sender's packet is always inspected; the other side only when this packet
+            // released data of its own (an ACK that filled a hole).
+            let (pkt, data) = if s == side {
+                (packet, (!stream.is_empty()).then_some(stream.as_slice()))
+            } else if stream.is_empty() {
+                self.stream[s.index()] = stream;
+                continue;
+            } else {
+                (stream.as_slice(), Some(stream.as_slice()))
+            };
+            let dir = if s == client {
+                AlertDirection::ToServer
+            } else {
+                AlertDirection::ToClient
+            };
+            self.alerts.clear();
+            self.rules.inspect_payload(
+                &meta,
+                dir,
+                pkt,
+                data,
+                &mut flow.detect,
+                &mut self.state,
+                at.ts,
+                &mut self.alerts,
+            );
+            if !self.alerts.is_empty() {
+                let facts = facts.get_or_insert_with(|| flow.facts());
+                let payload = data.unwrap_or(pkt);
+                for alert in &self.alerts {
+                    sink.alert(
+                        facts,
+                        alert,
+                        AlertContext {
+                            at,
+                            tx: None,
+                            payload,
+                        },
+                    );
+                }
+            }
+            let mut stream = stream;
+            stream.clear();
+            self.stream[s.index()] = stream;
+        }
+    }
 }
 
 impl Worker {
-    /// A worker with the given settings.
-    pub fn new(config: PipelineConfig) -> Worker {
+    /// A worker with the given settings and, when given, rules to run.
+    pub fn new(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
         let mut memory = ReassemblyMemory::default();
         if let Some(cap) = config.reassembly_memcap {
             memory.cap = cap;
@@ -192,6 +355,13 @@ impl Worker {
             config,
             stats: WorkerStats::default(),
             finished: Vec::new(),
+            detection: rules.map(|rules| Detection {
+                payload_rules: rules.has_payload_rules(),
+                rules,
+                state: WorkerDetectState::new(),
+                alerts: Vec::new(),
+                stream: [Vec::new(), Vec::new()],
+            }),
         }
     }
 
@@ -200,11 +370,14 @@ impl Worker {
         let mut s = self.stats.clone();
         s.flow = self.flows.stats().clone();
         s.defrag = self.defrag.stats().clone();
+        if let Some(d) = &self.detection {
+            s.detect = d.state.stats.clone();
+        }
         s
     }
 
     /// Takes one packet; `pcap_cnt` is its number in the whole replay, from 1.
-    pub fn process(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn HttpSink) {
+    pub fn process(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn EventSink) {
         self.stats.decode.packets += 1;
         self.stats.decode.bytes += packet.data.len() as u64;
         let at = PacketRef {
@@ -239,7 +412,7 @@ impl Worker {
     }
 
     /// End of input: finishes every flow, oldest first, and hands out what remains.
-    pub fn finish(&mut self, sink: &mut dyn HttpSink) {
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
         let mut flows = Vec::new();
         self.flows.drain(&mut |_, f| flows.push(f));
         for flow in flows {
@@ -254,7 +427,7 @@ impl Worker {
         }
     }
 
-    fn expire(&mut self, now: Timestamp, sink: &mut dyn HttpSink) {
+    fn expire(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
         let mut gone = Vec::new();
         self.flows.expire(now, &mut |_, f| gone.push(f));
         for flow in gone {
@@ -267,7 +440,7 @@ impl Worker {
         segment: &TcpSegment<'_>,
         wire_bytes: usize,
         at: PacketRef,
-        sink: &mut dyn HttpSink,
+        sink: &mut dyn EventSink,
     ) {
         self.stats.decode.tcp += 1;
         let src = Endpoint {
@@ -302,19 +475,13 @@ impl Worker {
                     start: at.ts,
                     packets: [0; 2],
                     bytes: [0; 2],
+                    detect: FlowDetectState::new(),
                 };
                 let mut evicted = Vec::new();
                 self.flows
                     .insert(key, state, at.ts, &mut |_, f| evicted.push(f));
                 for old in evicted {
-                    Self::finish_flow(
-                        &self.config,
-                        &mut self.memory,
-                        &mut self.stats,
-                        &mut self.finished,
-                        old,
-                        sink,
-                    );
+                    self.close_flow(old, sink);
                 }
                 match self.flows.get_mut(&key, at.ts) {
                     Some(flow) => flow,
@@ -333,6 +500,10 @@ impl Worker {
         let http_cfg = &self.config.http;
         let http_stats = &mut self.stats.http;
         let http = &mut flow.http;
+        let mut stream = match &mut self.detection {
+            Some(d) if d.payload_rules => Some(&mut d.stream),
+            _ => None,
+        };
         flow.session.on_segment(
             segment,
             side,
@@ -340,60 +511,76 @@ impl Worker {
             &self.config.stream,
             &mut self.memory,
             &mut self.stats.stream,
-            &mut |event| deliver(http, event, at, http_cfg, http_stats),
+            &mut |event| {
+                if let (Some(stream), StreamEvent::Data { side, bytes }) = (stream.as_mut(), event)
+                {
+                    stream[side.index()].extend_from_slice(bytes);
+                }
+                deliver(http, event, at, http_cfg, http_stats)
+            },
         );
-        self.finished.clear();
-        flow.http
-            .take_completed(&mut self.finished, &mut self.stats.http);
-        if !self.finished.is_empty() {
-            let facts = flow.facts();
-            let midstream = flow.session.is_midstream();
-            for tx in &mut self.finished {
-                tx.flags.midstream = midstream;
-                sink.transaction(&facts, tx);
-            }
+        if let Some(d) = &mut self.detection {
+            d.payloads(flow, side, segment.payload, at, sink);
         }
+        Self::emit_completed(
+            flow,
+            &mut self.finished,
+            &mut self.detection,
+            &mut self.stats.http,
+            sink,
+        );
         if flow.session.is_closed() {
             self.flows.mark_closed(&key);
         }
     }
 
-    fn close_flow(&mut self, flow: FlowState, sink: &mut dyn HttpSink) {
-        Self::finish_flow(
-            &self.config,
+    /// Ends a flow that left the table: flushes its stream and HTTP state and hands out what
+    /// that completes.
+    fn close_flow(&mut self, mut flow: FlowState, sink: &mut dyn EventSink) {
+        let http = &mut flow.http;
+        let http_stats = &mut self.stats.http;
+        let http_cfg = &self.config.http;
+        let at = flow.last_at;
+        flow.session.finish(
+            &self.config.stream,
             &mut self.memory,
-            &mut self.stats,
+            &mut self.stats.stream,
+            &mut |event| deliver(http, event, at, http_cfg, http_stats),
+        );
+        flow.http.finish(&self.config.http, &mut self.stats.http);
+        Self::emit_completed(
+            &mut flow,
             &mut self.finished,
-            flow,
+            &mut self.detection,
+            &mut self.stats.http,
             sink,
         );
     }
 
-    fn finish_flow(
-        config: &PipelineConfig,
-        memory: &mut ReassemblyMemory,
-        stats: &mut WorkerStats,
+    /// Takes the flow's completed transactions, runs the rules on them and hands out alerts
+    /// and transactions.
+    fn emit_completed(
+        flow: &mut FlowState,
         finished: &mut Vec<HttpTransaction>,
-        mut flow: FlowState,
-        sink: &mut dyn HttpSink,
+        detection: &mut Option<Detection>,
+        http_stats: &mut HttpStats,
+        sink: &mut dyn EventSink,
     ) {
-        let http = &mut flow.http;
-        let http_stats = &mut stats.http;
-        let at = flow.last_at;
-        flow.session
-            .finish(&config.stream, memory, &mut stats.stream, &mut |event| {
-                deliver(http, event, at, &config.http, http_stats)
-            });
-        flow.http.finish(&config.http, &mut stats.http);
         finished.clear();
-        flow.http.take_completed(finished, &mut stats.http);
-        if !finished.is_empty() {
-            let facts = flow.facts();
-            let midstream = flow.session.is_midstream();
-            for tx in finished.iter_mut() {
-                tx.flags.midstream = midstream;
-                sink.transaction(&facts, tx);
-            }
+        flow.http.take_completed(finished, http_stats);
+        if finished.is_empty() {
+            return;
+        }
+        let midstream = flow.session.is_midstream();
+        for tx in finished.iter_mut() {
+            tx.flags.midstream = midstream;
+        }
+        if let Some(d) = detection {
+            d.transactions(flow, finished, sink);
+        }
+        let facts = flow.facts();
+        for tx in finished.iter() {
+            sink.transaction(&facts, tx);
         }
     }
 }

@@ -30,6 +30,39 @@ pub enum Command {
     /// Replay pcap/pcapng files through the sensor and write EVE JSON.
     #[command(after_help = EXIT_HELP)]
     Replay(ReplayArgs),
+    /// Check or list signatures.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `exhound rules` commands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load rules and report every invalid one (file:line:col: keyword: what is wrong).
+    /// Exit status 1 when any rule is invalid.
+    Check(RuleSource),
+    /// Print sid, message, CVEs, inspected buffers and chosen fast pattern of each rule.
+    List(RuleSource),
+}
+
+/// Where rules come from (shared by `replay` and `rules`).
+#[derive(Debug, Clone, Args)]
+pub struct RuleSource {
+    /// Rule file, or directory of `*.rules` files (name order); repeatable. Without it, the
+    /// bundled Exchange signature set (embedded in the binary) is used.
+    #[arg(short = 'S', long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Set an address or port variable, e.g. `--var HOME_NET=[10.0.0.0/8]` (repeatable).
+    /// By default HOME_NET, EXTERNAL_NET, HTTP_SERVERS, SMTP_SERVERS and the other address
+    /// groups are `any`, and HTTP_PORTS is `any`, so that a capture from anywhere works; a
+    /// SPAN deployment narrows them.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Load the valid rules and list the invalid ones, instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 /// Overlap policy names on the command line.
@@ -71,9 +104,17 @@ pub struct ReplayArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Write one EVE `http` record per HTTP transaction.
+    /// Write one EVE `http` record per HTTP transaction (alerts are always written).
     #[arg(long)]
     pub log_http: bool,
+
+    /// Rules to run.
+    #[command(flatten)]
+    pub rules: RuleSource,
+
+    /// Add the inspected bytes to each alert (`payload` in base64 and `payload_printable`).
+    #[arg(long)]
+    pub payload: bool,
 
     /// Only packets matching this libpcap filter expression (applies to files too).
     #[arg(long, value_name = "EXPR")]
@@ -205,7 +246,9 @@ mod tests {
             "x.pcap",
         ])
         .unwrap();
-        let Command::Replay(a) = cli.command;
+        let Command::Replay(a) = cli.command else {
+            panic!("not replay")
+        };
         let c = a.pipeline_config();
         assert_eq!(c.stream.policy, StreamPolicy::First);
         assert!(!c.stream.midstream);
@@ -217,12 +260,46 @@ mod tests {
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["exhound", "replay", "a.pcap", "b.pcap"]).unwrap();
-        let Command::Replay(a) = cli.command;
+        let Command::Replay(a) = cli.command else {
+            panic!("not replay")
+        };
         let c = a.pipeline_config();
         assert_eq!(c.stream.policy, StreamPolicy::Windows);
         assert!(c.stream.midstream);
         assert_eq!(c.stream.depth, 1 << 20);
         assert_eq!(a.paths.len(), 2);
+    }
+
+    #[test]
+    fn rule_flags() {
+        let cli = Cli::try_parse_from([
+            "exhound",
+            "replay",
+            "-S",
+            "a.rules",
+            "--rules",
+            "dir",
+            "--var",
+            "HOME_NET=10.0.0.0/8",
+            "--skip-invalid",
+            "--payload",
+            "x.pcap",
+        ])
+        .unwrap();
+        let Command::Replay(a) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(
+            a.rules.rules,
+            [PathBuf::from("a.rules"), PathBuf::from("dir")]
+        );
+        assert_eq!(a.rules.vars, ["HOME_NET=10.0.0.0/8"]);
+        assert!(a.rules.skip_invalid && a.payload);
+        let cli = Cli::try_parse_from(["exhound", "rules", "check", "-S", "x.rules"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Rules(RulesCommand::Check(_))
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod replay;
+pub mod rules;
 
 use std::process::ExitCode;
 
@@ -18,5 +19,6 @@ pub const EXIT_FATAL: u8 = 2;
 pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         args::Command::Replay(a) => replay::run(&a),
+        args::Command::Rules(c) => rules::run(&c),
     }
 }

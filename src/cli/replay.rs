@@ -13,23 +13,75 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use exhound::capture::{expand_inputs, CaptureFile};
+use exhound::detect::{Alert, AlertDirection};
 use exhound::http::HttpTransaction;
 use exhound::output::{EveWriter, FlowFacts};
-use exhound::pipeline::{Worker, WorkerStats};
+use exhound::pipeline::{AlertContext, EventSink, Worker, WorkerStats};
 
 use super::args::ReplayArgs;
 use super::{EXIT_BAD_INPUT, EXIT_OK};
 
-/// Where EVE lines go, remembering the first write error so nothing is lost silently.
+/// Where EVE lines go, remembering the first write error so nothing is lost silently, and
+/// the alert tallies for the summary.
 struct Output {
     eve: EveWriter<Box<dyn Write>>,
     log_http: bool,
+    payload: bool,
     current_file: String,
     error: Option<io::Error>,
+    tally: AlertTally,
 }
 
-impl Output {
+/// Alerts per signature and per client → server pair, for the summary.
+#[derive(Default)]
+struct AlertTally {
+    by_signature: BTreeMap<(u32, String), u64>,
+    by_pair: BTreeMap<(IpAddr, IpAddr, u16), PairTally>,
+}
+
+/// What one client did to one server.
+#[derive(Default)]
+struct PairTally {
+    alerts: u64,
+    stages: Vec<String>,
+    cves: Vec<String>,
+    succeeded: bool,
+}
+
+impl AlertTally {
+    fn add(&mut self, flow: &FlowFacts, alert: &Alert) {
+        let rule = &alert.rule;
+        *self
+            .by_signature
+            .entry((rule.sid, rule.msg.clone()))
+            .or_default() += 1;
+        let pair = self
+            .by_pair
+            .entry((flow.client_ip, flow.server_ip, flow.server_port))
+            .or_default();
+        pair.alerts += 1;
+        for (k, v) in &rule.metadata {
+            let list = match k.as_str() {
+                "stage" => &mut pair.stages,
+                "cve" => &mut pair.cves,
+                "outcome" if v == "succeeded" => {
+                    pair.succeeded = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            if !list.contains(v) {
+                list.push(v.clone());
+            }
+        }
+    }
+}
+
+impl EventSink for Output {
     fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
         if !self.log_http || self.error.is_some() {
             return;
@@ -38,6 +90,56 @@ impl Output {
             self.error = Some(e);
         }
     }
+
+    fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
+        self.tally.add(flow, alert);
+        if self.error.is_some() {
+            return;
+        }
+        let message;
+        let payload = match (self.payload, context.tx) {
+            (false, _) => None,
+            (true, Some(tx)) => {
+                message = http_message(tx, alert.direction);
+                Some(message.as_slice())
+            }
+            (true, None) => Some(context.payload),
+        };
+        let written = self.eve.write_alert(
+            flow,
+            alert,
+            context.at,
+            context.tx,
+            payload,
+            Some(&self.current_file),
+        );
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// The message an HTTP alert matched in, as on the wire (head, then the decoded body), cut
+/// at 4 KiB like Suricata's default payload buffer.
+fn http_message(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
+    let mut m = Vec::new();
+    match (direction, tx.response.as_ref()) {
+        (AlertDirection::ToClient, Some(r)) => {
+            m.extend_from_slice(&r.response_line);
+            m.extend_from_slice(b"\r\n");
+            m.extend_from_slice(&r.raw_headers);
+            m.extend_from_slice(&r.body);
+        }
+        _ => {
+            let r = &tx.request;
+            m.extend_from_slice(&r.request_line);
+            m.extend_from_slice(b"\r\n");
+            m.extend_from_slice(&r.raw_headers);
+            m.extend_from_slice(&r.body);
+        }
+    }
+    m.truncate(4096);
+    m
 }
 
 /// Runs the replay and returns the exit status.
@@ -50,13 +152,16 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     };
+    let rules = super::rules::for_replay(&args.rules)?;
     let mut out = Output {
         eve: EveWriter::new(sink),
         log_http: args.log_http,
+        payload: args.payload,
         current_file: String::new(),
         error: None,
+        tally: AlertTally::default(),
     };
-    let mut worker = Worker::new(args.pipeline_config());
+    let mut worker = Worker::new(args.pipeline_config(), Some(rules));
     let mut bad_input = false;
     let mut files_read = 0u64;
     let mut pcap_cnt = 0u64;
@@ -98,7 +203,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    worker.finish(&mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t));
+    worker.finish(&mut out);
     let output_name = args
         .output
         .as_deref()
@@ -118,6 +223,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             out.eve.records(),
             started.elapsed().as_secs_f64(),
         );
+        print_alert_summary(&out.tally);
     }
     Ok(ExitCode::from(if bad_input {
         EXIT_BAD_INPUT
@@ -141,11 +247,7 @@ fn replay_file(
     let result = loop {
         match file.next_packet() {
             Ok(Some(packet)) => {
-                worker.process(
-                    &packet,
-                    base + packet.number,
-                    &mut |f: &FlowFacts, t: &HttpTransaction| out.transaction(f, t),
-                );
+                worker.process(&packet, base + packet.number, &mut *out);
                 if out.error.is_some() {
                     break Ok(());
                 }
@@ -200,6 +302,46 @@ fn print_summary(s: &WorkerStats, files: u64, records: u64, secs: f64) {
     );
     let h = &s.http;
     let _ = writeln!(e, "  HTTP             {} transactions on {} connections ({} not HTTP, {} garbage, {} resyncs)", h.transactions, h.connections, h.not_http, h.garbage, h.resyncs);
+    let t = &s.detect;
+    let _ = writeln!(
+        e,
+        "  detection        {} alerts ({} suppressed by thresholds), {} rules evaluated",
+        t.alerts, t.suppressed, t.rules_evaluated
+    );
     let _ = writeln!(e, "  EVE records      {records}");
     let _ = writeln!(e, "  elapsed          {secs:.3} s ({rate:.1} MB/s)");
+}
+
+/// Alerts per signature, then per client → server pair with the stages reached and whether
+/// the server's answer showed success: the answer an incident responder wants first.
+fn print_alert_summary(t: &AlertTally) {
+    if t.by_signature.is_empty() {
+        return;
+    }
+    let mut e = io::stderr().lock();
+    let _ = writeln!(e, "alerts by signature");
+    let mut sigs: Vec<_> = t.by_signature.iter().collect();
+    sigs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for ((sid, msg), n) in sigs {
+        let _ = writeln!(e, "  {n:>6}  {sid}  {msg}");
+    }
+    let _ = writeln!(e, "alerts by client -> server");
+    for ((client, server, port), p) in &t.by_pair {
+        let _ = writeln!(
+            e,
+            "  {client} -> {server}:{port}  {} alerts{}  stages: {}  CVEs: {}",
+            p.alerts,
+            if p.succeeded { "  SUCCEEDED" } else { "" },
+            if p.stages.is_empty() {
+                "-".to_string()
+            } else {
+                p.stages.join(", ")
+            },
+            if p.cves.is_empty() {
+                "-".to_string()
+            } else {
+                p.cves.join(", ")
+            },
+        );
+    }
 }

@@ -110,6 +110,17 @@ impl Alert {
     }
 }
 
+/// What one rule inspects (see [`RuleSet::summaries`]).
+#[derive(Debug, Clone)]
+pub struct RuleSummary {
+    /// The rule's facts.
+    pub info: Arc<RuleInfo>,
+    /// The buffers it inspects, in rule order.
+    pub buffers: Vec<String>,
+    /// The buffer and bytes of its fast pattern, when it has one.
+    pub fast_pattern: Option<(String, Vec<u8>)>,
+}
+
 /// Why a rule set could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
@@ -430,6 +441,36 @@ impl RuleSet {
             }
         }
         worker.candidates = candidates;
+    }
+
+    /// What each rule inspects, in evaluation order: for `exhound rules list`.
+    pub fn summaries(&self) -> Vec<RuleSummary> {
+        self.rules
+            .iter()
+            .map(|r| {
+                let mut buffers: Vec<String> = Vec::new();
+                for l in &r.lists {
+                    let name = l.key.buffer.to_string();
+                    if !buffers.contains(&name) {
+                        buffers.push(name);
+                    }
+                }
+                RuleSummary {
+                    info: Arc::clone(&r.info),
+                    buffers,
+                    fast_pattern: r
+                        .fast_pattern
+                        .as_ref()
+                        .map(|(li, bytes)| (r.lists[*li].key.buffer.to_string(), bytes.clone())),
+                }
+            })
+            .collect()
+    }
+
+    /// True when some rule inspects packets or streams (`tcp`/`ip` rules without an HTTP
+    /// buffer), so that callers can skip gathering stream data when none does.
+    pub fn has_payload_rules(&self) -> bool {
+        !self.payload.prefilters.is_empty() || !self.payload.always.is_empty()
     }
 
     /// Inspects one packet of a flow (sent in direction `dir`) with the `tcp`/`ip` rules that

@@ -48,5 +48,5 @@ pub mod state;
 
 pub use buffers::TxSide;
 pub use compile::RuleInfo;
-pub use engine::{Alert, AlertDirection, DetectError, FlowMeta, RuleSet};
+pub use engine::{Alert, AlertDirection, DetectError, FlowMeta, RuleSet, RuleSummary};
 pub use state::{DetectConfig, DetectStats, FlowDetectState, WorkerDetectState};

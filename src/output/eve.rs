@@ -1,6 +1,6 @@
-//! EVE JSON `http` records.
+//! EVE JSON `http` and `alert` records.
 //!
-//! One line per transaction, keys in Suricata's order: `timestamp` (packet time, RFC 3339 with
+//! `http`: one line per transaction, keys in Suricata's order: `timestamp` (packet time, RFC 3339 with
 //! microseconds and offset, always UTC `+0000`), `flow_id`, `pcap_cnt`, `event_type`,
 //! addresses (`src` = client), `proto`, `tx_id`, `http{…}`, then `metadata` and
 //! `pcap_filename`. Bytes that are not UTF-8 are written as `\xNN` text, as Suricata does.
@@ -11,7 +11,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
-use crate::http::HttpTransaction;
+use crate::detect::{Alert, AlertDirection};
+use crate::http::{HttpTransaction, PacketRef};
 
 /// What the writer needs to know about the flow a transaction belongs to.
 #[derive(Debug, Clone)]
@@ -195,6 +196,65 @@ struct HttpRecord<'a> {
     pcap_filename: Option<&'a str>,
 }
 
+#[derive(Serialize)]
+struct AlertObject<'a> {
+    action: &'static str,
+    gid: u32,
+    signature_id: u32,
+    rev: u32,
+    signature: &'a str,
+    category: &'a str,
+    severity: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    references: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct FlowObject {
+    pkts_toserver: u64,
+    pkts_toclient: u64,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    start: String,
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+}
+
+#[derive(Serialize)]
+struct AlertRecord<'a> {
+    timestamp: String,
+    flow_id: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pcap_cnt: u64,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    vlan: &'a [u16],
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    proto: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tx_id: Option<u64>,
+    alert: AlertObject<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto: Option<&'static str>,
+    direction: &'static str,
+    flow: FlowObject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_printable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcap_filename: Option<&'a str>,
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -223,27 +283,6 @@ impl<W: Write> EveWriter<W> {
         tx: &HttpTransaction,
         pcap_filename: Option<&str>,
     ) -> io::Result<()> {
-        let req = &tx.request;
-        let (hostname, http_port) = match hostname(tx) {
-            Some((h, p)) => (Some(h), p),
-            None => (None, None),
-        };
-        let header = |name: &str| req.headers.get(name).map(bytes_to_string);
-        let response = tx.response.as_ref();
-        let http = HttpObject {
-            hostname,
-            http_port,
-            url: bytes_to_string(&req.target),
-            http_user_agent: header("user-agent"),
-            http_content_type: response
-                .and_then(|r| r.headers.get("content-type"))
-                .map(bytes_to_string),
-            http_refer: header("referer"),
-            http_method: bytes_to_string(&req.method),
-            protocol: bytes_to_string(&req.protocol),
-            status: response.map(|r| r.status),
-            length: response.map(|r| r.body_len).unwrap_or(0),
-        };
         let record = HttpRecord {
             timestamp: format_timestamp(tx.completed_at.ts),
             flow_id: flow.flow_id,
@@ -256,11 +295,99 @@ impl<W: Write> EveWriter<W> {
             dest_port: flow.server_port,
             proto: "TCP",
             tx_id: tx.tx_id,
-            http,
+            http: http_object(tx),
             metadata: metadata(tx),
             pcap_filename,
         };
-        let mut line = serde_json::to_vec(&record).map_err(io::Error::other)?;
+        self.write_line(&record)
+    }
+
+    /// Writes one `alert` record. `src`/`dest` follow the direction of the data that matched
+    /// (as Suricata writes them); the `flow` object keeps the client as `src`. With
+    /// `payload`, the inspected bytes are added as `payload` (base64) and
+    /// `payload_printable`.
+    pub fn write_alert(
+        &mut self,
+        flow: &FlowFacts,
+        alert: &Alert,
+        at: PacketRef,
+        tx: Option<&HttpTransaction>,
+        payload: Option<&[u8]>,
+        pcap_filename: Option<&str>,
+    ) -> io::Result<()> {
+        let rule = &alert.rule;
+        let (client, server) = (
+            (flow.client_ip.to_string(), flow.client_port),
+            (flow.server_ip.to_string(), flow.server_port),
+        );
+        let ((src_ip, src_port), (dest_ip, dest_port)) = match alert.direction {
+            AlertDirection::ToServer => (client.clone(), server.clone()),
+            AlertDirection::ToClient => (server.clone(), client.clone()),
+        };
+        let mut meta: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (k, v) in &rule.metadata {
+            match meta.iter_mut().find(|(key, _)| key == k) {
+                Some((_, values)) => values.push(v),
+                None => meta.push((k, vec![v])),
+            }
+        }
+        let metadata = serde_json::Map::from_iter(meta.into_iter().map(|(k, vs)| {
+            let values = vs
+                .into_iter()
+                .map(|v| serde_json::Value::String(v.to_string()));
+            (k.to_string(), serde_json::Value::Array(values.collect()))
+        }));
+        let references: Vec<String> = rule
+            .references
+            .iter()
+            .map(|(system, id)| reference_url(system, id))
+            .collect();
+        let record = AlertRecord {
+            timestamp: format_timestamp(at.ts),
+            flow_id: flow.flow_id,
+            pcap_cnt: at.pcap_cnt,
+            event_type: "alert",
+            vlan: &flow.vlan,
+            src_ip,
+            src_port,
+            dest_ip,
+            dest_port,
+            proto: "TCP",
+            tx_id: alert.tx_id,
+            alert: AlertObject {
+                action: "allowed",
+                gid: rule.gid,
+                signature_id: rule.sid,
+                rev: rule.rev,
+                signature: &rule.msg,
+                category: rule.category.as_deref().unwrap_or(""),
+                severity: rule.severity,
+                metadata: (!metadata.is_empty()).then_some(metadata),
+                references: (!references.is_empty()).then_some(references),
+            },
+            http: tx.map(http_object),
+            app_proto: tx.map(|_| "http"),
+            direction: alert.direction.as_str(),
+            flow: FlowObject {
+                pkts_toserver: flow.pkts_toserver,
+                pkts_toclient: flow.pkts_toclient,
+                bytes_toserver: flow.bytes_toserver,
+                bytes_toclient: flow.bytes_toclient,
+                start: format_timestamp(flow.start),
+                src_ip: client.0,
+                src_port: client.1,
+                dest_ip: server.0,
+                dest_port: server.1,
+            },
+            payload: payload.map(base64),
+            payload_printable: payload.map(printable),
+            pcap_filename,
+        };
+        self.write_line(&record)
+    }
+
+    fn write_line(&mut self, record: &impl Serialize) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
         self.out.write_all(&line)?;
         self.records += 1;
@@ -276,6 +403,76 @@ impl<W: Write> EveWriter<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// The `http` object of a record.
+fn http_object(tx: &HttpTransaction) -> HttpObject {
+    let req = &tx.request;
+    let (hostname, http_port) = match hostname(tx) {
+        Some((h, p)) => (Some(h), p),
+        None => (None, None),
+    };
+    let header = |name: &str| req.headers.get(name).map(bytes_to_string);
+    let response = tx.response.as_ref();
+    HttpObject {
+        hostname,
+        http_port,
+        url: bytes_to_string(&req.target),
+        http_user_agent: header("user-agent"),
+        http_content_type: response
+            .and_then(|r| r.headers.get("content-type"))
+            .map(bytes_to_string),
+        http_refer: header("referer"),
+        http_method: bytes_to_string(&req.method),
+        protocol: bytes_to_string(&req.protocol),
+        status: response.map(|r| r.status),
+        length: response.map(|r| r.body_len).unwrap_or(0),
+    }
+}
+
+/// A rule `reference` as Suricata logs it: URLs for the known systems, else `system,id`.
+fn reference_url(system: &str, id: &str) -> String {
+    match system {
+        "url" => format!("http://{id}"),
+        "cve" => format!("http://cve.mitre.org/cgi-bin/cvename.cgi?name={id}"),
+        _ => format!("{system},{id}"),
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The printable ASCII of `bytes`, other bytes as `.` (Suricata's `payload_printable`).
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' {
+                char::from(b)
+            } else {
+                '.'
+            }
+        })
+        .collect()
 }
 
 /// exhound's own facts about a transaction, as EVE flow variables: the IIS view of the URL
