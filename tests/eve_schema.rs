@@ -27,7 +27,7 @@ fn pcaps() -> Vec<PathBuf> {
 }
 
 #[test]
-fn http_records_validate_against_suricata_schema() {
+fn http_and_alert_records_validate_against_suricata_schema() {
     let Some(shared) = shared() else {
         eprintln!("SKIP: ../shared is absent; the EVE schema check needs ../shared/third-party");
         return;
@@ -37,9 +37,10 @@ fn http_records_validate_against_suricata_schema() {
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut checked = 0;
+    let mut alerts = 0;
     for pcap in pcaps() {
         let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
-            .args(["replay", "--log-http", "-q"])
+            .args(["replay", "--log-http", "--payload", "-q"])
             .arg(&pcap)
             .output()
             .unwrap();
@@ -55,9 +56,11 @@ fn http_records_validate_against_suricata_schema() {
                 pcap.display()
             );
             checked += 1;
+            alerts += usize::from(record["event_type"] == "alert");
         }
     }
     assert!(checked > 0, "no EVE record was produced from pcaps/");
+    assert!(alerts > 0, "no alert record was produced from pcaps/");
 }
 
 #[test]

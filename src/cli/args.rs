@@ -13,7 +13,7 @@ Exit status:
   0  success
   1  some input was bad (unreadable path, truncated or corrupt capture); everything else was
      processed and written, and each problem was reported on standard error
-  2  usage error, or the output could not be written";
+  2  usage error, rules that do not load, or output that could not be written";
 
 /// A passive network sensor for Microsoft Exchange exploitation (ProxyLogon and relatives).
 #[derive(Debug, Parser)]

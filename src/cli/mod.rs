@@ -12,7 +12,7 @@ pub const EXIT_OK: u8 = 0;
 /// Some input was bad (unreadable, truncated or corrupt capture); all the rest was processed
 /// and written.
 pub const EXIT_BAD_INPUT: u8 = 1;
-/// Usage error, or output that could not be written.
+/// Usage error, rules that do not load, or output that could not be written.
 pub const EXIT_FATAL: u8 = 2;
 
 /// Runs the chosen command.
