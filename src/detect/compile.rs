@@ -128,6 +128,8 @@ pub struct CompiledRule {
     pub detection_filter: Option<DetectionFilter>,
     /// The prefilter: index into `lists` and the bytes, when the rule has one.
     pub fast_pattern: Option<(usize, Vec<u8>)>,
+    /// The fast pattern matches without regard to ASCII case (its content is `nocase`).
+    pub fast_pattern_nocase: bool,
     /// Evaluation-order key (action, flowbits, xbits, priority, load order).
     pub order: (u8, u8, u8, u32, usize),
 }
@@ -309,8 +311,8 @@ pub fn compile(
     }
 
     // Fast pattern.
-    let fast_pattern = match fp_candidates.iter().find(|(_, _, explicit)| *explicit) {
-        Some((li, c, _)) => (!c.negated).then(|| (*li, c.fast_pattern_bytes().to_vec())),
+    let chosen = match fp_candidates.iter().find(|(_, _, explicit)| *explicit) {
+        Some((li, c, _)) => (!c.negated).then_some((*li, *c)),
         None => fp_candidates
             .iter()
             .filter(|(_, c, _)| !c.negated)
@@ -324,8 +326,10 @@ pub fn compile(
                     std::cmp::Reverse(*pos),
                 )
             })
-            .map(|(_, (li, c, _))| (*li, c.fast_pattern_bytes().to_vec())),
+            .map(|(_, (li, c, _))| (*li, *c)),
     };
+    let fast_pattern_nocase = chosen.is_some_and(|(_, c)| c.nocase);
+    let fast_pattern = chosen.map(|(li, c)| (li, c.fast_pattern_bytes().to_vec()));
 
     let kind = match rule.protocol {
         Protocol::Dns | Protocol::Udp => RuleKind::Never,
@@ -360,6 +364,7 @@ pub fn compile(
         threshold,
         detection_filter,
         fast_pattern,
+        fast_pattern_nocase,
         order,
     })
 }

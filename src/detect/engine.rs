@@ -132,13 +132,30 @@ pub enum DetectError {
     Matcher(String),
 }
 
-/// One automaton: the fast patterns of the rules inspecting one buffer.
+/// The fast patterns of the rules inspecting one buffer.
 struct Prefilter {
     key: BufferRef,
+    /// The first [`PROBE_PREFIX`] bytes of every pattern, lower-cased, in leftmost-first automata of at most [`PROBE_PATTERNS`]
+    /// patterns, run on the lower-cased buffer: most buffers hold no pattern, and these prove
+    /// it quickly, because with leftmost semantics, no case folding and few patterns
+    /// aho-corasick uses its vectorised (Teddy) search instead of walking the automaton.
+    probes: Vec<AhoCorasick>,
+    /// The case-sensitive patterns and the `nocase` ones, each in a standard automaton that
+    /// lists every occurrence (overlapping), with the rules of each pattern.
+    lists: Vec<PatternList>,
+}
+
+/// Patterns of one case mode and the rules (indexes into `RuleSet::rules`) of each.
+struct PatternList {
     ac: AhoCorasick,
-    /// Rules (indexes into `RuleSet::rules`) per pattern.
     rules: Vec<Vec<u32>>,
 }
+
+/// Patterns per probe automaton (Teddy takes up to 64).
+const PROBE_PATTERNS: usize = 64;
+
+/// Bytes of each pattern that the probes look for.
+const PROBE_PREFIX: usize = 4;
 
 /// Rules inspected at one place.
 #[derive(Default)]
@@ -229,9 +246,9 @@ impl RuleSet {
 
     fn group(&self, member: impl Fn(RuleKind) -> bool) -> Result<Group, DetectError> {
         let mut group = Group::default();
-        // key → (pattern → rules)
+        // key → [case-sensitive, nocase] → (pattern → rules).
         type PatternRules = Vec<(Vec<u8>, Vec<u32>)>;
-        let mut by_key: Vec<(BufferRef, PatternRules)> = Vec::new();
+        let mut by_key: Vec<(BufferRef, [PatternRules; 2])> = Vec::new();
         for (i, r) in self.rules.iter().enumerate() {
             if !member(r.kind) {
                 continue;
@@ -241,32 +258,61 @@ impl RuleSet {
                 continue;
             };
             let key = &r.lists[*li].key;
-            let pat = bytes.to_ascii_lowercase();
+            let nocase = r.fast_pattern_nocase;
+            let pat = if nocase {
+                bytes.to_ascii_lowercase()
+            } else {
+                bytes.clone()
+            };
             let slot = match by_key.iter().position(|(k, _)| k == key) {
                 Some(p) => p,
                 None => {
-                    by_key.push((key.clone(), Vec::new()));
+                    by_key.push((key.clone(), [Vec::new(), Vec::new()]));
                     by_key.len() - 1
                 }
             };
-            let pats = &mut by_key[slot].1;
+            let pats = &mut by_key[slot].1[usize::from(nocase)];
             match pats.iter_mut().find(|(p, _)| *p == pat) {
                 Some((_, rs)) => rs.push(i as u32),
                 None => pats.push((pat, vec![i as u32])),
             }
         }
-        for (key, pats) in by_key {
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(AcMatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(pats.iter().map(|(p, _)| p))
-                .map_err(|e| DetectError::Matcher(e.to_string()))?;
-            group.prefilters.push(Prefilter {
-                key,
-                ac,
-                rules: pats.into_iter().map(|(_, r)| r).collect(),
-            });
+        let matcher_error = |e: aho_corasick::BuildError| DetectError::Matcher(e.to_string());
+        for (key, modes) in by_key {
+            // A pattern can only occur where its first bytes do, so the probes look for distinct
+            // prefixes: fewer probe patterns for large rule sets, still rare in real traffic.
+            let mut folded: Vec<Vec<u8>> = modes
+                .iter()
+                .flatten()
+                .map(|(p, _)| p[..p.len().min(PROBE_PREFIX)].to_ascii_lowercase())
+                .collect();
+            folded.sort();
+            folded.dedup();
+            let mut probes = Vec::new();
+            for chunk in folded.chunks(PROBE_PATTERNS) {
+                let probe = AhoCorasick::builder()
+                    .match_kind(AcMatchKind::LeftmostFirst)
+                    .build(chunk)
+                    .map_err(matcher_error)?;
+                probes.push(probe);
+            }
+            let mut lists = Vec::new();
+            for (nocase, pats) in modes.into_iter().enumerate() {
+                if pats.is_empty() {
+                    continue;
+                }
+                let ac = AhoCorasick::builder()
+                    .ascii_case_insensitive(nocase == 1)
+                    .match_kind(AcMatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(pats.iter().map(|(p, _)| p))
+                    .map_err(matcher_error)?;
+                lists.push(PatternList {
+                    ac,
+                    rules: pats.into_iter().map(|(_, r)| r).collect(),
+                });
+            }
+            group.prefilters.push(Prefilter { key, probes, lists });
         }
         Ok(group)
     }
@@ -566,13 +612,30 @@ impl RuleSet {
         for pf in &group.prefilters {
             let marks = &mut worker.marks;
             let candidates = &mut worker.candidates;
+            let folded = &mut worker.folded;
             with_buffer(&pf.key, &mut |hay: &[u8]| {
-                for m in pf.ac.find_overlapping_iter(hay) {
-                    for &ri in &pf.rules[m.pattern().as_usize()] {
-                        let mark = &mut marks[ri as usize];
-                        if *mark != generation {
-                            *mark = generation;
-                            candidates.push(ri);
+                // Most buffers hold no pattern at all, and the probes prove it quickly. No
+                // occurrence starts before the leftmost probe hit, so the overlapping search
+                // (automaton speed) starts there.
+                folded.clear();
+                folded.extend(hay.iter().map(u8::to_ascii_lowercase));
+                let Some(from) = pf
+                    .probes
+                    .iter()
+                    .filter_map(|p| p.find(folded.as_slice()).map(|m| m.start()))
+                    .min()
+                else {
+                    return;
+                };
+                let rest = hay.get(from..).unwrap_or_default();
+                for list in &pf.lists {
+                    for m in list.ac.find_overlapping_iter(rest) {
+                        for &ri in &list.rules[m.pattern().as_usize()] {
+                            let mark = &mut marks[ri as usize];
+                            if *mark != generation {
+                                *mark = generation;
+                                candidates.push(ri);
+                            }
                         }
                     }
                 }

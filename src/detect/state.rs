@@ -154,6 +154,8 @@ pub struct WorkerDetectState {
     pub(crate) generation: u32,
     /// Scratch: candidate rules of the current inspection.
     pub(crate) candidates: Vec<u32>,
+    /// Scratch: the buffer being prefiltered, lower-cased.
+    pub(crate) folded: Vec<u8>,
 }
 
 impl WorkerDetectState {

@@ -1,0 +1,150 @@
+//! Generated large-frame HTTP traffic for the benches (Ethernet/IPv4/TCP, 1460-byte
+//! segments, keep-alive connections with 64 KiB responses and some POST bodies), built in
+//! memory so that the figures measure exhound, not the disk.
+
+use etherparse::PacketBuilder;
+
+use exhound::capture::Timestamp;
+
+/// One captured frame.
+pub struct Frame {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Ethernet frame bytes.
+    pub data: Vec<u8>,
+}
+
+struct Conn {
+    client: [u8; 4],
+    server: [u8; 4],
+    cport: u16,
+    cseq: u32,
+    sseq: u32,
+}
+
+impl Conn {
+    fn packet(&self, from_client: bool, flags: &str, payload: &[u8]) -> Vec<u8> {
+        let (src, dst, sp, dp, seq, ack) = if from_client {
+            (
+                self.client,
+                self.server,
+                self.cport,
+                443,
+                self.cseq,
+                self.sseq,
+            )
+        } else {
+            (
+                self.server,
+                self.client,
+                443,
+                self.cport,
+                self.sseq,
+                self.cseq,
+            )
+        };
+        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 64240);
+        if flags.contains('S') {
+            b = b.syn();
+        }
+        if flags.contains('A') {
+            b = b.ack(ack);
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        let mut out = Vec::with_capacity(payload.len() + 64);
+        b.write(&mut out, payload).expect("build packet");
+        out
+    }
+}
+
+/// `connections` keep-alive connections of `requests` transactions each.
+pub fn traffic(connections: u32, requests: u32) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    let mut t = Timestamp::from_secs(1_614_765_600);
+    let mut push = |frames: &mut Vec<Frame>, data: Vec<u8>| {
+        t = Timestamp(t.0 + 10_000);
+        frames.push(Frame { ts: t, data });
+    };
+    let body = image_bytes(64 * 1024);
+    let post = json_body(8 * 1024);
+    for i in 0..connections {
+        let mut c = Conn {
+            client: [10, 1, (i >> 8) as u8, i as u8],
+            server: [10, 2, 0, 1],
+            cport: 40000 + (i % 20000) as u16,
+            cseq: 1000 + i,
+            sseq: 9000 + i,
+        };
+        push(&mut frames, c.packet(true, "S", &[]));
+        c.cseq += 1;
+        push(&mut frames, c.packet(false, "SA", &[]));
+        c.sseq += 1;
+        push(&mut frames, c.packet(true, "A", &[]));
+        for r in 0..requests {
+            let req = if r % 4 == 3 {
+                let mut q = format!(
+                    "POST /ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    post.len()
+                )
+                .into_bytes();
+                q.extend_from_slice(&post);
+                q
+            } else {
+                format!("GET /owa/auth/{r}/themes/resources/logo.png HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)\r\nAccept: */*\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\n\r\n").into_bytes()
+            };
+            for chunk in req.chunks(1460) {
+                push(&mut frames, c.packet(true, "A", chunk));
+                c.cseq = c.cseq.wrapping_add(chunk.len() as u32);
+            }
+            let mut resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nServer: Microsoft-IIS/10.0\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            resp.extend_from_slice(&body);
+            for (n, chunk) in resp.chunks(1460).enumerate() {
+                push(&mut frames, c.packet(false, "A", chunk));
+                c.sseq = c.sseq.wrapping_add(chunk.len() as u32);
+                if n % 2 == 1 {
+                    push(&mut frames, c.packet(true, "A", &[]));
+                }
+            }
+        }
+        push(&mut frames, c.packet(true, "FA", &[]));
+        c.cseq += 1;
+        push(&mut frames, c.packet(false, "FA", &[]));
+        c.sseq += 1;
+        push(&mut frames, c.packet(true, "A", &[]));
+    }
+    frames
+}
+
+/// Bytes that look like a compressed image: deterministic pseudo-random (xorshift), so that
+/// byte-frequency heuristics see what they would see on real traffic.
+fn image_bytes(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// An ECP-style JSON body of about `len` bytes.
+fn json_body(len: usize) -> Vec<u8> {
+    let mut b = br#"{"identity":{"__type":"Identity:ECP","DisplayName":"OAB (Default Web Site)","RawIdentity":"3c7d7d2b"},"properties":{"Parameters":{"__type":"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel","ExternalUrl":"https://mail.lab/OAB","Items":["#.to_vec();
+    let mut i = 0;
+    while b.len() + 40 < len {
+        b.extend_from_slice(format!("\"mailbox{i:05}@lab.example\",").as_bytes());
+        i += 1;
+    }
+    b.extend_from_slice(b"\"end\"]}}}");
+    b
+}

@@ -1,0 +1,103 @@
+//! Matching cost: the whole pipeline on generated Exchange-like traffic with no rules, with
+//! the bundled signature set, and with ten times as many rules (the bundled set plus nine
+//! generated variants of each rule, whose contents differ so that their fast patterns do
+//! not collapse). Target: the 10× set within 20% of the bundled set's throughput.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use common::{traffic, Frame};
+use exhound::capture::RawPacket;
+use exhound::decode::linktype;
+use exhound::detect::rule::loader::{LoadOptions, LoadedRules};
+use exhound::detect::{Alert, DetectConfig, RuleSet};
+use exhound::http::HttpTransaction;
+use exhound::output::FlowFacts;
+use exhound::pipeline::{AlertContext, EventSink, PipelineConfig, Worker};
+
+struct Count(u64);
+
+impl EventSink for Count {
+    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
+        black_box(tx);
+    }
+    fn alert(&mut self, _: &FlowFacts, alert: &Alert, _: AlertContext<'_>) {
+        self.0 += 1;
+        black_box(alert);
+    }
+}
+
+/// The bundled rules, plus `copies - 1` variants of each: sid moved up by 100000 per copy and
+/// every content string given a distinct prefix.
+fn rules(copies: usize) -> Arc<RuleSet> {
+    let mut text = String::new();
+    for (_, file) in exhound::signatures::rule_files() {
+        for line in file.lines().filter(|l| l.starts_with("alert")) {
+            text.push_str(line);
+            text.push('\n');
+            for k in 1..copies {
+                let sid_at = line.find("sid:").expect("every rule has a sid") + 4;
+                let sid_end = sid_at + line[sid_at..].find(';').expect("sid ends");
+                let sid: u64 = line[sid_at..sid_end].parse().expect("numeric sid");
+                let variant = format!(
+                    "{}{}{}",
+                    &line[..sid_at],
+                    sid + 100_000 * k as u64,
+                    &line[sid_end..]
+                );
+                let variant = variant.replace("content:\"", &format!("content:\"v{k}q"));
+                let variant = variant.replace("content:!\"", &format!("content:!\"v{k}q"));
+                text.push_str(&variant);
+                text.push('\n');
+            }
+        }
+    }
+    let mut loaded = LoadedRules::default();
+    loaded
+        .add_text("bench.rules", &text, &LoadOptions::default())
+        .expect("generated rules load");
+    Arc::new(RuleSet::build(loaded, DetectConfig::default()).expect("rules build"))
+}
+
+fn run(frames: &[Frame], rules: Option<Arc<RuleSet>>) -> u64 {
+    let mut worker = Worker::new(PipelineConfig::default(), rules);
+    let mut sink = Count(0);
+    for (n, f) in frames.iter().enumerate() {
+        let p = RawPacket {
+            ts: f.ts,
+            link_type: linktype::ETHERNET,
+            data: &f.data,
+            wire_len: f.data.len() as u32,
+            number: n as u64 + 1,
+        };
+        worker.process(&p, n as u64 + 1, &mut sink);
+    }
+    worker.finish(&mut sink);
+    sink.0
+}
+
+fn detect(c: &mut Criterion) {
+    let frames = traffic(32, 16);
+    let bytes: u64 = frames.iter().map(|f| f.data.len() as u64).sum();
+    let bundled = rules(1);
+    let tenfold = rules(10);
+    assert_eq!(tenfold.len(), bundled.len() * 10);
+    let mut g = c.benchmark_group("detect");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(20);
+    g.bench_function("no-rules", |b| b.iter(|| black_box(run(&frames, None))));
+    g.bench_function(format!("bundled-{}-rules", bundled.len()), |b| {
+        b.iter(|| black_box(run(&frames, Some(Arc::clone(&bundled)))))
+    });
+    g.bench_function(format!("generated-{}-rules", tenfold.len()), |b| {
+        b.iter(|| black_box(run(&frames, Some(Arc::clone(&tenfold)))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, detect);
+criterion_main!(benches);
