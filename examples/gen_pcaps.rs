@@ -2,9 +2,11 @@
 //!
 //! `cargo run --example gen_pcaps` (or `make pcaps`). The output is deterministic: fixed
 //! timestamps from 2021-03-03T10:00:00Z, fixed documentation addresses, so regenerating
-//! changes nothing unless the scenarios in `tests/support/scenarios.rs` changed
-//! (`tests/replay.rs` checks that the committed files match). The real captures
-//! (`real-*.pcap`) come from `scripts/capture-real.sh`.
+//! changes nothing unless the scenarios in `tests/support/scenarios.rs` or
+//! `tests/support/exchange_scenarios.rs` changed (`tests/replay.rs` and `tests/exchange.rs`
+//! check that the committed files match). The Exchange captures go to `pcaps/exchange/`
+//! (stale `.pcap` files there are removed). The real captures (`real-*.pcap`) come from
+//! `scripts/capture-real.sh`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -41,6 +43,27 @@ TCP segments overlap with different bytes (`--stream-policy`):
 tshark 4.0 reports the same URLs as the `windows` policy for both files.
 ";
 
+const EXCHANGE_HEAD: &str = "
+## Exchange attacks, benign traffic and near misses (`exchange/`)
+
+One capture per scenario of `tests/support/exchange_scenarios.rs` (built by
+`tests/support/exchange_pcaps.rs`): one TCP connection from the client to the Exchange
+server 198.51.100.20 on the given port (decrypted HTTP/1.1, keep-alive), every exchange of
+the scenario in order. Attackers are 203.0.113.x, benign and near-miss clients 192.0.2.x
+(from .100), each scenario its own address; Host is whatever the requests say. Transport:
+*plain* = MSS 1460, each response after its request; *tiny segments* = requests in 1–8 byte
+segments; *pipelined* = all requests back to back, then all responses; *overlap* = each
+request sent as overlapping segments with different bytes, read as the true request under
+exhound's default `--stream-policy windows` (and bsd, linux) and as a harmless
+`GET|POST /owa/auth/logon.aspx?replaceCurrent=1&x=aaa…` decoy under `first` and `last`;
+*IPv4 fragments* = each request segment split into 2–3 fragments sent out of order. sids are
+the bundled signatures (`signatures/`) that must fire with `exhound replay FILE`, exactly;
+`tests/exchange.rs` checks them. `make demo` replays `exchange/chain-proxylogon-testanull-keepalive.pcap`.
+
+| file | kind | client → server port | transport | sids | contents |
+|---|---|---|---|---|---|
+";
+
 const REAL: &[(&str, &str)] = &[
     (
         "real-loopback.pcap",
@@ -71,6 +94,24 @@ fn main() -> std::io::Result<()> {
         let _ = writeln!(readme, "| {file} | {about} |");
     }
     readme.push_str(README_TAIL);
+    readme.push_str(EXCHANGE_HEAD);
+    let exchange_dir = dir.join(support::exchange_pcaps::DIR);
+    std::fs::create_dir_all(&exchange_dir)?;
+    let mut written = Vec::new();
+    for cap in support::exchange_pcaps::all() {
+        let bytes = cap.bytes();
+        std::fs::write(dir.join(&cap.file), &bytes)?;
+        println!("{:>8} bytes  pcaps/{}", bytes.len(), cap.file);
+        let _ = writeln!(readme, "{}", cap.readme_row());
+        written.push(dir.join(&cap.file));
+    }
+    for entry in std::fs::read_dir(&exchange_dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "pcap") && !written.contains(&path) {
+            println!("removed stale {}", path.display());
+            std::fs::remove_file(path)?;
+        }
+    }
     std::fs::write(dir.join("README.md"), readme)?;
     Ok(())
 }

@@ -1032,7 +1032,8 @@ fn real_veth_capture() {
 
 #[test]
 fn every_capture_is_covered() {
-    // A capture added to pcaps/ without a test here (or in tshark.rs) is a capture nobody
+    // A capture added to pcaps/ without a test here (or in tshark.rs, or for
+    // pcaps/exchange/ a scenario in tests/support/exchange_scenarios.rs) is a capture nobody
     // checks.
     let known = [
         "http-get.pcap",
@@ -1077,4 +1078,21 @@ fn every_capture_is_covered() {
     let mut known: Vec<String> = known.iter().map(|s| s.to_string()).collect();
     known.sort();
     assert_eq!(on_disk, known);
+
+    // pcaps/exchange/ holds exactly one capture per Exchange scenario, each checked by
+    // tests/exchange.rs (signatures) and tests/tshark.rs (requests).
+    let dir = support::run::pcaps_dir().join(support::exchange_pcaps::DIR);
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .map(|n| format!("{}/{n}", support::exchange_pcaps::DIR))
+        .collect();
+    on_disk.sort();
+    let mut known: Vec<String> = support::exchange_pcaps::all()
+        .into_iter()
+        .map(|c| c.file)
+        .collect();
+    known.sort();
+    assert_eq!(on_disk, known, "pcaps/exchange/");
 }

@@ -92,6 +92,15 @@ impl Conv {
         isn.wrapping_add(1).wrapping_add(offset as u32)
     }
 
+    /// Bytes one side has sent so far (the stream offset of its next byte).
+    pub fn sent(&self, from_client: bool) -> usize {
+        if from_client {
+            self.client_sent as usize
+        } else {
+            self.server_sent as usize
+        }
+    }
+
     fn next(&self, from_client: bool) -> u32 {
         let sent = if from_client {
             self.client_sent

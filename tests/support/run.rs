@@ -64,6 +64,14 @@ impl Replay {
         );
         self
     }
+
+    /// The `alert` records.
+    pub fn alerts(&self) -> Vec<&Value> {
+        self.records
+            .iter()
+            .filter(|r| r["event_type"] == "alert")
+            .collect()
+    }
 }
 
 /// (http_method, url) of one record.
@@ -80,8 +88,19 @@ pub fn str_of(v: &Value) -> String {
 
 /// Runs `exhound replay --log-http <args>`, feeding `stdin` if given.
 pub fn replay_with_stdin<S: AsRef<OsStr>>(args: &[S], stdin: Option<&[u8]>) -> Replay {
+    run_replay(&["--log-http"], args, stdin)
+}
+
+/// Runs `exhound replay <args>` with no flag added: the bundled signatures, `alert` records
+/// only.
+pub fn replay_alerts<S: AsRef<OsStr>>(args: &[S]) -> Replay {
+    run_replay(&[], args, None)
+}
+
+/// Runs `exhound replay <flags> <args>`, feeding `stdin` if given.
+fn run_replay<S: AsRef<OsStr>>(flags: &[&str], args: &[S], stdin: Option<&[u8]>) -> Replay {
     let mut cmd = Command::new(exe());
-    cmd.arg("replay").arg("--log-http").args(args);
+    cmd.arg("replay").args(flags).args(args);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
