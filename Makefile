@@ -2,7 +2,7 @@
 .PHONY: all deps build demo test lint bench pcaps clean
 
 CARGO ?= cargo
-DEMO_PCAP ?= pcaps/real-veth.pcap
+DEMO_PCAP ?= pcaps/exchange/chain-proxylogon-testanull-keepalive.pcap
 
 all: build
 
