@@ -10,26 +10,10 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use common::{traffic, Frame};
-use exhound::capture::RawPacket;
-use exhound::decode::linktype;
+use common::{replay, traffic, Frame};
 use exhound::detect::rule::loader::{LoadOptions, LoadedRules};
-use exhound::detect::{Alert, DetectConfig, RuleSet};
-use exhound::http::HttpTransaction;
-use exhound::output::FlowFacts;
-use exhound::pipeline::{AlertContext, EventSink, PipelineConfig, Worker};
-
-struct Count(u64);
-
-impl EventSink for Count {
-    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
-        black_box(tx);
-    }
-    fn alert(&mut self, _: &FlowFacts, alert: &Alert, _: AlertContext<'_>) {
-        self.0 += 1;
-        black_box(alert);
-    }
-}
+use exhound::detect::{DetectConfig, RuleSet};
+use exhound::pipeline::{PipelineConfig, Worker};
 
 /// The bundled rules, plus `copies - 1` variants of each: sid moved up by 100000 per copy and
 /// every content string given a distinct prefix.
@@ -64,20 +48,7 @@ fn rules(copies: usize) -> Arc<RuleSet> {
 }
 
 fn run(frames: &[Frame], rules: Option<Arc<RuleSet>>) -> u64 {
-    let mut worker = Worker::new(PipelineConfig::default(), rules);
-    let mut sink = Count(0);
-    for (n, f) in frames.iter().enumerate() {
-        let p = RawPacket {
-            ts: f.ts,
-            link_type: linktype::ETHERNET,
-            data: &f.data,
-            wire_len: f.data.len() as u32,
-            number: n as u64 + 1,
-        };
-        worker.process(&p, n as u64 + 1, &mut sink);
-    }
-    worker.finish(&mut sink);
-    sink.0
+    replay(frames, Worker::new(PipelineConfig::default(), rules)).alerts
 }
 
 fn detect(c: &mut Criterion) {

@@ -8,47 +8,11 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 mod common;
 
-use common::{traffic, Frame};
-use exhound::capture::RawPacket;
-use exhound::decode::linktype;
-use exhound::detect::Alert;
-use exhound::http::HttpTransaction;
-use exhound::output::FlowFacts;
-use exhound::pipeline::{AlertContext, EventSink, PipelineConfig, Worker};
-
-/// Counts what the pipeline hands out.
-#[derive(Default)]
-struct Count {
-    transactions: u64,
-    alerts: u64,
-}
-
-impl EventSink for Count {
-    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
-        self.transactions += 1;
-        black_box(tx);
-    }
-    fn alert(&mut self, _: &FlowFacts, alert: &Alert, _: AlertContext<'_>) {
-        self.alerts += 1;
-        black_box(alert);
-    }
-}
+use common::{replay, traffic, Frame};
+use exhound::pipeline::{PipelineConfig, Worker};
 
 fn run(frames: &[Frame]) -> u64 {
-    let mut worker = Worker::new(PipelineConfig::default(), None);
-    let mut sink = Count::default();
-    for (n, f) in frames.iter().enumerate() {
-        let p = RawPacket {
-            ts: f.ts,
-            link_type: linktype::ETHERNET,
-            data: &f.data,
-            wire_len: f.data.len() as u32,
-            number: n as u64 + 1,
-        };
-        worker.process(&p, n as u64 + 1, &mut sink);
-    }
-    worker.finish(&mut sink);
-    sink.transactions
+    replay(frames, Worker::new(PipelineConfig::default(), None)).transactions
 }
 
 fn pipeline(c: &mut Criterion) {

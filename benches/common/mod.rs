@@ -2,9 +2,53 @@
 //! segments, keep-alive connections with 64 KiB responses and some POST bodies), built in
 //! memory so that the figures measure exhound, not the disk.
 
+use std::hint::black_box;
+
 use etherparse::PacketBuilder;
 
-use exhound::capture::Timestamp;
+use exhound::capture::{RawPacket, Timestamp};
+use exhound::decode::linktype;
+use exhound::detect::Alert;
+use exhound::http::HttpTransaction;
+use exhound::output::FlowFacts;
+use exhound::pipeline::{AlertContext, EventSink, Worker};
+
+/// Counts what the pipeline hands out.
+#[derive(Default)]
+pub struct Count {
+    /// HTTP transactions.
+    pub transactions: u64,
+    /// Alerts.
+    pub alerts: u64,
+}
+
+impl EventSink for Count {
+    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
+        self.transactions += 1;
+        black_box(tx);
+    }
+    fn alert(&mut self, _: &FlowFacts, alert: &Alert, _: AlertContext<'_>) {
+        self.alerts += 1;
+        black_box(alert);
+    }
+}
+
+/// Runs every frame through `worker`, then finishes it.
+pub fn replay(frames: &[Frame], mut worker: Worker) -> Count {
+    let mut sink = Count::default();
+    for (n, f) in frames.iter().enumerate() {
+        let p = RawPacket {
+            ts: f.ts,
+            link_type: linktype::ETHERNET,
+            data: &f.data,
+            wire_len: f.data.len() as u32,
+            number: n as u64 + 1,
+        };
+        worker.process(&p, n as u64 + 1, &mut sink);
+    }
+    worker.finish(&mut sink);
+    sink
+}
 
 /// One captured frame.
 pub struct Frame {

@@ -174,8 +174,9 @@ struct Metadata {
     flowvars: Vec<FlowVar>,
 }
 
+/// The fields every EVE record starts with, in Suricata's order.
 #[derive(Serialize)]
-struct HttpRecord<'a> {
+struct Common<'a> {
     timestamp: String,
     flow_id: u64,
     #[serde(skip_serializing_if = "is_zero")]
@@ -188,6 +189,12 @@ struct HttpRecord<'a> {
     dest_ip: String,
     dest_port: u16,
     proto: &'static str,
+}
+
+#[derive(Serialize)]
+struct HttpRecord<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
     tx_id: u64,
     http: HttpObject,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,18 +233,8 @@ struct FlowObject {
 
 #[derive(Serialize)]
 struct AlertRecord<'a> {
-    timestamp: String,
-    flow_id: u64,
-    #[serde(skip_serializing_if = "is_zero")]
-    pcap_cnt: u64,
-    event_type: &'static str,
-    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
-    vlan: &'a [u16],
-    src_ip: String,
-    src_port: u16,
-    dest_ip: String,
-    dest_port: u16,
-    proto: &'static str,
+    #[serde(flatten)]
+    common: Common<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tx_id: Option<u64>,
     alert: AlertObject<'a>,
@@ -284,16 +281,18 @@ impl<W: Write> EveWriter<W> {
         pcap_filename: Option<&str>,
     ) -> io::Result<()> {
         let record = HttpRecord {
-            timestamp: format_timestamp(tx.completed_at.ts),
-            flow_id: flow.flow_id,
-            pcap_cnt: tx.completed_at.pcap_cnt,
-            event_type: "http",
-            vlan: &flow.vlan,
-            src_ip: flow.client_ip.to_string(),
-            src_port: flow.client_port,
-            dest_ip: flow.server_ip.to_string(),
-            dest_port: flow.server_port,
-            proto: "TCP",
+            common: Common {
+                timestamp: format_timestamp(tx.completed_at.ts),
+                flow_id: flow.flow_id,
+                pcap_cnt: tx.completed_at.pcap_cnt,
+                event_type: "http",
+                vlan: &flow.vlan,
+                src_ip: flow.client_ip.to_string(),
+                src_port: flow.client_port,
+                dest_ip: flow.server_ip.to_string(),
+                dest_port: flow.server_port,
+                proto: "TCP",
+            },
             tx_id: tx.tx_id,
             http: http_object(tx),
             metadata: metadata(tx),
@@ -343,16 +342,18 @@ impl<W: Write> EveWriter<W> {
             .map(|(system, id)| reference_url(system, id))
             .collect();
         let record = AlertRecord {
-            timestamp: format_timestamp(at.ts),
-            flow_id: flow.flow_id,
-            pcap_cnt: at.pcap_cnt,
-            event_type: "alert",
-            vlan: &flow.vlan,
-            src_ip,
-            src_port,
-            dest_ip,
-            dest_port,
-            proto: "TCP",
+            common: Common {
+                timestamp: format_timestamp(at.ts),
+                flow_id: flow.flow_id,
+                pcap_cnt: at.pcap_cnt,
+                event_type: "alert",
+                vlan: &flow.vlan,
+                src_ip,
+                src_port,
+                dest_ip,
+                dest_port,
+                proto: "TCP",
+            },
             tx_id: alert.tx_id,
             alert: AlertObject {
                 action: "allowed",
