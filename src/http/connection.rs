@@ -249,6 +249,9 @@ impl HttpConnection {
         }
         self.last_at = at;
         let i = side.index();
+        if self.client == Some(side.opposite()) && self.sides[i].state == State::Head {
+            self.close_response_head(side, at, config, stats);
+        }
         if let State::Body(reader) = self.sides[i].state {
             if reader.until_close() {
                 self.end_body(side, at, true, config, stats);
@@ -263,6 +266,34 @@ impl HttpConnection {
         sp.pending.clear();
         if self.client.is_none() {
             self.check_not_http(stats);
+        }
+    }
+
+    /// The server closed in the middle of a response head: as libhtp does, the close ends
+    /// the head, so the status line and headers that did arrive are inspected.
+    fn close_response_head(
+        &mut self,
+        side: Side,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        let sp = &mut self.sides[side.index()];
+        let start = sp
+            .pending
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        if start == sp.pending.len() || !sp.spoke_http && self.txs.is_empty() {
+            return;
+        }
+        let mut head = mem::take(&mut sp.pending);
+        if head.last() != Some(&b'\n') {
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        if let Head::Complete(response, _) = parser::parse_response(&head, config.max_headers) {
+            self.on_response_head(side, response, at, config, stats);
         }
     }
 

@@ -976,3 +976,22 @@ fn a_body_after_a_204_with_a_length_is_still_inspected() {
     assert_eq!(statuses(&h.out), [Some(204), Some(0)]);
     assert_eq!(h.response(1).body, b"X5O!P");
 }
+
+#[test]
+fn a_close_ends_an_unfinished_response_head() {
+    // libhtp: the server closing in the headers ends them; they are still inspected.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.0 200 OK\r\nServer:ng1nx");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(statuses(&h.out), [Some(200)]);
+    assert_eq!(h.response(0).headers.get("server"), Some(&b"ng1nx"[..]));
+    // Nothing but empty lines: no response.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    h.send(SERVER, b"\r\n");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(statuses(&h.out), [None]);
+}
