@@ -249,8 +249,8 @@ impl HttpConnection {
         }
         self.last_at = at;
         let i = side.index();
-        if self.client == Some(side.opposite()) && self.sides[i].state == State::Head {
-            self.close_response_head(side, at, config, stats);
+        if self.client.is_some() && self.sides[i].state == State::Head {
+            self.close_head(side, at, config, stats);
         }
         if let State::Body(reader) = self.sides[i].state {
             if reader.until_close() {
@@ -269,9 +269,9 @@ impl HttpConnection {
         }
     }
 
-    /// The server closed in the middle of a response head: as libhtp does, the close ends
-    /// the head, so the status line and headers that did arrive are inspected.
-    fn close_response_head(
+    /// A side closed (or the capture ended) in the middle of a head: as libhtp does, the end
+    /// ends the head, so the request or status line and headers that did arrive are inspected.
+    fn close_head(
         &mut self,
         side: Side,
         at: PacketRef,
@@ -292,7 +292,13 @@ impl HttpConnection {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"\r\n");
-        if let Head::Complete(response, _) = parser::parse_response(&head, config.max_headers) {
+        if self.client == Some(side) {
+            if let Head::Complete(request, _) = parser::parse_request(&head, config.max_headers) {
+                self.on_request_head(side, request, at, config, stats);
+            }
+        } else if let Head::Complete(response, _) =
+            parser::parse_response(&head, config.max_headers)
+        {
             self.on_response_head(side, response, at, config, stats);
         }
     }
@@ -309,6 +315,14 @@ impl HttpConnection {
             stats.not_http += 1;
         }
         if !self.stopped {
+            // Heads cut off by the end of the capture.
+            if let Some(client) = self.client {
+                for side in [client, client.opposite()] {
+                    if self.sides[side.index()].state == State::Head {
+                        self.close_head(side, self.last_at, config, stats);
+                    }
+                }
+            }
             // A response delimited by the close, without a close seen: end it here, marked.
             if let Some(server) = self.client.map(Side::opposite) {
                 if let State::Body(reader) = self.sides[server.index()].state {

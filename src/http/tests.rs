@@ -995,3 +995,21 @@ fn a_close_ends_an_unfinished_response_head() {
     h.finish();
     assert_eq!(statuses(&h.out), [None]);
 }
+
+#[test]
+fn a_request_head_cut_off_by_the_end_of_the_capture_is_still_a_request() {
+    // No empty line after the headers, no response, no FIN: libhtp still has the request
+    // line (and Suricata inspects it).
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /normalized%20uri HTTP/1.0\r\nUser-Agent: Mozilla/1.0\r\n",
+    );
+    h.finish();
+    assert_eq!(targets(&h.out), ["/normalized%20uri"]);
+    assert_eq!(
+        h.out[0].request.headers.get("user-agent"),
+        Some(&b"Mozilla/1.0"[..])
+    );
+    assert!(h.out[0].flags.incomplete);
+}
