@@ -4,7 +4,8 @@
 //! Supported: Ethernet II; 802.1Q (0x8100), 802.1ad (0x88a8) and the pre-standard 0x9100 tag
 //! stacked to any depth (every tag is 4 bytes, so the frame length bounds the loop); Linux
 //! cooked captures SLL (16-byte header, protocol at bytes 14..16) and SLL2 (20-byte header,
-//! protocol at bytes 0..2), both of which may also carry VLAN tags; raw IP; and BSD loopback,
+//! protocol at bytes 0..2), both of which may also carry VLAN tags; Cisco HDLC (4-byte header:
+//! address, control, then the protocol as an EtherType at bytes 2..4); raw IP; and BSD loopback,
 //! whose 4-byte address family is in the capturing host's byte order for NULL (so both orders
 //! are accepted) and in network order for LOOP.
 
@@ -36,6 +37,8 @@ pub mod family {
     pub const INET6_DARWIN: u32 = 30;
 }
 
+/// Length of a Cisco HDLC header.
+pub const CHDLC_HEADER_LEN: usize = 4;
 /// Length of a Linux cooked (SLL) header.
 pub const SLL_HEADER_LEN: usize = 16;
 /// Length of a Linux cooked v2 (SLL2) header.
@@ -88,6 +91,12 @@ pub fn strip(link_type: i32, frame: &[u8]) -> Result<Network<'_>, DecodeError> {
                 .split_first_chunk::<SLL2_HEADER_LEN>()
                 .ok_or(DecodeError::Truncated("Linux SLL2"))?;
             by_ethertype(u16::from_be_bytes([h[0], h[1]]), rest)
+        }
+        linktype::C_HDLC => {
+            let (h, rest) = frame
+                .split_first_chunk::<CHDLC_HEADER_LEN>()
+                .ok_or(DecodeError::Truncated("Cisco HDLC"))?;
+            by_ethertype(u16::from_be_bytes([h[2], h[3]]), rest)
         }
         linktype::RAW | linktype::RAW_BSD_12 | linktype::RAW_BSD_14 => {
             Ok(Network::Ip { bytes: frame, vlan })
@@ -284,6 +293,30 @@ mod tests {
         assert_eq!(
             strip(linktype::NULL, &[7, 0, 0, 0]),
             Ok(Network::Other { ethertype: 7 })
+        );
+    }
+
+    #[test]
+    fn cisco_hdlc() {
+        // Unicast address 0x0f, control 0, IPv4 / IPv6 / keepalive (SLARP, 0x8035).
+        assert!(matches!(
+            strip(linktype::C_HDLC, &[0x0f, 0, 0x08, 0x00, 0x45, 1]),
+            Ok(Network::Ipv4 {
+                bytes: [0x45, 1],
+                ..
+            })
+        ));
+        assert!(matches!(
+            strip(linktype::C_HDLC, &[0x8f, 0, 0x86, 0xdd, 0x60]),
+            Ok(Network::Ipv6 { bytes: [0x60], .. })
+        ));
+        assert_eq!(
+            strip(linktype::C_HDLC, &[0x8f, 0, 0x80, 0x35]),
+            Ok(Network::Other { ethertype: 0x8035 })
+        );
+        assert_eq!(
+            strip(linktype::C_HDLC, &[0x0f, 0, 0x08]),
+            Err(DecodeError::Truncated("Cisco HDLC"))
         );
     }
 

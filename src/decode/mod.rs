@@ -38,6 +38,8 @@ pub mod linktype {
     pub const RAW_BSD_12: i32 = 12;
     /// DLT_RAW as numbered on OpenBSD.
     pub const RAW_BSD_14: i32 = 14;
+    /// Cisco HDLC: address, control, then the protocol as an EtherType.
+    pub const C_HDLC: i32 = 104;
     /// OpenBSD loopback: 4-byte address family in network byte order.
     pub const LOOP: i32 = 108;
     /// Linux cooked capture v1.

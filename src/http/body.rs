@@ -37,17 +37,33 @@ impl Framing {
         }
     }
 
-    /// The framing of a response that may have a body: chunked, else Content-Length, else
-    /// until close.
+    /// The framing of a response that may have a body, as libhtp (Suricata's HTTP parser)
+    /// and browsers read it: chunked when a `Transfer-Encoding` value contains `chunked`
+    /// anywhere (`chunked;`, `x chunked`, `chu\0nked`), else the first `Content-Length` read
+    /// leniently (junk around the digits ignored), else until close. Header names match
+    /// without case and NUL bytes.
     pub(crate) fn of_response(headers: &Headers) -> Framing {
-        if is_chunked(headers) {
-            Framing::Chunked
-        } else {
-            match content_length(headers) {
-                Some(n) => Framing::Length(n),
-                None => Framing::UntilClose,
-            }
+        let chunked = response_headers(headers, "Transfer-Encoding")
+            .any(|v| contains_nocase_nozero(v, b"chunked"));
+        if chunked {
+            return Framing::Chunked;
         }
+        match response_headers(headers, "Content-Length")
+            .next()
+            .and_then(lenient_content_length)
+        {
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        }
+    }
+
+    /// Does a response name its length (`Transfer-Encoding` or `Content-Length`, whatever
+    /// the value)? libhtp then reads a body even after 1xx, 204 and 304, as browsers do.
+    pub(crate) fn response_declares_length(headers: &Headers) -> bool {
+        response_headers(headers, "Transfer-Encoding")
+            .chain(response_headers(headers, "Content-Length"))
+            .next()
+            .is_some()
     }
 
     /// A reader for this framing, or `None` when there is no body to read.
@@ -69,10 +85,54 @@ fn is_chunked(headers: &Headers) -> bool {
         .any(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
+/// Values of the response headers called `name`, compared without case and NUL bytes.
+fn response_headers<'h>(headers: &'h Headers, name: &'h str) -> impl Iterator<Item = &'h [u8]> {
+    headers
+        .iter()
+        .filter(move |h| eq_nocase_nozero(&h.name, name.as_bytes()))
+        .map(|h| h.value.as_slice())
+}
+
+/// `a` equals `b` ignoring ASCII case and NUL bytes in `a`.
+pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
+    let mut a = a.iter().filter(|c| **c != 0);
+    let mut b = b.iter();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Does `hay` contain `needle` ignoring ASCII case and NUL bytes in `hay`?
+pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
+    let stripped: Vec<u8> = hay.iter().copied().filter(|c| *c != 0).collect();
+    stripped
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// A response `Content-Length` read leniently, as libhtp does: anything before the first
+/// digit is skipped (`: 68`), whitespace after the digits is ignored, and a list of equal
+/// numbers (`68, 68`) is that number. A value with other data after its number (`34 68`,
+/// `34( 68)`: a folded or padded second length) is ambiguous; it is refused, so the body is
+/// read to the close and every byte the client may take as body is inspected (Suricata's
+/// verdicts on such responses cover the whole body too).
+fn lenient_content_length(value: &[u8]) -> Option<u64> {
+    let start = value.iter().position(u8::is_ascii_digit)?;
+    content_length_value(&value[start..])
+}
+
 /// The first `Content-Length`, when it is a decimal number (a list of equal numbers, as some
 /// proxies send, counts as that number).
 fn content_length(headers: &Headers) -> Option<u64> {
-    let value = headers.get("Content-Length")?;
+    content_length_value(headers.get("Content-Length")?)
+}
+
+/// A decimal number, or a comma-separated list of equal ones.
+fn content_length_value(value: &[u8]) -> Option<u64> {
     let mut result = None;
     for item in value.split(|b| *b == b',') {
         let n = parse_decimal(item.trim_ascii())?;
@@ -104,6 +164,10 @@ pub(crate) struct BodyLimits {
     pub(crate) max_line: usize,
     /// Most trailer lines kept.
     pub(crate) max_trailers: usize,
+    /// Read chunked framing as libhtp reads responses: junk around a chunk size is skipped,
+    /// anything up to the line feed after chunk data is skipped, and a chunk-size line
+    /// without a size turns the rest of the stream into plain body (until close).
+    pub(crate) lenient: bool,
 }
 
 /// Where body bytes go: kept up to `limit`, all counted in `len`.
@@ -213,6 +277,52 @@ impl BodyReader {
                     }
                     *self = BodyReader::ChunkDataEnd;
                 }
+                BodyReader::ChunkDataEnd if limits.lenient => match memchr::memchr(b'\n', rest) {
+                    Some(lf) => {
+                        pos += lf + 1;
+                        *self = BodyReader::ChunkSize;
+                    }
+                    None => return (data.len(), Ok(BodyStep::More)),
+                },
+                BodyReader::ChunkSize if limits.lenient => {
+                    let lead = rest.iter().take_while(|b| is_chunk_space(**b)).count();
+                    let junk = rest.get(lead).is_some_and(|b| !b.is_ascii_hexdigit());
+                    if junk {
+                        // Not a chunk size: libhtp reads the rest of the stream, from this
+                        // line on (empty lines before it skipped), as body.
+                        if let Some(lf) = memchr::memrchr(b'\n', &rest[..lead]) {
+                            pos += lf + 1;
+                        }
+                        *self = BodyReader::UntilClose;
+                        continue;
+                    }
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        let step = if rest.len() > limits.max_line {
+                            Err(BodyError)
+                        } else {
+                            Ok(BodyStep::More)
+                        };
+                        return (pos, step);
+                    };
+                    if lf >= limits.max_line {
+                        return (pos, Err(BodyError));
+                    }
+                    let line = &rest[..=lf];
+                    let lead = line.iter().take_while(|b| is_chunk_space(**b)).count();
+                    if lead == line.len() {
+                        pos += lf + 1; // an empty line before a chunk size
+                        continue;
+                    }
+                    match lenient_chunk_size(&line[lead..]) {
+                        Some(0) => *self = BodyReader::Trailers { seen: 0 },
+                        Some(remaining) => *self = BodyReader::ChunkData { remaining },
+                        None => {
+                            *self = BodyReader::UntilClose;
+                            continue;
+                        }
+                    }
+                    pos += lf + 1;
+                }
                 BodyReader::ChunkDataEnd => match rest {
                     [] | [b'\r'] => return (pos, Ok(BodyStep::More)),
                     [b'\n', ..] => {
@@ -317,6 +427,29 @@ fn take_len(remaining: u64, available: usize) -> usize {
     usize::try_from(remaining).map_or(available, |r| r.min(available))
 }
 
+/// Bytes libhtp skips around a chunk size: CR, LF, space, tab, VT, FF.
+fn is_chunk_space(b: u8) -> bool {
+    matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)
+}
+
+/// The hex digits at the start of `line`, whatever follows them (`fx`, `f\r\r\n`, `5;ext`);
+/// `None` past 2^31 - 1, as libhtp.
+fn lenient_chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let mut size: u64 = 0;
+    for b in &line[..digits] {
+        let d = char::from(*b).to_digit(16)?;
+        size = size.checked_mul(16)?.checked_add(u64::from(d))?;
+        if size > i32::MAX as u64 {
+            return None;
+        }
+    }
+    Some(size)
+}
+
 /// The size on a chunk-size line (which ends in a line feed).
 fn chunk_size(line: &[u8]) -> Option<u64> {
     if !line.first().is_some_and(u8::is_ascii_hexdigit) {
@@ -343,6 +476,7 @@ mod tests {
     const LIMITS: BodyLimits = BodyLimits {
         max_line: 64,
         max_trailers: 4,
+        lenient: false,
     };
 
     struct Out {
@@ -426,10 +560,48 @@ mod tests {
             ])),
             Framing::Chunked
         );
+        // Responses, as libhtp reads them: `chunked` anywhere in the value, names without
+        // NULs, Content-Length with junk before it.
+        for te in [
+            "xchunked",
+            "chunked;",
+            "lalala, chunked",
+            "chu\0nked",
+            "\u{84}chunked",
+        ] {
+            assert_eq!(
+                Framing::of_response(&h(&[("Transfer-Encoding", te)])),
+                Framing::Chunked,
+                "{te:?}"
+            );
+        }
         assert_eq!(
-            Framing::of_response(&h(&[("Transfer-Encoding", "xchunked")])),
-            Framing::UntilClose
+            Framing::of_response(&h(&[("Transfer\0-Encoding", "chunked")])),
+            Framing::Chunked
         );
+        assert_eq!(
+            Framing::of_request(&h(&[("Transfer-Encoding", "xchunked")])),
+            Framing::None
+        );
+        assert_eq!(
+            Framing::of_response(&h(&[("Content-Length", ": 68 ")])),
+            Framing::Length(68)
+        );
+        assert_eq!(
+            Framing::of_response(&h(&[("Content-Length", "68, 68")])),
+            Framing::Length(68)
+        );
+        for ambiguous in ["34 68", "34( 68)", "x"] {
+            assert_eq!(
+                Framing::of_response(&h(&[("Content-Length", ambiguous)])),
+                Framing::UntilClose
+            );
+        }
+        assert!(Framing::response_declares_length(&h(&[(
+            "content-length",
+            ""
+        )])));
+        assert!(!Framing::response_declares_length(&h(&[("X", "1")])));
         assert_eq!(Framing::Length(0).reader(), None);
     }
 
@@ -500,6 +672,63 @@ mod tests {
         trailers.extend(std::iter::repeat_n(b"X: y\r\n", 20).flatten());
         let (_, step, _) = run(BodyReader::ChunkSize, &[&trailers], 100);
         assert_eq!(step, Err(BodyError));
+    }
+
+    const LENIENT: BodyLimits = BodyLimits {
+        lenient: true,
+        ..LIMITS
+    };
+
+    fn run_lenient(pieces: &[&[u8]]) -> (Vec<u8>, Result<BodyStep, BodyError>) {
+        let mut reader = BodyReader::ChunkSize;
+        let (mut body, mut len, mut truncated, mut trailers) =
+            (Vec::new(), 0, false, Headers::default());
+        let mut pending: Vec<u8> = Vec::new();
+        let mut step = Ok(BodyStep::More);
+        for piece in pieces {
+            pending.extend_from_slice(piece);
+            let mut sink = BodySink {
+                body: &mut body,
+                len: &mut len,
+                truncated: &mut truncated,
+                limit: 1000,
+            };
+            let (used, s) = reader.feed(&pending, &mut sink, &mut trailers, LENIENT);
+            pending.drain(..used);
+            step = s;
+            if s != Ok(BodyStep::More) {
+                break;
+            }
+        }
+        (body, step)
+    }
+
+    #[test]
+    fn lenient_chunk_sizes_as_libhtp() {
+        // Junk after the size (`fx`, `f\r\r\n`), control bytes before it (` f`, `\x0cf`,
+        // `\r5`), empty lines between chunks, anything before the LF after chunk data.
+        let wire: &[u8] = b"3x\r\nabc\r\n \x0c2\r\r\nde\r\n\r\n\r\n\r1\r\nfJUNK\r\n0\r\n\r\n";
+        let (body, step) = run_lenient(&[wire]);
+        assert_eq!(
+            (body.as_slice(), step),
+            (&b"abcdef"[..], Ok(BodyStep::Done))
+        );
+        let pieces: Vec<&[u8]> = wire.chunks(1).collect();
+        assert_eq!(run_lenient(&pieces).0, b"abcdef");
+        // No size at all: the rest is body, from that line on.
+        let (body, step) = run_lenient(&[b"\r\nX5O!P\r\n5\r\n"]);
+        assert_eq!(
+            (body.as_slice(), step),
+            (&b"X5O!P\r\n5\r\n"[..], Ok(BodyStep::More))
+        );
+        let (body, _) = run_lenient(&[b"2\r\nab\r\n;x\r\nrest"]);
+        assert_eq!(body, b"ab;x\r\nrest");
+        // Past 2^31 - 1 is not a size either.
+        let (body, _) = run_lenient(&[b"80000000\r\nabc"]);
+        assert_eq!(body, b"80000000\r\nabc");
+        // An endless run of digits is still bounded.
+        let long = vec![b'1'; 100];
+        assert_eq!(run_lenient(&[&long]).1, Err(BodyError));
     }
 
     #[test]

@@ -33,6 +33,7 @@ use crate::flow::Side;
 use super::body::{BodyLimits, BodyReader, BodySink, BodyStep, Framing};
 use super::decode::finish_body;
 use super::parser::{self, Class, Head, Scan};
+use super::response_head;
 use super::{
     Headers, HttpConfig, HttpRequest, HttpResponse, HttpStats, HttpTransaction, PacketRef,
 };
@@ -248,6 +249,9 @@ impl HttpConnection {
         }
         self.last_at = at;
         let i = side.index();
+        if self.client.is_some() && self.sides[i].state == State::Head {
+            self.close_head(side, at, config, stats);
+        }
         if let State::Body(reader) = self.sides[i].state {
             if reader.until_close() {
                 self.end_body(side, at, true, config, stats);
@@ -265,6 +269,40 @@ impl HttpConnection {
         }
     }
 
+    /// A side closed (or the capture ended) in the middle of a head: as libhtp does, the end
+    /// ends the head, so the request or status line and headers that did arrive are inspected.
+    fn close_head(
+        &mut self,
+        side: Side,
+        at: PacketRef,
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) {
+        let sp = &mut self.sides[side.index()];
+        let start = sp
+            .pending
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        if start == sp.pending.len() || !sp.spoke_http && self.txs.is_empty() {
+            return;
+        }
+        let mut head = mem::take(&mut sp.pending);
+        if head.last() != Some(&b'\n') {
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        if self.client == Some(side) {
+            if let Head::Complete(request, _) = parser::parse_request(&head, config.max_headers) {
+                self.on_request_head(side, request, at, config, stats);
+            }
+        } else if let Head::Complete(response, _) =
+            parser::parse_response(&head, config.max_headers)
+        {
+            self.on_response_head(side, response, at, config, stats);
+        }
+    }
+
     /// The connection is over: completes what can be completed, and marks the rest incomplete.
     pub fn finish(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
         if self.finished {
@@ -277,6 +315,14 @@ impl HttpConnection {
             stats.not_http += 1;
         }
         if !self.stopped {
+            // Heads cut off by the end of the capture.
+            if let Some(client) = self.client {
+                for side in [client, client.opposite()] {
+                    if self.sides[side.index()].state == State::Head {
+                        self.close_head(side, self.last_at, config, stats);
+                    }
+                }
+            }
             // A response delimited by the close, without a close seen: end it here, marked.
             if let Some(server) = self.client.map(Side::opposite) {
                 if let State::Body(reader) = self.sides[server.index()].state {
@@ -486,12 +532,19 @@ impl HttpConnection {
         stats: &mut HttpStats,
     ) -> HeadStep {
         let i = side.index();
+        if self.client != Some(side)
+            && self.sides[i].spoke_http
+            && response_head::looks_like_status_line(rest) == Some(false)
+        {
+            self.on_headless_response(side, at, stats);
+            return HeadStep::Parsed(0);
+        }
         let limit = config.max_header_bytes;
         let checked = self.sides[i].checked.min(rest.len());
         let new_line = memchr::memchr(b'\n', &rest[checked..]).is_some();
         let lines = match memchr::memrchr(b'\n', rest) {
             Some(last) if new_line || checked == 0 => &rest[..=last],
-            _ => return self.head_needs_more(side, rest.len(), config, stats),
+            _ => return self.head_needs_more(side, rest.len(), false, config, stats),
         };
         if self.client == Some(side) {
             match parser::parse_request(lines, config.max_headers) {
@@ -499,16 +552,25 @@ impl HttpConnection {
                     self.on_request_head(side, request, at, config, stats);
                     HeadStep::Parsed(used)
                 }
-                Head::Partial => self.head_needs_more(side, rest.len(), config, stats),
+                Head::Partial => self.head_needs_more(side, rest.len(), false, config, stats),
                 _ => self.bad_head(side, config, stats),
             }
         } else {
+            // libhtp's rules may look at the byte after a line (is a whitespace-only line the
+            // end of the head?): give the parser that one byte too.
+            let lines = &rest[..(lines.len() + 1).min(rest.len())];
             match parser::parse_response(lines, config.max_headers) {
                 Head::Complete(response, used) if used <= limit => {
                     self.on_response_head(side, response, at, config, stats);
                     HeadStep::Parsed(used)
                 }
-                Head::Partial => self.head_needs_more(side, rest.len(), config, stats),
+                Head::Partial => self.head_needs_more(
+                    side,
+                    rest.len(),
+                    rest.last() == Some(&b'\n'),
+                    config,
+                    stats,
+                ),
                 _ => self.bad_head(side, config, stats),
             }
         }
@@ -520,13 +582,20 @@ impl HttpConnection {
         &mut self,
         side: Side,
         len: usize,
+        reparse_last: bool,
         config: &HttpConfig,
         stats: &mut HttpStats,
     ) -> HeadStep {
         if len > config.max_header_bytes {
             return self.bad_head(side, config, stats);
         }
-        self.sides[side.index()].checked = len;
+        // Kept bytes that end in a line feed are parsed again when the next byte comes: for a
+        // response, that byte may be what decides where the head ends.
+        self.sides[side.index()].checked = if reparse_last {
+            len.saturating_sub(1)
+        } else {
+            len
+        };
         HeadStep::NeedMore
     }
 
@@ -623,8 +692,16 @@ impl HttpConnection {
             return;
         };
         let method = slot.tx.request.method.as_slice();
-        let tunnel = status == 101 || (method == b"CONNECT" && (200..300).contains(&status));
-        let framing = if tunnel || method == b"HEAD" || status == 204 || status == 304 {
+        // A 101 that names a length is not a switch (libhtp reads on, as HTTP).
+        let switch = status == 101 && !Framing::response_declares_length(&response.headers);
+        let tunnel = switch || (method == b"CONNECT" && (200..300).contains(&status));
+        // 1xx, 204 and 304 have no body even when they name a length (a 304 may carry the
+        // Content-Length of the representation). libhtp reads one there, as some browsers
+        // do; here bytes that follow and are not a status line become a headless response
+        // instead (see `on_headless_response`), so they are inspected without losing the
+        // framing of a keep-alive connection whose 304s carry a length.
+        let no_body = matches!(status, 101 | 204 | 304);
+        let framing = if tunnel || method == b"HEAD" || no_body {
             Framing::None
         } else {
             Framing::of_response(&response.headers)
@@ -649,6 +726,26 @@ impl HttpConnection {
             self.stopped = true;
             self.close_all(config, stats);
         }
+    }
+
+    /// A server that spoke HTTP sends a line that is not a status line: as libhtp and browsers
+    /// do, the bytes from here to the end of the connection are the body of a response without
+    /// a head (paired with the next request waiting, or one not captured).
+    fn on_headless_response(&mut self, side: Side, at: PacketRef, stats: &mut HttpStats) {
+        let sp = &mut self.sides[side.index()];
+        sp.checked = 0;
+        let msg_at = sp.msg_at.take();
+        stats.responses += 1;
+        let id = match self.response_target() {
+            Some(id) => id,
+            None => self.orphan(msg_at.unwrap_or(at)),
+        };
+        if let Some(slot) = self.slot_mut(id) {
+            slot.tx.response = Some(HttpResponse::default());
+            slot.tx.completed_at = at;
+        }
+        self.resp_tx = Some(id);
+        self.sides[side.index()].state = State::Body(BodyReader::UntilClose);
     }
 
     /// A response with no request waiting (its request was not captured): a transaction with
@@ -685,6 +782,7 @@ impl HttpConnection {
         let limits = BodyLimits {
             max_line: config.max_header_bytes,
             max_trailers: config.max_headers,
+            lenient: !client,
         };
         let id = if client { self.req_tx } else { self.resp_tx };
         let slot = id.and_then(|id| self.slot_mut(id));
@@ -751,6 +849,7 @@ impl HttpConnection {
                         whole,
                         limit,
                         layers,
+                        false,
                         stats,
                     );
                     tx.completed_at = at;
@@ -773,6 +872,7 @@ impl HttpConnection {
                             whole,
                             limit,
                             layers,
+                            true,
                             stats,
                         );
                     }
@@ -869,6 +969,7 @@ impl HttpConnection {
                 false,
                 limit,
                 layers,
+                false,
                 stats,
             );
         }
@@ -882,6 +983,7 @@ impl HttpConnection {
                     false,
                     limit,
                     layers,
+                    true,
                     stats,
                 );
             }

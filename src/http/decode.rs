@@ -14,6 +14,7 @@
 
 use std::io::{self, Read};
 
+use super::body::{contains_nocase_nozero, eq_nocase_nozero};
 use super::{Headers, HttpStats};
 
 /// A content coding named in `Content-Encoding`.
@@ -28,7 +29,32 @@ pub(crate) enum Coding {
 }
 
 /// The codings of every `Content-Encoding` line, in the order listed (`identity` left out).
-pub(crate) fn content_codings(headers: &Headers) -> Vec<Coding> {
+///
+/// With `lenient` (responses), the values are read as libhtp reads them: header names match
+/// without case and NUL bytes, values are split at commas and whitespace, and a token that
+/// contains `gzip` or `deflate` anywhere, ignoring case and NUL bytes (`x-deflate`, `gz\0ip`,
+/// `\u{a0}gzip`, `gzip x`), is that coding.
+pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
+    if lenient {
+        return headers
+            .iter()
+            .filter(|h| eq_nocase_nozero(&h.name, b"Content-Encoding"))
+            .flat_map(|h| {
+                h.value
+                    .split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b)
+            })
+            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
+            .map(|c| {
+                if contains_nocase_nozero(c, b"gzip") {
+                    Coding::Gzip
+                } else if contains_nocase_nozero(c, b"deflate") {
+                    Coding::Deflate
+                } else {
+                    Coding::Other
+                }
+            })
+            .collect();
+    }
     headers
         .all("Content-Encoding")
         .flat_map(|v| v.split(|b| *b == b','))
@@ -66,6 +92,10 @@ pub(crate) struct Decoded {
 
 /// Undoes `codings` (listed in the order applied) on `raw`, at most `max_layers` of them.
 /// `whole` says whether `raw` is the complete body. `Ok(None)` when there was nothing to undo.
+///
+/// A layer that does not decode passes its input on unchanged, as libhtp does (servers label
+/// bodies with codings they did not apply, or list them in the wrong order); an unknown coding
+/// is skipped the same way. Only when no layer decoded is the first failure returned.
 pub(crate) fn decode(
     raw: &[u8],
     codings: &[Coding],
@@ -74,13 +104,21 @@ pub(crate) fn decode(
     whole: bool,
 ) -> Result<Option<Decoded>, DecodeError> {
     let mut current: Option<Decoded> = None;
+    let mut failure = None;
     let mut whole = whole;
     for coding in codings.iter().rev().take(max_layers) {
         let input = current.as_ref().map_or(raw, |d| d.body.as_slice());
-        let layer = match coding {
-            Coding::Gzip => gunzip(input, limit, whole)?,
-            Coding::Deflate => inflate(input, limit, whole)?,
-            Coding::Other => break,
+        let result = match coding {
+            Coding::Gzip => gunzip(input, limit, whole),
+            Coding::Deflate => inflate(input, limit, whole),
+            Coding::Other => continue,
+        };
+        let layer = match result {
+            Ok(layer) => layer,
+            Err(e) => {
+                failure.get_or_insert(e);
+                continue;
+            }
         };
         whole = whole && !layer.truncated;
         let truncated = layer.truncated || current.as_ref().is_some_and(|d| d.truncated);
@@ -89,12 +127,16 @@ pub(crate) fn decode(
             truncated,
         });
     }
-    Ok(current)
+    match (current, failure) {
+        (None, Some(e)) => Err(e),
+        (current, _) => Ok(current),
+    }
 }
 
 /// Finishes a message body: decodes it as its `Content-Encoding` says, in place, and does the
 /// counting. `truncated` is the message's body-truncated flag; `whole` says whether every byte
-/// of the body was seen.
+/// of the body was seen; `lenient` reads `Content-Encoding` as libhtp does (responses).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn finish_body(
     body: &mut Vec<u8>,
     headers: &Headers,
@@ -102,10 +144,11 @@ pub(crate) fn finish_body(
     whole: bool,
     limit: usize,
     max_layers: usize,
+    lenient: bool,
     stats: &mut HttpStats,
 ) {
     if !body.is_empty() {
-        let codings = content_codings(headers);
+        let codings = content_codings(headers, lenient);
         if !codings.is_empty() {
             match decode(body, &codings, max_layers, limit, whole && !*truncated) {
                 Ok(Some(decoded)) => {
@@ -122,12 +165,17 @@ pub(crate) fn finish_body(
     }
 }
 
-/// gzip, member after member.
+/// gzip, member after member. The header is read here and the deflate data after it decoded
+/// raw, so the checks that browsers and libhtp do not make are not made either: reserved flag
+/// bits, the header CRC, and the trailer (CRC and length, or a trailer cut off or missing).
 fn gunzip(input: &[u8], limit: usize, whole: bool) -> Result<Decoded, DecodeError> {
     let mut out = Vec::new();
     let mut rest = input;
     loop {
-        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let Some(header) = gzip_header_len(rest) else {
+            return cut_short(out, whole);
+        };
+        let mut decoder = flate2::bufread::DeflateDecoder::new(&rest[header..]);
         let result = read_capped(&mut decoder, &mut out, limit);
         let left = decoder.into_inner();
         match result {
@@ -140,15 +188,45 @@ fn gunzip(input: &[u8], limit: usize, whole: bool) -> Result<Decoded, DecodeErro
             Ok(false) => {}
             Err(_) => return cut_short(out, whole),
         }
-        // Another member follows only if the gzip magic does; anything else is trailing junk.
-        if !left.starts_with(&[0x1f, 0x8b]) || left.len() >= rest.len() {
+        // Another member follows only if the gzip magic does (after the 8-byte trailer);
+        // anything else is trailing junk.
+        let next = left.get(8..).unwrap_or_default();
+        if !next.starts_with(&[0x1f, 0x8b]) || next.len() >= rest.len() {
             return Ok(Decoded {
                 body: out,
                 truncated: false,
             });
         }
-        rest = left;
+        rest = next;
     }
+}
+
+/// The length of the gzip member header at the start of `data` (RFC 1952: magic, method 8,
+/// flags, and the optional extra field, name, comment and header CRC the flags announce), or
+/// `None` when it is not one or is cut short.
+fn gzip_header_len(data: &[u8]) -> Option<usize> {
+    const FHCRC: u8 = 0x02;
+    const FEXTRA: u8 = 0x04;
+    const FNAME: u8 = 0x08;
+    const FCOMMENT: u8 = 0x10;
+    let (magic, flags) = (data.get(..3)?, *data.get(3)?);
+    if magic != [0x1f, 0x8b, 8] {
+        return None;
+    }
+    let mut pos = 10;
+    if flags & FEXTRA != 0 {
+        let xlen = u16::from_le_bytes([*data.get(pos)?, *data.get(pos + 1)?]);
+        pos += 2 + usize::from(xlen);
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            pos += memchr::memchr(0, data.get(pos..)?)? + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        pos += 2;
+    }
+    (pos <= data.len()).then_some(pos)
 }
 
 /// deflate: zlib-wrapped when the first two bytes say so, else (or if that fails) raw.
@@ -267,13 +345,17 @@ pub(crate) mod tests {
 
     #[test]
     fn codings_listed_in_order() {
-        assert_eq!(content_codings(&ce("gzip")), vec![Coding::Gzip]);
+        assert_eq!(content_codings(&ce("gzip"), false), vec![Coding::Gzip]);
         assert_eq!(
-            content_codings(&ce(" X-GZIP , Deflate, identity")),
+            content_codings(&ce(" X-GZIP , Deflate, identity"), false),
             vec![Coding::Gzip, Coding::Deflate]
         );
-        assert_eq!(content_codings(&ce("br")), vec![Coding::Other]);
-        assert!(content_codings(&Headers::default()).is_empty());
+        assert_eq!(content_codings(&ce("br"), false), vec![Coding::Other]);
+        assert!(content_codings(&Headers::default(), false).is_empty());
+        assert_eq!(
+            content_codings(&ce("x-deflate"), false),
+            vec![Coding::Other]
+        );
     }
 
     #[test]
@@ -317,6 +399,71 @@ pub(crate) mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(got.body, b"br-data");
+    }
+
+    #[test]
+    fn lenient_codings_as_libhtp() {
+        assert_eq!(
+            content_codings(&ce("x-deflate, gz\0ip, \u{a0}gzip,: lzma br"), true),
+            vec![
+                Coding::Deflate,
+                Coding::Gzip,
+                Coding::Gzip,
+                Coding::Other,
+                Coding::Other,
+                Coding::Other
+            ]
+        );
+        let headers = Headers(vec![Header {
+            name: b"Content-Encoding\0".to_vec(),
+            value: b"deflate".to_vec(),
+        }]);
+        assert_eq!(content_codings(&headers, true), vec![Coding::Deflate]);
+        assert!(content_codings(&headers, false).is_empty());
+    }
+
+    #[test]
+    fn a_layer_that_does_not_decode_passes_its_input_on() {
+        // Listed in the wrong order, or one coding not applied at all.
+        let wire = gzip(b"inner");
+        assert_eq!(body_of(&wire, &[Coding::Gzip, Coding::Deflate]), b"inner");
+        assert_eq!(body_of(&wire, &[Coding::Deflate, Coding::Gzip]), b"inner");
+        let wire = raw_deflate(b"inner");
+        assert_eq!(body_of(&wire, &[Coding::Deflate, Coding::Gzip]), b"inner");
+        assert_eq!(body_of(&wire, &[Coding::Other, Coding::Deflate]), b"inner");
+    }
+
+    #[test]
+    fn gzip_checks_browsers_skip_are_skipped() {
+        let good = gzip(b"EICAR body");
+        let deflated = &good[10..good.len() - 8];
+        let member = |flags: u8, extra: &[u8], trailer: &[u8]| {
+            let mut m = vec![0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3];
+            m.extend_from_slice(extra);
+            m.extend_from_slice(deflated);
+            m.extend_from_slice(trailer);
+            m
+        };
+        let trailer = &good[good.len() - 8..];
+        for wire in [
+            member(0x02, b"\0\0", trailer),             // header CRC, wrong
+            member(0x20, b"", trailer),                 // reserved flag
+            member(0xe0, b"", trailer),                 // all reserved flags
+            member(0x04, b"\x05\0Ap\x01\0\0", trailer), // extra field
+            member(0x18, b"name\0comment\0", trailer),  // name and comment
+            member(0, b"", b"\0\0\0\0\xbb\0\0\0"),      // wrong CRC and length
+            member(0, b"", &trailer[..4]),              // trailer cut off
+            member(0, b"", b""),                        // no trailer
+        ] {
+            assert_eq!(body_of(&wire, &[Coding::Gzip]), b"EICAR body", "{wire:?}");
+        }
+        // Cut inside the header: nothing to decode.
+        assert_eq!(gzip_header_len(&member(0x08, b"nam", b"")[..13]), None);
+        assert_eq!(
+            gzip_header_len(b"\x1f\x8b\x08\x04\0\0\0\0\0\x03\xff\xff"),
+            None
+        );
+        assert_eq!(gzip_header_len(b"\x1f\x8b\x07\0\0\0\0\0\0\x03"), None);
     }
 
     #[test]
@@ -380,6 +527,7 @@ pub(crate) mod tests {
             true,
             100,
             2,
+            false,
             &mut stats,
         );
         assert_eq!(body, b"garbage");
@@ -392,6 +540,7 @@ pub(crate) mod tests {
             true,
             4,
             2,
+            false,
             &mut stats,
         );
         assert_eq!(body, b"0123");

@@ -2,9 +2,11 @@
 //!
 //! An [`HttpConnection`] takes the two byte streams of one TCP connection (from
 //! [`crate::stream`]) and recognises HTTP by content, on any port: the side that sends a
-//! request line is the client. Requests and responses are parsed with `httparse`; bodies are
-//! framed by Content-Length or chunked encoding (extensions and trailers), dechunked and, when
-//! `Content-Encoding` says so, gzip/deflate-decoded up to a body limit. Keep-alive and
+//! request line is the client. Requests are parsed with `httparse`, the IIS way; responses the
+//! lenient way libhtp (Suricata's parser) and browsers read them ([`response_head`]), so that
+//! evasive responses (HTTP Evader) are still inspected. Bodies are framed by Content-Length or
+//! chunked encoding (extensions and trailers), dechunked and, when `Content-Encoding` says so,
+//! gzip/deflate-decoded up to a body limit. Keep-alive and
 //! pipelining give many transactions per connection; each response is paired with its request
 //! (HEAD, 1xx, 204 and 304 carry no body; `Expect: 100-continue` is followed). After a gap the
 //! parser skips to the next request line. A stream that is not HTTP, or turns to garbage, is
@@ -14,7 +16,8 @@
 //! of them: the path normalised as IIS does before routing ([`normalize`]) and the cookies
 //! split as ASP.NET splits them ([`cookie`]).
 //!
-//! Layout: `parser` parses heads and finds message starts (no state), `body` frames bodies
+//! Layout: `parser` parses heads and finds message starts (no state), `response_head` reads
+//! response heads as libhtp does, `body` frames bodies
 //! (Content-Length, chunked, until close), `decode` undoes gzip/deflate, and `connection` holds
 //! the per-connection state machine that ties them together.
 
@@ -24,6 +27,7 @@ pub mod cookie;
 mod decode;
 pub mod normalize;
 mod parser;
+mod response_head;
 #[cfg(test)]
 mod tests;
 

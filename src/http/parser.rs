@@ -3,8 +3,8 @@
 //!
 //! `httparse` keeps no state, so callers re-parse from the start of the buffered head until it
 //! is complete. It is run leniently, the way IIS accepts requests: several spaces between the
-//! parts of the request line, invalid header lines skipped; for responses also spaces before
-//! the colon and obsolete line folding. `httparse` insists on a UTF-8 request-target and on
+//! parts of the request line, invalid header lines skipped. Responses are read as libhtp reads
+//! them, by [`super::response_head`]. `httparse` insists on a UTF-8 request-target and on
 //! `HTTP/1.0` or `HTTP/1.1`, while HTTP.sys takes raw 8-bit targets; when `httparse` refuses a
 //! request line that the lenient checker here accepts, the header block is parsed behind a
 //! stand-in request line so such requests are not lost.
@@ -119,43 +119,10 @@ pub(crate) fn parse_request(buf: &[u8], max_headers: usize) -> Head<HttpRequest>
     }
 }
 
-/// Parses a response head at the start of `buf` (leading empty lines are skipped).
+/// Parses a response head at the start of `buf` (leading empty lines are skipped), as libhtp
+/// does: see [`super::response_head`].
 pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpResponse> {
-    let mut config = httparse::ParserConfig::default();
-    config
-        .allow_spaces_after_header_name_in_responses(true)
-        .allow_obsolete_multiline_headers_in_responses(true)
-        .allow_multiple_spaces_in_response_status_delimiters(true)
-        .ignore_invalid_headers_in_responses(true);
-    let inline = max_headers.min(INLINE_HEADERS);
-    let mut result = {
-        let mut slots = [httparse::EMPTY_HEADER; INLINE_HEADERS];
-        run_response(&config, buf, &mut slots[..inline])
-    };
-    if matches!(result, Err(httparse::Error::TooManyHeaders)) && max_headers > inline {
-        let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-        result = run_response(&config, buf, &mut slots);
-    }
-    match result {
-        Ok(httparse::Status::Complete((len, status, headers))) => {
-            let (line, raw_headers) = split_head(&buf[..len]);
-            let (protocol, reason) = split_status_line(line);
-            Head::Complete(
-                HttpResponse {
-                    protocol: protocol.to_vec(),
-                    status,
-                    reason: reason.to_vec(),
-                    response_line: line.to_vec(),
-                    raw_headers: raw_headers.to_vec(),
-                    headers,
-                    ..HttpResponse::default()
-                },
-                len,
-            )
-        }
-        Ok(httparse::Status::Partial) => Head::Partial,
-        Err(_) => Head::Invalid,
-    }
+    super::response_head::parse_response(buf, max_headers)
 }
 
 type Parsed<T> = httparse::Result<T>;
@@ -189,20 +156,6 @@ fn run_request_with<'b>(
     Ok(match config.parse_request(&mut req, buf)? {
         httparse::Status::Complete(len) => {
             httparse::Status::Complete((len, owned_headers(req.headers)))
-        }
-        httparse::Status::Partial => httparse::Status::Partial,
-    })
-}
-
-fn run_response<'b>(
-    config: &httparse::ParserConfig,
-    buf: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
-) -> Parsed<(usize, u16, Headers)> {
-    let mut resp = httparse::Response::new(slots);
-    Ok(match config.parse_response(&mut resp, buf)? {
-        httparse::Status::Complete(len) => {
-            httparse::Status::Complete((len, resp.code.unwrap_or(0), owned_headers(resp.headers)))
         }
         httparse::Status::Partial => httparse::Status::Partial,
     })
@@ -300,15 +253,6 @@ fn split_head(head: &[u8]) -> (&[u8], &[u8]) {
         Some(lf) => (strip_cr(&rest[..lf]), &rest[lf + 1..]),
         None => (strip_cr(rest), &[]),
     }
-}
-
-/// `HTTP/1.1 200 OK` → (`HTTP/1.1`, `OK`).
-fn split_status_line(line: &[u8]) -> (&[u8], &[u8]) {
-    let protocol_end = line.iter().position(|b| *b == b' ').unwrap_or(line.len());
-    let (protocol, rest) = line.split_at(protocol_end);
-    let rest = trim_start_spaces(rest);
-    let rest = rest.get(3..).unwrap_or_default(); // the status code
-    (protocol, trim_start_spaces(rest))
 }
 
 fn trim_start_spaces(s: &[u8]) -> &[u8] {
@@ -579,7 +523,7 @@ mod tests {
         assert_eq!(resp.reason, b"Very OK");
         assert_eq!(resp.response_line, b"HTTP/1.1 200  Very OK");
         assert_eq!(resp.headers.get("content-length"), Some(&b"5"[..]));
-        assert_eq!(resp.headers.get("x-f"), Some(&b"a\r\n  b"[..]));
+        assert_eq!(resp.headers.get("x-f"), Some(&b"a  b"[..]));
         let (resp, _) = complete(parse_response(b"HTTP/1.0 404\r\n\r\n", 16));
         assert_eq!((resp.status, resp.reason.as_slice()), (404, &b""[..]));
         assert!(matches!(

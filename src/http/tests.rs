@@ -856,3 +856,160 @@ proptest::proptest! {
         proptest::prop_assert_eq!(whole, split);
     }
 }
+
+#[test]
+fn libhtp_bytes_after_a_response_that_are_not_a_status_line_are_a_headless_body() {
+    // Content-Length 4, then more bytes that are no status line: libhtp (and browsers) read
+    // them as the body of a response without a head, up to the close.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 200 ok\r\nContent-length: 4\r\n\r\nabcdEFGH",
+    );
+    h.send(SERVER, b"\r\nIJ");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(h.out.len(), 2);
+    assert_eq!(h.response(0).body, b"abcd");
+    assert_eq!(h.response(1).body, b"EFGH\r\nIJ");
+    assert_eq!(h.response(1).status, 0);
+    assert_eq!(h.out[1].request.method, b"");
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn libhtp_ambiguous_content_length_reads_to_the_close() {
+    // `34\r\n 68` folds to `34 68`: ambiguous, so the whole rest is body.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 200 ok\r\nContent-length: 2\r\n 4\r\n\r\nabcd",
+    );
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.response(0).body, b"abcd");
+}
+
+#[test]
+fn libhtp_odd_transfer_encoding_and_chunk_sizes() {
+    // `Transfer-Encoding: x \r\n chunked` (folded), chunk sizes with junk around them.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"http/1.0 200 ok\r\nTransfer-Encoding: x \r\n chunked\r\n\r\n \x0c2x\r\r\nabJUNK\r\n\r\n3\r\ncde\r\n0\r\n\r\n",
+    );
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.response(0).body, b"abcde");
+    // `chunked` announced, but no chunk size: the rest of the stream is the body.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 200 ok\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nX5O!P\r\nmore",
+    );
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(h.response(0).body, b"X5O!P\r\nmore");
+    assert_eq!(h.stats.garbage, 0);
+}
+
+#[test]
+fn libhtp_header_names_with_nul_and_bare_cr_lines() {
+    // `Transfer\0-Encoding` is Transfer-Encoding to libhtp; a bare CR ends a header line.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(
+        SERVER,
+        b"HTTP/1.1 200\rTransfer\x00-encoding:chu\x00nked\r\nX: y\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+    );
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.response(0).body, b"ab");
+    assert_eq!(h.response(0).status, 200);
+}
+
+#[test]
+fn libhtp_lenient_content_encoding() {
+    for ce in [
+        &b"x-deflate"[..],
+        b"def\x00late",
+        b"\x0bdeflate",
+        b"deflate, gzip",
+        b"gzip, deflate",
+    ] {
+        let mut h = Harness::new();
+        h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+        let body = raw_deflate(b"decoded!");
+        let mut resp =
+            format!("HTTP/1.1 200 ok\r\nContent-Length: {}\r\n", body.len()).into_bytes();
+        resp.extend_from_slice(b"Content-Encoding:");
+        resp.extend_from_slice(ce);
+        resp.extend_from_slice(b"\r\n\r\n");
+        resp.extend_from_slice(&body);
+        h.send(SERVER, &resp);
+        assert_eq!(h.response(0).body, b"decoded!", "{ce:?}");
+    }
+}
+
+#[test]
+fn a_101_with_a_length_is_not_a_switch() {
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.1 101 ok\r\nContent-Length: 2\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz");
+    assert!(h.conn.is_active());
+    assert_eq!(statuses(&h.out), [Some(101), Some(200)]);
+}
+
+#[test]
+fn a_body_after_a_204_with_a_length_is_still_inspected() {
+    // libhtp reads the body; here it becomes a headless response (the framing of 304s that
+    // carry the representation's length is kept).
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.1 204 ok\r\nContent-Length: 5\r\n\r\nX5O!P");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(statuses(&h.out), [Some(204), Some(0)]);
+    assert_eq!(h.response(1).body, b"X5O!P");
+}
+
+#[test]
+fn a_close_ends_an_unfinished_response_head() {
+    // libhtp: the server closing in the headers ends them; they are still inspected.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    h.send(SERVER, b"HTTP/1.0 200 OK\r\nServer:ng1nx");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(statuses(&h.out), [Some(200)]);
+    assert_eq!(h.response(0).headers.get("server"), Some(&b"ng1nx"[..]));
+    // Nothing but empty lines: no response.
+    let mut h = Harness::new();
+    h.send(CLIENT, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    h.send(SERVER, b"\r\n");
+    h.close(SERVER);
+    h.finish();
+    assert_eq!(statuses(&h.out), [None]);
+}
+
+#[test]
+fn a_request_head_cut_off_by_the_end_of_the_capture_is_still_a_request() {
+    // No empty line after the headers, no response, no FIN: libhtp still has the request
+    // line (and Suricata inspects it).
+    let mut h = Harness::new();
+    h.send(
+        CLIENT,
+        b"POST /normalized%20uri HTTP/1.0\r\nUser-Agent: Mozilla/1.0\r\n",
+    );
+    h.finish();
+    assert_eq!(targets(&h.out), ["/normalized%20uri"]);
+    assert_eq!(
+        h.out[0].request.headers.get("user-agent"),
+        Some(&b"Mozilla/1.0"[..])
+    );
+    assert!(h.out[0].flags.incomplete);
+}

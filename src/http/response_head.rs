@@ -1,0 +1,398 @@
+//! Response heads parsed the way libhtp (Suricata's HTTP parser) and browsers read them.
+//!
+//! Servers, and attackers hiding content from inspection (noxxi.de's "HTTP Evader"), send
+//! status lines and header blocks that a strict parser refuses but a browser still renders. A
+//! sensor that refuses them sees no body at all, so responses are read with the leniency
+//! libhtp documents and implements:
+//!
+//! - The status line only has to start with `http` (any case) after whitespace or NUL bytes;
+//!   protocol, status and reason are split at whitespace (space, tab, CR, LF, VT, FF). The
+//!   protocol is kept as sent (`http/1.0`, `HTTP/2.0`, `HTTP/1.1foobar`); a status that is not
+//!   a number from 100 to 999 (`20`, `2\0 00`, missing) is kept as 0, and the response goes on.
+//! - A line ends at LF, or at a CR not followed by LF (`a: b\rc: d\r\n` is two lines), except
+//!   that a lone CR at the very start of a line does not end it.
+//! - The header block ends at an empty line (`\n` or `\r\n`), or at a line holding only a space
+//!   or tab before its LF when the next byte is not another LF. `\r\r\n` is not empty.
+//! - A line starting with a space or tab continues the previous header (obs-fold); on HTTP/1.1,
+//!   a continuation with a colon after a header that has one starts a new header instead. A
+//!   line without a colon is a header with an empty name (so its bytes are still inspected).
+//! - Header names lose trailing whitespace, VT, FF, CR and NUL; values lose surrounding spaces
+//!   and tabs.
+//!
+//! Which headers frame the body (and how leniently their values are read) is decided in
+//! [`super::body`]; this module only splits the head.
+
+use super::parser::Head;
+use super::{Header, Headers, HttpResponse};
+
+/// Parses a response head at the start of `buf` (leading empty lines are skipped). Only
+/// complete lines are used, plus the one byte after a line when libhtp's rules look at it;
+/// returns [`Head::Partial`] when more bytes are needed, [`Head::Invalid`] when the first line
+/// does not look like a status line or there are more than `max_headers` header lines.
+pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpResponse> {
+    let start = buf
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    let rest = &buf[start..];
+    match looks_like_status_line(rest) {
+        Some(true) => {}
+        Some(false) => return Head::Invalid,
+        None => return Head::Partial,
+    }
+    let Some(head_start) = line_end(buf, start, false) else {
+        return Head::Partial;
+    };
+    let line = chomp(&buf[start..head_start]);
+    let (protocol, status, reason) = split_status_line(line);
+    let http11 = protocol == b"HTTP/1.1";
+
+    let mut headers = Vec::new();
+    // The header being gathered: it may still be continued by a folded line.
+    let mut current: Option<Vec<u8>> = None;
+    let mut pos = head_start;
+    loop {
+        let Some(end) = line_end(buf, pos, true) else {
+            return Head::Partial;
+        };
+        let raw = &buf[pos..end];
+        let next = buf.get(end).copied();
+        match is_terminator(raw, next) {
+            None => return Head::Partial,
+            Some(true) => {
+                if let Some(h) = current.take() {
+                    push_header(&mut headers, &h);
+                }
+                if headers.len() > max_headers {
+                    return Head::Invalid;
+                }
+                let response = HttpResponse {
+                    protocol: protocol.to_vec(),
+                    status,
+                    reason: reason.to_vec(),
+                    response_line: line.to_vec(),
+                    raw_headers: buf[head_start..end].to_vec(),
+                    headers: Headers(headers),
+                    ..HttpResponse::default()
+                };
+                return Head::Complete(response, end);
+            }
+            Some(false) => {}
+        }
+        let data = chomp(raw);
+        match data.first() {
+            Some(b' ' | b'\t') | None => match current.as_mut() {
+                // A continuation with nothing before it starts the header itself.
+                None => current = Some(data.to_vec()),
+                Some(prev) if http11 && data.contains(&b':') && prev.contains(&b':') => {
+                    push_header(&mut headers, prev);
+                    current = Some(data.get(1..).unwrap_or_default().to_vec());
+                }
+                Some(prev) => prev.extend_from_slice(data),
+            },
+            Some(_) => {
+                if let Some(h) = current.replace(data.to_vec()) {
+                    push_header(&mut headers, &h);
+                }
+            }
+        }
+        if headers.len() > max_headers {
+            return Head::Invalid;
+        }
+        pos = end;
+    }
+}
+
+/// Does the line at the start of `buf` look like a status line, as browsers and libhtp
+/// decide: `http` in any case after whitespace or NUL bytes? `None` when too few bytes tell.
+/// A first line that does not is, for libhtp, the start of a body without a head.
+pub(crate) fn looks_like_status_line(buf: &[u8]) -> Option<bool> {
+    let lead = buf
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0))
+        .count();
+    let word = &buf[lead..buf.len().min(lead + 4)];
+    if !b"http".starts_with(&word.to_ascii_lowercase()) {
+        Some(false)
+    } else if word.len() == 4 {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// libhtp's whitespace (`htp_is_space`): space, tab, CR, LF, VT, FF.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// The end (exclusive, terminator included) of the line starting at `start`, or `None` when
+/// it is not complete. A CR followed by anything but LF ends the line; in the header block
+/// (`header`), not when it is the first byte of the line.
+fn line_end(buf: &[u8], start: usize, header: bool) -> Option<usize> {
+    let mut i = start;
+    while i < buf.len() {
+        match buf[i] {
+            b'\n' => return Some(i + 1),
+            b'\r' => match buf.get(i + 1) {
+                None => return None,
+                Some(b'\n') => {}
+                Some(_) if header && i == start => {}
+                Some(_) => return Some(i + 1),
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Does this header-block line end the head? `None` when that depends on a byte not seen yet.
+fn is_terminator(line: &[u8], next: Option<u8>) -> Option<bool> {
+    match line {
+        b"\n" | b"\r\n" => Some(true),
+        // Only whitespace: a terminator, unless an empty line follows right away.
+        [b' ' | b'\t', b'\n'] => next.map(|n| n != b'\n'),
+        _ => Some(false),
+    }
+}
+
+/// The line without its trailing CRs and LFs.
+fn chomp(line: &[u8]) -> &[u8] {
+    let n = line
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    &line[..line.len() - n]
+}
+
+/// `protocol SP status SP reason`, split at runs of whitespace; the status as a number from
+/// 100 to 999, else 0.
+fn split_status_line(line: &[u8]) -> (&[u8], u16, &[u8]) {
+    let skip =
+        |s: &[u8], from: usize| from + s[from..].iter().take_while(|b| is_space(**b)).count();
+    let word =
+        |s: &[u8], from: usize| from + s[from..].iter().take_while(|b| !is_space(**b)).count();
+    let p0 = skip(line, 0);
+    let p1 = word(line, p0);
+    let s0 = skip(line, p1);
+    let s1 = word(line, s0);
+    let r0 = skip(line, s1);
+    (&line[p0..p1], status_number(&line[s0..s1]), &line[r0..])
+}
+
+fn status_number(digits: &[u8]) -> u16 {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return 0;
+    }
+    let n = digits.iter().try_fold(0u32, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    });
+    match n {
+        Some(n @ 100..=999) => n as u16,
+        _ => 0,
+    }
+}
+
+/// Splits one (unfolded) header line at its first colon.
+fn push_header(headers: &mut Vec<Header>, line: &[u8]) {
+    if line.is_empty() {
+        return;
+    }
+    let lws = |b: &u8| matches!(b, b' ' | b'\t');
+    let trim = |s: &[u8]| -> Vec<u8> {
+        let start = s.iter().take_while(|b| lws(b)).count();
+        let end = s.len() - s[start..].iter().rev().take_while(|b| lws(b)).count();
+        s[start..end].to_vec()
+    };
+    let header = match memchr::memchr(b':', line) {
+        None => Header {
+            name: Vec::new(),
+            value: trim(line),
+        },
+        Some(colon) => {
+            let name = &line[..colon];
+            let keep = name.len()
+                - name
+                    .iter()
+                    .rev()
+                    .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0))
+                    .count();
+            Header {
+                name: name[..keep].to_vec(),
+                value: trim(&line[colon + 1..]),
+            }
+        }
+    };
+    headers.push(header);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(buf: &[u8]) -> (HttpResponse, usize) {
+        match parse_response(buf, 64) {
+            Head::Complete(r, n) => (r, n),
+            other => panic!("not complete: {other:?} for {buf:?}"),
+        }
+    }
+
+    fn names(r: &HttpResponse) -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .map(|h| {
+                (
+                    String::from_utf8_lossy(&h.name).into_owned(),
+                    String::from_utf8_lossy(&h.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_head() {
+        let raw = b"HTTP/1.1 200  Very OK\r\nContent-Length : 5\r\nX-F: a\r\n  b\r\n\r\nhello";
+        let (r, n) = complete(raw);
+        assert_eq!(n, raw.len() - 5);
+        assert_eq!(r.protocol, b"HTTP/1.1");
+        assert_eq!((r.status, r.reason.as_slice()), (200, &b"Very OK"[..]));
+        assert_eq!(r.response_line, b"HTTP/1.1 200  Very OK");
+        assert_eq!(
+            r.raw_headers,
+            b"Content-Length : 5\r\nX-F: a\r\n  b\r\n\r\n"
+        );
+        assert_eq!(r.headers.get("content-length"), Some(&b"5"[..]));
+        assert_eq!(r.headers.get("x-f"), Some(&b"a  b"[..]));
+    }
+
+    #[test]
+    fn odd_status_lines_are_still_responses() {
+        // Lower-case or unknown protocol, leading space or NUL, VT separators, no status,
+        // garbage status: all kept, status 0 when it is not 100..=999.
+        for (raw, proto, status) in [
+            (&b"http/1.0 200 ok\r\n\r\n"[..], &b"http/1.0"[..], 200),
+            (b"HTTP/2.0 200 ok\r\n\r\n", b"HTTP/2.0", 200),
+            (b" HTTP/1.1 200 ok\r\n\r\n", b"HTTP/1.1", 200),
+            (b"\x00HTTP/1.1 200 ok\r\n\r\n", b"\x00HTTP/1.1", 200),
+            (b"HTTP/1.1\x0b200\x0bok\r\n\r\n", b"HTTP/1.1", 200),
+            (b"HTTP/1.1\r\n\r\n", b"HTTP/1.1", 0),
+            (b"HTTP/1.1foobar\r\n\r\n", b"HTTP/1.1foobar", 0),
+            (b"HTTP/1.1 20 ok\r\n\r\n", b"HTTP/1.1", 0),
+            (b"HTTP/1.1 2\x0000 ok\r\n\r\n", b"HTTP/1.1", 0),
+            (b"HTTP/1.1 0200 ok\r\n\r\n", b"HTTP/1.1", 200),
+        ] {
+            let (r, n) = complete(raw);
+            assert_eq!(
+                (r.protocol.as_slice(), r.status, n),
+                (proto, status, raw.len())
+            );
+        }
+        assert!(matches!(
+            parse_response(b"GET / HTTP/1.1\r\n\r\n", 8),
+            Head::Invalid
+        ));
+        assert!(matches!(parse_response(b"\x16\x03", 8), Head::Invalid));
+        assert!(matches!(parse_response(b"ht", 8), Head::Partial));
+        assert!(matches!(
+            parse_response(b" \r\nHTTP/1.1 200 ok\r\n\r\n", 8),
+            Head::Invalid
+        ));
+        assert_eq!(looks_like_status_line(b"EICAR-STANDARD"), Some(false));
+        assert_eq!(looks_like_status_line(b"\0 hTtP/1.1"), Some(true));
+        assert_eq!(looks_like_status_line(b"\0 hT"), None);
+        assert!(matches!(parse_response(b"HTTP/1.1 200", 8), Head::Partial));
+    }
+
+    #[test]
+    fn bare_cr_ends_a_line() {
+        let (r, _) = complete(b"HTTP/1.1 200\rTransfer-Encoding:chunked\r\nA: b\rC: d\r\n\n");
+        assert_eq!(r.response_line, b"HTTP/1.1 200");
+        assert_eq!(
+            names(&r),
+            [("Transfer-Encoding", "chunked"), ("A", "b"), ("C", "d")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        // `Name\r: value`: the name line has no colon, the value line an empty name.
+        let (r, _) = complete(b"HTTP/1.1 200 ok\r\nTransfer-Encoding\r: chunked\r\n\r\n");
+        assert_eq!(r.headers.get("transfer-encoding"), None);
+        assert_eq!(r.headers.0[1].value, b"chunked");
+        // `Name: \r value` is folded back together.
+        let (r, _) = complete(b"HTTP/1.1 200 ok\r\nTransfer-Encoding: \r chunked\r\n\r\n");
+        assert_eq!(r.headers.get("transfer-encoding"), Some(&b"chunked"[..]));
+    }
+
+    #[test]
+    fn terminators() {
+        // `\r\r\n` is not an empty line.
+        let raw = b"HTTP/1.1 200 ok\r\nA: b\r\n\r\r\nC: d\r\n\r\nBODY";
+        let (r, n) = complete(raw);
+        assert_eq!((n, r.headers.get("c")), (raw.len() - 4, Some(&b"d"[..])));
+        // A lone space or tab line ends the head unless an LF follows.
+        let raw = b"HTTP/1.1 200 ok\r\nContent-length: 68\n \nX5O!";
+        assert_eq!(complete(raw).1, raw.len() - 4);
+        let raw = b"HTTP/1.1 200 ok\r\nA: b\n\t\n4\r\n";
+        assert_eq!(complete(raw).1, raw.len() - 3);
+        assert!(matches!(
+            parse_response(b"HTTP/1.1 200 ok\r\nA: b\n \n", 8),
+            Head::Partial
+        ));
+        let (r, _) = complete(b"HTTP/1.1 200 ok\r\nA: b\n \n\nX");
+        assert_eq!(r.headers.get("a"), Some(&b"b"[..]));
+    }
+
+    #[test]
+    fn folding() {
+        // A status split over two lines: the rest becomes a header without a name.
+        let (r, _) = complete(b"HTTP/1.1\n 200 ok\r\nContent-length: 68\r\n\r\n");
+        assert_eq!(r.status, 0);
+        assert_eq!(r.headers.0[0].name, b"");
+        assert_eq!(r.headers.get("content-length"), Some(&b"68"[..]));
+        // HTTP/1.1: a folded line with a colon is a header of its own.
+        let (r, _) =
+            complete(b"HTTP/1.1 200 ok\r\nX-Foo: bar\r\n\tTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(r.headers.get("transfer-encoding"), Some(&b"chunked"[..]));
+        // A name continued on the next lines.
+        let (r, _) = complete(
+            b"HTTP/1.1 200 ok\r\nTransfer-Encoding\r\n \r\n :\r\n chunked\r\nA: b\r\n\r\n",
+        );
+        assert_eq!(r.headers.get("transfer-encoding"), Some(&b"chunked"[..]));
+        assert_eq!(r.headers.get("a"), Some(&b"b"[..]));
+    }
+
+    #[test]
+    fn names_lose_odd_trailing_bytes() {
+        for raw in [
+            &b"HTTP/1.1 200 ok\r\nTransfer-Encoding\t: chunked\r\n\r\n"[..],
+            b"HTTP/1.1 200 ok\r\nTransfer-Encoding\x0b:chunked\r\n\r\n",
+            b"HTTP/1.1 200 ok\r\nTransfer-Encoding\x0c:chunked\r\n\r\n",
+        ] {
+            let (r, _) = complete(raw);
+            assert_eq!(r.headers.get("transfer-encoding"), Some(&b"chunked"[..]));
+        }
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let mut raw = b"HTTP/1.1 200 ok\r\n".to_vec();
+        for i in 0..10 {
+            raw.extend_from_slice(format!("H{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        assert!(matches!(parse_response(&raw, 10), Head::Complete(..)));
+        assert!(matches!(parse_response(&raw, 9), Head::Invalid));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(buf in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            if let Head::Complete(_, n) = parse_response(&buf, 8) {
+                proptest::prop_assert!(n <= buf.len());
+            }
+            let mut with_head = b"HTTP/1.1 200 ok\r\n".to_vec();
+            with_head.extend_from_slice(&buf);
+            let _ = parse_response(&with_head, 8);
+        }
+    }
+}
