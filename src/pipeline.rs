@@ -34,6 +34,10 @@ pub struct PipelineConfig {
     pub reassembly_memcap: Option<usize>,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// Treat a connection seen from one side only (asymmetric routing, a tap on one
+    /// direction) as established once that side has completed its part of the handshake
+    /// (Suricata's `stream.async-oneside`). By default off.
+    pub async_oneside: bool,
 }
 
 /// Where an alert was raised: the packet, the transaction (for HTTP rules) and the bytes
@@ -171,6 +175,10 @@ struct FlowState {
     bytes: [u64; 2],
     /// Flowbits.
     detect: FlowDetectState,
+    /// The first packet was a SYN or a SYN/ACK (the handshake was captured, at least in part).
+    opened_with_syn: bool,
+    /// The first packet was a SYN/ACK: only the responder's half of the handshake was seen.
+    opened_with_syn_ack: bool,
 }
 
 impl FlowState {
@@ -178,15 +186,25 @@ impl FlowState {
         self.http.client().unwrap_or(Side::Initiator)
     }
 
-    fn meta(&self) -> FlowMeta {
+    /// Whether `flow:established` holds: both sides have spoken, or the connection was picked
+    /// up mid-stream (a SYN/ACK first counts, with pick-up on, as Suricata picks it up), or —
+    /// with `async_oneside` — the one side seen sent its handshake packet and more.
+    fn established(&self, midstream: bool, async_oneside: bool) -> bool {
+        let both = self.packets[0] > 0 && self.packets[1] > 0;
+        let one_side = self.packets[0].max(self.packets[1]) >= 2;
+        both || self.session.is_midstream()
+            || (midstream && self.opened_with_syn_ack)
+            || (async_oneside && self.opened_with_syn && one_side)
+    }
+
+    fn meta(&self, midstream: bool, async_oneside: bool) -> FlowMeta {
         let f = self.facts();
         FlowMeta {
             client_ip: f.client_ip,
             client_port: f.client_port,
             server_ip: f.server_ip,
             server_port: f.server_port,
-            established: self.session.is_midstream()
-                || (self.packets[0] > 0 && self.packets[1] > 0),
+            established: self.established(midstream, async_oneside),
         }
     }
 
@@ -234,6 +252,10 @@ struct Detection {
     payload_rules: bool,
     /// Stream bytes the current packet made deliverable, per side.
     stream: [Vec<u8>; 2],
+    /// Mid-stream pick-up is on (for `flow:established`).
+    midstream: bool,
+    /// One-sided connections may be established (for `flow:established`).
+    async_oneside: bool,
 }
 
 impl Detection {
@@ -245,7 +267,7 @@ impl Detection {
         finished: &mut [HttpTransaction],
         sink: &mut dyn EventSink,
     ) {
-        let meta = flow.meta();
+        let meta = flow.meta(self.midstream, self.async_oneside);
         let facts = flow.facts();
         for tx in finished.iter() {
             self.alerts.clear();
@@ -289,7 +311,7 @@ impl Detection {
             return;
         }
         let client = flow.client_side();
-        let meta = flow.meta();
+        let meta = flow.meta(self.midstream, self.async_oneside);
         let mut facts = None;
         for s in [side, side.opposite()] {
             let stream = std::mem::take(&mut self.stream[s.index()]);
@@ -344,6 +366,7 @@ impl Detection {
 impl Worker {
     /// A worker with the given settings and, when given, rules to run.
     pub fn new(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
+        let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
         let mut memory = ReassemblyMemory::default();
         if let Some(cap) = config.reassembly_memcap {
             memory.cap = cap;
@@ -361,6 +384,8 @@ impl Worker {
                 state: WorkerDetectState::new(),
                 alerts: Vec::new(),
                 stream: [Vec::new(), Vec::new()],
+                midstream,
+                async_oneside,
             }),
         }
     }
@@ -476,6 +501,8 @@ impl Worker {
                     packets: [0; 2],
                     bytes: [0; 2],
                     detect: FlowDetectState::new(),
+                    opened_with_syn: segment.flags.syn(),
+                    opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
                 };
                 let mut evicted = Vec::new();
                 self.flows

@@ -3,8 +3,9 @@
 //!
 //! Each case is replayed with only its own rules and the Suricata settings its `args` pass,
 //! translated to exhound flags: without `stream.midstream=true` Suricata ignores connections
-//! whose handshake was not captured, so exhound runs with `--no-midstream`; the decompression
-//! layer limit maps to `--decompress-layers`. The cases exhound does not pass are listed, each
+//! whose handshake was not captured, so exhound runs with `--no-midstream`;
+//! `stream.async-oneside=true` maps to `--async-oneside`, and the decompression layer limit to
+//! `--decompress-layers`. The cases exhound does not pass are listed, each
 //! with its reason, in `tests/conformance-known-failures.txt` (and the README); the test fails
 //! when a case fails that is not listed, and when a listed case passes (so the list stays
 //! true). Skips with a message when `../shared` is absent.
@@ -43,6 +44,9 @@ fn flags(args: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     if !sets.contains(&"stream.midstream=true") {
         out.push("--no-midstream".to_string());
+    }
+    if sets.contains(&"stream.async-oneside=true") {
+        out.push("--async-oneside".to_string());
     }
     for s in sets {
         if let Some((_, n)) = s.split_once("response-body-decompress-layer-limit=") {

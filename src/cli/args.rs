@@ -130,6 +130,12 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub no_midstream: bool,
 
+    /// Treat a connection captured from one side only (asymmetric routing, a one-way tap) as
+    /// established once that side has sent its handshake packet and more (Suricata's
+    /// `stream.async-oneside`), so that `flow:established` rules match on it.
+    #[arg(long)]
+    pub async_oneside: bool,
+
     /// Bytes of each direction of a TCP connection that are inspected (0: no limit).
     /// Suffixes k, m, g.
     #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
@@ -178,6 +184,7 @@ impl ReplayArgs {
         let mut c = PipelineConfig::default();
         c.stream.policy = self.stream_policy.into();
         c.stream.midstream = !self.no_midstream;
+        c.async_oneside = self.async_oneside;
         c.stream.depth = self.stream_depth;
         c.reassembly_memcap = Some(to_usize(self.reassembly_memcap));
         c.http.request_body_limit = to_usize(self.request_body_limit);
@@ -295,6 +302,7 @@ mod tests {
         );
         assert_eq!(a.rules.vars, ["HOME_NET=10.0.0.0/8"]);
         assert!(a.rules.skip_invalid && a.payload);
+        assert!(a.pipeline_config().async_oneside);
         let cli = Cli::try_parse_from(["exhound", "rules", "check", "-S", "x.rules"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -334,7 +334,19 @@ impl State {
             }
             "isdataat" => {
                 let i = Isdataat::parse(need()?)?;
-                let buffer = self.current.clone();
+                // A relative isdataat belongs to the buffer of the match it follows (Suricata
+                // adds it to that match's list), which matters after a legacy modifier or
+                // `uricontent`, where no sticky buffer is in force; right after a sticky
+                // buffer it belongs to that buffer.
+                let previous = self.options.iter().rev().find_map(|o| match o {
+                    RuleOption::Match(m) => Some(m.buffer.clone()),
+                    _ => None,
+                });
+                let fresh_sticky = self.sticky.as_ref().is_some_and(|(_, _, used)| !used);
+                let buffer = match previous {
+                    Some(b) if i.relative && !fresh_sticky => b,
+                    _ => self.current.clone(),
+                };
                 self.push_match(buffer, MatchKind::Isdataat(i), off, name);
             }
             "bsize" => {

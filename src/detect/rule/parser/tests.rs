@@ -563,6 +563,12 @@ fn sizes() {
         .unwrap();
     assert_eq!((u.cmp, u.kind), (IntCmp::Range(3, 20), UriKind::Raw));
     round_trip(&r);
+    // A relative isdataat after uricontent belongs to the URI, not to the payload.
+    let r = opts(r#"uricontent:"fix_this"; isdataat:!10,relative; isdataat:3; sid:1;"#);
+    let it = items(&r);
+    assert_eq!(it[1].buffer, it[0].buffer);
+    assert_eq!(it[2].buffer.buffer, Buffer::Payload);
+    round_trip(&r);
     let r = rule("alert tcp any any -> any any (dsize:<=100; isdataat:5; sid:1;)");
     assert!(r.options.contains(&RuleOption::Dsize(IntCmp::Le(100))));
     round_trip(&r);
