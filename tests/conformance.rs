@@ -4,8 +4,8 @@
 //! Each case is replayed with only its own rules and the Suricata settings its `args` pass,
 //! translated to exhound flags: without `stream.midstream=true` Suricata ignores connections
 //! whose handshake was not captured, so exhound runs with `--no-midstream`;
-//! `stream.async-oneside=true` maps to `--async-oneside`, and the decompression layer limit to
-//! `--decompress-layers`. The cases exhound does not pass are listed, each
+//! `stream.async-oneside=true` maps to `--async-oneside`, `lzma-enabled` to
+//! `--decompress-lzma`, and the decompression layer limit to `--decompress-layers`. The cases exhound does not pass are listed, each
 //! with its reason, in `tests/conformance-known-failures.txt` (and the README); the test fails
 //! when a case fails that is not listed, and when a listed case passes (so the list stays
 //! true). Skips with a message when `../shared` is absent.
@@ -49,6 +49,9 @@ fn flags(args: &[String]) -> Vec<String> {
         out.push("--async-oneside".to_string());
     }
     for s in sets {
+        if s.ends_with("lzma-enabled=yes") || s.ends_with("lzma-enabled=true") {
+            out.push("--decompress-lzma".to_string());
+        }
         if let Some((_, n)) = s.split_once("response-body-decompress-layer-limit=") {
             out.push("--decompress-layers".to_string());
             out.push(n.to_string());

@@ -157,6 +157,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub decompress_layers: usize,
 
+    /// Also decode `Content-Encoding: lzma` bodies (up to 1 MiB of dictionary memory per
+    /// layer; off by default, as in Suricata).
+    #[arg(long)]
+    pub decompress_lzma: bool,
+
     /// Seconds (of packet time) after which an idle flow is closed.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub flow_timeout: u64,
@@ -190,6 +195,7 @@ impl ReplayArgs {
         c.http.request_body_limit = to_usize(self.request_body_limit);
         c.http.response_body_limit = to_usize(self.response_body_limit);
         c.http.decompress_layers = self.decompress_layers;
+        c.http.decompress_lzma = self.decompress_lzma;
         c.flow.idle_timeout_secs = self.flow_timeout;
         c.flow.memcap = to_usize(self.flow_memcap);
         c.defrag.timeout_secs = self.defrag_timeout;
@@ -290,6 +296,8 @@ mod tests {
             "HOME_NET=10.0.0.0/8",
             "--skip-invalid",
             "--payload",
+            "--async-oneside",
+            "--decompress-lzma",
             "x.pcap",
         ])
         .unwrap();
@@ -303,6 +311,7 @@ mod tests {
         assert_eq!(a.rules.vars, ["HOME_NET=10.0.0.0/8"]);
         assert!(a.rules.skip_invalid && a.payload);
         assert!(a.pipeline_config().async_oneside);
+        assert!(a.pipeline_config().http.decompress_lzma);
         let cli = Cli::try_parse_from(["exhound", "rules", "check", "-S", "x.rules"]).unwrap();
         assert!(matches!(
             cli.command,

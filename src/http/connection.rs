@@ -31,7 +31,7 @@ use std::mem;
 use crate::flow::Side;
 
 use super::body::{BodyLimits, BodyReader, BodySink, BodyStep, Framing};
-use super::decode::finish_body;
+use super::decode::{finish_body, Decoding};
 use super::parser::{self, Class, Head, Scan};
 use super::response_head;
 use super::{
@@ -832,7 +832,10 @@ impl HttpConnection {
         stats: &mut HttpStats,
     ) {
         let client = self.client == Some(side);
-        let layers = config.decompress_layers;
+        let layers = Decoding {
+            max_layers: config.decompress_layers,
+            lzma: config.decompress_lzma,
+        };
         if client {
             let id = self.req_tx.take();
             let hold = id.is_some() && self.hold_tx == id;
@@ -951,7 +954,10 @@ impl HttpConnection {
     /// Closes one transaction before its end: decodes what its bodies have, marks it
     /// incomplete.
     fn close_early(&mut self, id: u64, config: &HttpConfig, stats: &mut HttpStats) {
-        let layers = config.decompress_layers;
+        let layers = Decoding {
+            max_layers: config.decompress_layers,
+            lzma: config.decompress_lzma,
+        };
         let Some(slot) = self.slot_mut(id) else {
             return;
         };

@@ -24,6 +24,8 @@ pub(crate) enum Coding {
     Gzip,
     /// `deflate` (zlib-wrapped or raw).
     Deflate,
+    /// `lzma` (the "lzma-alone" format), decoded only when enabled.
+    Lzma,
     /// A coding this module does not decode.
     Other,
 }
@@ -49,6 +51,8 @@ pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
                     Coding::Gzip
                 } else if contains_nocase_nozero(c, b"deflate") {
                     Coding::Deflate
+                } else if contains_nocase_nozero(c, b"lzma") {
+                    Coding::Lzma
                 } else {
                     Coding::Other
                 }
@@ -65,6 +69,8 @@ pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
                 Coding::Gzip
             } else if c.eq_ignore_ascii_case(b"deflate") {
                 Coding::Deflate
+            } else if c.eq_ignore_ascii_case(b"lzma") {
+                Coding::Lzma
             } else {
                 Coding::Other
             }
@@ -90,6 +96,18 @@ pub(crate) struct Decoded {
     pub(crate) truncated: bool,
 }
 
+/// How far content decoding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decoding {
+    /// Layers undone at most.
+    pub(crate) max_layers: usize,
+    /// Whether `lzma` is decoded (off by default, as in Suricata: LZMA needs much memory).
+    pub(crate) lzma: bool,
+}
+
+/// Dictionary memory an LZMA layer may use (libhtp's default LZMA memory limit is 1 MiB).
+const LZMA_MEMLIMIT: usize = 1 << 20;
+
 /// Undoes `codings` (listed in the order applied) on `raw`, at most `max_layers` of them.
 /// `whole` says whether `raw` is the complete body. `Ok(None)` when there was nothing to undo.
 ///
@@ -99,10 +117,11 @@ pub(crate) struct Decoded {
 pub(crate) fn decode(
     raw: &[u8],
     codings: &[Coding],
-    max_layers: usize,
+    decoding: Decoding,
     limit: usize,
     whole: bool,
 ) -> Result<Option<Decoded>, DecodeError> {
+    let max_layers = decoding.max_layers;
     let mut current: Option<Decoded> = None;
     let mut failure = None;
     let mut whole = whole;
@@ -111,7 +130,8 @@ pub(crate) fn decode(
         let result = match coding {
             Coding::Gzip => gunzip(input, limit, whole),
             Coding::Deflate => inflate(input, limit, whole),
-            Coding::Other => continue,
+            Coding::Lzma if decoding.lzma => unlzma(input, limit, whole),
+            Coding::Lzma | Coding::Other => continue,
         };
         let layer = match result {
             Ok(layer) => layer,
@@ -143,14 +163,14 @@ pub(crate) fn finish_body(
     truncated: &mut bool,
     whole: bool,
     limit: usize,
-    max_layers: usize,
+    decoding: Decoding,
     lenient: bool,
     stats: &mut HttpStats,
 ) {
     if !body.is_empty() {
         let codings = content_codings(headers, lenient);
         if !codings.is_empty() {
-            match decode(body, &codings, max_layers, limit, whole && !*truncated) {
+            match decode(body, &codings, decoding, limit, whole && !*truncated) {
                 Ok(Some(decoded)) => {
                     *body = decoded.body;
                     *truncated |= decoded.truncated;
@@ -285,6 +305,55 @@ fn cut_short(out: Vec<u8>, whole: bool) -> Result<Decoded, DecodeError> {
     }
 }
 
+/// LZMA ("lzma-alone": properties, dictionary size, length, then the stream), with the
+/// dictionary capped at [`LZMA_MEMLIMIT`] and the output at `limit`.
+fn unlzma(input: &[u8], limit: usize, whole: bool) -> Result<Decoded, DecodeError> {
+    let mut sink = CappedWriter {
+        out: Vec::new(),
+        limit,
+        overflowed: false,
+    };
+    let options = lzma_rs::decompress::Options {
+        memlimit: Some(LZMA_MEMLIMIT),
+        ..Default::default()
+    };
+    let mut reader = input;
+    match lzma_rs::lzma_decompress_with_options(&mut reader, &mut sink, &options) {
+        Ok(()) => Ok(Decoded {
+            body: sink.out,
+            truncated: false,
+        }),
+        Err(_) if sink.overflowed => Ok(Decoded {
+            body: sink.out,
+            truncated: true,
+        }),
+        Err(_) => cut_short(sink.out, whole),
+    }
+}
+
+/// A writer that keeps at most `limit` bytes, then refuses more.
+struct CappedWriter {
+    out: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.limit.saturating_sub(self.out.len());
+        if room == 0 && !buf.is_empty() {
+            self.overflowed = true;
+            return Err(io::Error::other("body limit reached"));
+        }
+        let n = room.min(buf.len());
+        self.out.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Reads `decoder` to its end into `out`, stopping at `limit` bytes. Returns whether output
 /// went on past the limit.
 fn read_capped(decoder: &mut impl Read, out: &mut Vec<u8>, limit: usize) -> io::Result<bool> {
@@ -309,6 +378,11 @@ pub(crate) mod tests {
     use std::io::Write;
 
     use super::*;
+
+    const LAYERS2: Decoding = Decoding {
+        max_layers: 2,
+        lzma: true,
+    };
     use crate::http::Header;
 
     pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
@@ -337,10 +411,19 @@ pub(crate) mod tests {
     }
 
     fn body_of(raw: &[u8], codings: &[Coding]) -> Vec<u8> {
-        decode(raw, codings, 2, 1 << 20, true)
-            .unwrap()
-            .unwrap()
-            .body
+        decode(
+            raw,
+            codings,
+            Decoding {
+                max_layers: 2,
+                lzma: true,
+            },
+            1 << 20,
+            true,
+        )
+        .unwrap()
+        .unwrap()
+        .body
     }
 
     #[test]
@@ -383,22 +466,59 @@ pub(crate) mod tests {
         assert_eq!(body_of(&wire, &[Coding::Gzip, Coding::Deflate]), b"inner");
         // Only `max_layers` are undone.
         let three = gzip(&gzip(&gzip(b"x")));
-        let got = decode(&three, &[Coding::Gzip; 3], 2, 1 << 20, true)
+        let got = decode(&three, &[Coding::Gzip; 3], LAYERS2, 1 << 20, true)
             .unwrap()
             .unwrap();
         assert_eq!(got.body, gzip(b"x"));
         // An unknown coding stops decoding.
-        assert_eq!(decode(b"abc", &[Coding::Other], 2, 100, true), Ok(None));
+        assert_eq!(
+            decode(
+                b"abc",
+                &[Coding::Other],
+                Decoding {
+                    max_layers: 2,
+                    lzma: true
+                },
+                100,
+                true
+            ),
+            Ok(None)
+        );
         let got = decode(
             &gzip(b"br-data"),
             &[Coding::Other, Coding::Gzip],
-            2,
+            LAYERS2,
             100,
             true,
         )
         .unwrap()
         .unwrap();
         assert_eq!(got.body, b"br-data");
+    }
+
+    #[test]
+    fn lzma_decodes_only_when_enabled() {
+        let text = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!".repeat(20);
+        let mut packed = Vec::new();
+        lzma_rs::lzma_compress(&mut text.as_slice(), &mut packed).unwrap();
+        let on = decode(&packed, &[Coding::Lzma], LAYERS2, 1 << 20, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(on.body, text);
+        let off = Decoding {
+            max_layers: 2,
+            lzma: false,
+        };
+        assert_eq!(
+            decode(&packed, &[Coding::Lzma], off, 1 << 20, true),
+            Ok(None)
+        );
+        // The output limit holds: the body is cut, not grown.
+        let cut = decode(&packed, &[Coding::Lzma], LAYERS2, 100, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((cut.body.len(), cut.truncated), (100, true));
+        assert_eq!(content_codings(&ce("lzma"), false), vec![Coding::Lzma]);
     }
 
     #[test]
@@ -410,7 +530,7 @@ pub(crate) mod tests {
                 Coding::Gzip,
                 Coding::Gzip,
                 Coding::Other,
-                Coding::Other,
+                Coding::Lzma,
                 Coding::Other
             ]
         );
@@ -471,46 +591,118 @@ pub(crate) mod tests {
         let zeros = vec![0u8; 50 << 20];
         let bomb = gzip(&gzip(&zeros));
         assert!(bomb.len() < 200 << 10);
-        let got = decode(&bomb, &[Coding::Gzip, Coding::Gzip], 2, 1 << 20, true)
-            .unwrap()
-            .unwrap();
+        let got = decode(
+            &bomb,
+            &[Coding::Gzip, Coding::Gzip],
+            Decoding {
+                max_layers: 2,
+                lzma: true,
+            },
+            1 << 20,
+            true,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(got.body.len(), 1 << 20);
         assert!(got.truncated);
-        let got = decode(&gzip(b"exact"), &[Coding::Gzip], 2, 5, true)
-            .unwrap()
-            .unwrap();
+        let got = decode(
+            &gzip(b"exact"),
+            &[Coding::Gzip],
+            Decoding {
+                max_layers: 2,
+                lzma: true,
+            },
+            5,
+            true,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((got.body.as_slice(), got.truncated), (&b"exact"[..], false));
-        let got = decode(&gzip(b"exact"), &[Coding::Gzip], 2, 0, true)
-            .unwrap()
-            .unwrap();
+        let got = decode(
+            &gzip(b"exact"),
+            &[Coding::Gzip],
+            Decoding {
+                max_layers: 2,
+                lzma: true,
+            },
+            0,
+            true,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((got.body.len(), got.truncated), (0, true));
     }
 
     #[test]
     fn corrupt_and_cut_short() {
         assert_eq!(
-            decode(b"not gzip at all", &[Coding::Gzip], 2, 100, true),
+            decode(
+                b"not gzip at all",
+                &[Coding::Gzip],
+                Decoding {
+                    max_layers: 2,
+                    lzma: true
+                },
+                100,
+                true
+            ),
             Err(DecodeError::Corrupt)
         );
         assert_eq!(
-            decode(b"\xff\xff\xff", &[Coding::Deflate], 2, 100, true),
+            decode(
+                b"\xff\xff\xff",
+                &[Coding::Deflate],
+                Decoding {
+                    max_layers: 2,
+                    lzma: true
+                },
+                100,
+                true
+            ),
             Err(DecodeError::Corrupt)
         );
         let text: Vec<u8> = (0..20000u32).flat_map(|i| i.to_le_bytes()).collect();
         let wire = gzip(&text);
         let half = &wire[..wire.len() / 2];
         // Known to be cut: what decoded is kept.
-        let got = decode(half, &[Coding::Gzip], 2, 1 << 20, false)
-            .unwrap()
-            .unwrap();
+        let got = decode(
+            half,
+            &[Coding::Gzip],
+            Decoding {
+                max_layers: 2,
+                lzma: true,
+            },
+            1 << 20,
+            false,
+        )
+        .unwrap()
+        .unwrap();
         assert!(!got.body.is_empty() && text.starts_with(&got.body));
         // Claimed whole: an error.
         assert_eq!(
-            decode(half, &[Coding::Gzip], 2, 1 << 20, true),
+            decode(
+                half,
+                &[Coding::Gzip],
+                Decoding {
+                    max_layers: 2,
+                    lzma: true
+                },
+                1 << 20,
+                true
+            ),
             Err(DecodeError::Corrupt)
         );
         assert_eq!(
-            decode(&wire[..5], &[Coding::Gzip], 2, 1 << 20, false),
+            decode(
+                &wire[..5],
+                &[Coding::Gzip],
+                Decoding {
+                    max_layers: 2,
+                    lzma: true
+                },
+                1 << 20,
+                false
+            ),
             Err(DecodeError::Incomplete)
         );
     }
@@ -526,7 +718,7 @@ pub(crate) mod tests {
             &mut truncated,
             true,
             100,
-            2,
+            LAYERS2,
             false,
             &mut stats,
         );
@@ -539,7 +731,7 @@ pub(crate) mod tests {
             &mut truncated,
             true,
             4,
-            2,
+            LAYERS2,
             false,
             &mut stats,
         );

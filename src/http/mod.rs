@@ -47,6 +47,9 @@ pub struct HttpConfig {
     pub response_body_limit: usize,
     /// Nested Content-Encoding layers decoded at most. By default 2.
     pub decompress_layers: usize,
+    /// Decode `Content-Encoding: lzma` too. By default off (as in Suricata: an LZMA layer may
+    /// need up to 1 MiB of dictionary memory).
+    pub decompress_lzma: bool,
     /// Bytes a request line plus headers may take before the stream is declared garbage. By
     /// default 64 KiB.
     pub max_header_bytes: usize,
@@ -64,6 +67,7 @@ impl Default for HttpConfig {
             request_body_limit: 1 << 20,
             response_body_limit: 1 << 20,
             decompress_layers: 2,
+            decompress_lzma: false,
             max_header_bytes: 64 << 10,
             max_headers: 1024,
             max_pending: 512,
