@@ -15,8 +15,22 @@ use exhound::detect::rule::loader::{LoadOptions, LoadedRules};
 use exhound::detect::{DetectConfig, RuleSet};
 use exhound::pipeline::{PipelineConfig, Worker};
 
+/// A short lower-case word, different for every (rule, copy): variants must not share their
+/// first bytes, or a prefilter keyed on prefixes would look better than on a real rule set.
+fn tag(sid: u64, copy: u64) -> String {
+    let mut x = sid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ copy.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    (0..4)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(b'a' + ((x >> 33) % 26) as u8)
+        })
+        .collect()
+}
+
 /// The bundled rules, plus `copies - 1` variants of each: sid moved up by 100000 per copy and
-/// every content string given a distinct prefix.
+/// every content string given a distinct 4-letter prefix.
 fn rules(copies: usize) -> Arc<RuleSet> {
     let mut text = String::new();
     for (_, file) in exhound::signatures::rule_files() {
@@ -33,8 +47,9 @@ fn rules(copies: usize) -> Arc<RuleSet> {
                     sid + 100_000 * k as u64,
                     &line[sid_end..]
                 );
-                let variant = variant.replace("content:\"", &format!("content:\"v{k}q"));
-                let variant = variant.replace("content:!\"", &format!("content:!\"v{k}q"));
+                let tag = tag(sid, k as u64);
+                let variant = variant.replace("content:\"", &format!("content:\"{tag}"));
+                let variant = variant.replace("content:!\"", &format!("content:!\"{tag}"));
                 text.push_str(&variant);
                 text.push('\n');
             }

@@ -143,6 +143,9 @@ struct Prefilter {
     /// The case-sensitive patterns and the `nocase` ones, each in a standard automaton that
     /// lists every occurrence (overlapping), with the rules of each pattern.
     lists: Vec<PatternList>,
+    /// Bytes from a probe hit that a pattern may span: the longest pattern plus the prefix
+    /// length (a prefix the probe stepped over starts less than that after the hit).
+    window: usize,
 }
 
 /// Patterns of one case mode and the rules (indexes into `RuleSet::rules`) of each.
@@ -312,7 +315,17 @@ impl RuleSet {
                     rules: pats.into_iter().map(|(_, r)| r).collect(),
                 });
             }
-            group.prefilters.push(Prefilter { key, probes, lists });
+            let longest = lists
+                .iter()
+                .map(|l| l.ac.max_pattern_len())
+                .max()
+                .unwrap_or(0);
+            group.prefilters.push(Prefilter {
+                key,
+                probes,
+                lists,
+                window: longest + PROBE_PREFIX,
+            });
         }
         Ok(group)
     }
@@ -614,29 +627,41 @@ impl RuleSet {
             let candidates = &mut worker.candidates;
             let folded = &mut worker.folded;
             with_buffer(&pf.key, &mut |hay: &[u8]| {
-                // Most buffers hold no pattern at all, and the probes prove it quickly. No
-                // occurrence starts before the leftmost probe hit, so the overlapping search
-                // (automaton speed) starts there.
+                // Most buffers hold no pattern at all, and the probes prove it quickly. A
+                // pattern can only start where a probe hit (its prefix) is, or inside a hit
+                // that the probe's non-overlapping search stepped over, so the full automata
+                // only walk windows of `window` bytes from each hit, merged when they touch.
                 folded.clear();
                 folded.extend(hay.iter().map(u8::to_ascii_lowercase));
-                let Some(from) = pf
-                    .probes
-                    .iter()
-                    .filter_map(|p| p.find(folded.as_slice()).map(|m| m.start()))
-                    .min()
-                else {
-                    return;
-                };
-                let rest = hay.get(from..).unwrap_or_default();
-                for list in &pf.lists {
-                    for m in list.ac.find_overlapping_iter(rest) {
-                        for &ri in &list.rules[m.pattern().as_usize()] {
-                            let mark = &mut marks[ri as usize];
-                            if *mark != generation {
-                                *mark = generation;
-                                candidates.push(ri);
+                let mut mark_window = |from: usize, to: usize| {
+                    let window = hay.get(from..to.min(hay.len())).unwrap_or_default();
+                    for list in &pf.lists {
+                        for m in list.ac.find_overlapping_iter(window) {
+                            for &ri in &list.rules[m.pattern().as_usize()] {
+                                let mark = &mut marks[ri as usize];
+                                if *mark != generation {
+                                    *mark = generation;
+                                    candidates.push(ri);
+                                }
                             }
                         }
+                    }
+                };
+                for probe in &pf.probes {
+                    let mut open: Option<(usize, usize)> = None;
+                    for hit in probe.find_iter(folded.as_slice()) {
+                        let end = hit.start().saturating_add(pf.window);
+                        open = match open {
+                            Some((from, to)) if hit.start() < to => Some((from, to.max(end))),
+                            Some((from, to)) => {
+                                mark_window(from, to);
+                                Some((hit.start(), end))
+                            }
+                            None => Some((hit.start(), end)),
+                        };
+                    }
+                    if let Some((from, to)) = open {
+                        mark_window(from, to);
                     }
                 }
             });
