@@ -195,3 +195,18 @@ fn payload_flag_adds_the_matched_message() {
     let plain = exhound(&["replay", "-q", &pcap("iis-normalisation.pcap")]);
     assert!(!text(&plain.stdout).contains("payload_printable"));
 }
+
+#[test]
+fn a_full_disk_is_a_clear_error() {
+    let out = exhound(&[
+        "replay",
+        "-q",
+        "-o",
+        "/dev/full",
+        &pcap("exchange/chain-proxylogon-testanull-keepalive.pcap"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("writing EVE to /dev/full"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+}
