@@ -998,23 +998,26 @@ impl HttpConnection {
         slot.finalized = true;
     }
 
-    /// Keeps the requests waiting for a response under `max_pending`: the oldest one whose
-    /// response has not started is given up on (completed without a response).
+    /// Keeps the requests waiting for a response under `max_pending`, and their bodies under
+    /// `max_pending_bytes`: the oldest one whose response has not started is given up on
+    /// (completed without a response) until both hold.
     fn make_room(&mut self, config: &HttpConfig, stats: &mut HttpStats) {
-        let waiting = self
-            .txs
-            .iter()
-            .filter(|s| !s.is_complete() && !s.resp_done)
-            .count();
-        if waiting < config.max_pending {
-            return;
-        }
-        let victim = self
-            .txs
-            .iter()
-            .find(|s| !s.is_complete() && !s.resp_done && self.resp_tx != Some(s.tx.tx_id))
-            .map(|s| s.tx.tx_id);
-        if let Some(id) = victim {
+        loop {
+            let waiting = self.txs.iter().filter(|s| !s.is_complete() && !s.resp_done);
+            let (count, bytes) = waiting.fold((0usize, 0usize), |(n, b), s| {
+                (n + 1, b.saturating_add(s.tx.request.body.len()))
+            });
+            if count < config.max_pending && bytes <= config.max_pending_bytes {
+                return;
+            }
+            let victim = self
+                .txs
+                .iter()
+                .find(|s| !s.is_complete() && !s.resp_done && self.resp_tx != Some(s.tx.tx_id))
+                .map(|s| s.tx.tx_id);
+            let Some(id) = victim else {
+                return;
+            };
             stats.pending_overflows += 1;
             if self.req_tx == Some(id) {
                 self.req_tx = None;

@@ -59,6 +59,11 @@ pub struct HttpConfig {
     /// completed without a response and counted in [`HttpStats::pending_overflows`]. By default
     /// 512.
     pub max_pending: usize,
+    /// Bytes of request bodies that the requests waiting for their response may hold in all;
+    /// past it the oldest waiting request is completed without a response (counted in
+    /// [`HttpStats::pending_overflows`]). Bounds what one connection can make the sensor hold
+    /// to about this plus one body limit. By default 16 MiB.
+    pub max_pending_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -71,6 +76,7 @@ impl Default for HttpConfig {
             max_header_bytes: 64 << 10,
             max_headers: 1024,
             max_pending: 512,
+            max_pending_bytes: 16 << 20,
         }
     }
 }
@@ -96,8 +102,8 @@ pub struct HttpStats {
     pub bodies_truncated: u64,
     /// Bodies whose Content-Encoding could not be decoded.
     pub decode_errors: u64,
-    /// Requests given up on (completed without a response) because `max_pending` requests
-    /// were already waiting.
+    /// Requests given up on (completed without a response) because `max_pending` requests, or
+    /// `max_pending_bytes` of their bodies, were already waiting.
     pub pending_overflows: u64,
 }
 

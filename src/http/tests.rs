@@ -689,6 +689,32 @@ fn max_pending_gives_up_on_the_oldest() {
 }
 
 #[test]
+fn waiting_request_bodies_are_capped_per_connection() {
+    let cfg = HttpConfig {
+        max_pending_bytes: 25,
+        ..HttpConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    let post = |n: u8| {
+        let mut r = format!("POST /{n} HTTP/1.1\r\nContent-Length: 10\r\n\r\n").into_bytes();
+        r.extend_from_slice(&[b'a' + n; 10]);
+        r
+    };
+    // Three 10-byte bodies fit under 25 bytes only two at a time: when the fourth request
+    // starts, the oldest waiting one is given up on.
+    for n in 1..=3 {
+        h.send(CLIENT, &post(n));
+    }
+    assert!(h.out.is_empty());
+    h.send(CLIENT, &post(4));
+    assert_eq!(targets(&h.out), ["/1"]);
+    assert!(h.out[0].flags.incomplete);
+    assert_eq!(h.stats.pending_overflows, 1);
+    h.send(SERVER, &ok("for 2"));
+    assert_eq!(targets(&h.out), ["/1", "/2"]);
+}
+
+#[test]
 fn request_fields_as_sent_and_as_iis_sees_them() {
     let mut h = Harness::new();
     h.send(
