@@ -296,17 +296,11 @@ impl BodyReader {
                         *self = BodyReader::UntilClose;
                         continue;
                     }
-                    let Some(lf) = memchr::memchr(b'\n', rest) else {
-                        let step = if rest.len() > limits.max_line {
-                            Err(BodyError)
-                        } else {
-                            Ok(BodyStep::More)
-                        };
-                        return (pos, step);
+                    let lf = match chunk_size_line_end(rest, limits.max_line) {
+                        Ok(Some(lf)) => lf,
+                        Ok(None) => return (pos, Ok(BodyStep::More)),
+                        Err(e) => return (pos, Err(e)),
                     };
-                    if lf >= limits.max_line {
-                        return (pos, Err(BodyError));
-                    }
                     let line = &rest[..=lf];
                     let lead = line.iter().take_while(|b| is_chunk_space(**b)).count();
                     if lead == line.len() {
@@ -336,17 +330,11 @@ impl BodyReader {
                     _ => return (pos, Err(BodyError)),
                 },
                 BodyReader::ChunkSize => {
-                    let Some(lf) = memchr::memchr(b'\n', rest) else {
-                        let step = if rest.len() > limits.max_line {
-                            Err(BodyError)
-                        } else {
-                            Ok(BodyStep::More)
-                        };
-                        return (pos, step);
+                    let lf = match chunk_size_line_end(rest, limits.max_line) {
+                        Ok(Some(lf)) => lf,
+                        Ok(None) => return (pos, Ok(BodyStep::More)),
+                        Err(e) => return (pos, Err(e)),
                     };
-                    if lf >= limits.max_line {
-                        return (pos, Err(BodyError));
-                    }
                     let line = &rest[..=lf];
                     pos += lf + 1;
                     if line == b"\n" || line == b"\r\n" {
@@ -425,6 +413,18 @@ impl BodyReader {
 
 fn take_len(remaining: u64, available: usize) -> usize {
     usize::try_from(remaining).map_or(available, |r| r.min(available))
+}
+
+/// Where the chunk-size line at the start of `rest` ends: `Ok(Some(lf))` with the index of its
+/// LF, `Ok(None)` when the line needs more bytes, or an error when it is longer than
+/// `max_line`.
+fn chunk_size_line_end(rest: &[u8], max_line: usize) -> Result<Option<usize>, BodyError> {
+    match memchr::memchr(b'\n', rest) {
+        Some(lf) if lf >= max_line => Err(BodyError),
+        Some(lf) => Ok(Some(lf)),
+        None if rest.len() > max_line => Err(BodyError),
+        None => Ok(None),
+    }
 }
 
 /// Bytes libhtp skips around a chunk size: CR, LF, space, tab, VT, FF.
