@@ -122,23 +122,19 @@ impl EventSink for Output {
 /// The message an HTTP alert matched in, as on the wire (head, then the decoded body), cut
 /// at 4 KiB like Suricata's default payload buffer.
 fn http_message(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
-    let mut m = Vec::new();
-    match (direction, tx.response.as_ref()) {
-        (AlertDirection::ToClient, Some(r)) => {
-            m.extend_from_slice(&r.response_line);
-            m.extend_from_slice(b"\r\n");
-            m.extend_from_slice(&r.raw_headers);
-            m.extend_from_slice(&r.body);
-        }
+    const MAX: usize = 4096;
+    let (line, head, body) = match (direction, tx.response.as_ref()) {
+        (AlertDirection::ToClient, Some(r)) => (&r.response_line, &r.raw_headers, &r.body),
         _ => {
             let r = &tx.request;
-            m.extend_from_slice(&r.request_line);
-            m.extend_from_slice(b"\r\n");
-            m.extend_from_slice(&r.raw_headers);
-            m.extend_from_slice(&r.body);
+            (&r.request_line, &r.raw_headers, &r.body)
         }
+    };
+    let mut m = Vec::new();
+    for part in [line.as_slice(), b"\r\n", head, body] {
+        let room = MAX - m.len();
+        m.extend_from_slice(&part[..part.len().min(room)]);
     }
-    m.truncate(4096);
     m
 }
 
@@ -342,6 +338,46 @@ fn print_alert_summary(t: &AlertTally) {
             } else {
                 p.cves.join(", ")
             },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exhound::http::{HttpRequest, HttpResponse};
+
+    #[test]
+    fn http_message_is_the_side_that_matched_cut_at_4_kib() {
+        let tx = HttpTransaction {
+            request: HttpRequest {
+                request_line: b"POST /ecp/y.js HTTP/1.1".to_vec(),
+                raw_headers: b"Host: x\r\n\r\n".to_vec(),
+                body: vec![b'a'; 10_000],
+                ..HttpRequest::default()
+            },
+            response: Some(HttpResponse {
+                response_line: b"HTTP/1.1 200 OK".to_vec(),
+                raw_headers: b"\r\n".to_vec(),
+                body: b"ok".to_vec(),
+                ..HttpResponse::default()
+            }),
+            ..HttpTransaction::default()
+        };
+        let m = http_message(&tx, AlertDirection::ToServer);
+        assert_eq!(m.len(), 4096);
+        assert!(m.starts_with(b"POST /ecp/y.js HTTP/1.1\r\nHost: x\r\n\r\naaa"));
+        assert_eq!(
+            http_message(&tx, AlertDirection::ToClient),
+            b"HTTP/1.1 200 OK\r\n\r\nok"
+        );
+        let no_response = HttpTransaction {
+            response: None,
+            ..tx
+        };
+        assert_eq!(
+            &http_message(&no_response, AlertDirection::ToClient)[..4],
+            b"POST"
         );
     }
 }
