@@ -197,23 +197,28 @@ impl FlowState {
             || (async_oneside && self.opened_with_syn && one_side)
     }
 
+    /// The client's and the server's endpoints.
+    fn client_server(&self) -> (Endpoint, Endpoint) {
+        match self.client_side() {
+            Side::Responder => (self.responder, self.initiator),
+            Side::Initiator => (self.initiator, self.responder),
+        }
+    }
+
     fn meta(&self, midstream: bool, async_oneside: bool) -> FlowMeta {
-        let f = self.facts();
+        let (client, server) = self.client_server();
         FlowMeta {
-            client_ip: f.client_ip,
-            client_port: f.client_port,
-            server_ip: f.server_ip,
-            server_port: f.server_port,
+            client_ip: client.addr,
+            client_port: client.port,
+            server_ip: server.addr,
+            server_port: server.port,
             established: self.established(midstream, async_oneside),
         }
     }
 
     fn facts(&self) -> FlowFacts {
+        let (client, server) = self.client_server();
         let client_side = self.client_side();
-        let (client, server) = match client_side {
-            Side::Responder => (self.responder, self.initiator),
-            Side::Initiator => (self.initiator, self.responder),
-        };
         let (c, s) = (client_side.index(), client_side.opposite().index());
         FlowFacts {
             flow_id: self.flow_id,
@@ -264,11 +269,11 @@ impl Detection {
     fn transactions(
         &mut self,
         flow: &mut FlowState,
+        facts: &FlowFacts,
         finished: &mut [HttpTransaction],
         sink: &mut dyn EventSink,
     ) {
         let meta = flow.meta(self.midstream, self.async_oneside);
-        let facts = flow.facts();
         for tx in finished.iter() {
             self.alerts.clear();
             let now = tx.completed_at.ts;
@@ -286,7 +291,7 @@ impl Detection {
                     AlertDirection::ToClient => tx.completed_at,
                 };
                 sink.alert(
-                    &facts,
+                    facts,
                     alert,
                     AlertContext {
                         at,
@@ -602,10 +607,10 @@ impl Worker {
         for tx in finished.iter_mut() {
             tx.flags.midstream = midstream;
         }
-        if let Some(d) = detection {
-            d.transactions(flow, finished, sink);
-        }
         let facts = flow.facts();
+        if let Some(d) = detection {
+            d.transactions(flow, &facts, finished, sink);
+        }
         for tx in finished.iter() {
             sink.transaction(&facts, tx);
         }
