@@ -15,10 +15,33 @@ pub const EXIT_BAD_INPUT: u8 = 1;
 /// Usage error, rules that do not load, or output that could not be written.
 pub const EXIT_FATAL: u8 = 2;
 
+/// `items` joined by `sep`, or `-` when there are none (for the columns of the summaries and
+/// listings).
+fn join_or_dash<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    if items.is_empty() {
+        return "-".to_string();
+    }
+    items
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// Runs the chosen command.
 pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         args::Command::Replay(a) => replay::run(&a),
         args::Command::Rules(c) => rules::run(&c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn join_or_dash_marks_an_empty_list() {
+        assert_eq!(super::join_or_dash::<&str>(&[], ","), "-");
+        assert_eq!(super::join_or_dash(&["a", "b"], ", "), "a, b");
+        assert_eq!(super::join_or_dash(&["x".to_string()], ","), "x");
     }
 }

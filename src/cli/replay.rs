@@ -328,16 +328,8 @@ fn print_alert_summary(t: &AlertTally) {
             "  {client} -> {server}:{port}  {} alerts{}  stages: {}  CVEs: {}",
             p.alerts,
             if p.succeeded { "  SUCCEEDED" } else { "" },
-            if p.stages.is_empty() {
-                "-".to_string()
-            } else {
-                p.stages.join(", ")
-            },
-            if p.cves.is_empty() {
-                "-".to_string()
-            } else {
-                p.cves.join(", ")
-            },
+            super::join_or_dash(&p.stages, ", "),
+            super::join_or_dash(&p.cves, ", "),
         );
     }
 }

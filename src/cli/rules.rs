@@ -119,16 +119,8 @@ fn list(src: &RuleSource) -> anyhow::Result<ExitCode> {
             "{}\t{}\t{}\t{}\t{}",
             r.info.sid,
             r.info.msg,
-            if cves.is_empty() {
-                "-".to_string()
-            } else {
-                cves.join(",")
-            },
-            if r.buffers.is_empty() {
-                "-".to_string()
-            } else {
-                r.buffers.join(",")
-            },
+            super::join_or_dash(&cves, ","),
+            super::join_or_dash(&r.buffers, ","),
             fast
         )?;
     }
