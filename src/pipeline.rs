@@ -148,6 +148,7 @@ impl WorkerStats {
         t.tx_sides += ot.tx_sides;
         t.payloads += ot.payloads;
         t.rules_evaluated += ot.rules_evaluated;
+        t.gated_scans += ot.gated_scans;
         t.matches += ot.matches;
         t.alerts += ot.alerts;
         t.suppressed += ot.suppressed;

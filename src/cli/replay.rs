@@ -301,8 +301,8 @@ fn print_summary(s: &WorkerStats, files: u64, records: u64, secs: f64) {
     let t = &s.detect;
     let _ = writeln!(
         e,
-        "  detection        {} alerts ({} suppressed by thresholds), {} rules evaluated",
-        t.alerts, t.suppressed, t.rules_evaluated
+        "  detection        {} alerts ({} suppressed by thresholds), {} rules evaluated, {} buffer searches skipped (flowbit not set)",
+        t.alerts, t.suppressed, t.rules_evaluated, t.gated_scans
     );
     let _ = writeln!(e, "  EVE records      {records}");
     let _ = writeln!(e, "  elapsed          {secs:.3} s ({rate:.1} MB/s)");

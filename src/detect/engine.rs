@@ -132,9 +132,14 @@ pub enum DetectError {
     Matcher(String),
 }
 
-/// The fast patterns of the rules inspecting one buffer.
+/// The fast patterns of the rules inspecting one buffer (and needing one flowbit).
 struct Prefilter {
     key: BufferRef,
+    /// A flowbit that every rule of this prefilter requires (`flowbits:isset`) and that no
+    /// rule of the same group can set: while the flow does not have it, none of these rules
+    /// can match, and the buffer is not scanned for them. Success rules on response bodies
+    /// are gated this way, so benign responses (most of the bytes) cost no pattern search.
+    gate: Option<u32>,
     /// The first [`PROBE_PREFIX`] bytes of every pattern, lower-cased, in leftmost-first automata of at most [`PROBE_PATTERNS`]
     /// patterns, run on the lower-cased buffer: most buffers hold no pattern, and these prove
     /// it quickly, because with leftmost semantics, no case folding and few patterns
@@ -249,9 +254,20 @@ impl RuleSet {
 
     fn group(&self, member: impl Fn(RuleKind) -> bool) -> Result<Group, DetectError> {
         let mut group = Group::default();
-        // key → [case-sensitive, nocase] → (pattern → rules).
+        // Flowbits that a rule of this group may set while the group is being evaluated: a
+        // rule gated on one of them must be searched for even when the flow lacks the bit.
+        let mut settable: Vec<u32> = Vec::new();
+        for r in self.rules.iter().filter(|r| member(r.kind)) {
+            for op in &r.flowbit_actions {
+                if matches!(op.cmd, BitCmd::Set | BitCmd::Toggle) {
+                    settable.extend_from_slice(&op.ids);
+                }
+            }
+        }
+        // (key, gate) → [case-sensitive, nocase] → (pattern → rules).
         type PatternRules = Vec<(Vec<u8>, Vec<u32>)>;
-        let mut by_key: Vec<(BufferRef, [PatternRules; 2])> = Vec::new();
+        type GatedKey = (BufferRef, Option<u32>);
+        let mut by_key: Vec<(GatedKey, [PatternRules; 2])> = Vec::new();
         for (i, r) in self.rules.iter().enumerate() {
             if !member(r.kind) {
                 continue;
@@ -260,7 +276,7 @@ impl RuleSet {
                 group.always.push(i as u32);
                 continue;
             };
-            let key = &r.lists[*li].key;
+            let key = &(r.lists[*li].key.clone(), gate(r, &settable));
             let nocase = r.fast_pattern_nocase;
             let pat = if nocase {
                 bytes.to_ascii_lowercase()
@@ -320,8 +336,10 @@ impl RuleSet {
                 .map(|l| l.ac.max_pattern_len())
                 .max()
                 .unwrap_or(0);
+            let (key, gate) = key;
             group.prefilters.push(Prefilter {
                 key,
+                gate,
                 probes,
                 lists,
                 window: longest + PROBE_PREFIX,
@@ -440,7 +458,7 @@ impl RuleSet {
             TxSide::Response => &self.response,
         };
         let mut bufs = TxBuffers::new(tx, side);
-        self.collect_candidates(group, worker, |key, scan| {
+        self.collect_candidates(group, flow_state, worker, |key, scan| {
             if let Some(inst) = bufs.get(key) {
                 for b in inst {
                     scan(b.as_ref());
@@ -552,7 +570,7 @@ impl RuleSet {
         alerts: &mut Vec<Alert>,
     ) {
         worker.stats.payloads += 1;
-        self.collect_candidates(&self.payload, worker, |key, scan| {
+        self.collect_candidates(&self.payload, flow_state, worker, |key, scan| {
             if key.buffer == Buffer::Payload {
                 scan(packet);
                 if let Some(s) = stream {
@@ -604,10 +622,12 @@ impl RuleSet {
 
     /// Fills `worker.candidates` with the group's rules worth evaluating, in order:
     /// prefilter hits plus the always-evaluated rules. `with_buffer(key, scan)` must call
-    /// `scan` on every instance of the buffer `key`.
+    /// `scan` on every instance of the buffer `key`. Prefilters gated on a flowbit the flow
+    /// does not have are skipped.
     fn collect_candidates<'s>(
         &'s self,
         group: &'s Group,
+        flow_state: &FlowDetectState,
         worker: &mut WorkerDetectState,
         mut with_buffer: impl FnMut(&BufferRef, &mut dyn FnMut(&[u8])),
     ) {
@@ -623,6 +643,10 @@ impl RuleSet {
         let generation = worker.generation;
         worker.candidates.clear();
         for pf in &group.prefilters {
+            if pf.gate.is_some_and(|bit| !flow_state.is_set(bit)) {
+                worker.stats.gated_scans += 1;
+                continue;
+            }
             let marks = &mut worker.marks;
             let candidates = &mut worker.candidates;
             let folded = &mut worker.folded;
@@ -806,6 +830,16 @@ impl Ctx<'_> {
             AlertDirection::ToClient => (f.server_ip, f.server_port, f.client_ip, f.client_port),
         }
     }
+}
+
+/// The flowbit `rule` requires (`isset` of one bit, or of all of several) that no rule in
+/// `settable` can set, if any: the first such bit.
+fn gate(rule: &CompiledRule, settable: &[u32]) -> Option<u32> {
+    rule.flowbit_conds
+        .iter()
+        .filter(|c| c.cmd == BitCmd::IsSet && matches!(c.group, BitGroup::Single | BitGroup::All))
+        .flat_map(|c| c.ids.iter().copied())
+        .find(|id| !settable.contains(id))
 }
 
 fn flowbit_holds(c: &BitOp, state: &FlowDetectState) -> bool {

@@ -46,6 +46,9 @@ pub struct DetectStats {
     pub payloads: u64,
     /// Rules fully evaluated (prefilter candidates plus rules without a fast pattern).
     pub rules_evaluated: u64,
+    /// Buffer searches skipped because every rule searching them needs a flowbit the flow
+    /// does not have.
+    pub gated_scans: u64,
     /// Rules whose every condition held (before noalert and rate limits).
     pub matches: u64,
     /// Alerts produced.

@@ -204,6 +204,45 @@ fn flowbits_set_on_request_seen_by_response() {
 }
 
 #[test]
+fn buffers_are_not_searched_for_rules_gated_on_an_unset_flowbit() {
+    let rs = set(concat!(
+        // The request rule sets `attempt` only for /owa/ requests.
+        "alert http any any -> any any (flow:to_server; http.uri; content:\"/owa/\"; flowbits:set,attempt; flowbits:noalert; sid:1;)\n",
+        "alert http any any -> any any (flow:to_client; file.data; content:\"<html>\"; flowbits:isset,attempt; sid:2;)\n",
+        // Set and read on the response side: the body must be searched for sid 4 even though
+        // the flow does not have `seen500` when the response arrives.
+        "alert http any any -> any any (flow:to_client; http.stat_code; content:\"500\"; flowbits:set,seen500; flowbits:noalert; sid:3;)\n",
+        "alert http any any -> any any (flow:to_client; file.data; content:\"ok</html>\"; flowbits:isset,seen500; sid:4;)\n",
+    ));
+    let tx = sample_tx();
+    let mut fs = FlowDetectState::new();
+    let mut w = WorkerDetectState::new();
+    let mut alerts = Vec::new();
+    rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(0), &mut alerts);
+    assert_eq!(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(), vec![4]);
+    assert_eq!(w.stats.gated_scans, 1, "the body was searched for sid 2");
+    // An /owa/ request sets the bit: the same response now alerts for sid 2.
+    let mut tx2 = tx.clone();
+    tx2.tx_id = 1;
+    tx2.request.uri.path = b"/owa/".to_vec();
+    let mut alerts = Vec::new();
+    rs.inspect_http(&meta(), &tx2, &mut fs, &mut w, t(1), &mut alerts);
+    assert_eq!(
+        alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(),
+        vec![2, 4]
+    );
+    assert_eq!(w.stats.gated_scans, 1);
+    // The bit stays set for the next transaction of the flow, not for another flow.
+    let mut alerts = Vec::new();
+    rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(2), &mut alerts);
+    assert_eq!(
+        alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(),
+        vec![2, 4]
+    );
+    assert_eq!(sids(&rs, &tx), vec![4]);
+}
+
+#[test]
 fn flowbit_groups_and_order_like_suricata() {
     // suricata-verify detect-flowbits, on one packet's payload.
     let rs = set(concat!(
