@@ -56,7 +56,9 @@ segments; *pipelined* = all requests back to back, then all responses; *overlap*
 request sent as overlapping segments with different bytes, read as the true request under
 exhound's default `--stream-policy windows` (and bsd, linux) and as a harmless
 `GET|POST /owa/auth/logon.aspx?replaceCurrent=1&x=aaa…` decoy under `first` and `last`;
-*IPv4 fragments* = each request segment split into 2–3 fragments sent out of order. sids are
+*IPv4 fragments* = each request segment split into 2–3 fragments sent out of order;
+*forged resets* = before each request, RSTs whose sequence numbers the server would not take
+(RFC 5961), which must not end inspection. sids are
 the bundled signatures (`signatures/`) that must fire with `exhound replay FILE`, exactly;
 `tests/exchange.rs` checks them. `make demo` replays `exchange/chain-proxylogon-testanull-keepalive.pcap`.
 

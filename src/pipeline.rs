@@ -132,6 +132,7 @@ impl WorkerStats {
         s.depth_reached += os.depth_reached;
         s.memcap_drops += os.memcap_drops;
         s.ignored += os.ignored;
+        s.rst_invalid += os.rst_invalid;
         s.held_limit += os.held_limit;
         let (h, oh) = (&mut self.http, &other.http);
         h.connections += oh.connections;

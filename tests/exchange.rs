@@ -330,7 +330,7 @@ fn scenarios_are_well_formed() {
     }
     assert_eq!(
         transports.len(),
-        5,
+        6,
         "every transport is used: {transports:?}"
     );
     assert!(

@@ -282,8 +282,8 @@ fn print_summary(s: &WorkerStats, files: u64, records: u64, secs: f64) {
     let st = &s.stream;
     let _ = writeln!(
         e,
-        "  TCP sessions     {} ({} picked up mid-stream)",
-        st.sessions, st.midstream_pickups
+        "  TCP sessions     {} ({} picked up mid-stream), {} RSTs ignored (not at the expected sequence number)",
+        st.sessions, st.midstream_pickups, st.rst_invalid
     );
     let _ = writeln!(e, "  TCP gaps         {} ({} bytes)", st.gaps, st.gap_bytes);
     let _ = writeln!(

@@ -17,7 +17,8 @@
 //!
 //! Gaps: a hole is given up when the other side acknowledges bytes beyond it (the capture
 //! lost them; they will not be sent again), when a direction holds too much behind it, or when
-//! the session finishes. A RST ends both directions at once (held data is delivered first).
+//! the session finishes. A RST ends both directions at once (held data is delivered first),
+//! if the receiver would take it (see [`TcpReassembler::accepts_rst`]).
 //!
 //! Files: `seq.rs` is [`SeqNum`], wrapping sequence arithmetic; `reassembler.rs` is
 //! [`TcpReassembler`], one direction's bytes; this file holds the settings, counters, events
@@ -148,6 +149,9 @@ pub struct StreamStats {
     pub held_limit: u64,
     /// Segments ignored (no session and pick-up off, bad state…).
     pub ignored: u64,
+    /// RSTs ignored because the receiver would not take them (sequence number not the one
+    /// it expects): they do not end inspection.
+    pub rst_invalid: u64,
 }
 
 /// What a session hands to the application layer, in stream order per side.
@@ -258,6 +262,10 @@ impl TcpSession {
         };
         let flags = segment.flags;
         if flags.rst() {
+            if !self.pair(side).0.accepts_rst(SeqNum(segment.seq)) {
+                ctx.stats.rst_invalid += 1;
+                return;
+            }
             // Held data past a hole is delivered (after a gap) before the close: a detector
             // would rather see it than lose it to a reset.
             for direction in &mut self.directions {

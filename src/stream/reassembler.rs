@@ -76,6 +76,9 @@ pub struct TcpReassembler {
     held_bytes: usize,
     /// Highest offset the other side acknowledged (0 when none).
     acked: u64,
+    /// The last acknowledgement number the other side sent for this direction: the next
+    /// sequence number it expected then, whatever the sensor missed.
+    peer_ack: Option<SeqNum>,
     /// Offset of the FIN, once one was seen.
     fin: Option<u64>,
     /// FIN reached, RST, or the session finished: nothing more is delivered.
@@ -94,6 +97,7 @@ impl TcpReassembler {
             held: BTreeMap::new(),
             held_bytes: 0,
             acked: 0,
+            peer_ack: None,
             fin: None,
             closed: false,
             past_depth: false,
@@ -136,6 +140,27 @@ impl TcpReassembler {
         self.held_bytes
     }
 
+    /// Whether the receiver of this direction takes a RST with sequence number `seq` from its
+    /// sender. As RFC 5961 §3.2 has it (Windows and Linux follow it), a RST counts only when
+    /// its sequence number is exactly the next one the receiver expects; anything else is
+    /// ignored or answered with a challenge ACK, and the connection lives on. A forged reset
+    /// is a classic way to make a sensor stop looking, so a RST that the server would ignore
+    /// does not end inspection. The receiver's expectation is known to the sensor as the next
+    /// byte in stream order (one more once the FIN is reached), as the end of a segment held
+    /// behind a hole the capture lost, or as the receiver's last acknowledgement when that is
+    /// ahead of the stream (it then covers bytes the capture lost). A direction
+    /// whose start is not known takes any RST.
+    pub fn accepts_rst(&self, seq: SeqNum) -> bool {
+        let Some(origin) = self.origin else {
+            return true;
+        };
+        let at = |offset: u64| origin.wrapping_add(offset as u32);
+        seq == at(self.next)
+            || self.fin.is_some_and(|f| seq == at(f.saturating_add(1)))
+            || (self.peer_ack == Some(seq) && seq.distance_from(at(self.next)) > 0)
+            || self.held.values().any(|p| seq == at(p.seg_end))
+    }
+
     /// Starts the direction at `seq`, the sequence number of its first data byte (mid-stream
     /// pick-up, or the acknowledgement number of a SYN/ACK). No effect once started or closed.
     pub fn start_at(&mut self, seq: SeqNum) {
@@ -173,6 +198,7 @@ impl TcpReassembler {
         let Some(expected) = self.next_seq() else {
             return;
         };
+        self.peer_ack = Some(ack);
         if self.closed || self.past_depth {
             return;
         }

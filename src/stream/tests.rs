@@ -494,7 +494,8 @@ fn rst_closes_both_sides() {
 fn rst_delivers_held_data_after_a_gap_first() {
     let mut h = Harness::with_handshake(StreamConfig::default());
     h.c(C0 + 4, b"held");
-    h.seg(C, C0 + 20, S0, RST, b"");
+    // The server got the bytes the capture lost: it expects C0 + 8 next.
+    h.seg(C, C0 + 8, S0, RST, b"");
     assert_eq!(
         h.take(),
         vec![
@@ -505,6 +506,45 @@ fn rst_delivers_held_data_after_a_gap_first() {
         ]
     );
     assert_eq!(h.memory.used, 0);
+}
+
+#[test]
+fn rst_not_at_the_expected_sequence_number_is_ignored() {
+    let mut h = Harness::with_handshake(StreamConfig::default());
+    h.c(C0, b"GET /a");
+    // Forged resets the server would drop or answer with a challenge ACK: in the window but
+    // not at the next byte, before it (also at the server's last, stale, acknowledgement),
+    // far away.
+    for seq in [C0 + 7, C0 + 1000, C0 + 5, C0, C0.wrapping_sub(1), 0] {
+        h.seg(C, seq, S0, RST | ACK, b"");
+        h.seg(S, S0.wrapping_add(99), C0 + 6, RST, b"");
+    }
+    assert_eq!(h.stats.rst_invalid, 12);
+    assert!(!h.session().is_closed());
+    // Inspection goes on: the rest of the request arrives.
+    h.c(C0 + 6, b" HTTP/1.1");
+    assert_eq!(h.bytes(C), b"GET /a HTTP/1.1");
+    // A reset at the server's next byte ends the connection.
+    h.seg(S, S0, C0 + 15, RST | ACK, b"");
+    assert!(h.session().is_closed());
+}
+
+#[test]
+fn rst_at_the_receivers_last_ack_or_after_a_fin_is_taken() {
+    // The server acknowledged bytes the capture never saw: a RST at that number is real.
+    let mut h = Harness::with_handshake(StreamConfig::default());
+    h.c(C0, b"abc");
+    h.seg(S, S0, C0 + 10, ACK, b"");
+    h.seg(C, C0 + 10, S0, RST, b"");
+    assert!(h.session().is_closed());
+    assert_eq!(h.stats.rst_invalid, 0);
+    // After its FIN, a side resets at the FIN's number plus one.
+    let mut h = Harness::with_handshake(StreamConfig::default());
+    h.c(C0, b"abc");
+    h.seg(C, C0 + 3, S0, ACK | FIN, b"");
+    h.seg(C, C0 + 4, S0, RST, b"");
+    assert!(h.session().is_closed());
+    assert_eq!(h.stats.rst_invalid, 0);
 }
 
 #[test]

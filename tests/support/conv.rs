@@ -198,6 +198,12 @@ impl Conv {
         self.send(false, data)
     }
 
+    /// A RST/ACK from one side at sequence number `seq` (a forged one when it is not the
+    /// side's next sequence number). The side's send pointer does not move.
+    pub fn reset_at(&mut self, from_client: bool, seq: u32) -> usize {
+        self.push(from_client, seq, flags::RST | flags::ACK, b"")
+    }
+
     /// A pure ACK from one side of everything the peer sent.
     pub fn ack(&mut self, from_client: bool) -> usize {
         let seq = self.next(from_client);

@@ -15,6 +15,7 @@
 //! - `Overlap`: every request is sent as overlapping segments with different bytes; see
 //!   [`overlap_request`] for which policy reads what.
 //! - `Fragmented`: every request segment is sent as IPv4 fragments, out of order.
+//! - `ForgedResets`: before every request, three RSTs the server would ignore.
 
 use std::net::SocketAddr;
 
@@ -108,6 +109,7 @@ pub fn transport_name(t: Transport) -> &'static str {
         Transport::Pipelined => "pipelined",
         Transport::Overlap => "overlap",
         Transport::Fragmented => "IPv4 fragments",
+        Transport::ForgedResets => "forged resets",
     }
 }
 
@@ -165,6 +167,10 @@ pub fn conversation(s: &Scenario, client: SocketAddr, server: SocketAddr) -> Con
                 match t {
                     Transport::TinySegments => tiny_request(&mut c, &e.request),
                     Transport::Overlap => overlap_request(&mut c, &e.request),
+                    Transport::ForgedResets => {
+                        forged_resets(&mut c);
+                        c.client(&e.request);
+                    }
                     Transport::Fragmented => {
                         let r = c.client(&e.request);
                         for i in r {
@@ -183,6 +189,17 @@ pub fn conversation(s: &Scenario, client: SocketAddr, server: SocketAddr) -> Con
     }
     c.close();
     c
+}
+
+/// Resets that the receiver ignores (RFC 5961 §3.2), as an attacker sends them to make a
+/// sensor drop the connection: from the client one MSS ahead and one byte behind its next
+/// sequence number, and from the server one byte ahead of its own.
+fn forged_resets(c: &mut Conv) {
+    let client_next = c.seq_of(true, c.sent(true));
+    let server_next = c.seq_of(false, c.sent(false));
+    c.reset_at(true, client_next.wrapping_add(1460));
+    c.reset_at(true, client_next.wrapping_sub(1));
+    c.reset_at(false, server_next.wrapping_add(1));
 }
 
 /// Sends `req` in segments of 1 to 8 bytes ([`TINY_SIZES`] in turn), then the server ACKs.

@@ -40,6 +40,9 @@ pub enum Transport {
     Overlap,
     /// IP fragments.
     Fragmented,
+    /// Before every request, resets the server would not take (RFC 5961: sequence number
+    /// not the next expected one), from the client and "from" the server.
+    ForgedResets,
 }
 
 /// One request and the response to it.
@@ -2004,5 +2007,21 @@ pub fn scenarios() -> Vec<Scenario> {
     webshells(&mut v);
     benign_traffic(&mut v);
     near_misses(&mut v);
+    later_evasions(&mut v);
     v
+}
+
+/// Scenarios added after the first set: appended so that the earlier captures keep their
+/// client addresses.
+fn later_evasions(v: &mut Vec<Scenario>) {
+    let chain = testanull_chain("/ecp/qkx.js");
+    v.push(over(
+        attack(
+            "ev-forged-resets-proxylogon",
+            "Stage 4 as pl-proxylogon-testanull, each request preceded by forged RSTs in the window but not at the expected sequence number (client +1460 and -1, server +1): the server ignores them, so must the sensor (§10).",
+            vec![chain[3].clone()],
+            &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241],
+        ),
+        Transport::ForgedResets,
+    ));
 }
