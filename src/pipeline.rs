@@ -2,7 +2,8 @@
 //! owns.
 //!
 //! A [`Worker`] takes raw packets in capture order, runs the rules (when it has any) on each
-//! finished HTTP transaction and on stream data, and hands transactions and alerts, with the
+//! HTTP request as soon as it is over, on each response when its transaction is finished, and
+//! on stream data, and hands transactions and alerts, with the
 //! facts of their flow, to an [`EventSink`]. It owns everything it touches (flow table,
 //! defragmenter, reassembly memory, counters), so several workers can run side by side, each
 //! on its own share of the flows. Packet time drives every timeout.
@@ -13,7 +14,8 @@ use crate::capture::{RawPacket, Timestamp};
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::{
-    Alert, AlertDirection, DetectStats, FlowDetectState, FlowMeta, RuleSet, WorkerDetectState,
+    Alert, AlertDirection, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
+    WorkerDetectState,
 };
 use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
 use crate::http::{HttpConfig, HttpConnection, HttpStats, HttpTransaction, PacketRef};
@@ -177,6 +179,11 @@ struct FlowState {
     bytes: [u64; 2],
     /// Flowbits.
     detect: FlowDetectState,
+    /// The first transaction whose request has not been inspected on its own yet.
+    next_request: u64,
+    /// Transactions whose request was inspected before they finished, with the rules fitting
+    /// either side that matched the request (so that they do not alert again on the response).
+    requests_inspected: Vec<(u64, Vec<u32>)>,
     /// The first packet was a SYN or a SYN/ACK (the handshake was captured, at least in part).
     opened_with_syn: bool,
     /// The first packet was a SYN/ACK: only the responder's half of the handshake was seen.
@@ -279,14 +286,31 @@ impl Detection {
         for tx in finished.iter() {
             self.alerts.clear();
             let now = tx.completed_at.ts;
-            self.rules.inspect_http(
-                &meta,
-                tx,
-                &mut flow.detect,
-                &mut self.state,
-                now,
-                &mut self.alerts,
-            );
+            let early = flow
+                .requests_inspected
+                .iter()
+                .position(|(id, _)| *id == tx.tx_id);
+            let mut matched_either = match early {
+                Some(i) => flow.requests_inspected.swap_remove(i).1,
+                None => Vec::new(),
+            };
+            let sides: &[TxSide] = if early.is_some() {
+                &[TxSide::Response]
+            } else {
+                &[TxSide::Request, TxSide::Response]
+            };
+            for &side in sides {
+                self.rules.inspect_http_side(
+                    &meta,
+                    tx,
+                    side,
+                    &mut flow.detect,
+                    &mut self.state,
+                    now,
+                    &mut self.alerts,
+                    &mut matched_either,
+                );
+            }
             for alert in &self.alerts {
                 let at = match alert.direction {
                     AlertDirection::ToServer => tx.request_at,
@@ -297,6 +321,63 @@ impl Detection {
                     alert,
                     AlertContext {
                         at,
+                        tx: Some(tx),
+                        payload: &[],
+                    },
+                );
+            }
+        }
+    }
+
+    /// Runs the request-side rules on the requests that are over but whose transaction is
+    /// not finished, and hands out their alerts: an attack request is reported when it is
+    /// seen, not when (or if) the server answers.
+    fn requests(
+        &mut self,
+        flow: &mut FlowState,
+        midstream: bool,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        if flow
+            .http
+            .requests_done_from(flow.next_request)
+            .next()
+            .is_none()
+        {
+            return;
+        }
+        let meta = flow.meta(self.midstream, self.async_oneside);
+        let facts = flow.facts();
+        let FlowState {
+            http,
+            detect,
+            next_request,
+            requests_inspected,
+            ..
+        } = flow;
+        for tx in http.requests_done_from(*next_request) {
+            tx.flags.midstream = midstream;
+            *next_request = tx.tx_id + 1;
+            self.alerts.clear();
+            let mut matched_either = Vec::new();
+            self.rules.inspect_http_side(
+                &meta,
+                tx,
+                TxSide::Request,
+                detect,
+                &mut self.state,
+                at.ts,
+                &mut self.alerts,
+                &mut matched_either,
+            );
+            requests_inspected.push((tx.tx_id, matched_either));
+            for alert in &self.alerts {
+                sink.alert(
+                    &facts,
+                    alert,
+                    AlertContext {
+                        at: tx.request_at,
                         tx: Some(tx),
                         payload: &[],
                     },
@@ -508,6 +589,8 @@ impl Worker {
                     packets: [0; 2],
                     bytes: [0; 2],
                     detect: FlowDetectState::new(),
+                    next_request: 0,
+                    requests_inspected: Vec::new(),
                     opened_with_syn: segment.flags.syn(),
                     opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
                 };
@@ -555,6 +638,8 @@ impl Worker {
         );
         if let Some(d) = &mut self.detection {
             d.payloads(flow, side, segment.payload, at, sink);
+            let midstream = flow.session.is_midstream();
+            d.requests(flow, midstream, at, sink);
         }
         Self::emit_completed(
             flow,

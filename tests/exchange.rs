@@ -363,3 +363,62 @@ fn committed_exchange_pcaps_match_the_generator() {
         );
     }
 }
+
+#[test]
+fn a_request_alerts_when_it_is_over_not_when_its_answer_comes() {
+    use support::conv::Conv;
+    use support::frame::Link;
+    use support::pcap::{self as pcapfile, Format, LinkType};
+    use support::scenarios::{get, ok, BASE_NS, STEP_NS};
+    // Connection A sends the ProxyLogon request; its answer comes only after connection B,
+    // a whole benign exchange, is over. The attack must be reported before B's record.
+    let scenario = support::exchange_scenarios::scenarios()
+        .into_iter()
+        .find(|s| s.name == "pl-proxylogon-testanull")
+        .expect("scenario");
+    let exchange = &scenario.exchanges[0];
+    let mut a = Conv::new("203.0.113.250:50001", "198.51.100.20:443");
+    a.handshake();
+    a.client(&exchange.request);
+    let answered_from = a.segs.len();
+    a.server(exchange.response.as_ref().expect("answered"));
+    a.close();
+    let mut b = Conv::new("192.0.2.250:50002", "198.51.100.20:443");
+    b.handshake();
+    b.client(&get("/owa/"));
+    b.server(&ok(b"inbox"));
+    b.close();
+    let fa = a.frames(Link::Ethernet);
+    assert_eq!(fa.len(), a.segs.len(), "one frame per segment");
+    let mut frames = fa[..answered_from].to_vec();
+    frames.extend(b.frames(Link::Ethernet));
+    frames.extend_from_slice(&fa[answered_from..]);
+    let bytes = pcapfile::write(
+        Format::PCAP,
+        LinkType::Ethernet,
+        &pcapfile::timed(frames, BASE_NS, STEP_NS),
+    );
+    let r = support::run::replay_with_stdin(&["-"], Some(&bytes));
+    r.assert_status(0);
+    let at = |pred: &dyn Fn(&Value) -> bool| {
+        r.records
+            .iter()
+            .position(pred)
+            .unwrap_or_else(|| panic!("record missing in {:#?}", r.records))
+    };
+    let request_alert =
+        at(&|v| v["event_type"] == "alert" && v["alert"]["signature_id"] == 4210001);
+    let benign_http = at(&|v| v["event_type"] == "http" && v["src_ip"] == "192.0.2.250");
+    let success_alert =
+        at(&|v| v["event_type"] == "alert" && v["alert"]["signature_id"] == 4210050);
+    assert!(
+        request_alert < benign_http && benign_http < success_alert,
+        "request alert at {request_alert}, B's record at {benign_http}, success at {success_alert}"
+    );
+    let alert = &r.records[request_alert];
+    assert!(alert["pcap_cnt"]
+        .as_u64()
+        .is_some_and(|n| n <= answered_from as u64));
+    // Reported before the answer: the alert's http object has no status yet.
+    assert!(alert["http"].get("status").is_none(), "{alert}");
+}

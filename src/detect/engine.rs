@@ -415,8 +415,10 @@ impl RuleSet {
         }
     }
 
-    /// Inspects one side of a transaction (for callers that inspect requests before their
-    /// response arrives). A rule that fits either side may then alert once per side.
+    /// Inspects one side of a transaction, for callers that inspect a request as soon as it
+    /// is over and its response later. `matched_either` carries, from the request to the
+    /// response of the same transaction, the rules fitting either side that already matched
+    /// (start it empty), so that such a rule still alerts once per transaction.
     #[allow(clippy::too_many_arguments)]
     pub fn inspect_http_side(
         &self,
@@ -427,7 +429,11 @@ impl RuleSet {
         worker: &mut WorkerDetectState,
         now: Timestamp,
         alerts: &mut Vec<Alert>,
+        matched_either: &mut Vec<u32>,
     ) {
+        if side == TxSide::Response && tx.response.is_none() {
+            return;
+        }
         self.inspect_tx_side(
             flow,
             tx,
@@ -436,7 +442,7 @@ impl RuleSet {
             worker,
             now,
             alerts,
-            &mut Vec::new(),
+            matched_either,
         );
     }
 

@@ -348,6 +348,19 @@ impl HttpConnection {
         }
     }
 
+    /// The transactions from `tx_id` `from` on whose request (head and body) is over, in
+    /// order, up to the first whose request is still coming; transactions closed early are
+    /// skipped (they come out of [`HttpConnection::take_completed`] only). A sensor inspects
+    /// a request as soon as it is over, without waiting for the response.
+    pub fn requests_done_from(&mut self, from: u64) -> impl Iterator<Item = &mut HttpTransaction> {
+        self.txs
+            .iter_mut()
+            .skip_while(move |slot| slot.tx.tx_id < from)
+            .take_while(|slot| slot.req_done || slot.finalized)
+            .filter(|slot| !slot.finalized)
+            .map(|slot| &mut slot.tx)
+    }
+
     /// Which side is the client, once known.
     pub fn client(&self) -> Option<Side> {
         self.client

@@ -386,23 +386,47 @@ fn once_per_transaction_and_either_side_rules() {
         "alert http any any -> any any (flow:to_client; flowbits:isset,t; http.stat_code; content:\"500\"; sid:2;)\n",
     ));
     assert_eq!(sids(&rs, &sample_tx()), vec![2]);
-    // inspect_http_side has no memory across calls: each side may match.
-    let mut alerts = Vec::new();
-    let mut w = WorkerDetectState::new();
-    let mut fs = FlowDetectState::new();
+    // Sides inspected one at a time: the rules that matched the request, carried over, keep
+    // it to one alert per transaction; with a fresh list, each side may alert.
     let rs = set("alert http any any -> any any (http.header; content:\"Content-Type\"; sid:1;)");
-    for side in [TxSide::Request, TxSide::Response] {
-        rs.inspect_http_side(
-            &meta(),
-            &sample_tx(),
-            side,
-            &mut fs,
-            &mut w,
-            t(0),
-            &mut alerts,
-        );
+    for (carried, expect) in [(true, 1), (false, 2)] {
+        let mut alerts = Vec::new();
+        let mut w = WorkerDetectState::new();
+        let mut fs = FlowDetectState::new();
+        let mut matched = Vec::new();
+        for side in [TxSide::Request, TxSide::Response] {
+            if !carried {
+                matched.clear();
+            }
+            rs.inspect_http_side(
+                &meta(),
+                &sample_tx(),
+                side,
+                &mut fs,
+                &mut w,
+                t(0),
+                &mut alerts,
+                &mut matched,
+            );
+        }
+        assert_eq!(alerts.len(), expect, "carried over: {carried}");
+        assert_eq!(alerts[0].direction, AlertDirection::ToServer);
     }
-    assert_eq!(alerts.len(), 2);
+    // Without a response, inspecting the response side does nothing.
+    let mut tx = sample_tx();
+    tx.response = None;
+    let mut alerts = Vec::new();
+    rs.inspect_http_side(
+        &meta(),
+        &tx,
+        TxSide::Response,
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+        &mut Vec::new(),
+    );
+    assert!(alerts.is_empty());
     // No response: response rules are not evaluated.
     let rs = set("alert http any any -> any any (http.stat_code; content:!\"200\"; sid:1;)");
     let mut tx = sample_tx();
