@@ -19,7 +19,9 @@
 
 use std::borrow::Cow;
 
-use crate::http::{Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
+use crate::http::{
+    host, Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri,
+};
 
 use super::rule::{Buffer, BufferRef};
 
@@ -67,46 +69,6 @@ fn trim_end_ws(v: &[u8]) -> &[u8] {
         .rposition(|b| !matches!(b, b' ' | b'\t'))
         .map_or(0, |p| p + 1);
     &v[..end]
-}
-
-/// The authority of an absolute-form target (`http://user@host:port/…`), if it is one.
-fn absolute_authority(target: &[u8]) -> Option<&[u8]> {
-    let lower = |n: usize| target.get(..n).map(|p| p.to_ascii_lowercase());
-    let rest = if lower(7).as_deref() == Some(b"http://") {
-        &target[7..]
-    } else if lower(8).as_deref() == Some(b"https://") {
-        &target[8..]
-    } else {
-        return None;
-    };
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let auth = &rest[..end];
-    let auth = match auth.iter().rposition(|&b| b == b'@') {
-        Some(at) => &auth[at + 1..],
-        None => auth,
-    };
-    Some(auth)
-}
-
-/// Lower-cases a host and strips its port and trailing dots.
-fn normalize_host(raw: &[u8]) -> Vec<u8> {
-    let mut h = raw;
-    if !h.starts_with(b"[") {
-        if let Some(colon) = h.iter().rposition(|&b| b == b':') {
-            if h[colon + 1..].iter().all(u8::is_ascii_digit) {
-                h = &h[..colon];
-            }
-        }
-    } else if let Some(close) = h.iter().position(|&b| b == b']') {
-        h = &h[..=close];
-    }
-    while let Some(rest) = h.strip_suffix(b".") {
-        h = rest;
-    }
-    h.to_ascii_lowercase()
 }
 
 /// Computes one buffer of one side (untransformed). Multi-buffers give every instance;
@@ -233,17 +195,8 @@ fn request_buffer<'a>(
         }
         Buffer::HttpCookie => hv("Cookie"),
         Buffer::HttpUserAgent => hv("User-Agent"),
-        Buffer::HttpHost | Buffer::HttpHostRaw => {
-            let raw: Cow<'a, [u8]> = match absolute_authority(&req.target) {
-                Some(a) if !a.is_empty() => Cow::Borrowed(a),
-                _ => header_value(h, "Host")?,
-            };
-            if buffer == Buffer::HttpHost {
-                one(Cow::Owned(normalize_host(&raw)))
-            } else {
-                one(raw)
-            }
-        }
+        Buffer::HttpHost => one(Cow::Owned(host::hostname(req)?.0)),
+        Buffer::HttpHostRaw => one(host::raw_host(req)?),
         Buffer::HttpReferer => hv("Referer"),
         Buffer::HttpContentType => hv("Content-Type"),
         Buffer::HttpContentLen => hv("Content-Length"),
@@ -517,16 +470,6 @@ pub(crate) mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(normalize_host(b"EX.com:80"), b"ex.com");
-        assert_eq!(normalize_host(b"ex.com."), b"ex.com");
-        assert_eq!(normalize_host(b"[::1]:8080"), b"[::1]");
-        assert_eq!(normalize_host(b"a:b"), b"a:b");
-        assert_eq!(
-            absolute_authority(b"http://u:p@Host:81/x"),
-            Some(&b"Host:81"[..])
-        );
-        assert_eq!(absolute_authority(b"HTTPS://h?q"), Some(&b"h"[..]));
-        assert_eq!(absolute_authority(b"/x"), None);
         let mut tx = sample_tx();
         tx.request.target = b"http://Proxy.Example:8080/a".to_vec();
         assert_eq!(

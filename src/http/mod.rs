@@ -14,7 +14,8 @@
 //!
 //! Every request keeps its bytes as on the wire (request line, header block) and the IIS view
 //! of them: the path normalised as IIS does before routing ([`normalize`]) and the cookies
-//! split as ASP.NET splits them ([`cookie`]).
+//! split as ASP.NET splits them ([`cookie`]), and the host it names is read once, as libhtp
+//! reads it ([`host`]).
 //!
 //! Layout: `parser` parses heads and finds message starts (no state), `response_head` reads
 //! response heads as libhtp does, `body` frames bodies
@@ -25,6 +26,7 @@ mod body;
 mod connection;
 pub mod cookie;
 mod decode;
+pub mod host;
 pub mod normalize;
 mod parser;
 mod response_head;

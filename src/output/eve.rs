@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::detect::{Alert, AlertDirection};
-use crate::http::{HttpTransaction, PacketRef};
+use crate::http::{host, HttpTransaction, PacketRef};
 
 /// What the writer needs to know about the flow a transaction belongs to.
 #[derive(Debug, Clone)]
@@ -82,65 +82,6 @@ pub fn bytes_to_string(bytes: &[u8]) -> String {
             out
         }
     }
-}
-
-/// The host name Suricata logs: from an absolute-form target if present, else the Host
-/// header; lower-cased, port removed. Returns the port too when one was given.
-fn hostname(tx: &HttpTransaction) -> Option<(String, Option<u16>)> {
-    let target = &tx.request.target;
-    let authority: &[u8] = if let Some(rest) = strip_scheme(target) {
-        rest.split(|&b| b == b'/' || b == b'?' || b == b'#')
-            .next()
-            .unwrap_or(b"")
-    } else {
-        tx.request.headers.get("host")?
-    };
-    // Drop userinfo.
-    let authority = match authority.iter().rposition(|&b| b == b'@') {
-        Some(i) => &authority[i + 1..],
-        None => authority,
-    };
-    let (host, port) = split_host_port(authority);
-    if host.is_empty() {
-        return None;
-    }
-    Some((bytes_to_string(&host.to_ascii_lowercase()), port))
-}
-
-fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
-    let lower = target
-        .get(..8)
-        .map(|p| p.to_ascii_lowercase())
-        .unwrap_or_default();
-    if lower.starts_with(b"http://") {
-        target.get(7..)
-    } else if lower.starts_with(b"https://") {
-        target.get(8..)
-    } else {
-        None
-    }
-}
-
-fn split_host_port(authority: &[u8]) -> (&[u8], Option<u16>) {
-    if authority.first() == Some(&b'[') {
-        if let Some(end) = authority.iter().position(|&b| b == b']') {
-            let host = &authority[..=end];
-            let port = authority
-                .get(end + 1..)
-                .and_then(|r| r.strip_prefix(b":"))
-                .and_then(parse_port);
-            return (host, port);
-        }
-        return (authority, None);
-    }
-    match authority.iter().rposition(|&b| b == b':') {
-        Some(i) => (&authority[..i], parse_port(&authority[i + 1..])),
-        None => (authority, None),
-    }
-}
-
-fn parse_port(bytes: &[u8]) -> Option<u16> {
-    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 #[derive(Serialize)]
@@ -409,8 +350,8 @@ impl<W: Write> EveWriter<W> {
 /// The `http` object of a record.
 fn http_object(tx: &HttpTransaction) -> HttpObject {
     let req = &tx.request;
-    let (hostname, http_port) = match hostname(tx) {
-        Some((h, p)) => (Some(h), p),
+    let (hostname, http_port) = match host::hostname(req) {
+        Some((h, p)) => (Some(bytes_to_string(&h)), p),
         None => (None, None),
     };
     let header = |name: &str| req.headers.get(name).map(bytes_to_string);
@@ -619,7 +560,9 @@ mod tests {
     fn absolute_target_gives_the_hostname() {
         let mut t = tx();
         t.request.target = b"http://User@EVIL.example:8080/x".to_vec();
-        assert_eq!(hostname(&t), Some(("evil.example".to_string(), Some(8080))));
+        let http = http_object(&t);
+        assert_eq!(http.hostname.as_deref(), Some("evil.example"));
+        assert_eq!(http.http_port, Some(8080));
     }
 
     #[test]
