@@ -307,6 +307,17 @@ fn ipv4_fragments_out_of_order() {
 }
 
 #[test]
+fn ipv4_total_length_zero_from_segmentation_offload() {
+    check_flow(
+        "ipv4-tso-total-length-zero.pcap",
+        &[],
+        client(51032),
+        web(80),
+        &[tx("GET", "/owa/tso", 200, 4000)],
+    );
+}
+
+#[test]
 fn vlan_8021q() {
     let r = check_flow(
         "vlan-8021q.pcap",
@@ -1066,6 +1077,7 @@ fn every_capture_is_covered() {
         "tcp-gap-in-body.pcap",
         "tcp-seq-wrap.pcap",
         "iis-normalisation.pcap",
+        "ipv4-tso-total-length-zero.pcap",
         "real-loopback.pcap",
         "real-veth.pcap",
     ];

@@ -3,7 +3,11 @@
 //! IPv4: the version must be 4, the header length (IHL) at least 20 bytes and the total length
 //! at least the header length. The packet is cut to its total length, which drops Ethernet
 //! padding; a total length past the captured bytes (a snaplen cut-off or a lie) is
-//! [`DecodeError::Truncated`]. A packet with More Fragments set or a non-zero offset is an
+//! [`DecodeError::Truncated`]. A total length of 0 on an unfragmented packet is what a capture
+//! taken on the sending host shows for a segment the network card splits itself (TCP
+//! segmentation offload, "large send"; Wireshark presumes the same): the packet runs to the
+//! end of the captured bytes. Responders often capture on the Exchange server itself, and
+//! these are its large responses. A packet with More Fragments set or a non-zero offset is an
 //! [`IpFragment`].
 //!
 //! IPv6: the packet is cut to 40 + payload length the same way. Extension headers are walked
@@ -61,7 +65,14 @@ pub fn decode_ipv4(bytes: &[u8], vlan: VlanIds) -> Result<Decoded<'_>, DecodeErr
         return Err(DecodeError::Malformed("IPv4"));
     }
     let header_len = usize::from(h[0] & 0x0f) * 4;
-    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
+    let more_fragments = flags_offset & 0x2000 != 0;
+    let offset = u32::from(flags_offset & 0x1fff) * 8;
+    let total_len = match usize::from(u16::from_be_bytes([h[2], h[3]])) {
+        // Segmentation offload, seen on the sending host (see the module documentation).
+        0 if !more_fragments && offset == 0 => bytes.len(),
+        n => n,
+    };
     if header_len < IPV4_MIN_HEADER_LEN || total_len < header_len {
         return Err(DecodeError::Malformed("IPv4"));
     }
@@ -74,9 +85,6 @@ pub fn decode_ipv4(bytes: &[u8], vlan: VlanIds) -> Result<Decoded<'_>, DecodeErr
         vlan,
     };
     let protocol = h[9];
-    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
-    let more_fragments = flags_offset & 0x2000 != 0;
-    let offset = u32::from(flags_offset & 0x1fff) * 8;
     if more_fragments || offset != 0 {
         return Ok(Decoded::Fragment(IpFragment {
             key: FragmentKey {
@@ -216,6 +224,33 @@ mod tests {
         let mut cut = v4(0, 100, 5, 17);
         cut.extend_from_slice(&[0; 40]);
         assert_eq!(decode_ipv4(&cut, vlan), Err(DecodeError::Truncated("IPv4")));
+    }
+
+    #[test]
+    fn ipv4_total_length_zero_is_segmentation_offload() {
+        let vlan = VlanIds::default();
+        // Unfragmented: the packet runs to the end of the capture.
+        let mut tso = v4(0x4000, 0, 5, 6); // DF, total length 0
+        tso.extend_from_slice(&[0u8; 20]); // a TCP header, data offset 5
+        tso[20 + 12] = 5 << 4;
+        let Ok(Decoded::Tcp(t)) = decode_ipv4(&tso, vlan) else {
+            panic!("TSO packet not decoded: {:?}", decode_ipv4(&tso, vlan))
+        };
+        assert!(t.payload.is_empty());
+        tso.extend_from_slice(b"4000 bytes of response");
+        let Ok(Decoded::Tcp(t)) = decode_ipv4(&tso, vlan) else {
+            panic!("TSO packet with data not decoded")
+        };
+        assert_eq!(t.payload, b"4000 bytes of response");
+        // A fragment with total length 0 is still malformed.
+        assert_eq!(
+            decode_ipv4(&v4(0x2000, 0, 5, 6), vlan),
+            Err(DecodeError::Malformed("IPv4"))
+        );
+        assert_eq!(
+            decode_ipv4(&v4(10, 0, 5, 6), vlan),
+            Err(DecodeError::Malformed("IPv4"))
+        );
     }
 
     #[test]

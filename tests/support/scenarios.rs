@@ -672,6 +672,30 @@ pub fn all() -> Vec<Scenario> {
         ));
     }
 
+    {
+        // Captured on the server with TCP segmentation offload: its 4000-byte response leaves
+        // the stack as one IP packet whose total length is 0 (the card cuts and fills it in).
+        let mut c = conv(51032, 80).mss(9000);
+        c.handshake();
+        c.client(&get("/owa/tso"));
+        let response = c.server(&ok("t".repeat(4000).as_bytes()));
+        c.close();
+        let mut frames = c.frames(Link::Ethernet);
+        let frame = &mut frames[response.start];
+        let ip = &mut frame[14..];
+        ip[2..4].copy_from_slice(&[0, 0]);
+        ip[10..12].copy_from_slice(&[0, 0]);
+        let sum = frame::checksum(&ip[..20]);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        out.push(file(
+            "ipv4-tso-total-length-zero.pcap",
+            "captured on the server with TCP segmentation offload: GET /owa/tso, 200 with a 4000-byte body in one IPv4 packet whose total length is 0",
+            Format::PCAP,
+            Link::Ethernet,
+            frames,
+        ));
+    }
+
     out
 }
 
