@@ -1,8 +1,10 @@
 //! The rule header: action, protocol, addresses, ports and direction.
 //!
 //! Addresses and ports are kept as written (variables unresolved) so a rule prints back the
-//! way it was written; [`AddrSpec::resolve`] / [`PortSpec::resolve`] turn them, with the
-//! loader's [`Vars`], into matchers. List semantics follow Suricata: a list
+//! way it was written; [`Spec::resolve`] turns them, with the loader's [`Vars`], into
+//! [`Match`]ers. Both fields share that one generic syntax (`any`, `$VAR`, `[...]`, `!x`) and
+//! differ only in the leaf, a [`HeaderValue`]: [`AddrSpec`] / [`AddrMatch`] hold an [`IpNet`],
+//! [`PortSpec`] / [`PortMatch`] a [`PortRange`]. List semantics follow Suricata: a list
 //! matches what any of its plain entries matches (everything when it has none) minus what any
 //! of its negated entries matches.
 
@@ -162,16 +164,6 @@ impl IpNet {
             prefix,
         })
     }
-
-    /// Whether `ip` is inside this network.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
-                mask(ip, self.prefix) == self.addr
-            }
-            _ => false,
-        }
-    }
 }
 
 fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
@@ -198,35 +190,109 @@ impl fmt::Display for IpNet {
     }
 }
 
-/// An address as written in a rule header.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddrSpec {
-    /// `any`.
-    Any,
-    /// `$NAME`.
-    Var(String),
-    /// One address or network.
-    Net(IpNet),
-    /// `[a, b, ...]`.
-    List(Vec<AddrSpec>),
-    /// `!x`.
-    Not(Box<AddrSpec>),
+/// The leaf of an address or port field: what [`Spec`] and [`Match`] hold besides `any`,
+/// variables, lists and negations.
+pub trait HeaderValue: Sized + Copy + fmt::Display {
+    /// What the field holds, for error messages: `address` or `port`.
+    const KIND: &'static str;
+    /// What a packet offers to be matched against the leaf: an IP address or a port.
+    type Item: Copy;
+    /// Parses one leaf as written.
+    fn parse_one(s: &str) -> ValueResult<Self>;
+    /// Whether `item` is inside this leaf.
+    fn contains(&self, item: Self::Item) -> bool;
 }
 
-/// A port as written in a rule header.
+impl HeaderValue for IpNet {
+    const KIND: &'static str = "address";
+    type Item = IpAddr;
+
+    fn parse_one(s: &str) -> ValueResult<IpNet> {
+        IpNet::parse(s)
+    }
+
+    /// Whether `ip` is inside this network.
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                mask(ip, self.prefix) == self.addr
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An inclusive port range: `lo:hi`, `lo:` or `:hi`; a single port is `lo == hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// Lowest port in the range.
+    pub lo: u16,
+    /// Highest port in the range.
+    pub hi: u16,
+}
+
+impl HeaderValue for PortRange {
+    const KIND: &'static str = "port";
+    type Item = u16;
+
+    fn parse_one(s: &str) -> ValueResult<PortRange> {
+        let port = |p: &str| {
+            p.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("invalid port `{p}`"))
+        };
+        let Some((lo, hi)) = s.split_once(':') else {
+            let p = port(s)?;
+            return Ok(PortRange { lo: p, hi: p });
+        };
+        let lo = if lo.trim().is_empty() { 0 } else { port(lo)? };
+        let hi = if hi.trim().is_empty() {
+            u16::MAX
+        } else {
+            port(hi)?
+        };
+        if lo > hi {
+            return Err(format!("empty port range `{s}`"));
+        }
+        Ok(PortRange { lo, hi })
+    }
+
+    fn contains(&self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.lo, self.hi) {
+            (lo, hi) if lo == hi => write!(f, "{lo}"),
+            (0, hi) => write!(f, ":{hi}"),
+            (lo, u16::MAX) => write!(f, "{lo}:"),
+            (lo, hi) => write!(f, "{lo}:{hi}"),
+        }
+    }
+}
+
+/// An address or port field as written in a rule header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PortSpec {
+pub enum Spec<T> {
     /// `any`.
     Any,
     /// `$NAME`.
     Var(String),
-    /// `lo:hi`, `lo:` or `:hi` (inclusive); a single port is `lo == hi`.
-    Range(u16, u16),
+    /// One leaf: an address or network, or a port range.
+    One(T),
     /// `[a, b, ...]`.
-    List(Vec<PortSpec>),
+    List(Vec<Spec<T>>),
     /// `!x`.
-    Not(Box<PortSpec>),
+    Not(Box<Spec<T>>),
 }
+
+/// An address field as written in a rule header.
+pub type AddrSpec = Spec<IpNet>;
+
+/// A port field as written in a rule header.
+pub type PortSpec = Spec<PortRange>;
 
 /// Splits a `[...]` list body on top-level commas.
 fn split_list(body: &str) -> ValueResult<Vec<&str>> {
@@ -265,21 +331,21 @@ fn var_name(s: &str) -> ValueResult<&str> {
     Ok(name)
 }
 
-impl AddrSpec {
-    /// Parses an address field.
-    pub fn parse(s: &str) -> ValueResult<AddrSpec> {
+impl<T: HeaderValue> Spec<T> {
+    /// Parses an address or port field.
+    pub fn parse(s: &str) -> ValueResult<Spec<T>> {
         Self::parse_depth(s.trim(), 0)
     }
 
-    fn parse_depth(s: &str, depth: usize) -> ValueResult<AddrSpec> {
+    fn parse_depth(s: &str, depth: usize) -> ValueResult<Spec<T>> {
         if depth > MAX_DEPTH {
-            return Err("address nested too deeply".into());
+            return Err(format!("{} nested too deeply", T::KIND));
         }
         if s.is_empty() {
-            return Err("empty address".into());
+            return Err(format!("empty {}", T::KIND));
         }
         if let Some(rest) = s.strip_prefix('!') {
-            return Ok(AddrSpec::Not(Box::new(Self::parse_depth(
+            return Ok(Spec::Not(Box::new(Self::parse_depth(
                 rest.trim_start(),
                 depth + 1,
             )?)));
@@ -292,45 +358,45 @@ impl AddrSpec {
                 .into_iter()
                 .map(|i| Self::parse_depth(i, depth + 1))
                 .collect::<ValueResult<Vec<_>>>()?;
-            return Ok(AddrSpec::List(items));
+            return Ok(Spec::List(items));
         }
         if s.eq_ignore_ascii_case("any") {
-            return Ok(AddrSpec::Any);
+            return Ok(Spec::Any);
         }
         if s.starts_with('$') {
-            return Ok(AddrSpec::Var(var_name(s)?.to_string()));
+            return Ok(Spec::Var(var_name(s)?.to_string()));
         }
-        Ok(AddrSpec::Net(IpNet::parse(s)?))
+        Ok(Spec::One(T::parse_one(s)?))
     }
 
     /// Resolves variables into a matcher.
-    pub fn resolve(&self, vars: &Vars) -> ValueResult<AddrMatch> {
+    pub fn resolve(&self, vars: &Vars) -> ValueResult<Match<T>> {
         self.resolve_depth(vars, 0)
     }
 
-    fn resolve_depth(&self, vars: &Vars, depth: usize) -> ValueResult<AddrMatch> {
+    fn resolve_depth(&self, vars: &Vars, depth: usize) -> ValueResult<Match<T>> {
         if depth > MAX_DEPTH {
-            return Err("address variables nested too deeply (a loop?)".into());
+            return Err(format!("{} variables nested too deeply (a loop?)", T::KIND));
         }
         Ok(match self {
-            AddrSpec::Any => AddrMatch::Any,
-            AddrSpec::Net(n) => AddrMatch::Net(*n),
-            AddrSpec::Var(name) => {
+            Spec::Any => Match::Any,
+            Spec::One(v) => Match::One(*v),
+            Spec::Var(name) => {
                 let value = vars
                     .get(name)
                     .ok_or_else(|| format!("undefined variable `${name}`"))?;
-                AddrSpec::parse(value)
+                Self::parse(value)
                     .map_err(|e| format!("variable `${name}`: {e}"))?
                     .resolve_depth(vars, depth + 1)?
             }
-            AddrSpec::Not(inner) => {
+            Spec::Not(inner) => {
                 let m = inner.resolve_depth(vars, depth + 1)?;
-                if m == AddrMatch::Any {
-                    return Err("`!any` matches no address".into());
+                if matches!(m, Match::Any) {
+                    return Err(format!("`!any` matches no {}", T::KIND));
                 }
-                AddrMatch::Not(Box::new(m))
+                Match::Not(Box::new(m))
             }
-            AddrSpec::List(items) => AddrMatch::List(
+            Spec::List(items) => Match::List(
                 items
                     .iter()
                     .map(|i| i.resolve_depth(vars, depth + 1))
@@ -340,111 +406,14 @@ impl AddrSpec {
     }
 }
 
-impl PortSpec {
-    /// Parses a port field.
-    pub fn parse(s: &str) -> ValueResult<PortSpec> {
-        Self::parse_depth(s.trim(), 0)
-    }
-
-    fn parse_depth(s: &str, depth: usize) -> ValueResult<PortSpec> {
-        if depth > MAX_DEPTH {
-            return Err("port nested too deeply".into());
-        }
-        if s.is_empty() {
-            return Err("empty port".into());
-        }
-        if let Some(rest) = s.strip_prefix('!') {
-            return Ok(PortSpec::Not(Box::new(Self::parse_depth(
-                rest.trim_start(),
-                depth + 1,
-            )?)));
-        }
-        if let Some(body) = s.strip_prefix('[') {
-            let body = body
-                .strip_suffix(']')
-                .ok_or_else(|| format!("unterminated list `{s}`"))?;
-            let items = split_list(body)?
-                .into_iter()
-                .map(|i| Self::parse_depth(i, depth + 1))
-                .collect::<ValueResult<Vec<_>>>()?;
-            return Ok(PortSpec::List(items));
-        }
-        if s.eq_ignore_ascii_case("any") {
-            return Ok(PortSpec::Any);
-        }
-        if s.starts_with('$') {
-            return Ok(PortSpec::Var(var_name(s)?.to_string()));
-        }
-        let port = |p: &str| {
-            p.trim()
-                .parse::<u16>()
-                .map_err(|_| format!("invalid port `{p}`"))
-        };
-        match s.split_once(':') {
-            None => {
-                let p = port(s)?;
-                Ok(PortSpec::Range(p, p))
-            }
-            Some((lo, hi)) => {
-                let lo = if lo.trim().is_empty() { 0 } else { port(lo)? };
-                let hi = if hi.trim().is_empty() {
-                    u16::MAX
-                } else {
-                    port(hi)?
-                };
-                if lo > hi {
-                    return Err(format!("empty port range `{s}`"));
-                }
-                Ok(PortSpec::Range(lo, hi))
-            }
-        }
-    }
-
-    /// Resolves variables into a matcher.
-    pub fn resolve(&self, vars: &Vars) -> ValueResult<PortMatch> {
-        self.resolve_depth(vars, 0)
-    }
-
-    fn resolve_depth(&self, vars: &Vars, depth: usize) -> ValueResult<PortMatch> {
-        if depth > MAX_DEPTH {
-            return Err("port variables nested too deeply (a loop?)".into());
-        }
-        Ok(match self {
-            PortSpec::Any => PortMatch::Any,
-            PortSpec::Range(lo, hi) => PortMatch::Range(*lo, *hi),
-            PortSpec::Var(name) => {
-                let value = vars
-                    .get(name)
-                    .ok_or_else(|| format!("undefined variable `${name}`"))?;
-                PortSpec::parse(value)
-                    .map_err(|e| format!("variable `${name}`: {e}"))?
-                    .resolve_depth(vars, depth + 1)?
-            }
-            PortSpec::Not(inner) => {
-                let m = inner.resolve_depth(vars, depth + 1)?;
-                if m == PortMatch::Any {
-                    return Err("`!any` matches no port".into());
-                }
-                PortMatch::Not(Box::new(m))
-            }
-            PortSpec::List(items) => PortMatch::List(
-                items
-                    .iter()
-                    .map(|i| i.resolve_depth(vars, depth + 1))
-                    .collect::<ValueResult<Vec<_>>>()?,
-            ),
-        })
-    }
-}
-
-impl fmt::Display for AddrSpec {
+impl<T: fmt::Display> fmt::Display for Spec<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AddrSpec::Any => f.write_str("any"),
-            AddrSpec::Var(v) => write!(f, "${v}"),
-            AddrSpec::Net(n) => write!(f, "{n}"),
-            AddrSpec::Not(i) => write!(f, "!{i}"),
-            AddrSpec::List(items) => {
+            Spec::Any => f.write_str("any"),
+            Spec::Var(v) => write!(f, "${v}"),
+            Spec::One(v) => write!(f, "{v}"),
+            Spec::Not(i) => write!(f, "!{i}"),
+            Spec::List(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -458,115 +427,52 @@ impl fmt::Display for AddrSpec {
     }
 }
 
-impl fmt::Display for PortSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PortSpec::Any => f.write_str("any"),
-            PortSpec::Var(v) => write!(f, "${v}"),
-            PortSpec::Range(lo, hi) if lo == hi => write!(f, "{lo}"),
-            PortSpec::Range(0, hi) => write!(f, ":{hi}"),
-            PortSpec::Range(lo, u16::MAX) => write!(f, "{lo}:"),
-            PortSpec::Range(lo, hi) => write!(f, "{lo}:{hi}"),
-            PortSpec::Not(i) => write!(f, "!{i}"),
-            PortSpec::List(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_str("]")
-            }
-        }
-    }
+/// A resolved address or port field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match<T> {
+    /// Everything.
+    Any,
+    /// One leaf: a network, or an inclusive port range.
+    One(T),
+    /// What the plain entries match (all when none), minus what the negated ones match.
+    List(Vec<Match<T>>),
+    /// Everything but.
+    Not(Box<Match<T>>),
 }
 
 /// A resolved address field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AddrMatch {
-    /// Every address.
-    Any,
-    /// One network.
-    Net(IpNet),
-    /// What the plain entries match (all when none), minus what the negated ones match.
-    List(Vec<AddrMatch>),
-    /// Everything but.
-    Not(Box<AddrMatch>),
-}
-
-impl AddrMatch {
-    /// Whether `ip` is selected.
-    pub fn matches(&self, ip: IpAddr) -> bool {
-        match self {
-            AddrMatch::Any => true,
-            AddrMatch::Net(n) => n.contains(ip),
-            AddrMatch::Not(i) => !i.matches(ip),
-            AddrMatch::List(items) => list_matches(
-                items,
-                |m| m.matches(ip),
-                |m| match m {
-                    AddrMatch::Not(i) => Some(&**i),
-                    _ => None,
-                },
-            ),
-        }
-    }
-}
+pub type AddrMatch = Match<IpNet>;
 
 /// A resolved port field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortMatch {
-    /// Every port.
-    Any,
-    /// An inclusive range.
-    Range(u16, u16),
-    /// What the plain entries match (all when none), minus what the negated ones match.
-    List(Vec<PortMatch>),
-    /// Everything but.
-    Not(Box<PortMatch>),
-}
+pub type PortMatch = Match<PortRange>;
 
-impl PortMatch {
-    /// Whether `port` is selected.
-    pub fn matches(&self, port: u16) -> bool {
+impl<T: HeaderValue> Match<T> {
+    /// Whether `item` (an address or a port) is selected.
+    pub fn matches(&self, item: T::Item) -> bool {
         match self {
-            PortMatch::Any => true,
-            PortMatch::Range(lo, hi) => (*lo..=*hi).contains(&port),
-            PortMatch::Not(i) => !i.matches(port),
-            PortMatch::List(items) => list_matches(
-                items,
-                |m| m.matches(port),
-                |m| match m {
-                    PortMatch::Not(i) => Some(&**i),
-                    _ => None,
-                },
-            ),
-        }
-    }
-}
-
-fn list_matches<T>(
-    items: &[T],
-    matches: impl Fn(&T) -> bool,
-    negated: impl Fn(&T) -> Option<&T>,
-) -> bool {
-    let mut any_plain = false;
-    let mut plain_hit = false;
-    for item in items {
-        match negated(item) {
-            Some(inner) => {
-                if matches(inner) {
-                    return false;
+            Match::Any => true,
+            Match::One(v) => v.contains(item),
+            Match::Not(i) => !i.matches(item),
+            Match::List(items) => {
+                let mut any_plain = false;
+                let mut plain_hit = false;
+                for m in items {
+                    match m {
+                        Match::Not(inner) => {
+                            if inner.matches(item) {
+                                return false;
+                            }
+                        }
+                        _ => {
+                            any_plain = true;
+                            plain_hit |= m.matches(item);
+                        }
+                    }
                 }
-            }
-            None => {
-                any_plain = true;
-                plain_hit |= matches(item);
+                !any_plain || plain_hit
             }
         }
     }
-    !any_plain || plain_hit
 }
 
 #[cfg(test)]
@@ -662,6 +568,42 @@ mod tests {
         assert!(AddrSpec::parse("$A").unwrap().resolve(&looped).is_err());
         let deep = format!("{}1.1.1.1{}", "[".repeat(40), "]".repeat(40));
         assert!(AddrSpec::parse(&deep).is_err());
+    }
+
+    #[test]
+    fn error_messages_name_the_field() {
+        fn errors<T: HeaderValue + fmt::Debug>(vars: &Vars) -> [String; 4] {
+            let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+            [
+                Spec::<T>::parse(" ").unwrap_err(),
+                Spec::<T>::parse(&deep).unwrap_err(),
+                Spec::<T>::parse("$LOOP")
+                    .unwrap()
+                    .resolve(vars)
+                    .unwrap_err(),
+                Spec::<T>::parse("!any").unwrap().resolve(vars).unwrap_err(),
+            ]
+        }
+        let mut vars = Vars::default();
+        vars.set("LOOP", "$LOOP");
+        assert_eq!(
+            errors::<IpNet>(&vars),
+            [
+                "empty address",
+                "address nested too deeply",
+                "address variables nested too deeply (a loop?)",
+                "`!any` matches no address",
+            ]
+        );
+        assert_eq!(
+            errors::<PortRange>(&vars),
+            [
+                "empty port",
+                "port nested too deeply",
+                "port variables nested too deeply (a loop?)",
+                "`!any` matches no port",
+            ]
+        );
     }
 
     #[test]

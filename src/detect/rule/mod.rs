@@ -45,7 +45,10 @@ pub use error::RuleError;
 pub use flow::{
     BitCmd, BitGroup, Flow, FlowDirection, FlowState, FlowStream, Flowbits, Xbits, XbitsTrack,
 };
-pub use header::{Action, AddrMatch, AddrSpec, Direction, IpNet, PortMatch, PortSpec, Protocol};
+pub use header::{
+    Action, AddrMatch, AddrSpec, Direction, HeaderValue, IpNet, Match, PortMatch, PortRange,
+    PortSpec, Protocol, Spec,
+};
 pub use loader::{LoadOptions, LoadedRule, LoadedRules, SkippedRule};
 pub use meta::{Reference, Target};
 pub use parser::parse_rule;

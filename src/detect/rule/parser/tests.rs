@@ -10,7 +10,7 @@ use crate::detect::rule::flow::{BitCmd, BitGroup, FlowDirection, FlowState, Xbit
 use crate::detect::rule::loader::{load_file, LoadOptions};
 use crate::detect::rule::size::UriKind;
 use crate::detect::rule::threshold::{ThresholdType, Track};
-use crate::detect::rule::{IpNet, Pcre, PcreFlags};
+use crate::detect::rule::{IpNet, Pcre, PcreFlags, PortRange};
 
 fn rule(text: &str) -> Rule {
     match parse_rule(text) {
@@ -57,7 +57,13 @@ fn header() {
     assert_eq!(r.action, Action::Drop);
     assert_eq!(r.protocol, Protocol::Tcp);
     assert_eq!(r.direction, Direction::Both);
-    assert_eq!(r.src_ports, PortSpec::Range(1024, u16::MAX));
+    assert_eq!(
+        r.src_ports,
+        PortSpec::One(PortRange {
+            lo: 1024,
+            hi: u16::MAX
+        })
+    );
     assert_eq!(r.src.to_string(), "[$HOME_NET,!10.0.0.1]");
     assert_eq!(r.dst.to_string(), "!$EXTERNAL_NET");
     round_trip(&r);
@@ -782,12 +788,12 @@ fn arb_addr() -> impl Strategy<Value = AddrSpec> {
         Just(AddrSpec::Any),
         Just(AddrSpec::Var("HOME_NET".into())),
         (any::<[u8; 4]>(), 0u8..=32).prop_map(|(a, p)| {
-            AddrSpec::Net(
+            AddrSpec::One(
                 IpNet::parse(&format!("{}.{}.{}.{}/{p}", a[0], a[1], a[2], a[3])).unwrap(),
             )
         }),
         (any::<u128>(), 0u8..=128).prop_map(|(a, p)| {
-            AddrSpec::Net(IpNet::parse(&format!("{}/{p}", std::net::Ipv6Addr::from(a))).unwrap())
+            AddrSpec::One(IpNet::parse(&format!("{}/{p}", std::net::Ipv6Addr::from(a))).unwrap())
         }),
     ];
     leaf.prop_recursive(2, 6, 3, |inner| {
@@ -804,7 +810,10 @@ fn arb_port() -> impl Strategy<Value = PortSpec> {
     let leaf = prop_oneof![
         Just(PortSpec::Any),
         Just(PortSpec::Var("HTTP_PORTS".into())),
-        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| PortSpec::Range(a.min(b), a.max(b))),
+        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| PortSpec::One(PortRange {
+            lo: a.min(b),
+            hi: a.max(b),
+        })),
     ];
     leaf.prop_recursive(2, 6, 3, |inner| {
         prop_oneof![
