@@ -311,34 +311,38 @@ impl Detection {
                     &mut matched_either,
                 );
             }
-            for alert in &self.alerts {
-                let at = match alert.direction {
-                    AlertDirection::ToServer => tx.request_at,
-                    AlertDirection::ToClient => tx.completed_at,
-                };
-                sink.alert(
-                    facts,
-                    alert,
-                    AlertContext {
-                        at,
-                        tx: Some(tx),
-                        payload: &[],
-                    },
-                );
-            }
+            self.hand_out_tx_alerts(facts, tx, sink);
+        }
+    }
+
+    /// Hands out the alerts raised on `tx`, each at the packet of its side.
+    fn hand_out_tx_alerts(
+        &self,
+        facts: &FlowFacts,
+        tx: &HttpTransaction,
+        sink: &mut dyn EventSink,
+    ) {
+        for alert in &self.alerts {
+            let at = match alert.direction {
+                AlertDirection::ToServer => tx.request_at,
+                AlertDirection::ToClient => tx.completed_at,
+            };
+            sink.alert(
+                facts,
+                alert,
+                AlertContext {
+                    at,
+                    tx: Some(tx),
+                    payload: &[],
+                },
+            );
         }
     }
 
     /// Runs the request-side rules on the requests that are over but whose transaction is
     /// not finished, and hands out their alerts: an attack request is reported when it is
     /// seen, not when (or if) the server answers.
-    fn requests(
-        &mut self,
-        flow: &mut FlowState,
-        midstream: bool,
-        at: PacketRef,
-        sink: &mut dyn EventSink,
-    ) {
+    fn requests(&mut self, flow: &mut FlowState, at: PacketRef, sink: &mut dyn EventSink) {
         if flow
             .http
             .requests_done_from(flow.next_request)
@@ -349,6 +353,7 @@ impl Detection {
         }
         let meta = flow.meta(self.midstream, self.async_oneside);
         let facts = flow.facts();
+        let midstream = flow.session.is_midstream();
         let FlowState {
             http,
             detect,
@@ -372,17 +377,7 @@ impl Detection {
                 &mut matched_either,
             );
             requests_inspected.push((tx.tx_id, matched_either));
-            for alert in &self.alerts {
-                sink.alert(
-                    &facts,
-                    alert,
-                    AlertContext {
-                        at: tx.request_at,
-                        tx: Some(tx),
-                        payload: &[],
-                    },
-                );
-            }
+            self.hand_out_tx_alerts(&facts, tx, sink);
         }
     }
 
@@ -638,8 +633,7 @@ impl Worker {
         );
         if let Some(d) = &mut self.detection {
             d.payloads(flow, side, segment.payload, at, sink);
-            let midstream = flow.session.is_midstream();
-            d.requests(flow, midstream, at, sink);
+            d.requests(flow, at, sink);
         }
         Self::emit_completed(
             flow,

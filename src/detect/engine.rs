@@ -276,7 +276,7 @@ impl RuleSet {
                 group.always.push(i as u32);
                 continue;
             };
-            let key = &(r.lists[*li].key.clone(), gate(r, &settable));
+            let key = &(r.lists[*li].key.clone(), prefilter_gate(r, &settable));
             let nocase = r.fast_pattern_nocase;
             let pat = if nocase {
                 bytes.to_ascii_lowercase()
@@ -840,7 +840,7 @@ impl Ctx<'_> {
 
 /// The flowbit `rule` requires (`isset` of one bit, or of all of several) that no rule in
 /// `settable` can set, if any: the first such bit.
-fn gate(rule: &CompiledRule, settable: &[u32]) -> Option<u32> {
+fn prefilter_gate(rule: &CompiledRule, settable: &[u32]) -> Option<u32> {
     rule.flowbit_conds
         .iter()
         .filter(|c| c.cmd == BitCmd::IsSet && matches!(c.group, BitGroup::Single | BitGroup::All))
