@@ -90,18 +90,6 @@ pub fn compute<'a>(
 
 type One<'a> = fn(Cow<'a, [u8]>) -> Option<Vec<Cow<'a, [u8]>>>;
 
-fn header_value<'a>(headers: &'a Headers, name: &str) -> Option<Cow<'a, [u8]>> {
-    let mut it = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|h| h.value.as_slice());
-    let first = it.next()?;
-    match it.next() {
-        None => Some(Cow::Borrowed(first)),
-        Some(_) => headers.joined(name).map(Cow::Owned),
-    }
-}
-
 fn header_block(merged: &[Header], skip: &str) -> Vec<u8> {
     let mut out = Vec::new();
     for h in merged
@@ -172,7 +160,7 @@ fn request_buffer<'a>(
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let _ = tx;
     let h = &req.headers;
-    let hv = |name: &str| header_value(h, name).and_then(one);
+    let hv = |name: &str| h.value(name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &req.request_line,
@@ -217,7 +205,7 @@ fn response_buffer<'a>(
     one: One<'a>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let h = &resp.headers;
-    let hv = |name: &str| header_value(h, name).and_then(one);
+    let hv = |name: &str| h.value(name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &resp.response_line,

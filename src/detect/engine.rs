@@ -276,17 +276,17 @@ impl RuleSet {
                 group.always.push(i as u32);
                 continue;
             };
-            let key = &(r.lists[*li].key.clone(), prefilter_gate(r, &settable));
+            let key = (r.lists[*li].key.clone(), prefilter_gate(r, &settable));
             let nocase = r.fast_pattern_nocase;
             let pat = if nocase {
                 bytes.to_ascii_lowercase()
             } else {
                 bytes.clone()
             };
-            let slot = match by_key.iter().position(|(k, _)| k == key) {
+            let slot = match by_key.iter().position(|(k, _)| *k == key) {
                 Some(p) => p,
                 None => {
-                    by_key.push((key.clone(), [Vec::new(), Vec::new()]));
+                    by_key.push((key, [Vec::new(), Vec::new()]));
                     by_key.len() - 1
                 }
             };
@@ -297,7 +297,7 @@ impl RuleSet {
             }
         }
         let matcher_error = |e: aho_corasick::BuildError| DetectError::Matcher(e.to_string());
-        for (key, modes) in by_key {
+        for ((key, gate), modes) in by_key {
             // A pattern can only occur where its first bytes do, so the probes look for distinct
             // prefixes: fewer probe patterns for large rule sets, still rare in real traffic.
             let mut folded: Vec<Vec<u8>> = modes
@@ -336,7 +336,6 @@ impl RuleSet {
                 .map(|l| l.ac.max_pattern_len())
                 .max()
                 .unwrap_or(0);
-            let (key, gate) = key;
             group.prefilters.push(Prefilter {
                 key,
                 gate,

@@ -16,12 +16,7 @@ pub fn raw_host(req: &HttpRequest) -> Option<Cow<'_, [u8]>> {
     if let Some(authority) = absolute_authority(&req.target).filter(|a| !a.is_empty()) {
         return Some(Cow::Borrowed(authority));
     }
-    let mut values = req.headers.all("host");
-    let first = values.next()?;
-    match values.next() {
-        None => Some(Cow::Borrowed(first)),
-        Some(_) => req.headers.joined("host").map(Cow::Owned),
-    }
+    req.headers.value("host")
 }
 
 /// The host name `req` names, normalised, with the port when a numeric one was given; `None`

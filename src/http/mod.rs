@@ -33,6 +33,8 @@ mod response_head;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use crate::capture::Timestamp;
 use crate::flow::Side;
 
@@ -161,6 +163,20 @@ impl Headers {
             }
         }
         out
+    }
+
+    /// The value of `name`: borrowed when it occurs once, every value [`Headers::joined`]
+    /// when it occurs more than once.
+    pub fn value(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()));
+        let first = values.next()?.value.as_slice();
+        match values.next() {
+            None => Some(Cow::Borrowed(first)),
+            Some(_) => self.joined(name).map(Cow::Owned),
+        }
     }
 
     /// The header lines.
