@@ -14,7 +14,7 @@ use crate::capture::{RawPacket, Timestamp};
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::{
-    Alert, AlertDirection, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
+    Alert, AlertDirection, CrossFlowState, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
     WorkerDetectState,
 };
 use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
@@ -147,17 +147,7 @@ impl WorkerStats {
         h.bodies_truncated += oh.bodies_truncated;
         h.decode_errors += oh.decode_errors;
         h.pending_overflows += oh.pending_overflows;
-        let (t, ot) = (&mut self.detect, &other.detect);
-        t.tx_sides += ot.tx_sides;
-        t.payloads += ot.payloads;
-        t.rules_evaluated += ot.rules_evaluated;
-        t.gated_scans += ot.gated_scans;
-        t.matches += ot.matches;
-        t.alerts += ot.alerts;
-        t.suppressed += ot.suppressed;
-        t.match_limit_hits += ot.match_limit_hits;
-        t.xbits_dropped += ot.xbits_dropped;
-        t.threshold_entries_dropped += ot.threshold_entries_dropped;
+        self.detect.merge(&other.detect);
     }
 }
 
@@ -173,6 +163,8 @@ struct FlowState {
     last_at: PacketRef,
     /// When the flow's first packet was seen.
     start: Timestamp,
+    /// The capture position of the flow's first packet.
+    first_packet: u64,
     /// Packets sent by each side (indexed by [`Side::index`]).
     packets: [u64; 2],
     /// Captured bytes sent by each side.
@@ -237,6 +229,7 @@ impl FlowState {
             server_port: server.port,
             vlan: self.key.vlan().as_slice().to_vec(),
             start: self.start,
+            first_packet: self.first_packet,
             pkts_toserver: self.packets[c],
             pkts_toclient: self.packets[s],
             bytes_toserver: self.bytes[c],
@@ -270,9 +263,20 @@ struct Detection {
     midstream: bool,
     /// One-sided connections may be established (for `flow:established`).
     async_oneside: bool,
+    /// Xbits and rate counters, when this worker sees every flow in capture order and so
+    /// settles matches itself; `None` when they are handed out unsettled (see
+    /// [`Worker::shard`]).
+    cross_flow: Option<CrossFlowState>,
 }
 
 impl Detection {
+    /// Settles the cross-flow work of the alerts just raised, when this worker does that.
+    fn settle(&mut self) {
+        if let Some(state) = &mut self.cross_flow {
+            crate::detect::settle_in_order(&mut self.alerts, state, self.rules.config());
+        }
+    }
+
     /// Runs the HTTP rules on finished transactions and hands out alerts, then the
     /// transactions.
     fn transactions(
@@ -311,6 +315,7 @@ impl Detection {
                     &mut matched_either,
                 );
             }
+            self.settle();
             self.hand_out_tx_alerts(facts, tx, sink);
         }
     }
@@ -377,6 +382,7 @@ impl Detection {
                 &mut matched_either,
             );
             requests_inspected.push((tx.tx_id, matched_either));
+            self.settle();
             self.hand_out_tx_alerts(&facts, tx, sink);
         }
     }
@@ -424,6 +430,7 @@ impl Detection {
                 at.ts,
                 &mut self.alerts,
             );
+            self.settle();
             if !self.alerts.is_empty() {
                 let facts = facts.get_or_insert_with(|| flow.facts());
                 let payload = data.unwrap_or(pkt);
@@ -447,8 +454,22 @@ impl Detection {
 }
 
 impl Worker {
-    /// A worker with the given settings and, when given, rules to run.
+    /// A worker that sees every flow, in capture order: it settles the cross-flow work of
+    /// rules (xbits, thresholds) itself, and its alerts are final.
     pub fn new(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
+        let mut w = Worker::shard(config, rules);
+        if let Some(d) = &mut w.detection {
+            d.cross_flow = Some(CrossFlowState::new());
+        }
+        w
+    }
+
+    /// A worker for one share of the flows, beside others: alerts of rules with xbits,
+    /// `threshold` or `detection_filter` are handed out unsettled (with their
+    /// [`Alert::cross_flow`]), for one owner of that state to settle in capture order. It
+    /// expects whole IP packets (fragments reassembled before) and expires flows only when
+    /// told ([`Worker::expire`]).
+    pub fn shard(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
         let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
         let mut memory = ReassemblyMemory::default();
         if let Some(cap) = config.reassembly_memcap {
@@ -469,6 +490,7 @@ impl Worker {
                 stream: [Vec::new(), Vec::new()],
                 midstream,
                 async_oneside,
+                cross_flow: None,
             }),
         }
     }
@@ -480,19 +502,29 @@ impl Worker {
         s.defrag = self.defrag.stats().clone();
         if let Some(d) = &self.detection {
             s.detect = d.state.stats.clone();
+            if let Some(c) = &d.cross_flow {
+                s.detect.merge(&c.stats);
+            }
         }
         s
     }
 
-    /// Takes one packet; `pcap_cnt` is its number in the whole replay, from 1.
+    /// Takes one packet; `pcap_cnt` is its number in the whole replay, from 1. Flows idle
+    /// past their timeout at the packet's time are closed first.
     pub fn process(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn EventSink) {
+        self.expire(packet.ts, sink);
+        self.handle(packet, pcap_cnt, sink);
+    }
+
+    /// Takes one packet without looking at the clock (a [`Worker::shard`] is told the time
+    /// by [`Worker::expire`]).
+    pub fn handle(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn EventSink) {
         self.stats.decode.packets += 1;
         self.stats.decode.bytes += packet.data.len() as u64;
         let at = PacketRef {
             ts: packet.ts,
             pcap_cnt,
         };
-        self.expire(packet.ts, sink);
         match decode::decode_frame(packet.link_type, packet.data) {
             Ok(Decoded::Tcp(segment)) => self.tcp(&segment, packet.data.len(), at, sink),
             Ok(Decoded::Fragment(fragment)) => {
@@ -504,13 +536,14 @@ impl Worker {
                         dst: k.dst,
                         vlan: k.vlan,
                     };
-                    match decode::decode_transport(ip, datagram.key.protocol, &datagram.payload) {
-                        Ok(Decoded::Tcp(segment)) => {
-                            self.tcp(&segment, packet.data.len(), at, sink)
-                        }
-                        Ok(_) => self.stats.decode.other_ip += 1,
-                        Err(e) => self.count_error(e),
-                    }
+                    self.handle_datagram(
+                        ip,
+                        datagram.key.protocol,
+                        &datagram.payload,
+                        packet.data.len(),
+                        at,
+                        sink,
+                    );
                 }
             }
             Ok(Decoded::OtherIp { .. }) => self.stats.decode.other_ip += 1,
@@ -519,10 +552,69 @@ impl Worker {
         }
     }
 
-    /// End of input: finishes every flow, oldest first, and hands out what remains.
+    /// Takes the transport payload of a reassembled IP datagram (protocol `protocol`, sent
+    /// from `ip.src` to `ip.dst`), completed by a frame of `wire_bytes` bytes at `at`.
+    pub fn handle_datagram(
+        &mut self,
+        ip: IpHeader,
+        protocol: u8,
+        payload: &[u8],
+        wire_bytes: usize,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        match decode::decode_transport(ip, protocol, payload) {
+            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, wire_bytes, at, sink),
+            Ok(_) => self.stats.decode.other_ip += 1,
+            Err(e) => self.count_error(e),
+        }
+    }
+
+    /// Closes the flows idle past their timeout at `now`, in the order their first packets
+    /// were captured, and hands out what that completes.
+    pub fn expire(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
+        let mut gone = Vec::new();
+        self.flows.expire(now, &mut |_, f| gone.push(f));
+        self.close_in_order(gone, sink);
+    }
+
+    /// End of input: finishes every flow, in the order their first packets were captured,
+    /// and hands out what remains.
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         let mut flows = Vec::new();
         self.flows.drain(&mut |_, f| flows.push(f));
+        self.close_in_order(flows, sink);
+    }
+
+    /// Switches to a new rule set. Flowbits of open flows are kept by name (those the new set
+    /// does not use are dropped); a transaction whose request was inspected under the old
+    /// set has its response inspected under the new one.
+    pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
+        let Some(d) = &mut self.detection else {
+            return;
+        };
+        let remap: Vec<Option<u32>> = d
+            .rules
+            .flowbit_names()
+            .iter()
+            .map(|n| {
+                let at = rules.flowbit_names().iter().position(|m| m == n);
+                at.map(|i| i as u32)
+            })
+            .collect();
+        self.flows.for_each_mut(&mut |f: &mut FlowState| {
+            f.detect = f.detect.remapped(&remap);
+            f.requests_inspected.clear();
+        });
+        if let Some(c) = &mut d.cross_flow {
+            c.rebind(d.rules.xbit_names(), rules.xbit_names());
+        }
+        d.payload_rules = rules.has_payload_rules();
+        d.rules = rules;
+    }
+
+    fn close_in_order(&mut self, mut flows: Vec<FlowState>, sink: &mut dyn EventSink) {
+        flows.sort_by_key(|f| f.first_packet);
         for flow in flows {
             self.close_flow(flow, sink);
         }
@@ -532,14 +624,6 @@ impl Worker {
         match e {
             DecodeError::UnknownLinkType(_) => self.stats.decode.unknown_link += 1,
             DecodeError::Truncated(_) | DecodeError::Malformed(_) => self.stats.decode.invalid += 1,
-        }
-    }
-
-    fn expire(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
-        let mut gone = Vec::new();
-        self.flows.expire(now, &mut |_, f| gone.push(f));
-        for flow in gone {
-            self.close_flow(flow, sink);
         }
     }
 
@@ -581,6 +665,7 @@ impl Worker {
                     http: HttpConnection::new(),
                     last_at: at,
                     start: at.ts,
+                    first_packet: at.pcap_cnt,
                     packets: [0; 2],
                     bytes: [0; 2],
                     detect: FlowDetectState::new(),
@@ -592,9 +677,7 @@ impl Worker {
                 let mut evicted = Vec::new();
                 self.flows
                     .insert(key, state, at.ts, &mut |_, f| evicted.push(f));
-                for old in evicted {
-                    self.close_flow(old, sink);
-                }
+                self.close_in_order(evicted, sink);
                 match self.flows.get_mut(&key, at.ts) {
                     Some(flow) => flow,
                     None => return,

@@ -30,7 +30,10 @@ use super::rule::{
     Action, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, FlowDirection, FlowState, FlowStream,
     RuleError, SkippedRule, Track, UriKind, XbitsTrack,
 };
-use super::state::{DetectConfig, FlowDetectState, TrackKey, WorkerDetectState, XbitKey};
+use super::state::{
+    CrossFlow, CrossFlowState, DetectConfig, FlowDetectState, RateLimit, TrackKey,
+    WorkerDetectState, XbitKey,
+};
 
 /// The facts of the flow a transaction or payload belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +69,8 @@ impl AlertDirection {
     }
 }
 
-/// One alert.
+/// One alert, or — for a rule that touches state shared across flows — a match that still
+/// has to be settled against that state in capture order ([`CrossFlowState::settle`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     /// The rule's facts (sid, gid, rev, msg, classtype, category, severity, metadata,
@@ -76,9 +80,18 @@ pub struct Alert {
     pub direction: AlertDirection,
     /// The transaction, for HTTP rules.
     pub tx_id: Option<u64>,
+    /// For rules with xbits, `threshold` or `detection_filter`: what settling needs. The
+    /// alert stands only if settling says so; when its `alert` is false the entry is no
+    /// alert at all, only xbit commands to run.
+    pub cross_flow: Option<Box<CrossFlow>>,
 }
 
 impl Alert {
+    /// True when this entry only carries xbit commands (a `noalert` or `pass` rule's match).
+    pub fn is_silent(&self) -> bool {
+        self.cross_flow.as_ref().is_some_and(|c| !c.alert)
+    }
+
     /// Signature id.
     pub fn sid(&self) -> u32 {
         self.rule.sid
@@ -489,7 +502,7 @@ impl RuleSet {
                 continue;
             }
             worker.stats.rules_evaluated += 1;
-            if !self.header_and_state(rule, &ctx, flow_state, worker, false) {
+            if !self.header_and_state(rule, &ctx, flow_state, false) {
                 continue;
             }
             if let Some(u) = rule.urilen {
@@ -603,7 +616,7 @@ impl RuleSet {
                 }
             };
             worker.stats.rules_evaluated += 1;
-            if !self.header_and_state(rule, &ctx, flow_state, worker, true) {
+            if !self.header_and_state(rule, &ctx, flow_state, true) {
                 continue;
             }
             if let Some(d) = rule.dsize {
@@ -699,13 +712,13 @@ impl RuleSet {
         worker.candidates.sort_unstable();
     }
 
-    /// Header addresses/ports, `flow`, flowbit and xbit conditions.
+    /// Header addresses/ports, `flow` and flowbit conditions (xbit conditions are settled
+    /// later, in capture order: see [`CrossFlow`]).
     fn header_and_state(
         &self,
         rule: &CompiledRule,
         ctx: &Ctx<'_>,
         flow_state: &FlowDetectState,
-        worker: &WorkerDetectState,
         payload: bool,
     ) -> bool {
         let (src, sport, dst, dport) = ctx.endpoints();
@@ -739,14 +752,13 @@ impl RuleSet {
         rule.flowbit_conds
             .iter()
             .all(|c| flowbit_holds(c, flow_state))
-            && rule.xbit_conds.iter().all(|x| {
-                let set = worker.xbit_is_set(x.id, xbit_key(x, ctx), ctx.now);
-                set == (x.cmd == BitCmd::IsSet)
-            })
     }
 
-    /// A rule fully matched: run its actions, apply noalert and rate limits, emit the alert.
-    /// Returns true when it was a `pass` rule (stop evaluating).
+    /// A rule fully matched: run its flowbit actions, apply noalert, emit the alert. What
+    /// touches state shared across flows (xbit conditions and commands, rate limits) is not
+    /// decided here: the alert carries it as a [`CrossFlow`] to be settled in capture order.
+    /// A rule with xbit conditions runs its flowbit commands (and, for `pass`, stops the
+    /// evaluation) as if they held. Returns true when it was a `pass` rule (stop evaluating).
     fn on_match(
         &self,
         ri: u32,
@@ -756,7 +768,6 @@ impl RuleSet {
         worker: &mut WorkerDetectState,
         alerts: &mut Vec<Alert>,
     ) -> bool {
-        worker.stats.matches += 1;
         for op in &rule.flowbit_actions {
             for &id in &op.ids {
                 match op.cmd {
@@ -767,26 +778,28 @@ impl RuleSet {
                 }
             }
         }
-        for x in &rule.xbit_actions {
-            let key = xbit_key(x, ctx);
-            match x.cmd {
-                BitCmd::Set => worker.xbit_set(x.id, key, ctx.now, x.expire, &self.config),
-                BitCmd::Unset => worker.xbit_unset(x.id, key),
-                BitCmd::Toggle => {
-                    if worker.xbit_is_set(x.id, key, ctx.now) {
-                        worker.xbit_unset(x.id, key);
-                    } else {
-                        worker.xbit_set(x.id, key, ctx.now, x.expire, &self.config);
-                    }
-                }
-                _ => {}
+        let pass = rule.info.action == Action::Pass;
+        let alert = !pass && !rule.noalert;
+        let rate = match (&rule.threshold, &rule.detection_filter) {
+            (Some(t), _) => Some(RateLimit::Threshold(*t)),
+            (None, Some(d)) => Some(RateLimit::Filter(*d)),
+            (None, None) => None,
+        };
+        let shared = !rule.xbit_conds.is_empty()
+            || !rule.xbit_actions.is_empty()
+            || (alert && rate.is_some());
+        if !shared {
+            worker.stats.matches += 1;
+            if alert {
+                worker.stats.alerts += 1;
+                alerts.push(Alert {
+                    rule: Arc::clone(&rule.info),
+                    direction: ctx.dir,
+                    tx_id: ctx.tx_id,
+                    cross_flow: None,
+                });
             }
-        }
-        if rule.info.action == Action::Pass {
-            return true;
-        }
-        if rule.noalert {
-            return false;
+            return pass;
         }
         let (src, _, dst, _) = ctx.endpoints();
         let track_key = |t: Track| match t {
@@ -795,27 +808,46 @@ impl RuleSet {
             Track::ByRule => TrackKey::Rule,
             Track::ByBoth => TrackKey::Pair(src, dst),
         };
-        let allowed = match (&rule.threshold, &rule.detection_filter) {
-            (Some(t), _) => {
-                worker.threshold_allows(ri, t, track_key(t.track), ctx.now, &self.config)
-            }
-            (None, Some(d)) => {
-                worker.detection_filter_allows(ri, d, track_key(d.track), ctx.now, &self.config)
-            }
-            (None, None) => true,
+        let cross_flow = CrossFlow {
+            rule: ri,
+            now: ctx.now,
+            conditions: rule
+                .xbit_conds
+                .iter()
+                .map(|x| (x.id, xbit_key(x, ctx), x.cmd == BitCmd::IsSet))
+                .collect(),
+            actions: rule
+                .xbit_actions
+                .iter()
+                .map(|x| (x.cmd, x.id, xbit_key(x, ctx), x.expire))
+                .collect(),
+            rate: rate.filter(|_| alert).map(|r| {
+                let track = match r {
+                    RateLimit::Threshold(t) => t.track,
+                    RateLimit::Filter(f) => f.track,
+                };
+                (r, track_key(track))
+            }),
+            alert,
         };
-        if !allowed {
-            worker.stats.suppressed += 1;
-            return false;
-        }
-        worker.stats.alerts += 1;
         alerts.push(Alert {
             rule: Arc::clone(&rule.info),
             direction: ctx.dir,
             tx_id: ctx.tx_id,
+            cross_flow: Some(Box::new(cross_flow)),
         });
-        false
+        pass
     }
+}
+
+/// Settles, in order, the entries of `alerts` that carry cross-flow work against `state`,
+/// keeping the alerts that stand: for callers that inspect flows one after another in
+/// capture order on one thread.
+pub fn settle_in_order(alerts: &mut Vec<Alert>, state: &mut CrossFlowState, config: &DetectConfig) {
+    alerts.retain(|a| match &a.cross_flow {
+        Some(c) => state.settle(c, config),
+        None => true,
+    });
 }
 
 /// What one inspection is about.

@@ -9,8 +9,8 @@
 //! - [`buffers`]: the inspection buffers of a transaction side (Suricata semantics).
 //! - [`content`]: content / pcre / isdataat / bsize inspection with relative matching and
 //!   backtracking.
-//! - [`state`]: flowbits (per flow), xbits and alert-rate counters (per worker), caps and
-//!   counters.
+//! - [`state`]: flowbits (per flow); xbits and alert-rate counters (shared by every flow,
+//!   settled in capture order); caps and counters.
 //!
 //! # Using it
 //!
@@ -48,5 +48,9 @@ pub mod state;
 
 pub use buffers::TxSide;
 pub use compile::RuleInfo;
-pub use engine::{Alert, AlertDirection, DetectError, FlowMeta, RuleSet, RuleSummary};
-pub use state::{DetectConfig, DetectStats, FlowDetectState, WorkerDetectState};
+pub use engine::{
+    settle_in_order, Alert, AlertDirection, DetectError, FlowMeta, RuleSet, RuleSummary,
+};
+pub use state::{
+    CrossFlow, CrossFlowState, DetectConfig, DetectStats, FlowDetectState, WorkerDetectState,
+};

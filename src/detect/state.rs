@@ -1,19 +1,27 @@
-//! Detection state that outlives one inspection: flowbits (per flow), xbits and alert-rate
-//! counters (per worker, in packet time), and the caps and counters that bound them.
+//! Detection state that outlives one inspection: flowbits (per flow), and the state shared
+//! across flows — xbits and alert-rate counters — with the caps and counters that bound them.
 //!
 //! [`FlowDetectState`] lives in the pipeline's flow entry and dies with the flow.
-//! [`WorkerDetectState`] belongs to one worker; its tables are capped
-//! ([`DetectConfig::max_xbits`], [`DetectConfig::max_threshold_entries`]): expired entries
-//! are dropped first, and when a table is still full the new entry is not kept and the miss
-//! is counted (an xbit that can't be set is simply not set; a rate that can't be tracked lets
-//! the alert through).
+//! [`WorkerDetectState`] is one worker's scratch space and counters.
+//! [`CrossFlowState`] holds the xbits and the `threshold` / `detection_filter` counters. A
+//! rule that touches them does not read or write them while it is inspected: its match
+//! carries a [`CrossFlow`] (the xbits it needs, what it sets, its rate limit), and whoever
+//! owns the state settles these in capture order ([`CrossFlowState::settle`]). That is what
+//! lets flows be spread over threads while the alerts stay those of one thread reading the
+//! capture in order: the matches can be found in any order, the shared state is only ever
+//! touched in one.
+//!
+//! The tables are capped ([`DetectConfig::max_xbits`], [`DetectConfig::max_threshold_entries`]):
+//! expired entries are dropped first, and when a table is still full the new entry is not
+//! kept and the miss is counted (an xbit that can't be set is simply not set; a rate that
+//! can't be tracked lets the alert through).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 
-use super::rule::{DetectionFilter, Threshold, ThresholdType};
+use super::rule::{BitCmd, DetectionFilter, Threshold, ThresholdType};
 
 /// Detection limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +71,22 @@ pub struct DetectStats {
     pub threshold_entries_dropped: u64,
 }
 
+impl DetectStats {
+    /// Adds another worker's counters to these.
+    pub fn merge(&mut self, o: &DetectStats) {
+        self.tx_sides += o.tx_sides;
+        self.payloads += o.payloads;
+        self.rules_evaluated += o.rules_evaluated;
+        self.gated_scans += o.gated_scans;
+        self.matches += o.matches;
+        self.alerts += o.alerts;
+        self.suppressed += o.suppressed;
+        self.match_limit_hits += o.match_limit_hits;
+        self.xbits_dropped += o.xbits_dropped;
+        self.threshold_entries_dropped += o.threshold_entries_dropped;
+    }
+}
+
 /// Flowbits of one flow: one bit per flowbit name the rule set uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowDetectState {
@@ -102,6 +126,19 @@ impl FlowDetectState {
     pub fn toggle(&mut self, id: u32) {
         let on = !self.is_set(id);
         self.set(id, on);
+    }
+
+    /// The same bits numbered anew: bit `i` becomes bit `remap[i]` (dropped when `None`).
+    pub fn remapped(&self, remap: &[Option<u32>]) -> FlowDetectState {
+        let mut out = FlowDetectState::new();
+        for (old, new) in remap.iter().enumerate() {
+            if let Some(new) = new {
+                if self.is_set(old as u32) {
+                    out.set(*new, true);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -144,11 +181,9 @@ struct RateEntry {
     alerted: u32,
 }
 
-/// Per-worker detection state.
+/// One worker's scratch space and counters (nothing here is shared between flows).
 #[derive(Debug, Clone, Default)]
 pub struct WorkerDetectState {
-    xbits: HashMap<(u32, XbitKey), Timestamp>,
-    rates: HashMap<(u32, TrackKey), RateEntry>,
     /// Counters.
     pub stats: DetectStats,
     /// Scratch: per-rule stamp for candidate de-duplication.
@@ -165,6 +200,111 @@ impl WorkerDetectState {
     /// Empty state.
     pub fn new() -> WorkerDetectState {
         WorkerDetectState::default()
+    }
+}
+
+/// A rate limit on a rule's alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// `threshold`.
+    Threshold(Threshold),
+    /// `detection_filter`.
+    Filter(DetectionFilter),
+}
+
+/// What one matched rule needs from, and does to, the state shared across flows: settled in
+/// capture order by [`CrossFlowState::settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossFlow {
+    /// The rule (its index in the rule set), for its rate counters.
+    pub rule: u32,
+    /// Packet time of the match.
+    pub now: Timestamp,
+    /// Xbits that must be set (`true`) or not set (`false`) for the rule to match.
+    pub conditions: Vec<(u32, XbitKey, bool)>,
+    /// Xbit commands run when it matches: (command, xbit, key, lifetime in seconds).
+    pub actions: Vec<(BitCmd, u32, XbitKey, u32)>,
+    /// Its rate limit and the key counted, if it has one.
+    pub rate: Option<(RateLimit, TrackKey)>,
+    /// Whether the match is an alert (`false` for `noalert` and `pass` rules, whose match
+    /// only runs the xbit commands).
+    pub alert: bool,
+}
+
+/// The xbits and alert-rate counters: state shared by every flow, touched only in capture
+/// order.
+#[derive(Debug, Clone, Default)]
+pub struct CrossFlowState {
+    xbits: HashMap<(u32, XbitKey), Timestamp>,
+    rates: HashMap<(u32, TrackKey), RateEntry>,
+    /// Counters: `matches`, `alerts`, `suppressed`, `xbits_dropped` and
+    /// `threshold_entries_dropped` of the rules settled here.
+    pub stats: DetectStats,
+}
+
+impl CrossFlowState {
+    /// Empty state.
+    pub fn new() -> CrossFlowState {
+        CrossFlowState::default()
+    }
+
+    /// Settles one match: checks its xbit conditions at its packet time, runs its xbit
+    /// commands, counts it against its rate limit. True when it stands as an alert.
+    pub fn settle(&mut self, m: &CrossFlow, config: &DetectConfig) -> bool {
+        let now = m.now;
+        if !m
+            .conditions
+            .iter()
+            .all(|&(id, key, want)| self.xbit_is_set(id, key, now) == want)
+        {
+            return false;
+        }
+        self.stats.matches += 1;
+        for &(cmd, id, key, expire) in &m.actions {
+            match cmd {
+                BitCmd::Set => self.xbit_set(id, key, now, expire, config),
+                BitCmd::Unset => self.xbit_unset(id, key),
+                BitCmd::Toggle => {
+                    if self.xbit_is_set(id, key, now) {
+                        self.xbit_unset(id, key);
+                    } else {
+                        self.xbit_set(id, key, now, expire, config);
+                    }
+                }
+                BitCmd::IsSet | BitCmd::IsNotSet => {}
+            }
+        }
+        if !m.alert {
+            return false;
+        }
+        let allowed = match m.rate {
+            Some((RateLimit::Threshold(t), key)) => {
+                self.threshold_allows(m.rule, &t, key, now, config)
+            }
+            Some((RateLimit::Filter(f), key)) => {
+                self.detection_filter_allows(m.rule, &f, key, now, config)
+            }
+            None => true,
+        };
+        if allowed {
+            self.stats.alerts += 1;
+        } else {
+            self.stats.suppressed += 1;
+        }
+        allowed
+    }
+
+    /// Carries the state over to a new rule set: xbits are kept by name (those the new set
+    /// does not use are dropped); rate counters start afresh, as rules are numbered anew.
+    pub fn rebind(&mut self, old_names: &[String], new_names: &[String]) {
+        let xbits = std::mem::take(&mut self.xbits);
+        for ((id, key), expiry) in xbits {
+            let name = old_names.get(id as usize);
+            if let Some(new_id) = name.and_then(|n| new_names.iter().position(|m| m == n)) {
+                self.xbits.insert((new_id as u32, key), expiry);
+            }
+        }
+        self.rates.clear();
     }
 
     /// Whether xbit `name` is set for `key` at `now`.
@@ -320,7 +460,7 @@ mod tests {
     #[test]
     fn xbits_expire_in_packet_time() {
         let cfg = DetectConfig::default();
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         let k = XbitKey::Host(ip("10.0.0.1"));
         w.xbit_set(1, k, t(100), 30, &cfg);
         assert!(w.xbit_is_set(1, k, t(129)));
@@ -341,7 +481,7 @@ mod tests {
             max_xbits: 2,
             ..DetectConfig::default()
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         for i in 0..3u8 {
             w.xbit_set(
                 1,
@@ -369,7 +509,7 @@ mod tests {
             count: 2,
             seconds: 60,
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         let got: Vec<bool> = [0, 1, 2, 59, 60, 61, 62]
             .iter()
             .map(|s| w.threshold_allows(1, &limit, key, t(*s), &cfg))
@@ -383,7 +523,7 @@ mod tests {
             count: 3,
             ..limit
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         let got: Vec<bool> = (0..7)
             .map(|s| w.threshold_allows(1, &every3, key, t(s), &cfg))
             .collect();
@@ -395,7 +535,7 @@ mod tests {
             seconds: 10,
             ..limit
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         let got: Vec<bool> = [0, 1, 2, 3, 10, 11]
             .iter()
             .map(|s| w.threshold_allows(1, &both, TrackKey::Rule, t(*s), &cfg))
@@ -411,7 +551,7 @@ mod tests {
             count: 2,
             seconds: 10,
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         let got: Vec<bool> = [0, 1, 2, 3, 10, 11, 12]
             .iter()
             .map(|s| w.detection_filter_allows(7, &f, TrackKey::Rule, t(*s), &cfg))
@@ -431,7 +571,7 @@ mod tests {
             count: 1,
             seconds: 60,
         };
-        let mut w = WorkerDetectState::new();
+        let mut w = CrossFlowState::new();
         assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("1.1.1.1")), t(0), &cfg));
         assert!(!w.threshold_allows(1, &limit, TrackKey::Host(ip("1.1.1.1")), t(1), &cfg));
         assert!(w.threshold_allows(1, &limit, TrackKey::Host(ip("2.2.2.2")), t(1), &cfg));

@@ -152,6 +152,13 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// Calls `each` on every flow (in no particular order: `each` must not depend on it).
+    pub fn for_each_mut(&mut self, each: &mut impl FnMut(&mut T)) {
+        for e in self.flows.values_mut() {
+            each(&mut e.value);
+        }
+    }
+
     /// Flows held now.
     pub fn len(&self) -> usize {
         self.flows.len()

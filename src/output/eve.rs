@@ -31,6 +31,9 @@ pub struct FlowFacts {
     pub vlan: Vec<u16>,
     /// When the flow's first packet was seen.
     pub start: Timestamp,
+    /// The capture position (`pcap_cnt`) of the flow's first packet: no two flows share it,
+    /// so it orders flows that end together.
+    pub first_packet: u64,
     /// Packets from client to server so far.
     pub pkts_toserver: u64,
     /// Packets from server to client so far.
@@ -508,6 +511,7 @@ mod tests {
             server_port: 443,
             vlan: vec![],
             start: Timestamp::from_secs(1_614_765_599),
+            first_packet: 1,
             pkts_toserver: 3,
             pkts_toclient: 2,
             bytes_toserver: 400,

@@ -278,6 +278,28 @@ fn flowbit_groups_and_order_like_suricata() {
     assert!(alerts.iter().all(|a| a.tx_id.is_none()));
 }
 
+/// Inspects `tx` on a fresh flow and settles the cross-flow work in order against `shared`:
+/// what one thread reading the capture in order would alert.
+fn inspect_settled(
+    rs: &RuleSet,
+    flow: &FlowMeta,
+    tx: &HttpTransaction,
+    shared: &mut CrossFlowState,
+    now: Timestamp,
+) -> Vec<u32> {
+    let mut alerts = Vec::new();
+    rs.inspect_http(
+        flow,
+        tx,
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        now,
+        &mut alerts,
+    );
+    settle_in_order(&mut alerts, shared, rs.config());
+    alerts.iter().map(|a| a.sid()).collect()
+}
+
 #[test]
 fn xbits_across_flows_expire_in_packet_time() {
     let rs = set(concat!(
@@ -285,53 +307,70 @@ fn xbits_across_flows_expire_in_packet_time() {
         "alert http any any -> any any (flow:to_server; http.uri; content:\"/ecp/\"; xbits:isset,ET.x,track ip_src; sid:2;)\n",
     ));
     let tx = sample_tx();
-    let mut w = WorkerDetectState::new();
-    let mut alerts = Vec::new();
+    let mut shared = CrossFlowState::new();
     // First transaction: the request rule runs before the response sets the bit.
-    rs.inspect_http(
-        &meta(),
-        &tx,
-        &mut FlowDetectState::new(),
-        &mut w,
-        t(100),
-        &mut alerts,
-    );
-    assert!(alerts.is_empty());
+    assert!(inspect_settled(&rs, &meta(), &tx, &mut shared, t(100)).is_empty());
     // A new flow from the same client, within 30 s.
-    rs.inspect_http(
-        &meta(),
-        &tx,
-        &mut FlowDetectState::new(),
-        &mut w,
-        t(129),
-        &mut alerts,
+    assert_eq!(
+        inspect_settled(&rs, &meta(), &tx, &mut shared, t(129)),
+        vec![2]
     );
-    assert_eq!(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(), vec![2]);
     // Another client: not set for it.
     let mut other = meta();
     other.client_ip = "192.0.2.99".parse().unwrap();
-    alerts.clear();
     let mut req_only = tx.clone();
     req_only.response = None;
-    rs.inspect_http(
-        &other,
-        &req_only,
-        &mut FlowDetectState::new(),
-        &mut w,
-        t(130),
-        &mut alerts,
-    );
-    assert!(alerts.is_empty());
+    assert!(inspect_settled(&rs, &other, &req_only, &mut shared, t(130)).is_empty());
     // Expired 30 s after the last set (at 129).
+    assert!(inspect_settled(&rs, &meta(), &req_only, &mut shared, t(159)).is_empty());
+}
+
+#[test]
+fn unsettled_matches_carry_their_cross_flow_work() {
+    let rs = set(concat!(
+        "alert http any any -> any any (http.uri; content:\"/ecp/\"; xbits:isset,ET.x,track ip_src; xbits:set,ET.y,track ip_dst,expire 9; sid:2;)\n",
+        "alert http any any -> any any (http.uri; content:\"/ecp/\"; xbits:set,ET.x,track ip_src,expire 5; noalert; sid:3;)\n",
+        "alert http any any -> any any (http.uri; content:\"/ecp/\"; sid:4;)\n",
+    ));
+    let mut req_only = sample_tx();
+    req_only.response = None;
+    let mut alerts = Vec::new();
+    let mut w = WorkerDetectState::new();
     rs.inspect_http(
         &meta(),
         &req_only,
         &mut FlowDetectState::new(),
         &mut w,
-        t(159),
+        t(7),
         &mut alerts,
     );
-    assert!(alerts.is_empty());
+    // Unsettled, the isset rule is a candidate, the noalert setter a silent entry, and the
+    // plain rule a final alert; the setter comes first (setters before readers).
+    let got: Vec<(u32, bool, bool)> = alerts
+        .iter()
+        .map(|a| (a.sid(), a.cross_flow.is_some(), a.is_silent()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(3, true, true), (2, true, false), (4, false, false)]
+    );
+    let client: IpAddr = meta().client_ip;
+    let server: IpAddr = meta().server_ip;
+    let c = alerts[1].cross_flow.as_deref().unwrap();
+    assert_eq!(c.conditions, vec![(0, XbitKey::Host(client), true)]);
+    assert_eq!(c.actions, vec![(BitCmd::Set, 1, XbitKey::Host(server), 9)]);
+    assert_eq!(c.now, t(7));
+    assert_eq!(w.stats.alerts, 1);
+    // Settled in order: the setter makes the reader's condition hold.
+    let mut shared = CrossFlowState::new();
+    settle_in_order(&mut alerts, &mut shared, rs.config());
+    assert_eq!(
+        alerts.iter().map(|a| a.sid()).collect::<Vec<_>>(),
+        vec![2, 4]
+    );
+    assert!(shared.xbit_is_set(1, XbitKey::Host(server), t(15)));
+    assert!(!shared.xbit_is_set(1, XbitKey::Host(server), t(16)));
+    assert_eq!((shared.stats.matches, shared.stats.alerts), (2, 1));
 }
 
 #[test]
@@ -342,22 +381,13 @@ fn thresholds_through_inspection() {
     );
     let mut req_only = sample_tx();
     req_only.response = None;
-    let mut w = WorkerDetectState::new();
-    let mut per_call = Vec::new();
-    for s in [0, 10, 20, 61] {
-        let mut alerts = Vec::new();
-        rs.inspect_http(
-            &meta(),
-            &req_only,
-            &mut FlowDetectState::new(),
-            &mut w,
-            t(s),
-            &mut alerts,
-        );
-        per_call.push(alerts.iter().map(|a| a.sid()).collect::<Vec<_>>());
-    }
+    let mut shared = CrossFlowState::new();
+    let per_call: Vec<Vec<u32>> = [0, 10, 20, 61]
+        .iter()
+        .map(|s| inspect_settled(&rs, &meta(), &req_only, &mut shared, t(*s)))
+        .collect();
     assert_eq!(per_call, vec![vec![1], vec![], vec![2], vec![1]]);
-    assert_eq!(w.stats.suppressed, 5);
+    assert_eq!(shared.stats.suppressed, 5);
 }
 
 #[test]
