@@ -22,5 +22,6 @@ pub mod flow;
 pub mod http;
 pub mod output;
 pub mod pipeline;
+pub mod sensor;
 pub mod signatures;
 pub mod stream;

@@ -115,13 +115,7 @@ impl WorkerStats {
         f.timed_out += of.timed_out;
         f.evicted += of.evicted;
         f.peak += of.peak;
-        let (g, og) = (&mut self.defrag, &other.defrag);
-        g.fragments += og.fragments;
-        g.reassembled += og.reassembled;
-        g.timeouts += og.timeouts;
-        g.memcap_drops += og.memcap_drops;
-        g.overlaps += og.overlaps;
-        g.invalid += og.invalid;
+        self.defrag.merge(&other.defrag);
         let (s, os) = (&mut self.stream, &other.stream);
         s.sessions += os.sessions;
         s.midstream_pickups += os.midstream_pickups;

@@ -27,7 +27,7 @@ fn pcaps() -> Vec<PathBuf> {
 }
 
 #[test]
-fn http_and_alert_records_validate_against_suricata_schema() {
+fn http_alert_and_stats_records_validate_against_suricata_schema() {
     let Some(shared) = shared() else {
         eprintln!("SKIP: ../shared is absent; the EVE schema check needs ../shared/third-party");
         return;
@@ -38,9 +38,10 @@ fn http_and_alert_records_validate_against_suricata_schema() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut checked = 0;
     let mut alerts = 0;
+    let mut stats = 0;
     for pcap in pcaps() {
         let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
-            .args(["replay", "--log-http", "--payload", "-q"])
+            .args(["replay", "--log-http", "--payload", "--log-stats", "-q"])
             .arg(&pcap)
             .output()
             .unwrap();
@@ -57,10 +58,12 @@ fn http_and_alert_records_validate_against_suricata_schema() {
             );
             checked += 1;
             alerts += usize::from(record["event_type"] == "alert");
+            stats += usize::from(record["event_type"] == "stats");
         }
     }
     assert!(checked > 0, "no EVE record was produced from pcaps/");
     assert!(alerts > 0, "no alert record was produced from pcaps/");
+    assert!(stats > 0, "no stats record was produced from pcaps/");
 }
 
 #[test]

@@ -50,18 +50,23 @@ pub enum RulesCommand {
 pub struct RuleSource {
     /// Rule file, or directory of `*.rules` files (name order); repeatable. Without it, the
     /// bundled Exchange signature set (embedded in the binary) is used.
-    #[arg(short = 'S', long = "rules", value_name = "PATH")]
+    #[arg(
+        short = 'S',
+        long = "rules",
+        value_name = "PATH",
+        help_heading = "Rules"
+    )]
     pub rules: Vec<PathBuf>,
 
     /// Set an address or port variable, e.g. `--var HOME_NET=[10.0.0.0/8]` (repeatable).
     /// By default HOME_NET, EXTERNAL_NET, HTTP_SERVERS, SMTP_SERVERS and the other address
     /// groups are `any`, and HTTP_PORTS is `any`, so that a capture from anywhere works; a
     /// SPAN deployment narrows them.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
+    #[arg(long = "var", value_name = "NAME=VALUE", help_heading = "Rules")]
     pub vars: Vec<String>,
 
     /// Load the valid rules and list the invalid ones, instead of stopping at the first.
-    #[arg(long)]
+    #[arg(long, help_heading = "Rules")]
     pub skip_invalid: bool,
 }
 
@@ -100,90 +105,129 @@ pub struct ReplayArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Write EVE JSON here instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    /// Only packets matching this libpcap filter expression (applies to files too).
+    #[arg(long, value_name = "EXPR", help_heading = "Input")]
+    pub bpf: Option<String>,
+
+    /// Flags shared with the other commands that run the sensor.
+    #[command(flatten)]
+    pub sensor: SensorArgs,
+}
+
+/// Flags shared by `replay` and `live`: output, rules, threads and the limits of every stage.
+#[derive(Debug, Args)]
+pub struct SensorArgs {
+    /// Write EVE JSON here instead of standard output (created with mode 0640).
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
     /// Write one EVE `http` record per HTTP transaction (alerts are always written).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub log_http: bool,
+
+    /// Add the inspected bytes to each alert (`payload` in base64 and `payload_printable`).
+    #[arg(long, help_heading = "Output")]
+    pub payload: bool,
+
+    /// Write EVE `stats` records: every `--stats-interval` seconds and at the end. On by
+    /// default in `live` (wall-clock time); a replay writes them on packet time.
+    #[arg(long, help_heading = "Output")]
+    pub log_stats: bool,
+
+    /// Seconds between EVE `stats` records (0: none).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 8,
+        help_heading = "Output"
+    )]
+    pub stats_interval: u64,
+
+    /// Don't print the summary (or the progress bar) on standard error.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
 
     /// Rules to run.
     #[command(flatten)]
     pub rules: RuleSource,
 
-    /// Add the inspected bytes to each alert (`payload` in base64 and `payload_printable`).
-    #[arg(long)]
-    pub payload: bool,
-
-    /// Only packets matching this libpcap filter expression (applies to files too).
-    #[arg(long, value_name = "EXPR")]
-    pub bpf: Option<String>,
+    /// Worker threads (default: the number of CPU cores). The output is the same for any
+    /// number.
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    pub threads: Option<usize>,
 
     /// How overlapping TCP segments with different bytes are resolved: as the protected
     /// server's TCP stack does.
-    #[arg(long, value_enum, default_value_t = PolicyArg::Windows, value_name = "POLICY")]
+    #[arg(long, value_enum, default_value_t = PolicyArg::Windows, value_name = "POLICY", help_heading = "Reassembly")]
     pub stream_policy: PolicyArg,
 
     /// Ignore TCP connections whose handshake was not captured (by default they are picked
     /// up and their transactions flagged `midstream`).
-    #[arg(long)]
+    #[arg(long, help_heading = "Reassembly")]
     pub no_midstream: bool,
 
     /// Treat a connection captured from one side only (asymmetric routing, a one-way tap) as
     /// established once that side has sent its handshake packet and more (Suricata's
     /// `stream.async-oneside`), so that `flow:established` rules match on it.
-    #[arg(long)]
+    #[arg(long, help_heading = "Reassembly")]
     pub async_oneside: bool,
 
     /// Bytes of each direction of a TCP connection that are inspected (0: no limit).
     /// Suffixes k, m, g.
-    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub stream_depth: u64,
 
-    /// Bytes of out-of-order TCP data held at most, over all flows.
-    #[arg(long, value_name = "BYTES", default_value = "256m", value_parser = parse_size)]
+    /// Bytes of out-of-order TCP data held at most, over all flows (each of the 64 flow
+    /// shards has its share).
+    #[arg(long, value_name = "BYTES", default_value = "256m", value_parser = parse_size, help_heading = "Limits")]
     pub reassembly_memcap: u64,
 
     /// Bytes of each request body kept for inspection (after dechunking and decoding).
-    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub request_body_limit: u64,
 
     /// Bytes of each response body kept for inspection (after dechunking and decoding).
-    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub response_body_limit: u64,
 
     /// Nested Content-Encoding layers (gzip, deflate) decoded at most.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Limits")]
     pub decompress_layers: usize,
 
     /// Also decode `Content-Encoding: lzma` bodies (up to 1 MiB of dictionary memory per
     /// layer; off by default, as in Suricata).
-    #[arg(long)]
+    #[arg(long, help_heading = "Limits")]
     pub decompress_lzma: bool,
 
     /// Seconds (of packet time) after which an idle flow is closed.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600,
+        help_heading = "Limits"
+    )]
     pub flow_timeout: u64,
 
-    /// Bytes the flow table may use; the oldest idle flows are evicted past it.
-    #[arg(long, value_name = "BYTES", default_value = "128m", value_parser = parse_size)]
+    /// Bytes the flow table may use (each of the 64 flow shards has its share); the oldest
+    /// idle flows are evicted past it.
+    #[arg(long, value_name = "BYTES", default_value = "128m", value_parser = parse_size, help_heading = "Limits")]
     pub flow_memcap: u64,
 
     /// Seconds (of packet time) an incomplete fragmented datagram is kept.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        help_heading = "Limits"
+    )]
     pub defrag_timeout: u64,
 
     /// Bytes of IP fragments held at most.
-    #[arg(long, value_name = "BYTES", default_value = "32m", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "32m", value_parser = parse_size, help_heading = "Limits")]
     pub defrag_memcap: u64,
-
-    /// Don't print the summary on standard error.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
-impl ReplayArgs {
+impl SensorArgs {
     /// The pipeline settings these flags ask for.
     pub fn pipeline_config(&self) -> PipelineConfig {
         let mut c = PipelineConfig::default();
@@ -201,6 +245,13 @@ impl ReplayArgs {
         c.defrag.timeout_secs = self.defrag_timeout;
         c.defrag.memcap = to_usize(self.defrag_memcap);
         c
+    }
+
+    /// Worker threads: `--threads`, or one per CPU core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1)
     }
 }
 
@@ -262,12 +313,12 @@ mod tests {
         let Command::Replay(a) = cli.command else {
             panic!("not replay")
         };
-        let c = a.pipeline_config();
+        let c = a.sensor.pipeline_config();
         assert_eq!(c.stream.policy, StreamPolicy::First);
         assert!(!c.stream.midstream);
         assert_eq!(c.stream.depth, 0);
         assert_eq!(c.http.request_body_limit, 4096);
-        assert!(!a.log_http);
+        assert!(!a.sensor.log_http);
     }
 
     #[test]
@@ -276,7 +327,7 @@ mod tests {
         let Command::Replay(a) = cli.command else {
             panic!("not replay")
         };
-        let c = a.pipeline_config();
+        let c = a.sensor.pipeline_config();
         assert_eq!(c.stream.policy, StreamPolicy::Windows);
         assert!(c.stream.midstream);
         assert_eq!(c.stream.depth, 1 << 20);
@@ -305,18 +356,35 @@ mod tests {
             panic!("not replay")
         };
         assert_eq!(
-            a.rules.rules,
+            a.sensor.rules.rules,
             [PathBuf::from("a.rules"), PathBuf::from("dir")]
         );
-        assert_eq!(a.rules.vars, ["HOME_NET=10.0.0.0/8"]);
-        assert!(a.rules.skip_invalid && a.payload);
-        assert!(a.pipeline_config().async_oneside);
-        assert!(a.pipeline_config().http.decompress_lzma);
+        assert_eq!(a.sensor.rules.vars, ["HOME_NET=10.0.0.0/8"]);
+        assert!(a.sensor.rules.skip_invalid && a.sensor.payload);
+        assert!(a.sensor.pipeline_config().async_oneside);
+        assert!(a.sensor.pipeline_config().http.decompress_lzma);
         let cli = Cli::try_parse_from(["exhound", "rules", "check", "-S", "x.rules"]).unwrap();
         assert!(matches!(
             cli.command,
             Command::Rules(RulesCommand::Check(_))
         ));
+    }
+
+    #[test]
+    fn threads_and_stats() {
+        let cli = Cli::try_parse_from(["exhound", "replay", "--threads", "3", "--log-stats", "x"])
+            .unwrap();
+        let Command::Replay(a) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(a.sensor.threads(), 3);
+        assert!(a.sensor.log_stats);
+        assert_eq!(a.sensor.stats_interval, 8);
+        let cli = Cli::try_parse_from(["exhound", "replay", "--threads", "0", "x"]).unwrap();
+        let Command::Replay(a) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(a.sensor.threads(), 1);
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! they run.
 
 pub mod args;
+pub mod output;
 pub mod replay;
 pub mod rules;
+pub mod signals;
+pub mod summary;
 
 use std::process::ExitCode;
 

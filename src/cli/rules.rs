@@ -51,8 +51,8 @@ fn report_skipped(skipped: &[SkippedRule]) {
     }
 }
 
-/// Loads the rules for a replay, reporting skipped ones.
-pub fn for_replay(src: &RuleSource) -> anyhow::Result<Arc<RuleSet>> {
+/// Loads the rules for a run of the sensor, reporting skipped ones.
+pub fn for_sensor(src: &RuleSource) -> anyhow::Result<Arc<RuleSet>> {
     let (set, _) = load_rules(src, src.skip_invalid).context("loading rules")?;
     if !set.skipped().is_empty() {
         report_skipped(set.skipped());

@@ -95,6 +95,27 @@ pub struct DefragStats {
     pub overlaps: u64,
     /// Fragments that were invalid (too big, conflicting ends, too many).
     pub invalid: u64,
+    /// Of `fragments`, those of IPv6 datagrams.
+    pub ipv6_fragments: u64,
+    /// Of `reassembled`, the IPv6 datagrams.
+    pub ipv6_reassembled: u64,
+    /// Of `timeouts`, the IPv6 datagrams.
+    pub ipv6_timeouts: u64,
+}
+
+impl DefragStats {
+    /// Adds another defragmenter's counters to these.
+    pub fn merge(&mut self, o: &DefragStats) {
+        self.fragments += o.fragments;
+        self.reassembled += o.reassembled;
+        self.timeouts += o.timeouts;
+        self.memcap_drops += o.memcap_drops;
+        self.overlaps += o.overlaps;
+        self.invalid += o.invalid;
+        self.ipv6_fragments += o.ipv6_fragments;
+        self.ipv6_reassembled += o.ipv6_reassembled;
+        self.ipv6_timeouts += o.ipv6_timeouts;
+    }
 }
 
 /// A reassembled datagram: its identity and its full upper-layer payload.
@@ -219,9 +240,10 @@ impl Defragmenter {
     /// Adds a fragment seen at `now`; returns the datagram when this fragment completes it.
     pub fn insert(&mut self, now: Timestamp, fragment: &IpFragment<'_>) -> Option<Datagram> {
         self.stats.fragments += 1;
+        let key = fragment.key;
+        self.stats.ipv6_fragments += u64::from(key.ip.src.is_ipv6());
         self.expire(now);
 
-        let key = fragment.key;
         let len = fragment.payload.len();
         let limit = match key.ip.src {
             IpAddr::V4(_) => MAX_IPV4_PAYLOAD,
@@ -311,6 +333,7 @@ impl Defragmenter {
         let payload = p.assemble(total_len);
         self.remove(&key);
         self.stats.reassembled += 1;
+        self.stats.ipv6_reassembled += u64::from(key.ip.src.is_ipv6());
         Some(Datagram { key, payload })
     }
 
@@ -326,6 +349,7 @@ impl Defragmenter {
             }
             self.remove(&key);
             self.stats.timeouts += 1;
+            self.stats.ipv6_timeouts += u64::from(key.ip.src.is_ipv6());
         }
     }
 

@@ -5,7 +5,6 @@
 //! addresses (`src` = client), `proto`, `tx_id`, `http{…}`, then `metadata` and
 //! `pcap_filename`. Bytes that are not UTF-8 are written as `\xNN` text, as Suricata does.
 
-use std::io::{self, Write};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -200,154 +199,140 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
-/// Writes EVE records, one JSON object per line.
-pub struct EveWriter<W: Write> {
-    out: W,
-    records: u64,
+/// The EVE `http` record (one line, with its newline) of `tx` on `flow`, read from
+/// `pcap_filename`.
+pub fn http_line(flow: &FlowFacts, tx: &HttpTransaction, pcap_filename: Option<&str>) -> Vec<u8> {
+    let record = HttpRecord {
+        common: Common {
+            timestamp: format_timestamp(tx.completed_at.ts),
+            flow_id: flow.flow_id,
+            pcap_cnt: tx.completed_at.pcap_cnt,
+            event_type: "http",
+            vlan: &flow.vlan,
+            src_ip: flow.client_ip.to_string(),
+            src_port: flow.client_port,
+            dest_ip: flow.server_ip.to_string(),
+            dest_port: flow.server_port,
+            proto: "TCP",
+        },
+        tx_id: tx.tx_id,
+        http: http_object(tx),
+        metadata: metadata(tx),
+        pcap_filename,
+    };
+    to_line(&record)
 }
 
-impl<W: Write> EveWriter<W> {
-    /// A writer over `out` (buffer it: every record is one `write_all`).
-    pub fn new(out: W) -> EveWriter<W> {
-        EveWriter { out, records: 0 }
-    }
-
-    /// Records written so far.
-    pub fn records(&self) -> u64 {
-        self.records
-    }
-
-    /// Writes one `http` record for `tx` on `flow`, read from `pcap_filename`.
-    pub fn write_http(
-        &mut self,
-        flow: &FlowFacts,
-        tx: &HttpTransaction,
-        pcap_filename: Option<&str>,
-    ) -> io::Result<()> {
-        let record = HttpRecord {
-            common: Common {
-                timestamp: format_timestamp(tx.completed_at.ts),
-                flow_id: flow.flow_id,
-                pcap_cnt: tx.completed_at.pcap_cnt,
-                event_type: "http",
-                vlan: &flow.vlan,
-                src_ip: flow.client_ip.to_string(),
-                src_port: flow.client_port,
-                dest_ip: flow.server_ip.to_string(),
-                dest_port: flow.server_port,
-                proto: "TCP",
-            },
-            tx_id: tx.tx_id,
-            http: http_object(tx),
-            metadata: metadata(tx),
-            pcap_filename,
-        };
-        self.write_line(&record)
-    }
-
-    /// Writes one `alert` record. `src`/`dest` follow the direction of the data that matched
-    /// (as Suricata writes them); the `flow` object keeps the client as `src`. With
-    /// `payload`, the inspected bytes are added as `payload` (base64) and
-    /// `payload_printable`.
-    pub fn write_alert(
-        &mut self,
-        flow: &FlowFacts,
-        alert: &Alert,
-        at: PacketRef,
-        tx: Option<&HttpTransaction>,
-        payload: Option<&[u8]>,
-        pcap_filename: Option<&str>,
-    ) -> io::Result<()> {
-        let rule = &alert.rule;
-        let (client, server) = (
-            (flow.client_ip.to_string(), flow.client_port),
-            (flow.server_ip.to_string(), flow.server_port),
-        );
-        let ((src_ip, src_port), (dest_ip, dest_port)) = match alert.direction {
-            AlertDirection::ToServer => (client.clone(), server.clone()),
-            AlertDirection::ToClient => (server.clone(), client.clone()),
-        };
-        let mut meta: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (k, v) in &rule.metadata {
-            match meta.iter_mut().find(|(key, _)| key == k) {
-                Some((_, values)) => values.push(v),
-                None => meta.push((k, vec![v])),
-            }
+/// The EVE `alert` record (one line, with its newline) of `alert`, raised at packet `at` on
+/// `flow`. `src`/`dest` follow the direction of the data that matched (as Suricata writes
+/// them); the `flow` object keeps the client as `src`. With `payload`, the inspected bytes
+/// are added as `payload` (base64) and `payload_printable`.
+pub fn alert_line(
+    flow: &FlowFacts,
+    alert: &Alert,
+    at: PacketRef,
+    tx: Option<&HttpTransaction>,
+    payload: Option<&[u8]>,
+    pcap_filename: Option<&str>,
+) -> Vec<u8> {
+    let rule = &alert.rule;
+    let (client, server) = (
+        (flow.client_ip.to_string(), flow.client_port),
+        (flow.server_ip.to_string(), flow.server_port),
+    );
+    let ((src_ip, src_port), (dest_ip, dest_port)) = match alert.direction {
+        AlertDirection::ToServer => (client.clone(), server.clone()),
+        AlertDirection::ToClient => (server.clone(), client.clone()),
+    };
+    let mut meta: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (k, v) in &rule.metadata {
+        match meta.iter_mut().find(|(key, _)| key == k) {
+            Some((_, values)) => values.push(v),
+            None => meta.push((k, vec![v])),
         }
-        let metadata = serde_json::Map::from_iter(meta.into_iter().map(|(k, vs)| {
-            let values = vs
-                .into_iter()
-                .map(|v| serde_json::Value::String(v.to_string()));
-            (k.to_string(), serde_json::Value::Array(values.collect()))
-        }));
-        let references: Vec<String> = rule
-            .references
-            .iter()
-            .map(|(system, id)| reference_url(system, id))
-            .collect();
-        let record = AlertRecord {
-            common: Common {
-                timestamp: format_timestamp(at.ts),
-                flow_id: flow.flow_id,
-                pcap_cnt: at.pcap_cnt,
-                event_type: "alert",
-                vlan: &flow.vlan,
-                src_ip,
-                src_port,
-                dest_ip,
-                dest_port,
-                proto: "TCP",
-            },
-            tx_id: alert.tx_id,
-            alert: AlertObject {
-                action: "allowed",
-                gid: rule.gid,
-                signature_id: rule.sid,
-                rev: rule.rev,
-                signature: &rule.msg,
-                category: rule.category.as_deref().unwrap_or(""),
-                severity: rule.severity,
-                metadata: (!metadata.is_empty()).then_some(metadata),
-                references: (!references.is_empty()).then_some(references),
-            },
-            http: tx.map(http_object),
-            app_proto: tx.map(|_| "http"),
-            direction: alert.direction.as_str(),
-            flow: FlowObject {
-                pkts_toserver: flow.pkts_toserver,
-                pkts_toclient: flow.pkts_toclient,
-                bytes_toserver: flow.bytes_toserver,
-                bytes_toclient: flow.bytes_toclient,
-                start: format_timestamp(flow.start),
-                src_ip: client.0,
-                src_port: client.1,
-                dest_ip: server.0,
-                dest_port: server.1,
-            },
-            payload: payload.map(base64),
-            payload_printable: payload.map(printable),
-            pcap_filename,
-        };
-        self.write_line(&record)
     }
+    let metadata = serde_json::Map::from_iter(meta.into_iter().map(|(k, vs)| {
+        let values = vs
+            .into_iter()
+            .map(|v| serde_json::Value::String(v.to_string()));
+        (k.to_string(), serde_json::Value::Array(values.collect()))
+    }));
+    let references: Vec<String> = rule
+        .references
+        .iter()
+        .map(|(system, id)| reference_url(system, id))
+        .collect();
+    let record = AlertRecord {
+        common: Common {
+            timestamp: format_timestamp(at.ts),
+            flow_id: flow.flow_id,
+            pcap_cnt: at.pcap_cnt,
+            event_type: "alert",
+            vlan: &flow.vlan,
+            src_ip,
+            src_port,
+            dest_ip,
+            dest_port,
+            proto: "TCP",
+        },
+        tx_id: alert.tx_id,
+        alert: AlertObject {
+            action: "allowed",
+            gid: rule.gid,
+            signature_id: rule.sid,
+            rev: rule.rev,
+            signature: &rule.msg,
+            category: rule.category.as_deref().unwrap_or(""),
+            severity: rule.severity,
+            metadata: (!metadata.is_empty()).then_some(metadata),
+            references: (!references.is_empty()).then_some(references),
+        },
+        http: tx.map(http_object),
+        app_proto: tx.map(|_| "http"),
+        direction: alert.direction.as_str(),
+        flow: FlowObject {
+            pkts_toserver: flow.pkts_toserver,
+            pkts_toclient: flow.pkts_toclient,
+            bytes_toserver: flow.bytes_toserver,
+            bytes_toclient: flow.bytes_toclient,
+            start: format_timestamp(flow.start),
+            src_ip: client.0,
+            src_port: client.1,
+            dest_ip: server.0,
+            dest_port: server.1,
+        },
+        payload: payload.map(base64),
+        payload_printable: payload.map(printable),
+        pcap_filename,
+    };
+    to_line(&record)
+}
 
-    fn write_line(&mut self, record: &impl Serialize) -> io::Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
-        line.push(b'\n');
-        self.out.write_all(&line)?;
-        self.records += 1;
-        Ok(())
+/// The message an HTTP alert matched in, as on the wire (head, then the decoded body), cut
+/// at 4 KiB like Suricata's default payload buffer: the `payload` of an HTTP alert.
+pub fn http_payload(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
+    const MAX: usize = 4096;
+    let (line, head, body) = match (direction, tx.response.as_ref()) {
+        (AlertDirection::ToClient, Some(r)) => (&r.response_line, &r.raw_headers, &r.body),
+        _ => {
+            let r = &tx.request;
+            (&r.request_line, &r.raw_headers, &r.body)
+        }
+    };
+    let mut m = Vec::new();
+    for part in [line.as_slice(), b"\r\n", head, body] {
+        let room = MAX - m.len();
+        m.extend_from_slice(&part[..part.len().min(room)]);
     }
+    m
+}
 
-    /// Flushes the underlying writer.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    /// The underlying writer.
-    pub fn into_inner(self) -> W {
-        self.out
-    }
+/// One record as a JSON line. The records are plain structs of strings and numbers, which
+/// always serialise.
+pub(crate) fn to_line(record: &impl Serialize) -> Vec<u8> {
+    let mut line = serde_json::to_vec(record).unwrap_or_default();
+    line.push(b'\n');
+    line
 }
 
 /// The `http` object of a record.
@@ -521,9 +506,8 @@ mod tests {
 
     #[test]
     fn http_record_has_suricata_fields() {
-        let mut w = EveWriter::new(Vec::new());
-        w.write_http(&facts(), &tx(), Some("x.pcap")).unwrap();
-        let line = String::from_utf8(w.into_inner()).unwrap();
+        let line = String::from_utf8(http_line(&facts(), &tx(), Some("x.pcap"))).unwrap();
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         assert!(line.starts_with("{\"timestamp\":\"2021-03-03T10:00:00.123456+0000\",\"flow_id\":77,\"pcap_cnt\":9,\"event_type\":\"http\""), "{line}");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["src_ip"], "192.0.2.10");
@@ -545,13 +529,33 @@ mod tests {
         let mut t = tx();
         t.response = None;
         t.flags.incomplete = true;
-        let mut w = EveWriter::new(Vec::new());
-        w.write_http(&facts(), &t, None).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&http_line(&facts(), &t, None)).unwrap();
         assert!(v["http"].get("status").is_none());
         assert_eq!(v["http"]["length"], 0);
         assert_eq!(v["metadata"]["flowvars"][1]["value"], "incomplete");
         assert!(v.get("pcap_filename").is_none());
+    }
+
+    #[test]
+    fn http_payload_is_the_side_that_matched_cut_at_4_kib() {
+        let mut t = tx();
+        t.request.request_line = b"POST /ecp/y.js HTTP/1.1".to_vec();
+        t.request.raw_headers = b"Host: x\r\n\r\n".to_vec();
+        t.request.body = vec![b'a'; 10_000];
+        if let Some(r) = t.response.as_mut() {
+            r.response_line = b"HTTP/1.1 200 OK".to_vec();
+            r.raw_headers = b"\r\n".to_vec();
+            r.body = b"ok".to_vec();
+        }
+        let m = http_payload(&t, AlertDirection::ToServer);
+        assert_eq!(m.len(), 4096);
+        assert!(m.starts_with(b"POST /ecp/y.js HTTP/1.1\r\nHost: x\r\n\r\naaa"));
+        assert_eq!(
+            http_payload(&t, AlertDirection::ToClient),
+            b"HTTP/1.1 200 OK\r\n\r\nok"
+        );
+        t.response = None;
+        assert_eq!(&http_payload(&t, AlertDirection::ToClient)[..4], b"POST");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Output: EVE JSON records in Suricata's format (`anchors.md` §5).
 //!
-//! [`eve`] turns a finished HTTP transaction and the facts of its flow into one EVE `http`
+//! [`eve`] turns a finished HTTP transaction or an alert, with the facts of its flow, into
+//! one EVE `http` or `alert` line; [`stats`] turns the sensor's counters into an EVE `stats`
 //! line. Field names, nesting and types follow Suricata 8's EVE schema, so the lines feed
 //! Filebeat, Elastic, Splunk or EveBox unchanged. exhound's own facts go where the schema
-//! leaves room (`metadata.flowvars`).
+//! leaves room (`metadata.flowvars`, `metadata.flowints`).
 
 pub mod eve;
+pub mod stats;
 
-pub use eve::{EveWriter, FlowFacts};
+pub use eve::FlowFacts;

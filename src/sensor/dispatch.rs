@@ -1,0 +1,387 @@
+//! The capture side of the sensor: packets in capture order → batches for the workers.
+//!
+//! [`Dispatcher`] decodes each packet just enough to find its TCP flow, reassembles IP
+//! fragments (later fragments carry no ports, so this cannot wait for the workers), and
+//! appends the packet to the batch of the worker that owns the flow's shard. Flows are
+//! hashed symmetrically into a fixed number of [`SHARDS`], and shard `s` belongs to worker
+//! `s % workers`: which flows share a table, and so which flows a memory cap evicts, does
+//! not depend on the number of workers.
+//!
+//! Every packet and control item gets the next position of one sequence; records made from
+//! it are ordered by that position (see [`super::batch::OrderKey`]). Control items go to
+//! every worker: ticks (once a second of packet time, so that the flows of a quiet worker
+//! still expire on time), the start of each capture file, stats marks and rule reloads.
+//!
+//! Batches are flushed when full, at every tick, and at least every [`FLUSH_EVERY`]
+//! positions, so that no worker's records wait long for another's. Sending blocks when a
+//! worker's queue is full (a replay never loses a packet); with
+//! [`DispatchConfig::drop_when_full`] (live capture) the batch's packets are dropped and
+//! counted per worker instead, and its control items go with the next batch.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::capture::{RawPacket, Timestamp};
+use crate::decode::defrag::{DefragConfig, Defragmenter};
+use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
+use crate::detect::RuleSet;
+use crate::flow::{Endpoint, FlowKey};
+use crate::pipeline::DecodeStats;
+
+use super::batch::{Batch, Item};
+use super::stats::{CaptureCounters, KernelCounters};
+
+/// Flows are spread over this many shards, whatever the number of workers.
+pub const SHARDS: usize = 64;
+
+/// A batch is sent when it holds this many items…
+const BATCH_ITEMS: usize = 1024;
+/// …or this many bytes of packets.
+const BATCH_BYTES: usize = 1 << 20;
+/// Every batch is flushed at least this often (in positions).
+pub const FLUSH_EVERY: u64 = 8192;
+
+/// The shard of the flow a TCP segment belongs to.
+pub fn shard_of(segment: &TcpSegment<'_>) -> usize {
+    let src = Endpoint {
+        addr: segment.ip.src,
+        port: segment.src_port,
+    };
+    let dst = Endpoint {
+        addr: segment.ip.dst,
+        port: segment.dst_port,
+    };
+    let hash = FlowKey::new(src, dst, segment.ip.vlan).shard_hash();
+    // The top bits of a multiplicative mix: FNV's low bits alone spread poorly.
+    (hash.wrapping_mul(0x9E37_79B1) >> 26) as usize % SHARDS
+}
+
+/// How the dispatcher behaves.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Worker threads.
+    pub workers: usize,
+    /// Drop a batch's packets (and count them) when the worker's queue is full, instead of
+    /// waiting: live capture must not stall the interface.
+    pub drop_when_full: bool,
+    /// IP defragmentation limits.
+    pub defrag: DefragConfig,
+}
+
+/// Why the dispatcher could not hand a batch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("worker {0} stopped")]
+pub struct WorkerGone(pub usize);
+
+/// The capture thread's half of the sensor.
+pub struct Dispatcher {
+    config: DispatchConfig,
+    queues: Vec<Sender<Batch>>,
+    recycled: Receiver<Batch>,
+    pending: Vec<Batch>,
+    next_position: u64,
+    last_flush: u64,
+    next_tick: Timestamp,
+    latest: Option<Timestamp>,
+    first: Option<Timestamp>,
+    defrag: Defragmenter,
+    decode: DecodeStats,
+    queue_drops: Vec<u64>,
+    gone: Option<WorkerGone>,
+}
+
+impl Dispatcher {
+    /// A dispatcher feeding `queues` (one per worker), reusing the batches that come back
+    /// on `recycled`.
+    pub fn new(
+        config: DispatchConfig,
+        queues: Vec<Sender<Batch>>,
+        recycled: Receiver<Batch>,
+    ) -> Self {
+        let workers = queues.len();
+        Dispatcher {
+            defrag: Defragmenter::new(config.defrag.clone()),
+            config,
+            queues,
+            recycled,
+            pending: (0..workers).map(|_| Batch::default()).collect(),
+            next_position: 1,
+            last_flush: 0,
+            next_tick: Timestamp(i64::MIN),
+            latest: None,
+            first: None,
+            decode: DecodeStats::default(),
+            queue_drops: vec![0; workers],
+            gone: None,
+        }
+    }
+
+    /// The first worker found stopped, if any (the sensor cannot go on without it).
+    pub fn worker_gone(&self) -> Option<WorkerGone> {
+        self.gone
+    }
+
+    /// The latest packet time seen.
+    pub fn latest(&self) -> Option<Timestamp> {
+        self.latest
+    }
+
+    /// Takes one packet; `pcap_cnt` is its number in the whole capture, from 1.
+    pub fn packet(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64) {
+        self.decode.packets += 1;
+        self.decode.bytes += packet.data.len() as u64;
+        self.advance_time(packet.ts);
+        match decode::decode_frame(packet.link_type, packet.data) {
+            Ok(Decoded::Tcp(segment)) => {
+                self.decode.tcp += 1;
+                let shard = shard_of(&segment);
+                let position = self.position();
+                self.push_packet(shard, packet.data, |start, len| Item::Frame {
+                    position,
+                    pcap_cnt,
+                    ts: packet.ts,
+                    link_type: packet.link_type,
+                    shard: shard as u16,
+                    start,
+                    len,
+                });
+            }
+            Ok(Decoded::Fragment(fragment)) => {
+                self.defrag.expire(packet.ts);
+                let Some(datagram) = self.defrag.insert(packet.ts, &fragment) else {
+                    return;
+                };
+                let ip = IpHeader::from(datagram.key.ip);
+                let protocol = datagram.key.protocol;
+                match decode::decode_transport(ip, protocol, &datagram.payload) {
+                    Ok(Decoded::Tcp(segment)) => {
+                        self.decode.tcp += 1;
+                        let shard = shard_of(&segment);
+                        let position = self.position();
+                        let wire_len = packet.data.len() as u32;
+                        self.push_packet(shard, &datagram.payload, |start, len| Item::Datagram {
+                            position,
+                            pcap_cnt,
+                            ts: packet.ts,
+                            ip,
+                            protocol,
+                            shard: shard as u16,
+                            wire_len,
+                            start,
+                            len,
+                        });
+                    }
+                    Ok(_) => self.decode.other_ip += 1,
+                    Err(e) => self.count_error(e),
+                }
+            }
+            Ok(Decoded::OtherIp { .. }) => self.decode.other_ip += 1,
+            Ok(Decoded::NotIp { .. }) => self.decode.not_ip += 1,
+            Err(e) => self.count_error(e),
+        }
+        if self.next_position - self.last_flush >= FLUSH_EVERY {
+            self.flush_all();
+        }
+    }
+
+    /// Live capture with no packet for a while: moves time on to `now` (wall clock) so that
+    /// idle flows expire, and hands out what is waiting in partly filled batches.
+    pub fn idle(&mut self, now: Timestamp) {
+        if self.latest.is_some_and(|l| now > l) {
+            self.latest = Some(now);
+            self.next_tick = now.plus_secs(1);
+            self.tick(now);
+        } else {
+            self.flush_all();
+        }
+    }
+
+    /// Packets from the next one on come from the capture file `name`; the next packet's
+    /// number is `first_pcap_cnt`.
+    pub fn file(&mut self, name: &str, first_pcap_cnt: u64) {
+        let name: Arc<str> = Arc::from(name);
+        self.broadcast(|| Item::File {
+            first_pcap_cnt,
+            name: Arc::clone(&name),
+        });
+    }
+
+    /// Asks every worker for its counters at this point, for an EVE `stats` record at
+    /// `time` (`uptime_secs` after the start), with libpcap's counters when live.
+    pub fn stats_mark(
+        &mut self,
+        time: Timestamp,
+        uptime_secs: u64,
+        kernel: Option<KernelCounters>,
+    ) {
+        let mut capture = self.counters();
+        capture.time = time;
+        capture.uptime_secs = uptime_secs;
+        capture.kernel = kernel;
+        let capture = Arc::new(capture);
+        let position = self.position();
+        self.broadcast(|| Item::StatsMark {
+            position,
+            capture: Arc::clone(&capture),
+        });
+        self.flush_all();
+    }
+
+    /// Inspects with `rules` from the next packet on.
+    pub fn reload(&mut self, rules: Arc<RuleSet>) {
+        let position = self.position();
+        self.broadcast(|| Item::Rules {
+            position,
+            rules: Arc::clone(&rules),
+        });
+        self.flush_all();
+    }
+
+    /// The capture thread's counters so far.
+    pub fn counters(&self) -> CaptureCounters {
+        CaptureCounters {
+            time: self.latest.unwrap_or_default(),
+            uptime_secs: self.uptime_secs(),
+            decode: self.decode.clone(),
+            defrag: self.defrag.stats().clone(),
+            kernel: None,
+            queue_drops: self.queue_drops.clone(),
+        }
+    }
+
+    /// Seconds of packet time since the first packet.
+    pub fn uptime_secs(&self) -> u64 {
+        match (self.first, self.latest) {
+            (Some(a), Some(b)) => b.nanos_since(a) / Timestamp::SECOND as u64,
+            _ => 0,
+        }
+    }
+
+    /// End of input: hands out every waiting batch and closes the queues, so that the
+    /// workers finish their flows. Returns the final counters.
+    pub fn finish(mut self) -> CaptureCounters {
+        self.flush_all();
+        self.counters()
+    }
+
+    fn position(&mut self) -> u64 {
+        let p = self.next_position;
+        self.next_position += 1;
+        p
+    }
+
+    fn count_error(&mut self, e: DecodeError) {
+        match e {
+            DecodeError::UnknownLinkType(_) => self.decode.unknown_link += 1,
+            DecodeError::Truncated(_) | DecodeError::Malformed(_) => self.decode.invalid += 1,
+        }
+    }
+
+    /// Notes packet time `ts`; once a second of packet time, tells every worker.
+    fn advance_time(&mut self, ts: Timestamp) {
+        self.first.get_or_insert(ts);
+        if self.latest.is_none_or(|l| ts > l) {
+            self.latest = Some(ts);
+        }
+        if ts >= self.next_tick {
+            self.next_tick = ts.plus_secs(1);
+            self.tick(ts);
+        }
+    }
+
+    fn tick(&mut self, now: Timestamp) {
+        let position = self.position();
+        self.broadcast(|| Item::Tick { position, now });
+        self.flush_all();
+    }
+
+    fn broadcast(&mut self, item: impl Fn() -> Item) {
+        for b in &mut self.pending {
+            b.items.push(item());
+        }
+    }
+
+    fn push_packet(&mut self, shard: usize, bytes: &[u8], item: impl FnOnce(u32, u32) -> Item) {
+        let w = shard % self.pending.len();
+        let b = &mut self.pending[w];
+        let start = b.bytes.len() as u32;
+        b.bytes.extend_from_slice(bytes);
+        b.items.push(item(start, bytes.len() as u32));
+        if b.items.len() >= BATCH_ITEMS || b.bytes.len() >= BATCH_BYTES {
+            self.flush(w);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for w in 0..self.pending.len() {
+            self.flush(w);
+        }
+        self.last_flush = self.next_position;
+    }
+
+    /// Sends worker `w` its batch (even an empty one: it carries the watermark).
+    fn flush(&mut self, w: usize) {
+        let fresh = self.recycled.try_recv().unwrap_or_default();
+        let mut batch = std::mem::replace(&mut self.pending[w], fresh);
+        batch.through = self.next_position;
+        if self.gone.is_some() {
+            return;
+        }
+        let sent = if self.config.drop_when_full {
+            match self.queues[w].try_send(batch) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(mut batch)) => {
+                    // The packets are lost; the control items go with the next batch.
+                    self.queue_drops[w] += batch.packets() as u64;
+                    batch.items.retain(|i| !i.is_packet());
+                    batch.bytes.clear();
+                    self.pending[w] = batch;
+                    Ok(())
+                }
+                Err(TrySendError::Disconnected(_)) => Err(()),
+            }
+        } else {
+            self.queues[w].send(batch).map_err(|_| ())
+        };
+        if sent.is_err() {
+            self.gone = Some(WorkerGone(w));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::VlanIds;
+
+    fn segment(a: &str, pa: u16, b: &str, pb: u16) -> TcpSegment<'static> {
+        TcpSegment {
+            ip: IpHeader {
+                src: a.parse().unwrap(),
+                dst: b.parse().unwrap(),
+                vlan: VlanIds::default(),
+            },
+            src_port: pa,
+            dst_port: pb,
+            seq: 0,
+            ack: 0,
+            flags: crate::decode::TcpFlags(0),
+            window: 0,
+            payload: b"",
+        }
+    }
+
+    #[test]
+    fn both_directions_go_to_one_shard_and_shards_spread() {
+        let fwd = segment("10.0.0.1", 51000, "10.0.0.2", 80);
+        let rev = segment("10.0.0.2", 80, "10.0.0.1", 51000);
+        assert_eq!(shard_of(&fwd), shard_of(&rev));
+        let mut used = [0u32; SHARDS];
+        for port in 0..6400u16 {
+            used[shard_of(&segment("10.0.0.1", 1024 + port, "10.0.0.2", 80))] += 1;
+        }
+        // Every shard gets some flows, none more than twice its share.
+        assert!(used.iter().all(|&n| n > 0 && n < 200), "{used:?}");
+    }
+}

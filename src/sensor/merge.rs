@@ -1,0 +1,211 @@
+//! The output side of the sensor: the workers' records, merged into one ordered stream.
+//!
+//! Each worker sends its records (keyed, see [`OrderKey`]) with a watermark: none of its
+//! later records will have a lower key. [`Merger`] holds records until every worker's
+//! watermark has passed them, then writes them in key order — the same order whatever the
+//! number of workers and however their threads were scheduled. On the way it settles the
+//! matches that touch state shared across flows (xbits, `threshold`, `detection_filter`)
+//! against one [`CrossFlowState`], in that same order, and assembles the workers' counters
+//! at each stats mark into one EVE `stats` record.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+
+use crate::detect::{CrossFlowState, RuleSet};
+use crate::output;
+use crate::pipeline::WorkerStats;
+
+use super::batch::{AlertNote, OrderKey, Record, RecordKind, WorkerMessage};
+use super::stats::{CaptureCounters, SensorStats};
+
+/// Where the ordered EVE lines go.
+pub trait Destination: Send {
+    /// Writes one EVE line (with its newline).
+    fn line(&mut self, line: &[u8]) -> io::Result<()>;
+    /// An alert that stands (after settling), for the summary's tallies; its line follows.
+    fn alert(&mut self, _note: &AlertNote) {}
+    /// Called after each batch of records in live capture: a chance to write out what is
+    /// buffered.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Merges the workers' records and writes them in order.
+pub struct Merger<D> {
+    destination: D,
+    pending: Vec<Record>,
+    through: Vec<OrderKey>,
+    released: OrderKey,
+    finished: Vec<Option<WorkerStats>>,
+    shared: CrossFlowState,
+    rules: Option<Arc<RuleSet>>,
+    marks: BTreeMap<u64, (Vec<WorkerStats>, Arc<CaptureCounters>)>,
+    records: u64,
+    error: Option<io::Error>,
+    flush: bool,
+}
+
+impl<D: Destination> Merger<D> {
+    /// A merger of `workers` workers' records, settling with `rules`' settings; with
+    /// `flush`, the destination is flushed after each message.
+    pub fn new(
+        workers: usize,
+        rules: Option<Arc<RuleSet>>,
+        destination: D,
+        flush: bool,
+    ) -> Merger<D> {
+        Merger {
+            destination,
+            pending: Vec::new(),
+            through: vec![OrderKey::at(0); workers],
+            released: OrderKey::at(0),
+            finished: (0..workers).map(|_| None).collect(),
+            shared: CrossFlowState::new(),
+            rules,
+            marks: BTreeMap::new(),
+            records: 0,
+            error: None,
+            flush,
+        }
+    }
+
+    /// Takes one worker message and writes what it makes writable.
+    pub fn take(&mut self, message: WorkerMessage) {
+        match message {
+            WorkerMessage::Records {
+                worker,
+                records,
+                through,
+            } => {
+                self.pending.extend(records);
+                if let Some(t) = self.through.get_mut(worker) {
+                    *t = through;
+                }
+            }
+            WorkerMessage::Done {
+                worker,
+                records,
+                stats,
+            } => {
+                self.pending.extend(records);
+                if let Some(t) = self.through.get_mut(worker) {
+                    *t = OrderKey::END;
+                }
+                if let Some(f) = self.finished.get_mut(worker) {
+                    *f = Some(*stats);
+                }
+            }
+        }
+        self.release();
+        if self.flush && self.error.is_none() {
+            if let Err(e) = self.destination.flush() {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// True once every worker has finished.
+    pub fn all_done(&self) -> bool {
+        self.finished.iter().all(Option::is_some)
+    }
+
+    /// The first write error, if any (nothing is written after it).
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Writes the records below every watermark, in key order.
+    fn release(&mut self) {
+        let low = self.through.iter().copied().min().unwrap_or(OrderKey::END);
+        if low <= self.released {
+            return;
+        }
+        self.released = low;
+        self.pending.sort_unstable_by_key(|r| r.key);
+        let n = self.pending.partition_point(|r| r.key < low);
+        let ready: Vec<Record> = self.pending.drain(..n).collect();
+        for r in ready {
+            self.record(r);
+        }
+    }
+
+    fn record(&mut self, r: Record) {
+        match r.kind {
+            RecordKind::Line(line) => self.write(&line),
+            RecordKind::Alert {
+                line,
+                note,
+                cross_flow,
+            } => {
+                if let Some(c) = cross_flow {
+                    let config = self
+                        .rules
+                        .as_ref()
+                        .map(|r| r.config().clone())
+                        .unwrap_or_default();
+                    if !self.shared.settle(&c, &config) {
+                        return;
+                    }
+                }
+                if let Some(line) = line {
+                    self.destination.alert(&note);
+                    self.write(&line);
+                }
+            }
+            RecordKind::Stats { worker, capture } => {
+                let workers = self.through.len();
+                let entry = self
+                    .marks
+                    .entry(r.key.position)
+                    .or_insert_with(|| (Vec::new(), capture));
+                entry.0.push(*worker);
+                if entry.0.len() == workers {
+                    if let Some((stats, capture)) = self.marks.remove(&r.key.position) {
+                        let all: Vec<&WorkerStats> = stats.iter().collect();
+                        let s = SensorStats::new(
+                            (*capture).clone(),
+                            &all,
+                            &self.shared.stats,
+                            self.records,
+                        );
+                        self.write(&output::stats::stats_line(&s));
+                    }
+                }
+            }
+            RecordKind::Rules(new) => {
+                if let Some(old) = &self.rules {
+                    self.shared.rebind(old.xbit_names(), new.xbit_names());
+                }
+                self.rules = Some(new);
+            }
+        }
+    }
+
+    fn write(&mut self, line: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        match self.destination.line(line) {
+            Ok(()) => self.records += 1,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Writes a record made outside the workers (the final stats record).
+    pub fn write_line(&mut self, line: &[u8]) {
+        self.write(line);
+    }
+
+    /// The sensor's counters: `capture`'s, the finished workers', the output's.
+    pub fn stats(&self, capture: CaptureCounters) -> SensorStats {
+        let all: Vec<&WorkerStats> = self.finished.iter().flatten().collect();
+        SensorStats::new(capture, &all, &self.shared.stats, self.records)
+    }
+
+    /// The destination, and the first write error.
+    pub fn into_parts(self) -> (D, Option<io::Error>) {
+        (self.destination, self.error)
+    }
+}

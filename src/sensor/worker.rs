@@ -1,0 +1,321 @@
+//! A worker thread: the shards it owns, fed batch by batch, and the records they make.
+//!
+//! Each shard is a [`pipeline::Worker`] of its own (flow table, reassembly memory and
+//! caps, one share of each), so a shard behaves the same whichever thread runs it. The
+//! worker turns what its shards hand out into EVE lines right away (in parallel with the
+//! other workers) and keys each with the position of the item that made it; after each
+//! batch it sends its records and its watermark to the output.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::capture::RawPacket;
+use crate::detect::{Alert, RuleSet};
+use crate::http::{HttpTransaction, PacketRef};
+use crate::output::eve;
+use crate::output::FlowFacts;
+use crate::pipeline::{self, AlertContext, EventSink, PipelineConfig, WorkerStats};
+
+use super::batch::{AlertNote, Batch, Item, OrderKey, Record, RecordKind, WorkerMessage};
+use super::dispatch::SHARDS;
+
+/// What goes into the EVE lines.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputOptions {
+    /// Write an `http` record per transaction.
+    pub log_http: bool,
+    /// Add the inspected bytes to alerts.
+    pub payload: bool,
+    /// Name the capture file of each record (`pcap_filename`).
+    pub pcap_filename: bool,
+}
+
+/// The settings of one shard: the sensor's, with each memory cap divided among the shards.
+pub fn shard_config(config: &PipelineConfig) -> PipelineConfig {
+    let mut c = config.clone();
+    c.flow.memcap = (c.flow.memcap / SHARDS).max(1);
+    let reassembly = c.reassembly_memcap.unwrap_or(256 << 20);
+    c.reassembly_memcap = Some((reassembly / SHARDS).max(1));
+    c
+}
+
+/// One worker thread's state.
+pub struct WorkerThread {
+    index: usize,
+    shards: Vec<Option<pipeline::Worker>>,
+    sink: RecordSink,
+}
+
+impl WorkerThread {
+    /// Worker `index` of `workers`, owning shards `index`, `index + workers`, ….
+    pub fn new(
+        index: usize,
+        workers: usize,
+        config: &PipelineConfig,
+        rules: Option<Arc<RuleSet>>,
+        options: OutputOptions,
+    ) -> WorkerThread {
+        let config = shard_config(config);
+        let shards = (0..SHARDS)
+            .map(|s| {
+                (s % workers == index)
+                    .then(|| pipeline::Worker::shard(config.clone(), rules.clone()))
+            })
+            .collect();
+        WorkerThread {
+            index,
+            shards,
+            sink: RecordSink {
+                options,
+                files: Vec::new(),
+                records: Vec::new(),
+                position: 0,
+                closing: false,
+                seq: 0,
+            },
+        }
+    }
+
+    /// Processes batches until the capture thread closes the queue, sending records to
+    /// `output` and emptied batches back on `recycle`; then finishes every flow.
+    pub fn run(
+        mut self,
+        input: Receiver<Batch>,
+        recycle: Sender<Batch>,
+        output: Sender<WorkerMessage>,
+    ) {
+        while let Ok(mut batch) = input.recv() {
+            self.batch(&batch);
+            let message = WorkerMessage::Records {
+                worker: self.index,
+                records: std::mem::take(&mut self.sink.records),
+                through: OrderKey::at(batch.through),
+            };
+            if output.send(message).is_err() {
+                return;
+            }
+            batch.clear();
+            let _ = recycle.try_send(batch);
+        }
+        let stats = self.finish();
+        let _ = output.send(WorkerMessage::Done {
+            worker: self.index,
+            records: std::mem::take(&mut self.sink.records),
+            stats: Box::new(stats),
+        });
+    }
+
+    /// Processes one batch.
+    pub fn batch(&mut self, batch: &Batch) {
+        for item in &batch.items {
+            self.item(item, &batch.bytes);
+        }
+    }
+
+    fn item(&mut self, item: &Item, bytes: &[u8]) {
+        let sink = &mut self.sink;
+        match item {
+            Item::Frame {
+                position,
+                pcap_cnt,
+                ts,
+                link_type,
+                shard,
+                start,
+                len,
+            } => {
+                let Some(shard) = self
+                    .shards
+                    .get_mut(usize::from(*shard))
+                    .and_then(Option::as_mut)
+                else {
+                    return;
+                };
+                let (start, len) = (*start as usize, *len as usize);
+                let data = bytes.get(start..start + len).unwrap_or_default();
+                let packet = RawPacket {
+                    ts: *ts,
+                    link_type: *link_type,
+                    data,
+                    wire_len: len as u32,
+                    number: *pcap_cnt,
+                };
+                sink.begin(*position, false);
+                shard.handle(&packet, *pcap_cnt, sink);
+            }
+            Item::Datagram {
+                position,
+                pcap_cnt,
+                ts,
+                ip,
+                protocol,
+                shard,
+                wire_len,
+                start,
+                len,
+            } => {
+                let Some(shard) = self
+                    .shards
+                    .get_mut(usize::from(*shard))
+                    .and_then(Option::as_mut)
+                else {
+                    return;
+                };
+                let (start, len) = (*start as usize, *len as usize);
+                let payload = bytes.get(start..start + len).unwrap_or_default();
+                let at = PacketRef {
+                    ts: *ts,
+                    pcap_cnt: *pcap_cnt,
+                };
+                sink.begin(*position, false);
+                shard.handle_datagram(*ip, *protocol, payload, *wire_len as usize, at, sink);
+            }
+            Item::Tick { position, now } => {
+                sink.begin(*position, true);
+                for shard in self.shards.iter_mut().flatten() {
+                    shard.expire(*now, sink);
+                }
+            }
+            Item::File {
+                first_pcap_cnt,
+                name,
+            } => sink.files.push((*first_pcap_cnt, Arc::clone(name))),
+            Item::StatsMark { position, capture } => {
+                let stats = self.stats();
+                self.sink.records.push(Record {
+                    key: OrderKey {
+                        position: *position,
+                        flow: self.index as u64,
+                        seq: 0,
+                    },
+                    kind: RecordKind::Stats {
+                        worker: Box::new(stats),
+                        capture: Arc::clone(capture),
+                    },
+                });
+            }
+            Item::Rules { position, rules } => {
+                for shard in self.shards.iter_mut().flatten() {
+                    shard.set_rules(Arc::clone(rules));
+                }
+                if self.index == 0 {
+                    sink.records.push(Record {
+                        key: OrderKey::at(*position),
+                        kind: RecordKind::Rules(Arc::clone(rules)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The sum of the counters of this worker's shards.
+    pub fn stats(&self) -> WorkerStats {
+        let mut sum = WorkerStats::default();
+        for shard in self.shards.iter().flatten() {
+            sum.merge(&shard.stats());
+        }
+        sum
+    }
+
+    /// End of input: finishes every flow (records at the end position, in the order of the
+    /// flows' first packets) and returns the final counters.
+    pub fn finish(&mut self) -> WorkerStats {
+        self.sink.begin(u64::MAX, true);
+        for shard in self.shards.iter_mut().flatten() {
+            shard.finish(&mut self.sink);
+        }
+        self.stats()
+    }
+
+    /// Records made since the last call.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.sink.records)
+    }
+}
+
+/// Turns what the shards hand out into keyed records.
+struct RecordSink {
+    options: OutputOptions,
+    /// (first packet number, name) of each capture file, in order.
+    files: Vec<(u64, Arc<str>)>,
+    records: Vec<Record>,
+    /// Position of the item being processed.
+    position: u64,
+    /// Flows are being closed (a tick or the end): records are ordered by flow.
+    closing: bool,
+    seq: u64,
+}
+
+impl RecordSink {
+    fn begin(&mut self, position: u64, closing: bool) {
+        self.position = position;
+        self.closing = closing;
+    }
+
+    fn key(&mut self, flow: &FlowFacts) -> OrderKey {
+        self.seq += 1;
+        OrderKey {
+            position: self.position,
+            flow: if self.closing {
+                flow.first_packet
+            } else {
+                u64::MAX
+            },
+            seq: self.seq,
+        }
+    }
+
+    /// The capture file packet `pcap_cnt` came from.
+    fn file_of(&self, pcap_cnt: u64) -> Option<&str> {
+        if !self.options.pcap_filename {
+            return None;
+        }
+        let i = self.files.partition_point(|(first, _)| *first <= pcap_cnt);
+        i.checked_sub(1).map(|i| &*self.files[i].1)
+    }
+}
+
+impl EventSink for RecordSink {
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
+        if !self.options.log_http {
+            return;
+        }
+        let line = eve::http_line(flow, tx, self.file_of(tx.completed_at.pcap_cnt));
+        let key = self.key(flow);
+        self.records.push(Record {
+            key,
+            kind: RecordKind::Line(line),
+        });
+    }
+
+    fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
+        let line = (!alert.is_silent()).then(|| {
+            let message;
+            let payload = match (self.options.payload, context.tx) {
+                (false, _) => None,
+                (true, Some(tx)) => {
+                    message = eve::http_payload(tx, alert.direction);
+                    Some(message.as_slice())
+                }
+                (true, None) => Some(context.payload),
+            };
+            let file = self.file_of(context.at.pcap_cnt);
+            eve::alert_line(flow, alert, context.at, context.tx, payload, file)
+        });
+        let key = self.key(flow);
+        self.records.push(Record {
+            key,
+            kind: RecordKind::Alert {
+                line,
+                note: AlertNote {
+                    rule: Arc::clone(&alert.rule),
+                    client_ip: flow.client_ip,
+                    server_ip: flow.server_ip,
+                    server_port: flow.server_port,
+                },
+                cross_flow: alert.cross_flow.clone(),
+            },
+        });
+    }
+}
