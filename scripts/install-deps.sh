@@ -3,7 +3,10 @@
 #   libpcap-dev  the pcap crate links libpcap
 #   tshark       the end-to-end tests compare exhound's HTTP view with Wireshark's
 #   tcpdump      scripts/capture-real.sh records real traffic with it
-#   iproute2     network namespaces for the veth captures
+#   iproute2     network namespaces for the veth captures and the live-capture tests
+#   tcpreplay    the live-capture tests replay pcaps/ onto veth pairs with it
+#   systemd, logrotate  the tests check dist/'s unit and logrotate snippet with
+#                systemd-analyze and logrotate -d
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -12,6 +15,9 @@ dpkg -s libpcap-dev >/dev/null 2>&1 || need+=(libpcap-dev)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v logrotate >/dev/null 2>&1 || need+=(logrotate)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -gt 0 ]; then

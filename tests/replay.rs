@@ -1108,3 +1108,130 @@ fn every_capture_is_covered() {
     known.sort();
     assert_eq!(on_disk, known, "pcaps/exchange/");
 }
+
+#[test]
+fn pcap_filename_is_the_file_of_the_record_packet() {
+    // A request left without an answer in the first file is written when the capture ends,
+    // while the second file is being read: it still names the first file, where its packet
+    // is.
+    let mut a = scenarios::conv(52300, 80);
+    a.handshake();
+    a.client(&scenarios::get("/owa/left/open"));
+    let b = scenarios::simple(
+        scenarios::conv(52301, 80),
+        &scenarios::get("/owa/second"),
+        &scenarios::ok(b"2"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f1 = dir.path().join("first.pcap");
+    let f2 = dir.path().join("second.pcap");
+    let frames_a = pcap::timed(a.frames(Link::Ethernet), scenarios::BASE_NS, 1_000_000);
+    let frames_b = pcap::timed(
+        b.frames(Link::Ethernet),
+        scenarios::BASE_NS + 1_000_000_000,
+        1_000_000,
+    );
+    std::fs::write(
+        &f1,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames_a),
+    )
+    .unwrap();
+    std::fs::write(
+        &f2,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames_b),
+    )
+    .unwrap();
+    for threads in ["1", "2"] {
+        let run = replay(&[
+            OsStr::new("--threads"),
+            OsStr::new(threads),
+            f1.as_os_str(),
+            f2.as_os_str(),
+        ]);
+        run.assert_status(0);
+        let by_url = |url: &str| {
+            run.http()
+                .into_iter()
+                .find(|r| r["http"]["url"] == url)
+                .unwrap_or_else(|| panic!("no record of {url}: {:?}", run.records))
+                .clone()
+        };
+        let open = by_url("/owa/left/open");
+        assert!(has_flag(&open, "incomplete"), "{open}");
+        assert!(
+            str_of(&open["pcap_filename"]).ends_with("first.pcap"),
+            "{open}"
+        );
+        assert!(str_of(&by_url("/owa/second")["pcap_filename"]).ends_with("second.pcap"));
+    }
+}
+
+#[test]
+fn sigint_in_a_long_replay_leaves_whole_lines_and_a_summary() {
+    // 20,000 connections: long enough to be interrupted while the workers are busy.
+    let mut frames = Vec::new();
+    for i in 0..20_000u32 {
+        let c = scenarios::simple(
+            Conv::new(
+                &format!(
+                    "10.{}.{}.{}:40000",
+                    (i >> 16) & 255,
+                    (i >> 8) & 255,
+                    i & 255
+                ),
+                "198.51.100.5:80",
+            ),
+            &scenarios::get(&format!("/owa/{i}")),
+            &scenarios::ok(b"fine"),
+        );
+        frames.extend(c.frames(Link::Ethernet));
+    }
+    let frames = pcap::timed(frames, scenarios::BASE_NS, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.pcap");
+    let out = dir.path().join("eve.json");
+    std::fs::write(
+        &input,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames),
+    )
+    .unwrap();
+    let child = std::process::Command::new(support::run::exe())
+        .args([
+            "replay",
+            "--log-http",
+            "--log-stats",
+            "--threads",
+            "2",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&input)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until records are being written, then interrupt.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(std::time::Instant::now() < end, "no output");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("exhound replay summary"), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.ends_with('\n'), "the last line is cut");
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("cut line ({e}): {l}")))
+        .collect();
+    let http = records.iter().filter(|r| r["event_type"] == "http").count();
+    assert!(http > 0 && http < 20_000, "{http} transactions");
+    assert_eq!(records.last().unwrap()["event_type"], "stats");
+}

@@ -1,4 +1,5 @@
-//! Capture: packets from pcap and pcapng files, read through libpcap.
+//! Capture: packets from pcap and pcapng files, or from network interfaces ([`live`]), read
+//! through libpcap.
 //!
 //! [`expand_inputs`] turns the command line's paths into an ordered list of capture files (a
 //! directory means every capture file under it, in name order; `-` means standard input).
@@ -7,6 +8,7 @@
 //! the number of the packet that could not be read, so the caller can report it and carry on
 //! with the next file.
 
+pub mod live;
 mod time;
 
 use std::path::{Path, PathBuf};

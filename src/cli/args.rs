@@ -15,6 +15,21 @@ Exit status:
      processed and written, and each problem was reported on standard error
   2  usage error, rules that do not load, or output that could not be written";
 
+const LIVE_HELP: &str = "\
+Signals:
+  SIGINT, SIGTERM  stop capturing, inspect what is buffered, write the last records, the
+                   final stats and the summary, exit 0
+  SIGHUP           reopen the output file (after logrotate has moved it)
+  SIGUSR2          reload the rules from disk; a rule file that does not load keeps the old
+                   set and reports file:line:col on standard error
+
+Exit status:
+  0  stopped by a signal
+  1  capture failed on every interface (the interface went away…); what was captured was
+     inspected and written
+  2  usage error, rules that do not load, an interface that cannot be opened, or output
+     that could not be written";
+
 /// A passive network sensor for Microsoft Exchange exploitation (ProxyLogon and relatives).
 #[derive(Debug, Parser)]
 #[command(name = "exhound", version, about, after_help = EXIT_HELP)]
@@ -30,6 +45,9 @@ pub enum Command {
     /// Replay pcap/pcapng files through the sensor and write EVE JSON.
     #[command(after_help = EXIT_HELP)]
     Replay(ReplayArgs),
+    /// Inspect traffic on network interfaces (a SPAN port or a tap) until stopped.
+    #[command(after_help = LIVE_HELP)]
+    Live(LiveArgs),
     /// Check or list signatures.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -109,9 +127,79 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "EXPR", help_heading = "Input")]
     pub bpf: Option<String>,
 
-    /// Flags shared with the other commands that run the sensor.
+    /// Flags shared with `exhound live`.
     #[command(flatten)]
     pub sensor: SensorArgs,
+}
+
+/// `exhound live` flags.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (repeatable). Several interfaces are one view of the
+    /// traffic: a passive tap that delivers each direction on its own port gives both
+    /// halves of every flow.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        required = true,
+        value_name = "IFACE",
+        help_heading = "Capture"
+    )]
+    pub interfaces: Vec<String>,
+
+    /// Only packets matching this libpcap filter expression (compiled into the kernel).
+    #[arg(long, value_name = "EXPR", help_heading = "Capture")]
+    pub bpf: Option<String>,
+
+    /// Bytes captured of each packet.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 262_144,
+        help_heading = "Capture"
+    )]
+    pub snaplen: i32,
+
+    /// Put the interfaces in promiscuous mode (the default).
+    #[arg(long, overrides_with = "no_promisc", help_heading = "Capture")]
+    pub promisc: bool,
+
+    /// Don't put the interfaces in promiscuous mode.
+    #[arg(long, help_heading = "Capture")]
+    pub no_promisc: bool,
+
+    /// Kernel capture buffer per interface. Suffixes k, m, g.
+    #[arg(long, value_name = "BYTES", default_value = "64m", value_parser = parse_size, help_heading = "Capture")]
+    pub buffer_size: u64,
+
+    /// Deliver each packet as soon as it arrives instead of in blocks (lower latency,
+    /// more CPU).
+    #[arg(long, help_heading = "Capture")]
+    pub immediate: bool,
+
+    /// Write the process id to this file (removed on exit).
+    #[arg(long, value_name = "FILE", help_heading = "Daemon")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Switch to this user once the interfaces and output files are open.
+    #[arg(long, value_name = "USER", help_heading = "Daemon")]
+    pub user: Option<String>,
+
+    /// Switch to this group once the interfaces and output files are open (default: the
+    /// user's primary group).
+    #[arg(long, value_name = "GROUP", help_heading = "Daemon")]
+    pub group: Option<String>,
+
+    /// Flags shared with `exhound replay`.
+    #[command(flatten)]
+    pub sensor: SensorArgs,
+}
+
+impl LiveArgs {
+    /// Whether promiscuous mode was asked for (on unless `--no-promisc`).
+    pub fn promiscuous(&self) -> bool {
+        !self.no_promisc
+    }
 }
 
 /// Flags shared by `replay` and `live`: output, rules, threads and the limits of every stage.
@@ -155,6 +243,12 @@ pub struct SensorArgs {
     /// number.
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,
+
+    /// Batches (of up to 1024 packets) each worker's queue holds: a longer queue rides out
+    /// longer bursts in live capture before packets are dropped, at the cost of memory
+    /// (default: 16 for `replay`, 64 for `live`).
+    #[arg(long, value_name = "BATCHES", help_heading = "Performance")]
+    pub worker_queue: Option<usize>,
 
     /// How overlapping TCP segments with different bytes are resolved: as the protected
     /// server's TCP stack does.
@@ -385,6 +479,39 @@ mod tests {
             panic!("not replay")
         };
         assert_eq!(a.sensor.threads(), 1);
+    }
+
+    #[test]
+    fn live_flags() {
+        let cli = Cli::try_parse_from([
+            "exhound",
+            "live",
+            "-i",
+            "eth1",
+            "-i",
+            "eth2",
+            "--no-promisc",
+            "--buffer-size",
+            "128m",
+            "--user",
+            "nobody",
+            "--immediate",
+        ])
+        .unwrap();
+        let Command::Live(a) = cli.command else {
+            panic!("not live")
+        };
+        assert_eq!(a.interfaces, ["eth1", "eth2"]);
+        assert!(!a.promiscuous() && a.immediate);
+        assert_eq!(a.buffer_size, 128 << 20);
+        assert_eq!(a.user.as_deref(), Some("nobody"));
+        assert_eq!(a.snaplen, 262_144);
+        let cli = Cli::try_parse_from(["exhound", "live", "-i", "eth1"]).unwrap();
+        let Command::Live(a) = cli.command else {
+            panic!("not live")
+        };
+        assert!(a.promiscuous());
+        assert!(Cli::try_parse_from(["exhound", "live"]).is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! they run.
 
 pub mod args;
+pub mod live;
 pub mod output;
+pub mod privileges;
 pub mod replay;
 pub mod rules;
 pub mod signals;
@@ -35,6 +37,7 @@ fn join_or_dash<S: AsRef<str>>(items: &[S], sep: &str) -> String {
 pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         args::Command::Replay(a) => replay::run(&a),
+        args::Command::Live(a) => live::run(&a),
         args::Command::Rules(c) => rules::run(&c),
     }
 }

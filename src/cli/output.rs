@@ -105,6 +105,11 @@ impl EveOutput {
         self.reopen = Some(flag);
     }
 
+    /// Flushes at least every `every` (so that a live sensor's alerts reach the file soon).
+    pub fn flush_every(&mut self, every: Duration) {
+        self.flush_every = Some(every);
+    }
+
     /// The number of alerts written so far, readable from other threads (progress bar).
     pub fn alerts_counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.alerts)

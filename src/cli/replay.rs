@@ -18,7 +18,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use exhound::capture::{expand_inputs, CaptureError, CaptureFile, Timestamp};
-use exhound::sensor::{OutputOptions, Sensor, SensorConfig};
+use exhound::sensor::{OutputOptions, Sensor, SensorConfig, StatsMoment};
 
 use super::args::ReplayArgs;
 use super::output::EveOutput;
@@ -59,7 +59,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             pcap_filename: true,
         },
         live: false,
-        queue_batches: 16,
+        queue_batches: s.worker_queue.unwrap_or(16).max(1),
     };
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     let mut reader = Reader {
@@ -89,7 +89,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     reader.progress.done();
-    let report = sensor.finish(s.log_stats)?;
+    let report = sensor.finish(s.log_stats, None)?;
     let mut out = report.destination;
     let name = out.name();
     if let Some(e) = report.write_error {
@@ -166,7 +166,11 @@ impl Reader {
         let next = *self.next_stats.get_or_insert(first.plus_secs(every));
         if ts >= next {
             let uptime = ts.nanos_since(first) / Timestamp::SECOND as u64;
-            sensor.stats_mark(ts, uptime, None);
+            sensor.stats_mark(StatsMoment {
+                time: ts,
+                uptime_secs: uptime,
+                kernel: None,
+            });
             self.next_stats = Some(ts.plus_secs(every));
         }
     }

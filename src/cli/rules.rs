@@ -53,6 +53,12 @@ fn report_skipped(skipped: &[SkippedRule]) {
 
 /// Loads the rules for a run of the sensor, reporting skipped ones.
 pub fn for_sensor(src: &RuleSource) -> anyhow::Result<Arc<RuleSet>> {
+    load_checked(src).map(Arc::new)
+}
+
+/// Loads the rules a source names (at start-up, or again on SIGUSR2), reporting skipped
+/// ones; an error names file:line:col.
+pub fn load_checked(src: &RuleSource) -> anyhow::Result<RuleSet> {
     let (set, _) = load_rules(src, src.skip_invalid).context("loading rules")?;
     if !set.skipped().is_empty() {
         report_skipped(set.skipped());
@@ -62,7 +68,7 @@ pub fn for_sensor(src: &RuleSource) -> anyhow::Result<Arc<RuleSet>> {
             set.skipped().len()
         );
     }
-    Ok(Arc::new(set))
+    Ok(set)
 }
 
 /// Runs `exhound rules …`.

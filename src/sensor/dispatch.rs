@@ -30,7 +30,7 @@ use crate::flow::{Endpoint, FlowKey};
 use crate::pipeline::DecodeStats;
 
 use super::batch::{Batch, Item};
-use super::stats::{CaptureCounters, KernelCounters};
+use super::stats::{CaptureCounters, StatsMoment};
 
 /// Flows are spread over this many shards, whatever the number of workers.
 pub const SHARDS: usize = 64;
@@ -207,19 +207,10 @@ impl Dispatcher {
         });
     }
 
-    /// Asks every worker for its counters at this point, for an EVE `stats` record at
-    /// `time` (`uptime_secs` after the start), with libpcap's counters when live.
-    pub fn stats_mark(
-        &mut self,
-        time: Timestamp,
-        uptime_secs: u64,
-        kernel: Option<KernelCounters>,
-    ) {
-        let mut capture = self.counters();
-        capture.time = time;
-        capture.uptime_secs = uptime_secs;
-        capture.kernel = kernel;
-        let capture = Arc::new(capture);
+    /// Asks every worker for its counters at this point, for an EVE `stats` record taken
+    /// at `moment`.
+    pub fn stats_mark(&mut self, moment: StatsMoment) {
+        let capture = Arc::new(self.counters_at(moment));
         let position = self.position();
         self.broadcast(|| Item::StatsMark {
             position,
@@ -238,7 +229,17 @@ impl Dispatcher {
         self.flush_all();
     }
 
-    /// The capture thread's counters so far.
+    /// The capture thread's counters so far, taken at `moment`.
+    pub fn counters_at(&self, moment: StatsMoment) -> CaptureCounters {
+        CaptureCounters {
+            time: moment.time,
+            uptime_secs: moment.uptime_secs,
+            kernel: moment.kernel,
+            ..self.counters()
+        }
+    }
+
+    /// The capture thread's counters so far (timed at the latest packet).
     pub fn counters(&self) -> CaptureCounters {
         CaptureCounters {
             time: self.latest.unwrap_or_default(),
@@ -259,10 +260,14 @@ impl Dispatcher {
     }
 
     /// End of input: hands out every waiting batch and closes the queues, so that the
-    /// workers finish their flows. Returns the final counters.
-    pub fn finish(mut self) -> CaptureCounters {
+    /// workers finish their flows. Returns the final counters, taken at `moment` (by
+    /// default, at the latest packet).
+    pub fn finish(mut self, moment: Option<StatsMoment>) -> CaptureCounters {
         self.flush_all();
-        self.counters()
+        match moment {
+            Some(m) => self.counters_at(m),
+            None => self.counters(),
+        }
     }
 
     fn position(&mut self) -> u64 {

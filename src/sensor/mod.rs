@@ -43,7 +43,7 @@ use crate::pipeline::PipelineConfig;
 pub use batch::AlertNote;
 pub use dispatch::{DispatchConfig, Dispatcher, SHARDS};
 pub use merge::{Destination, Merger};
-pub use stats::{CaptureCounters, KernelCounters, SensorStats};
+pub use stats::{CaptureCounters, KernelCounters, SensorStats, StatsMoment};
 pub use worker::{OutputOptions, WorkerThread};
 
 /// How the sensor runs.
@@ -178,15 +178,9 @@ impl<D: Destination + 'static> Sensor<D> {
         self.dispatcher.idle(now);
     }
 
-    /// Writes an EVE `stats` record here, timed `time`, `uptime_secs` after the start,
-    /// with libpcap's counters when live.
-    pub fn stats_mark(
-        &mut self,
-        time: Timestamp,
-        uptime_secs: u64,
-        kernel: Option<KernelCounters>,
-    ) {
-        self.dispatcher.stats_mark(time, uptime_secs, kernel);
+    /// Writes an EVE `stats` record here, taken at `moment`.
+    pub fn stats_mark(&mut self, moment: StatsMoment) {
+        self.dispatcher.stats_mark(moment);
     }
 
     /// Inspects with `rules` from the next packet on.
@@ -206,9 +200,14 @@ impl<D: Destination + 'static> Sensor<D> {
     }
 
     /// End of input: the workers finish every flow, the output writes what remains (and,
-    /// with `final_stats`, a last `stats` record), and the threads end.
-    pub fn finish(self, final_stats: bool) -> Result<SensorReport<D>, SensorError> {
-        let capture = self.dispatcher.finish();
+    /// with `final_stats`, a last `stats` record), and the threads end. The final counters
+    /// are taken at `moment` (by default, at the latest packet time).
+    pub fn finish(
+        self,
+        final_stats: bool,
+        moment: Option<StatsMoment>,
+    ) -> Result<SensorReport<D>, SensorError> {
+        let capture = self.dispatcher.finish(moment);
         let mut lost = None;
         for (i, w) in self.workers.into_iter().enumerate() {
             if w.join().is_err() {

@@ -22,6 +22,17 @@ pub struct KernelCounters {
     pub ifdrops: u64,
 }
 
+/// When a `stats` record is taken, and what only the caller knows then.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsMoment {
+    /// The record's time: packet time in a replay, wall-clock time live.
+    pub time: Timestamp,
+    /// Seconds since the start.
+    pub uptime_secs: u64,
+    /// libpcap's counters (live capture only).
+    pub kernel: Option<KernelCounters>,
+}
+
 /// The capture thread's counters at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaptureCounters {

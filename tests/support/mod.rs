@@ -12,6 +12,7 @@ pub mod conv;
 pub mod exchange_pcaps;
 pub mod exchange_scenarios;
 pub mod frame;
+pub mod netns;
 pub mod pcap;
 pub mod run;
 pub mod scenarios;
