@@ -25,7 +25,7 @@ test: deps
 	$(CARGO) bench --no-run
 
 bench: deps
-	$(CARGO) bench --bench pipeline
+	$(CARGO) bench --bench pipeline --bench sensor
 
 # Regenerates the synthetic captures in pcaps/ (real ones: sudo scripts/capture-real.sh).
 pcaps: deps

@@ -1235,3 +1235,61 @@ fn sigint_in_a_long_replay_leaves_whole_lines_and_a_summary() {
     assert!(http > 0 && http < 20_000, "{http} transactions");
     assert_eq!(records.last().unwrap()["event_type"], "stats");
 }
+
+#[test]
+fn a_progress_bar_on_a_terminal_only() {
+    // 3,000 connections: enough packets for the bar to be drawn.
+    let mut frames = Vec::new();
+    for i in 0..3_000u32 {
+        let c = scenarios::simple(
+            Conv::new(
+                &format!("10.9.{}.{}:40000", i >> 8, i & 255),
+                "198.51.100.5:80",
+            ),
+            &scenarios::get("/owa/x"),
+            &scenarios::ok(b"fine"),
+        );
+        frames.extend(c.frames(Link::Ethernet));
+    }
+    let frames = pcap::timed(frames, scenarios::BASE_NS, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bar.pcap");
+    std::fs::write(
+        &input,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames),
+    )
+    .unwrap();
+    // Standard error a pipe: no bar.
+    let piped = replay(&[input.as_os_str()]);
+    piped.assert_status(0);
+    assert!(!piped.stderr.contains("packets/s"), "{}", piped.stderr);
+    // Standard error a terminal (script(1) gives the command a pseudo-terminal): a bar.
+    let have_script = std::process::Command::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_script {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but script(1) is missing"
+        );
+        eprintln!("SKIP the terminal half: script(1) is not installed");
+        return;
+    }
+    let command = format!(
+        "{} replay -o /dev/null {}",
+        support::run::exe(),
+        input.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("packets/s") && screen.contains("alerts"),
+        "{screen}"
+    );
+    assert!(screen.contains("exhound replay summary"), "{screen}");
+}
