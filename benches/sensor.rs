@@ -12,8 +12,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 mod common;
 
 use common::{traffic, Frame};
-use exhound::capture::RawPacket;
-use exhound::decode::linktype;
 use exhound::detect::rule::loader::{LoadOptions, LoadedRules};
 use exhound::detect::{DetectConfig, RuleSet};
 use exhound::sensor::{AlertNote, Destination, OutputOptions, Sensor, SensorConfig};
@@ -49,14 +47,7 @@ fn run(frames: &[Frame], threads: usize, rules: &Arc<RuleSet>) -> (u64, u64) {
     let mut sensor =
         Sensor::start(config, Some(Arc::clone(rules)), Lines::default()).expect("start the sensor");
     for (n, f) in frames.iter().enumerate() {
-        let p = RawPacket {
-            ts: f.ts,
-            link_type: linktype::ETHERNET,
-            data: &f.data,
-            wire_len: f.data.len() as u32,
-            number: n as u64 + 1,
-        };
-        sensor.packet(&p, n as u64 + 1);
+        sensor.packet(&f.packet(n as u64 + 1), n as u64 + 1);
     }
     let report = sensor.finish(false, None).expect("finish");
     (report.destination.lines, report.destination.alerts)

@@ -629,15 +629,7 @@ impl Worker {
         sink: &mut dyn EventSink,
     ) {
         self.stats.decode.tcp += 1;
-        let src = Endpoint {
-            addr: segment.ip.src,
-            port: segment.src_port,
-        };
-        let dst = Endpoint {
-            addr: segment.ip.dst,
-            port: segment.dst_port,
-        };
-        let key = FlowKey::new(src, dst, segment.ip.vlan);
+        let (key, src, dst) = FlowKey::of_segment(segment);
         let cfg = &self.config;
         let stats = &mut self.stats;
         let flow = match self.flows.get_mut(&key, at.ts) {

@@ -37,14 +37,7 @@ impl EventSink for Count {
 pub fn replay(frames: &[Frame], mut worker: Worker) -> Count {
     let mut sink = Count::default();
     for (n, f) in frames.iter().enumerate() {
-        let p = RawPacket {
-            ts: f.ts,
-            link_type: linktype::ETHERNET,
-            data: &f.data,
-            wire_len: f.data.len() as u32,
-            number: n as u64 + 1,
-        };
-        worker.process(&p, n as u64 + 1, &mut sink);
+        worker.process(&f.packet(n as u64 + 1), n as u64 + 1, &mut sink);
     }
     worker.finish(&mut sink);
     sink
@@ -56,6 +49,19 @@ pub struct Frame {
     pub ts: Timestamp,
     /// Ethernet frame bytes.
     pub data: Vec<u8>,
+}
+
+impl Frame {
+    /// The frame as packet `number` of a capture.
+    pub fn packet(&self, number: u64) -> RawPacket<'_> {
+        RawPacket {
+            ts: self.ts,
+            link_type: linktype::ETHERNET,
+            data: &self.data,
+            wire_len: self.data.len() as u32,
+            number,
+        }
+    }
 }
 
 struct Conn {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use exhound::pipeline::PipelineConfig;
+use exhound::sensor::{OutputOptions, SensorConfig};
 use exhound::stream::StreamPolicy;
 
 const EXIT_HELP: &str = "\
@@ -339,6 +340,25 @@ impl SensorArgs {
         c.defrag.timeout_secs = self.defrag_timeout;
         c.defrag.memcap = to_usize(self.defrag_memcap);
         c
+    }
+
+    /// The sensor settings these flags ask for: live capture or a replay (which names the
+    /// capture file of each record).
+    pub fn sensor_config(&self, live: bool) -> SensorConfig {
+        SensorConfig {
+            threads: self.threads(),
+            pipeline: self.pipeline_config(),
+            output: OutputOptions {
+                log_http: self.log_http,
+                payload: self.payload,
+                pcap_filename: !live,
+            },
+            live,
+            queue_batches: self
+                .worker_queue
+                .unwrap_or(if live { 64 } else { 16 })
+                .max(1),
+        }
     }
 
     /// Worker threads: `--threads`, or one per CPU core.

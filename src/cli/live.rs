@@ -24,7 +24,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use exhound::capture::live::{LiveConfig, LiveInterface};
 use exhound::capture::Timestamp;
 use exhound::detect::RuleSet;
-use exhound::sensor::{KernelCounters, OutputOptions, Sensor, SensorConfig, StatsMoment};
+use exhound::sensor::{KernelCounters, Sensor, StatsMoment};
 
 use super::args::{LiveArgs, RuleSource};
 use super::output::EveOutput;
@@ -63,19 +63,9 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
     super::privileges::drop_to(args.user.as_deref(), args.group.as_deref())
         .context("dropping privileges")?;
-    let threads = s.threads();
-    let sensor_config = SensorConfig {
-        threads,
-        pipeline: s.pipeline_config(),
-        output: OutputOptions {
-            log_http: s.log_http,
-            payload: s.payload,
-            pcap_filename: false,
-        },
-        live: true,
-        queue_batches: s.worker_queue.unwrap_or(64).max(1),
-    };
-    let mut sensor = Sensor::start(sensor_config, Some(rules), output)?;
+    let config = s.sensor_config(true);
+    let threads = config.threads;
+    let mut sensor = Sensor::start(config, Some(rules), output)?;
     if !s.quiet {
         eprintln!(
             "exhound: capturing on {} with {threads} worker threads",

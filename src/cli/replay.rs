@@ -18,7 +18,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use exhound::capture::{expand_inputs, CaptureError, CaptureFile, Timestamp};
-use exhound::sensor::{OutputOptions, Sensor, SensorConfig, StatsMoment};
+use exhound::sensor::{Sensor, StatsMoment};
 
 use super::args::ReplayArgs;
 use super::output::EveOutput;
@@ -49,18 +49,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 .collect()
         }
     };
-    let threads = s.threads();
-    let config = SensorConfig {
-        threads,
-        pipeline: s.pipeline_config(),
-        output: OutputOptions {
-            log_http: s.log_http,
-            payload: s.payload,
-            pcap_filename: true,
-        },
-        live: false,
-        queue_batches: s.worker_queue.unwrap_or(16).max(1),
-    };
+    let config = s.sensor_config(false);
+    let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     let mut reader = Reader {
         pcap_cnt: 0,

@@ -3,7 +3,7 @@
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use crate::decode::VlanIds;
+use crate::decode::{TcpSegment, VlanIds};
 
 /// One end of a TCP conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +56,19 @@ impl FlowKey {
     pub fn new(src: Endpoint, dst: Endpoint, vlan: VlanIds) -> FlowKey {
         let (low, high) = if src <= dst { (src, dst) } else { (dst, src) };
         FlowKey { low, high, vlan }
+    }
+
+    /// The source and destination of a TCP segment, and the key of its flow.
+    pub fn of_segment(segment: &TcpSegment<'_>) -> (FlowKey, Endpoint, Endpoint) {
+        let src = Endpoint {
+            addr: segment.ip.src,
+            port: segment.src_port,
+        };
+        let dst = Endpoint {
+            addr: segment.ip.dst,
+            port: segment.dst_port,
+        };
+        (FlowKey::new(src, dst, segment.ip.vlan), src, dst)
     }
 
     /// The endpoint that sorts first.

@@ -26,7 +26,7 @@ use crate::capture::{RawPacket, Timestamp};
 use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::RuleSet;
-use crate::flow::{Endpoint, FlowKey};
+use crate::flow::FlowKey;
 use crate::pipeline::DecodeStats;
 
 use super::batch::{Batch, Item};
@@ -44,15 +44,7 @@ pub const FLUSH_EVERY: u64 = 8192;
 
 /// The shard of the flow a TCP segment belongs to.
 pub fn shard_of(segment: &TcpSegment<'_>) -> usize {
-    let src = Endpoint {
-        addr: segment.ip.src,
-        port: segment.src_port,
-    };
-    let dst = Endpoint {
-        addr: segment.ip.dst,
-        port: segment.dst_port,
-    };
-    let hash = FlowKey::new(src, dst, segment.ip.vlan).shard_hash();
+    let hash = FlowKey::of_segment(segment).0.shard_hash();
     // The top bits of a multiplicative mix: FNV's low bits alone spread poorly.
     (hash.wrapping_mul(0x9E37_79B1) >> 26) as usize % SHARDS
 }

@@ -125,20 +125,16 @@ impl WorkerThread {
                 start,
                 len,
             } => {
-                let Some(shard) = self
-                    .shards
-                    .get_mut(usize::from(*shard))
-                    .and_then(Option::as_mut)
+                let Some((shard, data)) =
+                    shard_and_bytes(&mut self.shards, *shard, bytes, *start, *len)
                 else {
                     return;
                 };
-                let (start, len) = (*start as usize, *len as usize);
-                let data = bytes.get(start..start + len).unwrap_or_default();
                 let packet = RawPacket {
                     ts: *ts,
                     link_type: *link_type,
                     data,
-                    wire_len: len as u32,
+                    wire_len: *len,
                     number: *pcap_cnt,
                 };
                 sink.begin(*position, false);
@@ -155,15 +151,11 @@ impl WorkerThread {
                 start,
                 len,
             } => {
-                let Some(shard) = self
-                    .shards
-                    .get_mut(usize::from(*shard))
-                    .and_then(Option::as_mut)
+                let Some((shard, payload)) =
+                    shard_and_bytes(&mut self.shards, *shard, bytes, *start, *len)
                 else {
                     return;
                 };
-                let (start, len) = (*start as usize, *len as usize);
-                let payload = bytes.get(start..start + len).unwrap_or_default();
                 let at = PacketRef {
                     ts: *ts,
                     pcap_cnt: *pcap_cnt,
@@ -232,6 +224,19 @@ impl WorkerThread {
     pub fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.sink.records)
     }
+}
+
+/// The shard an item is for (one this worker owns) and the item's bytes in its batch.
+fn shard_and_bytes<'a, 'b>(
+    shards: &'a mut [Option<pipeline::Worker>],
+    shard: u16,
+    bytes: &'b [u8],
+    start: u32,
+    len: u32,
+) -> Option<(&'a mut pipeline::Worker, &'b [u8])> {
+    let shard = shards.get_mut(usize::from(shard))?.as_mut()?;
+    let (start, len) = (start as usize, len as usize);
+    Some((shard, bytes.get(start..start + len)?))
 }
 
 /// Turns what the shards hand out into keyed records.
