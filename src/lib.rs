@@ -9,9 +9,14 @@
 //! ```
 //!
 //! [`pipeline`] wires the stages together for one worker: it owns a flow table (with the TCP
-//! session and HTTP state of each flow), an IP defragmenter and the counters. Packet time, not
-//! wall time, drives every timeout, so replaying a capture gives the same answer every time.
-//! No stage keeps global mutable state, so several workers can each own a share of the flows.
+//! session and HTTP state of each flow), an IP defragmenter and the counters. Packet time
+//! ([`time::Timestamp`]), not wall time, drives every timeout, so replaying a capture gives the
+//! same answer every time. No stage keeps global mutable state, so several workers can each
+//! own a share of the flows: [`sensor`] runs a capture thread, N worker threads and an ordered
+//! output, with the same output for any N.
+//!
+//! Reading files and interfaces needs libpcap (feature `pcap`, on by default); without it the
+//! rest of the library builds on its own, for fuzzers and programs that bring their packets.
 
 #![deny(missing_docs)]
 
@@ -25,3 +30,4 @@ pub mod pipeline;
 pub mod sensor;
 pub mod signatures;
 pub mod stream;
+pub mod time;

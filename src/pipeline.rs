@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::capture::{RawPacket, Timestamp};
+use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::{
@@ -22,6 +22,7 @@ use crate::http::{HttpConfig, HttpConnection, HttpStats, HttpTransaction, Packet
 use crate::output::eve::flow_id;
 use crate::output::FlowFacts;
 use crate::stream::{ReassemblyMemory, StreamConfig, StreamEvent, StreamStats, TcpSession};
+use crate::time::Timestamp;
 
 /// Settings of every stage.
 #[derive(Debug, Clone, Default)]

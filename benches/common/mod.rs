@@ -6,12 +6,13 @@ use std::hint::black_box;
 
 use etherparse::PacketBuilder;
 
-use exhound::capture::{RawPacket, Timestamp};
+use exhound::capture::RawPacket;
 use exhound::decode::linktype;
 use exhound::detect::Alert;
 use exhound::http::HttpTransaction;
 use exhound::output::FlowFacts;
 use exhound::pipeline::{AlertContext, EventSink, Worker};
+use exhound::time::Timestamp;
 
 /// Counts what the pipeline hands out.
 #[derive(Default)]

@@ -14,7 +14,8 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 
-use super::{RawPacket, Timestamp};
+use super::RawPacket;
+use crate::time::Timestamp;
 
 /// How interfaces are opened.
 #[derive(Debug, Clone)]

@@ -3,17 +3,17 @@
 //!
 //! [`expand_inputs`] turns the command line's paths into an ordered list of capture files (a
 //! directory means every capture file under it, in name order; `-` means standard input).
-//! [`CaptureFile`] reads one of them packet by packet, with an optional BPF filter, and hands
-//! out [`RawPacket`]s that borrow libpcap's buffer. Errors name the file and, for read errors,
+//! [`CaptureFile`] (feature `pcap`, on by default) reads one of them packet by packet, with an
+//! optional BPF filter, and hands out [`RawPacket`]s that borrow libpcap's buffer. Errors name the file and, for read errors,
 //! the number of the packet that could not be read, so the caller can report it and carry on
 //! with the next file.
 
+#[cfg(feature = "pcap")]
 pub mod live;
-mod time;
 
 use std::path::{Path, PathBuf};
 
-pub use time::Timestamp;
+use crate::time::Timestamp;
 
 /// Why a capture could not be opened or read.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CaptureError> {
 }
 
 /// An open capture file.
+#[cfg(feature = "pcap")]
 pub struct CaptureFile {
     name: String,
     capture: pcap::Capture<pcap::Offline>,
@@ -142,6 +143,7 @@ pub struct CaptureFile {
     buffer: Vec<u8>,
 }
 
+#[cfg(feature = "pcap")]
 impl CaptureFile {
     /// Opens `path` (`-` for standard input) with nanosecond timestamps, applying `bpf` when
     /// given.
@@ -237,6 +239,7 @@ impl CaptureFile {
 }
 
 /// End of file, or the error of the record after `packets` records of file `name`.
+#[cfg(feature = "pcap")]
 fn end_or_error<T>(name: &str, packets: u64, e: pcap::Error) -> Result<Option<T>, CaptureError> {
     match e {
         pcap::Error::NoMorePackets => Ok(None),
@@ -249,6 +252,7 @@ fn end_or_error<T>(name: &str, packets: u64, e: pcap::Error) -> Result<Option<T>
 }
 
 /// A record header's time as a [`Timestamp`] (the capture is opened with ns precision).
+#[cfg(feature = "pcap")]
 fn timestamp(header: &pcap::PacketHeader) -> Timestamp {
     // time_t is i64 here but not on every platform.
     #[allow(clippy::useless_conversion)]
@@ -256,7 +260,7 @@ fn timestamp(header: &pcap::PacketHeader) -> Timestamp {
     Timestamp::from_parts(secs, u32::try_from(header.ts.tv_usec).unwrap_or(0))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "pcap"))]
 mod tests {
     use super::*;
     use std::io::Write;

@@ -22,9 +22,9 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use exhound::capture::live::{LiveConfig, LiveInterface};
-use exhound::capture::Timestamp;
 use exhound::detect::RuleSet;
 use exhound::sensor::{KernelCounters, Sensor, StatsMoment};
+use exhound::time::Timestamp;
 
 use super::args::{LiveArgs, RuleSource};
 use super::output::EveOutput;

@@ -17,8 +17,9 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use exhound::capture::{expand_inputs, CaptureError, CaptureFile, Timestamp};
+use exhound::capture::{expand_inputs, CaptureError, CaptureFile};
 use exhound::sensor::{Sensor, StatsMoment};
+use exhound::time::Timestamp;
 
 use super::args::ReplayArgs;
 use super::output::EveOutput;

@@ -48,7 +48,7 @@
 //!   datagram (counted in `invalid`), as Linux does.
 
 use super::{FragmentKey, IpFragment};
-use crate::capture::Timestamp;
+use crate::time::Timestamp;
 use std::collections::{hash_map::Entry, BTreeMap, HashMap};
 use std::mem::size_of;
 use std::net::IpAddr;

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 
-use crate::capture::Timestamp;
 use crate::http::HttpTransaction;
+use crate::time::Timestamp;
 
 use super::buffers::{TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};

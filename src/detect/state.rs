@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::capture::Timestamp;
+use crate::time::Timestamp;
 
 use super::rule::{BitCmd, DetectionFilter, Threshold, ThresholdType};
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::FlowKey;
-use crate::capture::Timestamp;
+use crate::time::Timestamp;
 
 /// Limits of the flow table.
 #[derive(Debug, Clone)]

@@ -35,8 +35,8 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::capture::Timestamp;
 use crate::flow::Side;
+use crate::time::Timestamp;
 
 pub use connection::HttpConnection;
 pub use cookie::Cookie;

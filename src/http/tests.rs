@@ -2,8 +2,8 @@
 
 use super::decode::tests::{gzip, raw_deflate, zlib};
 use super::*;
-use crate::capture::Timestamp;
 use crate::flow::Side::{Initiator as CLIENT, Responder as SERVER};
+use crate::time::Timestamp;
 
 fn at(n: u64) -> PacketRef {
     PacketRef {

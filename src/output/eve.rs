@@ -9,9 +9,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::capture::Timestamp;
 use crate::detect::{Alert, AlertDirection};
 use crate::http::{host, HttpTransaction, PacketRef};
+use crate::time::Timestamp;
 
 /// What the writer needs to know about the flow a transaction belongs to.
 #[derive(Debug, Clone)]

@@ -155,8 +155,8 @@ struct StatsRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
     use crate::sensor::stats::{CaptureCounters, KernelCounters};
+    use crate::time::Timestamp;
 
     #[test]
     fn suricata_names_and_our_own() {

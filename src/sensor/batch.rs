@@ -11,10 +11,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::capture::Timestamp;
 use crate::decode::IpHeader;
 use crate::detect::{CrossFlow, RuleInfo, RuleSet};
 use crate::pipeline::WorkerStats;
+use crate::time::Timestamp;
 
 use super::stats::CaptureCounters;
 

@@ -22,12 +22,13 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::capture::{RawPacket, Timestamp};
+use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::RuleSet;
 use crate::flow::FlowKey;
 use crate::pipeline::DecodeStats;
+use crate::time::Timestamp;
 
 use super::batch::{Batch, Item};
 use super::stats::{CaptureCounters, StatsMoment};

@@ -36,9 +36,10 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::bounded;
 
-use crate::capture::{RawPacket, Timestamp};
+use crate::capture::RawPacket;
 use crate::detect::RuleSet;
 use crate::pipeline::PipelineConfig;
+use crate::time::Timestamp;
 
 pub use batch::AlertNote;
 pub use dispatch::{DispatchConfig, Dispatcher, SHARDS};

@@ -6,10 +6,10 @@
 //! settled against shared state and records written. [`SensorStats`] is the sum, as the
 //! EVE `stats` record and the summary report it.
 
-use crate::capture::Timestamp;
 use crate::decode::defrag::DefragStats;
 use crate::detect::DetectStats;
 use crate::pipeline::{DecodeStats, WorkerStats};
+use crate::time::Timestamp;
 
 /// libpcap's counters of a live capture, summed over the interfaces and widened to 64 bits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -30,9 +30,9 @@ mod seq;
 pub use reassembler::{Context, TcpReassembler};
 pub use seq::SeqNum;
 
-use crate::capture::Timestamp;
 use crate::decode::TcpSegment;
 use crate::flow::Side;
+use crate::time::Timestamp;
 
 /// How overlapping segments with different bytes are resolved (Suricata's target-based
 /// policies, `anchors.md` §2.1).
