@@ -14,6 +14,7 @@ use serde_json::Value;
 use support::conv::Conv;
 use support::frame::Link;
 use support::pcap::{self, Format, LinkType, BASE_SECS};
+use support::prereq;
 use support::run::{exe, pcaps_dir};
 use support::scenarios;
 
@@ -129,19 +130,9 @@ fn every_capture_alone_and_all_together() {
 
 #[test]
 fn conformance_cases() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/suricata-verify");
-    if !root.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {} is missing",
-            root.display()
-        );
-        eprintln!(
-            "skipped: {} is absent (no ../shared beside the checkout)",
-            root.display()
-        );
+    let Some(root) = prereq::require_shared("conformance/suricata-verify") else {
         return;
-    }
+    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("conformance dir")
         .map(|e| e.expect("entry").path())

@@ -3,22 +3,15 @@
 //! and the command line in the unit is one `exhound live` takes. Needs systemd-analyze and
 //! logrotate (`make test` installs them); skips elsewhere, fails under `CI=true`.
 
+#[path = "support/prereq.rs"]
+mod prereq;
+
 use std::path::Path;
 use std::process::Command;
 
+/// True when `tool` is installed; otherwise skips (or, under `CI=true`, fails).
 fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {tool} is not installed"
-        );
-        eprintln!("SKIP: {tool} is not installed");
-    }
-    found
+    prereq::require_tool(tool, "make test installs it")
 }
 
 fn dist(name: &str) -> String {

@@ -8,7 +8,11 @@
 //! quotes markers inside other cookies' values); 2033754 (ProxyLogon SetObject) needs the
 //! SetObject path in the request line and a `msExchLogonMailbox` header, which the SSRF forms
 //! carry inside the cookie instead, so — as in Suricata — it stays silent on them. Captures
-//! not listed must raise no ET alert. Skips with a message when `../shared` is absent.
+//! not listed must raise no ET alert. Skips with a message when `../shared` is absent; under
+//! `CI=true` that is a failure.
+
+#[path = "support/prereq.rs"]
+mod prereq;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,11 +43,9 @@ const EXPECTED: &[(&str, &[u64])] = &[
 #[test]
 fn et_open_rules_fire_where_suricata_would() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let et = root.join("../shared/third-party/et-open-exchange.rules");
-    if !et.is_file() {
-        eprintln!("SKIP: ../shared is absent; the ET Open compatibility check needs it");
+    let Some(et) = prereq::require_shared("third-party/et-open-exchange.rules") else {
         return;
-    }
+    };
     let expected: BTreeMap<&str, &[u64]> = EXPECTED.iter().copied().collect();
     let mut files: Vec<_> = std::fs::read_dir(root.join("pcaps/exchange"))
         .unwrap()

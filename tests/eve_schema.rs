@@ -1,14 +1,18 @@
 //! Every EVE record exhound writes for the captures in `pcaps/` validates against Suricata's
 //! own EVE JSON schema (`../shared/third-party/suricata-eve-schema.json`, Suricata 8.0.6), so
 //! it feeds any tool that reads Suricata's output. Skips with a message when `../shared` is
-//! absent (a user's clone); CI runs it with `../shared` present.
+//! absent (a user's clone); under `CI=true` that is a failure (CI lays `../shared` beside the
+//! checkout).
+
+#[path = "support/prereq.rs"]
+mod prereq;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    p.is_dir().then_some(p)
+/// The schema file, if `../shared` holds it (otherwise the test skips, or fails under CI).
+fn schema_file() -> Option<PathBuf> {
+    prereq::require_shared("third-party/suricata-eve-schema.json")
 }
 
 fn pcaps() -> Vec<PathBuf> {
@@ -28,12 +32,10 @@ fn pcaps() -> Vec<PathBuf> {
 
 #[test]
 fn http_alert_and_stats_records_validate_against_suricata_schema() {
-    let Some(shared) = shared() else {
-        eprintln!("SKIP: ../shared is absent; the EVE schema check needs ../shared/third-party");
+    let Some(schema_file) = schema_file() else {
         return;
     };
-    let schema_text =
-        std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema_text = std::fs::read_to_string(schema_file).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut checked = 0;
@@ -70,12 +72,10 @@ fn http_alert_and_stats_records_validate_against_suricata_schema() {
 fn schema_rejects_a_wrongly_typed_record() {
     // The check above can fail: a record with a string where the schema wants an integer is
     // refused by the same validator.
-    let Some(shared) = shared() else {
-        eprintln!("SKIP: ../shared is absent");
+    let Some(schema_file) = schema_file() else {
         return;
     };
-    let schema_text =
-        std::fs::read_to_string(shared.join("third-party/suricata-eve-schema.json")).unwrap();
+    let schema_text = std::fs::read_to_string(schema_file).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let bad = serde_json::json!({"timestamp":"2021-03-03T10:00:00.000000+0000","event_type":"http","src_port":"80","http":{"url":"/","status":"200"}});

@@ -1264,16 +1264,7 @@ fn a_progress_bar_on_a_terminal_only() {
     piped.assert_status(0);
     assert!(!piped.stderr.contains("packets/s"), "{}", piped.stderr);
     // Standard error a terminal (script(1) gives the command a pseudo-terminal): a bar.
-    let have_script = std::process::Command::new("sh")
-        .args(["-c", "command -v script"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_script {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but script(1) is missing"
-        );
-        eprintln!("SKIP the terminal half: script(1) is not installed");
+    if !support::prereq::require_tool("script", "util-linux; needed for the terminal half") {
         return;
     }
     let command = format!(

@@ -1,6 +1,9 @@
 //! The rule commands and flags from the outside: `exhound rules check|list`, `-S`, `--var`,
 //! `--skip-invalid`, and the bundled set embedded in the binary.
 
+#[path = "support/prereq.rs"]
+mod prereq;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -161,12 +164,9 @@ fn list_shows_sid_cves_buffers_and_fast_pattern() {
 
 #[test]
 fn et_open_exchange_rules_load_unchanged() {
-    let et =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/third-party/et-open-exchange.rules");
-    if !et.is_file() {
-        eprintln!("SKIP: ../shared is absent; the ET Open compatibility check needs it");
+    let Some(et) = prereq::require_shared("third-party/et-open-exchange.rules") else {
         return;
-    }
+    };
     let out = exhound(&["rules", "check", "-S", et.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(

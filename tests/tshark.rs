@@ -12,7 +12,8 @@
 //! reports (plus `-d tcp.port==P,http` so that tshark decodes HTTP on the non-standard ports
 //! exhound finds it on, and on each Exchange scenario's server port: 443, 444, 80, ...).
 //! Where the two disagree on purpose the difference is listed in [`KNOWN_DIFFERENCES`] with
-//! the reason. Skips, with a message, when tshark is missing (`make test` installs it).
+//! the reason. Skips, with a message, when tshark is missing (`make test` installs it); under
+//! `CI=true` that is a failure.
 //!
 //! The Exchange captures with the `Overlap` transport send each request as three overlapping
 //! segments with different bytes behind a one-byte hole (see
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::exchange_pcaps;
+use support::prereq;
 use support::run::{pcaps_dir, replay};
 
 type Req = (String, String);
@@ -65,12 +67,14 @@ const EXTRA_HTTP_PORTS: &[u16] = &[444, 8443, 18080];
 
 const AGGREGATOR: &str = "\u{1}";
 
+/// True when tshark runs; otherwise skips (or, under `CI=true`, fails).
 fn tshark_available() -> bool {
-    Command::new("tshark")
+    let runs = Command::new("tshark")
         .arg("-v")
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false)
+        .unwrap_or(false);
+    prereq::require("tshark (make deps installs it)", runs)
 }
 
 /// Every capture in `pcaps/` and `pcaps/exchange/`.
@@ -162,7 +166,6 @@ fn differences(name: &str) -> Vec<Req> {
 #[test]
 fn exhound_sees_the_requests_tshark_sees() {
     if !tshark_available() {
-        eprintln!("SKIP: tshark is not installed (make deps installs it); exhound was not compared with tshark");
         return;
     }
     let files = captures();
@@ -232,7 +235,6 @@ fn tshark_sees_what_the_generator_wrote() {
     // Validates the pcap writer and frame builders independently of exhound: tshark finds
     // each synthetic request where the scenario put it.
     if !tshark_available() {
-        eprintln!("SKIP: tshark is not installed (make deps installs it)");
         return;
     }
     let ports: BTreeSet<u16> = EXTRA_HTTP_PORTS.iter().copied().collect();
@@ -282,7 +284,6 @@ fn tshark_sees_every_exchange_request() {
     // of the scenario, in order, with its method and request-target, on the scenario's port,
     // whatever the transport (tiny segments, pipelining, overlap, fragments).
     if !tshark_available() {
-        eprintln!("SKIP: tshark is not installed (make deps installs it)");
         return;
     }
     let mut failures = Vec::new();

@@ -14,7 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What is missing for live tests, if anything.
+/// What is missing for live tests, if anything (named as [`super::prereq::require`] names
+/// it: the prerequisite, then how to get it).
 pub fn prerequisites() -> Result<(), String> {
     let uid = Command::new("id")
         .arg("-u")
@@ -22,32 +23,23 @@ pub fn prerequisites() -> Result<(), String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     if uid != "0" {
-        return Err("not root (network namespaces need it)".into());
+        return Err("root (network namespaces need it)".into());
     }
     for tool in ["ip", "tcpreplay"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Err(format!("{tool} is not installed (make test installs it)"));
+        if !super::prereq::tool_available(tool) {
+            return Err(format!("{tool} (make test installs it)"));
         }
     }
     Ok(())
 }
 
-/// True when the test can run; otherwise says why and, under CI, fails.
-pub fn ready(test: &str) -> bool {
+/// True when the test can run; otherwise skips saying what is missing, and under `CI=true`
+/// fails ([`super::prereq::require`], whose message names the running test; `_test` is the
+/// same name, as the callers spell it).
+pub fn ready(_test: &str) -> bool {
     match prerequisites() {
         Ok(()) => true,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: CI=true but {why}"
-            );
-            eprintln!("SKIP {test}: {why}");
-            false
-        }
+        Err(what) => super::prereq::require(&what, false),
     }
 }
 
