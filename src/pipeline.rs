@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
-use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
+use crate::decode::{self, checksum, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::{
     Alert, AlertDirection, CrossFlowState, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
     WorkerDetectState,
@@ -37,10 +37,86 @@ pub struct PipelineConfig {
     pub reassembly_memcap: Option<usize>,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// What to do with segments whose checksums are wrong. By default `auto`.
+    pub checksums: ChecksumMode,
     /// Treat a connection seen from one side only (asymmetric routing, a tap on one
     /// direction) as established once that side has completed its part of the handshake
     /// (Suricata's `stream.async-oneside`). By default off.
     pub async_oneside: bool,
+}
+
+/// What to do with TCP segments whose IPv4 or TCP checksum is wrong (Suricata's `-k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumMode {
+    /// Take every segment (captures known to carry offloaded checksums).
+    None,
+    /// Drop every segment with a wrong checksum, as the receiver's TCP stack does (a SPAN
+    /// port or tap shows the checksums that were on the wire).
+    All,
+    /// Drop segments with a wrong checksum, except from a side of a connection whose
+    /// packets have all had wrong checksums so far: that is what a capture taken on a host
+    /// with checksum offload looks like (its own packets leave before the NIC fills the
+    /// checksum in). If such a side then sends a right checksum, the connection starts anew
+    /// from that packet, so bytes an attacker sent with wrong checksums before its first
+    /// right one cannot shape what is inspected.
+    #[default]
+    Auto,
+}
+
+/// How one side's checksums are treated, in [`ChecksumMode::Auto`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ChecksumTrust {
+    /// Nothing seen yet.
+    #[default]
+    Unknown,
+    /// Every packet had a wrong checksum: taken as checksum offload.
+    Offloaded,
+    /// A right checksum was seen: wrong ones are dropped.
+    Verified,
+}
+
+/// What to do with one segment, by its checksums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Inspect it.
+    Take,
+    /// Drop it (the receiver would).
+    Drop,
+    /// End the connection and start a new one with it.
+    Restart,
+}
+
+impl ChecksumTrust {
+    /// The fate of a segment whose checksums are right (`Some(true)`), wrong, or cannot be
+    /// known (`None`), under `mode`; updates the side's trust.
+    fn gate(&mut self, mode: ChecksumMode, ok: Option<bool>) -> Gate {
+        match (mode, ok) {
+            (ChecksumMode::None, _) | (_, None) => Gate::Take,
+            (ChecksumMode::All, Some(ok)) => {
+                if ok {
+                    Gate::Take
+                } else {
+                    Gate::Drop
+                }
+            }
+            (ChecksumMode::Auto, Some(true)) => {
+                let was = std::mem::replace(self, ChecksumTrust::Verified);
+                if was == ChecksumTrust::Offloaded {
+                    Gate::Restart
+                } else {
+                    Gate::Take
+                }
+            }
+            (ChecksumMode::Auto, Some(false)) => {
+                if *self == ChecksumTrust::Verified {
+                    Gate::Drop
+                } else {
+                    *self = ChecksumTrust::Offloaded;
+                    Gate::Take
+                }
+            }
+        }
+    }
 }
 
 /// Where an alert was raised: the packet, the transaction (for HTTP rules) and the bytes
@@ -80,6 +156,8 @@ pub struct DecodeStats {
     pub unknown_link: u64,
     /// Frames cut short or malformed.
     pub invalid: u64,
+    /// IPv4 fragments dropped because their header checksum was wrong.
+    pub invalid_checksum: u64,
 }
 
 /// Every counter of one worker.
@@ -111,6 +189,7 @@ impl WorkerStats {
         d.not_ip += o.not_ip;
         d.unknown_link += o.unknown_link;
         d.invalid += o.invalid;
+        d.invalid_checksum += o.invalid_checksum;
         let (f, of) = (&mut self.flow, &other.flow);
         f.created += of.created;
         f.timed_out += of.timed_out;
@@ -129,6 +208,10 @@ impl WorkerStats {
         s.depth_reached += os.depth_reached;
         s.memcap_drops += os.memcap_drops;
         s.ignored += os.ignored;
+        s.reused += os.reused;
+        s.invalid_checksum += os.invalid_checksum;
+        s.offload_accepted += os.offload_accepted;
+        s.checksum_restarts += os.checksum_restarts;
         s.rst_invalid += os.rst_invalid;
         s.held_limit += os.held_limit;
         let (h, oh) = (&mut self.http, &other.http);
@@ -175,9 +258,20 @@ struct FlowState {
     opened_with_syn: bool,
     /// The first packet was a SYN/ACK: only the responder's half of the handshake was seen.
     opened_with_syn_ack: bool,
+    /// How each side's checksums are treated (indexed by [`Side::index`]).
+    checksum_trust: [ChecksumTrust; 2],
 }
 
 impl FlowState {
+    /// The side that sent a packet from `src`.
+    fn side_of(&self, src: Endpoint) -> Side {
+        if src == self.initiator {
+            Side::Initiator
+        } else {
+            Side::Responder
+        }
+    }
+
     fn client_side(&self) -> Side {
         self.http.client().unwrap_or(Side::Initiator)
     }
@@ -523,6 +617,10 @@ impl Worker {
         match decode::decode_frame(packet.link_type, packet.data) {
             Ok(Decoded::Tcp(segment)) => self.tcp(&segment, packet.data.len(), at, sink),
             Ok(Decoded::Fragment(fragment)) => {
+                if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
+                    self.stats.decode.invalid_checksum += 1;
+                    return;
+                }
                 self.defrag.expire(packet.ts);
                 if let Some(datagram) = self.defrag.insert(packet.ts, &fragment) {
                     let k = datagram.key.ip;
@@ -631,6 +729,37 @@ impl Worker {
     ) {
         self.stats.decode.tcp += 1;
         let (key, src, dst) = FlowKey::of_segment(segment);
+        let checksum_ok = match self.config.checksums {
+            ChecksumMode::None => None,
+            ChecksumMode::All | ChecksumMode::Auto => checksum::tcp_segment_ok(segment),
+        };
+        let mode = self.config.checksums;
+        let existing = self.flows.get_mut(&key, at.ts).map(|f| {
+            let trust = &mut f.checksum_trust[f.side_of(src).index()];
+            let gate = trust.gate(mode, checksum_ok);
+            (gate, segment.flags.syn() && f.session.is_reusable())
+        });
+        let restart = match existing {
+            Some((Gate::Drop, _)) => {
+                self.stats.stream.invalid_checksum += 1;
+                return;
+            }
+            Some((Gate::Restart, _)) => {
+                self.stats.stream.checksum_restarts += 1;
+                true
+            }
+            Some((_, true)) => {
+                self.stats.stream.reused += 1;
+                true
+            }
+            _ => false,
+        };
+        if let Some(old) = restart.then(|| self.flows.remove(&key)).flatten() {
+            // Port reuse, or a direction that looked checksum-offloaded sent a right
+            // checksum (what came before was never the server's): the old connection ends
+            // here and this packet opens a new one.
+            self.close_flow(old, sink);
+        }
         let cfg = &self.config;
         let stats = &mut self.stats;
         let flow = match self.flows.get_mut(&key, at.ts) {
@@ -642,6 +771,11 @@ impl Worker {
                 } else {
                     (src, dst, Side::Initiator)
                 };
+                let mut checksum_trust = [ChecksumTrust::default(); 2];
+                if checksum_trust[side.index()].gate(mode, checksum_ok) == Gate::Drop {
+                    stats.stream.invalid_checksum += 1;
+                    return;
+                }
                 let session = TcpSession::new(segment, side, &cfg.stream, &mut stats.stream);
                 let state = FlowState {
                     key,
@@ -660,6 +794,7 @@ impl Worker {
                     requests_inspected: Vec::new(),
                     opened_with_syn: segment.flags.syn(),
                     opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
+                    checksum_trust,
                 };
                 let mut evicted = Vec::new();
                 self.flows
@@ -671,12 +806,11 @@ impl Worker {
                 }
             }
         };
+        if checksum_ok == Some(false) {
+            self.stats.stream.offload_accepted += 1;
+        }
         flow.last_at = at;
-        let side = if src == flow.initiator {
-            Side::Initiator
-        } else {
-            Side::Responder
-        };
+        let side = flow.side_of(src);
         flow.packets[side.index()] += 1;
         flow.bytes[side.index()] += wire_bytes as u64;
         let http_cfg = &self.config.http;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use exhound::pipeline::PipelineConfig;
+use exhound::pipeline::{ChecksumMode, PipelineConfig};
 use exhound::sensor::{OutputOptions, SensorConfig};
 use exhound::stream::StreamPolicy;
 
@@ -112,6 +112,27 @@ impl From<PolicyArg> for StreamPolicy {
             PolicyArg::Bsd => StreamPolicy::Bsd,
             PolicyArg::Linux => StreamPolicy::Linux,
             PolicyArg::Windows => StreamPolicy::Windows,
+        }
+    }
+}
+
+/// Checksum modes on the command line (Suricata's `-k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecksumArg {
+    /// Take every segment.
+    None,
+    /// Drop every segment with a wrong checksum.
+    All,
+    /// Drop them unless the connection's side looks checksum-offloaded.
+    Auto,
+}
+
+impl From<ChecksumArg> for ChecksumMode {
+    fn from(k: ChecksumArg) -> ChecksumMode {
+        match k {
+            ChecksumArg::None => ChecksumMode::None,
+            ChecksumArg::All => ChecksumMode::All,
+            ChecksumArg::Auto => ChecksumMode::Auto,
         }
     }
 }
@@ -251,6 +272,13 @@ pub struct SensorArgs {
     #[arg(long, value_name = "BATCHES", help_heading = "Performance")]
     pub worker_queue: Option<usize>,
 
+    /// Segments with a wrong IPv4 or TCP checksum: `all` drops them (as the receiver does;
+    /// right for a SPAN port or tap), `none` takes them (captures known to carry offloaded
+    /// checksums), `auto` drops them except from a side of a connection whose every packet
+    /// so far had a wrong checksum (what a capture on a host with checksum offload shows).
+    #[arg(short = 'k', long = "checksum-checks", value_enum, default_value_t = ChecksumArg::Auto, value_name = "MODE", help_heading = "Reassembly")]
+    pub checksum_checks: ChecksumArg,
+
     /// How overlapping TCP segments with different bytes are resolved: as the protected
     /// server's TCP stack does.
     #[arg(long, value_enum, default_value_t = PolicyArg::Windows, value_name = "POLICY", help_heading = "Reassembly")]
@@ -327,6 +355,7 @@ impl SensorArgs {
     pub fn pipeline_config(&self) -> PipelineConfig {
         let mut c = PipelineConfig::default();
         c.stream.policy = self.stream_policy.into();
+        c.checksums = self.checksum_checks.into();
         c.stream.midstream = !self.no_midstream;
         c.async_oneside = self.async_oneside;
         c.stream.depth = self.stream_depth;

@@ -76,8 +76,13 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
     let st = &w.stream;
     let _ = writeln!(
         e,
-        "  TCP sessions     {} ({} picked up mid-stream, {} connections ignored), {} RSTs ignored (not at the expected sequence number)",
-        st.sessions, st.midstream_pickups, st.ignored, st.rst_invalid
+        "  TCP sessions     {} ({} picked up mid-stream, {} on a reused four-tuple, {} segments ignored), {} RSTs ignored (not at the expected sequence number)",
+        st.sessions, st.midstream_pickups, st.reused, st.ignored, st.rst_invalid
+    );
+    let _ = writeln!(
+        e,
+        "  checksums        {} segments and {} fragments dropped (wrong checksum), {} taken as checksum offload, {} connections restarted at a right checksum",
+        st.invalid_checksum, d.invalid_checksum, st.offload_accepted, st.checksum_restarts
     );
     let _ = writeln!(e, "  TCP gaps         {} ({} bytes)", st.gaps, st.gap_bytes);
     let _ = writeln!(

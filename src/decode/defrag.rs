@@ -432,6 +432,7 @@ mod tests {
             offset,
             more_fragments: more,
             payload,
+            ipv4_header: None,
         }
     }
 

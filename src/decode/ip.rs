@@ -68,10 +68,13 @@ pub fn decode_ipv4(bytes: &[u8], vlan: VlanIds) -> Result<Decoded<'_>, DecodeErr
     let flags_offset = u16::from_be_bytes([h[6], h[7]]);
     let more_fragments = flags_offset & 0x2000 != 0;
     let offset = u32::from(flags_offset & 0x1fff) * 8;
-    let total_len = match usize::from(u16::from_be_bytes([h[2], h[3]])) {
-        // Segmentation offload, seen on the sending host (see the module documentation).
-        0 if !more_fragments && offset == 0 => bytes.len(),
-        n => n,
+    let header_total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    // Segmentation offload, seen on the sending host (see the module documentation).
+    let length_from_capture = header_total == 0 && !more_fragments && offset == 0;
+    let total_len = if length_from_capture {
+        bytes.len()
+    } else {
+        header_total
     };
     if header_len < IPV4_MIN_HEADER_LEN || total_len < header_len {
         return Err(DecodeError::Malformed("IPv4"));
@@ -95,9 +98,15 @@ pub fn decode_ipv4(bytes: &[u8], vlan: VlanIds) -> Result<Decoded<'_>, DecodeErr
             offset,
             more_fragments,
             payload,
+            ipv4_header: bytes.get(..header_len),
         }));
     }
-    super::decode_transport(ip, protocol, payload)
+    let mut decoded = super::decode_transport(ip, protocol, payload)?;
+    if let Decoded::Tcp(segment) = &mut decoded {
+        segment.ipv4_header = bytes.get(..header_len);
+        segment.length_from_capture = length_from_capture;
+    }
+    Ok(decoded)
 }
 
 /// Decodes an IPv6 packet (possibly followed by link-layer padding).
@@ -151,6 +160,7 @@ pub fn decode_ipv6(bytes: &[u8], vlan: VlanIds) -> Result<Decoded<'_>, DecodeErr
                         offset,
                         more_fragments,
                         payload: after,
+                        ipv4_header: None,
                     }));
                 }
             }

@@ -14,9 +14,11 @@
 //! The work is split by layer: [`link`] strips the link header and VLAN tags, [`ip`] checks
 //! the IPv4/IPv6 header (trimming link-layer padding) and walks IPv6 extension headers, [`tcp`]
 //! reads the TCP header. Every header is read through `first_chunk`/`get`, so a short frame is
-//! an error value, never an out-of-bounds index. Checksums are not verified (captures taken on
-//! a host with checksum offload carry wrong ones).
+//! an error value, never an out-of-bounds index. Checksums are not verified here: the segment
+//! keeps what [`checksum`] needs, and the pipeline decides (captures taken on a host with
+//! checksum offload carry wrong ones).
 
+pub mod checksum;
 pub mod defrag;
 pub mod ip;
 pub mod link;
@@ -153,6 +155,14 @@ pub struct TcpSegment<'a> {
     pub window: u16,
     /// TCP payload.
     pub payload: &'a [u8],
+    /// The TCP header and payload as the IP layer carried them (for the checksum).
+    pub tcp_bytes: &'a [u8],
+    /// The IPv4 header, for its checksum (`None` for IPv6 and for reassembled datagrams, whose
+    /// fragments were checked one by one).
+    pub ipv4_header: Option<&'a [u8]>,
+    /// The IPv4 length came from the capture, not the header (total length 0: segmentation
+    /// offload on the capturing host), so the checksums were never filled in.
+    pub length_from_capture: bool,
 }
 
 /// Identity of the datagram a fragment belongs to (RFC 791 / RFC 8200 §4.5 plus VLAN ids).
@@ -188,6 +198,15 @@ pub struct IpFragment<'a> {
     pub more_fragments: bool,
     /// Fragment payload (bytes after the IP header and, for IPv6, the fragment header).
     pub payload: &'a [u8],
+    /// The IPv4 header, for its checksum (`None` for IPv6).
+    pub ipv4_header: Option<&'a [u8]>,
+}
+
+impl IpFragment<'_> {
+    /// False when the fragment's IPv4 header checksum is wrong (the receiver drops it).
+    pub fn header_checksum_ok(&self) -> bool {
+        self.ipv4_header.is_none_or(checksum::ipv4_header_ok)
+    }
 }
 
 /// What one frame turned out to be.

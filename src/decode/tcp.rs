@@ -33,6 +33,9 @@ pub fn decode_tcp(ip: IpHeader, bytes: &[u8]) -> Result<TcpSegment<'_>, DecodeEr
         flags: TcpFlags(h[13]),
         window: u16::from_be_bytes([h[14], h[15]]),
         payload,
+        tcp_bytes: bytes,
+        ipv4_header: None,
+        length_from_capture: false,
     })
 }
 

@@ -87,6 +87,11 @@ impl<T> FlowTable<T> {
         self.flows.get(key).map(|e| e.first_seen)
     }
 
+    /// Takes a flow out of the table (a connection that a new one on the same key replaces).
+    pub fn remove(&mut self, key: &FlowKey) -> Option<T> {
+        self.flows.remove(key).map(|e| e.value)
+    }
+
     /// Marks a flow closed, so that it expires after the shorter closed timeout.
     pub fn mark_closed(&mut self, key: &FlowKey) {
         if let Some(e) = self.flows.get_mut(key) {

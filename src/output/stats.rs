@@ -62,6 +62,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
         json!({
             "total": f.created,
             "tcp": f.created,
+            "tcp_reuse": st.reused,
             "active": f.created.saturating_sub(ended),
             "mgr": {"flows_timeout": f.timed_out},
             "wrk": {"flows_evicted": f.evicted},
@@ -71,6 +72,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
         "tcp".into(),
         json!({
             "sessions": st.sessions,
+            "invalid_checksum": st.invalid_checksum,
             "midstream_pickups": st.midstream_pickups,
             "reassembly_gap": st.gaps,
             "overlap": st.overlaps,
@@ -109,6 +111,9 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("defrag.overlaps", g.overlaps);
     put("defrag.invalid", g.invalid);
     put("tcp.ignored", st.ignored);
+    put("tcp.offload_accepted", st.offload_accepted);
+    put("tcp.checksum_restarts", st.checksum_restarts);
+    put("decoder.invalid_checksum", d.invalid_checksum);
     put("tcp.out_of_order", st.out_of_order);
     put("tcp.gap_bytes", st.gap_bytes);
     put("http.requests", h.requests);

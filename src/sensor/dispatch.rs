@@ -27,7 +27,7 @@ use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::RuleSet;
 use crate::flow::FlowKey;
-use crate::pipeline::DecodeStats;
+use crate::pipeline::{ChecksumMode, DecodeStats};
 use crate::time::Timestamp;
 
 use super::batch::{Batch, Item};
@@ -60,6 +60,8 @@ pub struct DispatchConfig {
     pub drop_when_full: bool,
     /// IP defragmentation limits.
     pub defrag: DefragConfig,
+    /// Whether fragments with a wrong IPv4 header checksum are dropped (not with `None`).
+    pub checksums: ChecksumMode,
 }
 
 /// Why the dispatcher could not hand a batch on.
@@ -141,6 +143,10 @@ impl Dispatcher {
                 });
             }
             Ok(Decoded::Fragment(fragment)) => {
+                if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
+                    self.decode.invalid_checksum += 1;
+                    return;
+                }
                 self.defrag.expire(packet.ts);
                 let Some(datagram) = self.defrag.insert(packet.ts, &fragment) else {
                     return;
@@ -367,6 +373,9 @@ mod tests {
             flags: crate::decode::TcpFlags(0),
             window: 0,
             payload: b"",
+            tcp_bytes: b"",
+            ipv4_header: None,
+            length_from_capture: false,
         }
     }
 

@@ -151,6 +151,7 @@ impl<D: Destination + 'static> Sensor<D> {
                 workers: n,
                 drop_when_full: config.live,
                 defrag: config.pipeline.defrag.clone(),
+                checksums: config.pipeline.checksums,
             },
             queues,
             recycle_rx,

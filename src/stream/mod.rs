@@ -149,6 +149,16 @@ pub struct StreamStats {
     pub held_limit: u64,
     /// Segments ignored (no session and pick-up off, bad state…).
     pub ignored: u64,
+    /// Connections started on the four-tuple of a finished or reset one (port reuse).
+    pub reused: u64,
+    /// Segments dropped because their IPv4 or TCP checksum was wrong (the receiver drops
+    /// them too).
+    pub invalid_checksum: u64,
+    /// Segments with a wrong checksum taken because their side looked checksum-offloaded.
+    pub offload_accepted: u64,
+    /// Connections started anew because a side that looked checksum-offloaded sent a right
+    /// checksum.
+    pub checksum_restarts: u64,
     /// RSTs ignored because the receiver would not take them (sequence number not the one
     /// it expects): they do not end inspection.
     pub rst_invalid: u64,
@@ -228,6 +238,16 @@ impl TcpSession {
     /// True when both sides have finished (FIN each way, or a RST).
     pub fn is_closed(&self) -> bool {
         self.directions.iter().all(TcpReassembler::is_closed)
+    }
+
+    /// True when a SYN on this connection's four-tuple starts a new connection: the
+    /// connection was reset, or one side has finished sending (FIN in stream order), so the
+    /// hosts are in FIN-WAIT, CLOSE-WAIT, LAST-ACK, TIME-WAIT or CLOSED, where a new SYN is
+    /// a new connection (Windows accepts one in TIME-WAIT; Suricata's stream reuse does the
+    /// same). A SYN on an open connection is not (RFC 5961: the host answers with a
+    /// challenge ACK and the connection goes on).
+    pub fn is_reusable(&self) -> bool {
+        self.directions.iter().any(TcpReassembler::is_closed)
     }
 
     /// The reassembler of the bytes sent by `side`.

@@ -44,6 +44,9 @@ fn segment(seq: u32, ack: u32, flags: u8, payload: &[u8]) -> TcpSegment<'_> {
         flags: TcpFlags(flags),
         window: 65535,
         payload,
+        tcp_bytes: payload,
+        ipv4_header: None,
+        length_from_capture: false,
     }
 }
 

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod conv;
+pub mod evasions;
 pub mod exchange_pcaps;
 pub mod exchange_scenarios;
 pub mod frame;

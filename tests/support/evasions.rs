@@ -1,0 +1,234 @@
+//! Captures of the evasion matrix (`pcaps/evasion/`, README "Evasions the server does not
+//! fall for"): each one hides the same ProxyLogon request behind a trick at the TCP/IP layer,
+//! and says what the Windows server does with the trick. `tests/evasions.rs` checks that
+//! exhound alerts on each exactly as on the request sent plainly ([`attack_alone`]), and,
+//! where a flag turns the defence off, that the trick then works (so the test can fail).
+
+use super::conv::Conv;
+use super::frame::Link;
+use super::pcap::{self, Frame, BASE_SECS};
+use super::scenarios;
+
+/// The hidden request: ProxyLogon's SSRF cookie (CVE-2021-26855) on `/ecp/y.js`.
+pub fn attack() -> Vec<u8> {
+    scenarios::request(
+        "GET",
+        "/ecp/y.js",
+        &[(
+            "Cookie",
+            "X-BEResource=localhost/owa/auth/logon.aspx?~1942062522",
+        )],
+        b"",
+    )
+}
+
+/// A harmless request of the same length as [`attack`] (for insertion decoys).
+pub fn decoy() -> Vec<u8> {
+    let real = attack();
+    let mut d = scenarios::get("/owa/auth/logon.aspx?x=");
+    // Pad the query inside the request line so the head stays well formed.
+    let pad = real.len().saturating_sub(d.len());
+    let at = d
+        .windows(2)
+        .position(|w| w == b"x=")
+        .map(|p| p + 2)
+        .unwrap_or(0);
+    d.splice(at..at, std::iter::repeat_n(b'a', pad));
+    d
+}
+
+/// The server's answer when the SSRF worked (exhound's success rule looks for it).
+pub fn proxied() -> Vec<u8> {
+    scenarios::response(
+        200,
+        "OK",
+        &[("X-CalculatedBETarget", "localhost")],
+        b"proxied",
+    )
+}
+
+const CLIENT: &str = "203.0.113.66:49711";
+const SERVER: &str = "198.51.100.20:443";
+
+/// One capture of the matrix.
+pub struct EvasionCapture {
+    /// File name in `pcaps/evasion/`.
+    pub file: &'static str,
+    /// The trick.
+    pub trick: &'static str,
+    /// What the Windows server does with it (and the source).
+    pub server: &'static str,
+    /// Flags that turn exhound's defence off, when there is one: with them the trick works.
+    pub defence_off: &'static [&'static str],
+    /// The frames.
+    pub frames: Vec<Frame>,
+}
+
+fn timed(frames: Vec<Vec<u8>>) -> Vec<Frame> {
+    pcap::timed(frames, BASE_SECS * 1_000_000_000, 1_000_000)
+}
+
+/// The attack on a connection of its own, for comparison.
+pub fn attack_alone() -> Vec<Frame> {
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    c.client(&attack());
+    c.server(&proxied());
+    c.close();
+    timed(c.frames(Link::Ethernet))
+}
+
+/// A benign exchange on the attack's four-tuple, then the attack on a new connection on the
+/// same four-tuple: `end` closes the first connection (FIN both ways, RST, client FIN only).
+fn reuse(end: fn(&mut Conv)) -> Vec<Frame> {
+    let mut first = Conv::new(CLIENT, SERVER);
+    first.handshake();
+    first.client(&scenarios::get("/owa/"));
+    first.server(&scenarios::ok(b"<html>owa</html>"));
+    end(&mut first);
+    let mut second = Conv::new(CLIENT, SERVER).isn(900_000, 700_000);
+    second.handshake();
+    second.client(&attack());
+    second.server(&proxied());
+    second.close();
+    let mut frames = first.frames(Link::Ethernet);
+    frames.extend(second.frames(Link::Ethernet));
+    timed(frames)
+}
+
+/// Breaks the TCP checksum of an Ethernet/IPv4 frame.
+fn break_tcp_checksum(frame: &mut [u8]) {
+    let ihl = usize::from(frame[14] & 0x0f) * 4;
+    frame[14 + ihl + 16] ^= 0x5a;
+}
+
+/// Breaks the IPv4 header checksum of an Ethernet/IPv4 frame.
+fn break_ip_checksum(frame: &mut [u8]) {
+    frame[14 + 10] ^= 0x5a;
+}
+
+/// Every capture of the matrix.
+pub fn all() -> Vec<EvasionCapture> {
+    let mut out = Vec::new();
+    out.push(EvasionCapture {
+        file: "port-reuse-after-close.pcap",
+        trick: "a benign connection closed with FIN both ways, then the attack on a new connection with the same four-tuple within the flow timeout",
+        server: "TIME-WAIT: Windows accepts a new SYN on the four-tuple (RFC 1122 4.2.2.13; RFC 6191), a new connection",
+        defence_off: &[],
+        frames: reuse(|c| {
+            c.close();
+        }),
+    });
+    out.push(EvasionCapture {
+        file: "port-reuse-after-reset.pcap",
+        trick: "a benign connection ended by a RST (at the expected sequence number), then the attack on the same four-tuple",
+        server: "the RST closed the connection (CLOSED); the next SYN opens a new one",
+        defence_off: &[],
+        frames: reuse(|c| {
+            let seq = c.seq_of(true, c.sent(true));
+            c.reset_at(true, seq);
+        }),
+    });
+    out.push(EvasionCapture {
+        file: "port-reuse-half-closed.pcap",
+        trick: "a benign connection the client half-closed (FIN one way only), then the attack on the same four-tuple",
+        server: "the client side is gone (FIN-WAIT/TIME-WAIT); a SYN from it starts a new connection as far as the sensor can tell (a server still in CLOSE-WAIT answers it with an ACK, and the new connection's data is never acknowledged)",
+        defence_off: &[],
+        frames: reuse(|c| {
+            let seq = c.seq_of(true, c.sent(true));
+            c.segs.push(super::conv::Seg {
+                from_client: true,
+                seq,
+                ack: c.seq_of(false, c.sent(false)),
+                flags: super::frame::flags::FIN | super::frame::flags::ACK,
+                payload: vec![],
+                fragments: None,
+            });
+        }),
+    });
+    // Insertion: the decoy covers the attack's bytes first, with a wrong TCP checksum.
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    let decoy_at = c.segment(true, 0, &decoy());
+    c.segment(true, 0, &attack());
+    c.ack(false);
+    c.server(&proxied());
+    c.close();
+    let mut frames = c.frames(Link::Ethernet);
+    break_tcp_checksum(&mut frames[decoy_at]);
+    out.push(EvasionCapture {
+        file: "checksum-insertion.pcap",
+        trick: "a harmless request with a wrong TCP checksum sent first at the attack's sequence numbers, then the attack with a right one",
+        server: "the TCP stack drops a segment with a wrong checksum (RFC 793/9293 3.1), so only the attack reaches IIS",
+        defence_off: &["-k", "none"],
+        frames: timed(frames),
+    });
+    // A capture taken on the server: its own packets carry checksums the NIC was to fill in.
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    c.client(&attack());
+    c.server(&proxied());
+    c.close();
+    let mut frames = c.frames(Link::Ethernet);
+    for (f, seg) in frames.iter_mut().zip(&c.segs) {
+        if !seg.from_client {
+            break_tcp_checksum(f);
+        }
+    }
+    out.push(EvasionCapture {
+        file: "checksum-offload-on-server.pcap",
+        trick: "not an evasion: captured on the server with checksum offload, every packet the server sent has an unfilled checksum",
+        server: "the packets left with right checksums (the NIC filled them in); the default -k auto takes them, -k all would lose the server's answers",
+        defence_off: &["-k", "all"],
+        frames: timed(frames),
+    });
+    // A wrong-checksum packet before the handshake, to make the sensor start the flow wrong.
+    let mut junk = Conv::new(CLIENT, SERVER).isn(5_000_000, 6_000_000);
+    junk.segment(true, 0, &decoy());
+    let mut junk_frames = junk.frames(Link::Ethernet);
+    for f in &mut junk_frames {
+        break_tcp_checksum(f);
+    }
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    c.client(&attack());
+    c.server(&proxied());
+    c.close();
+    junk_frames.extend(c.frames(Link::Ethernet));
+    out.push(EvasionCapture {
+        file: "checksum-junk-before-handshake.pcap",
+        trick: "a data segment with a wrong checksum on the four-tuple before the real handshake, so that a sensor picks the connection up mid-stream at the wrong sequence numbers",
+        server: "dropped (wrong checksum); the connection starts with the SYN",
+        defence_off: &[],
+        frames: timed(junk_frames),
+    });
+    // IP-layer insertion: a first fragment with a wrong header checksum, then the real one.
+    // The first fragment carries all but the last few bytes of the TCP segment.
+    let ip_payload = 20 + attack().len();
+    let first = (ip_payload - 8) / 8 * 8;
+    let sizes = [first, ip_payload - first];
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    let real = c.client(&attack()).start;
+    c.server(&proxied());
+    c.close();
+    c.fragment(real, &sizes, &[0, 1]);
+    let mut decoy_conv = Conv::new(CLIENT, SERVER);
+    decoy_conv.handshake();
+    let d = decoy_conv.client(&decoy()).start;
+    decoy_conv.fragment(d, &sizes, &[0, 1]);
+    let decoy_frames = decoy_conv.frames(Link::Ethernet);
+    // The decoy's first fragment (right after the handshake), its header checksum broken.
+    let mut decoy_first = decoy_frames[3].clone();
+    break_ip_checksum(&mut decoy_first);
+    let mut frames = c.frames(Link::Ethernet);
+    frames.insert(3, decoy_first);
+    out.push(EvasionCapture {
+        file: "fragment-insertion.pcap",
+        trick: "the attack's segment sent as IPv4 fragments, after a decoy first fragment with the same identification and a wrong header checksum",
+        server: "IP drops a fragment whose header checksum is wrong (RFC 791, RFC 1122 3.2.1.2) before reassembly",
+        defence_off: &["-k", "none"],
+        frames: timed(frames),
+    });
+    out
+}
