@@ -95,7 +95,7 @@ pub const PL_DDI_READ: u32 = 4210007;
 pub const PL_DDI_SET: u32 = 4210008;
 /// SSRF cookie targeting EWS.
 pub const PL_EWS: u32 = 4210009;
-/// testanull X-ClientInfo fingerprint.
+/// testanull/dmaasland X-ClientInfo fingerprint (no CVE: ProxyLogon and ProxyShell PoCs send it).
 pub const PL_FP_CLIENTINFO: u32 = 4210011;
 /// hakivvi X-RequestId fingerprint.
 pub const PL_FP_REQUESTID: u32 = 4210012;
@@ -131,8 +131,10 @@ pub const PS_EWS: u32 = 4210205;
 pub const PS_CREATEITEM: u32 = 4210206;
 /// ProxyShell: New-MailboxExportRequest over SSRF PowerShell.
 pub const PS_EXPORT: u32 = 4210207;
-/// ProxyShell: New-ManagementRoleAssignment over SSRF PowerShell.
+/// ProxyShell: New-ManagementRoleAssignment over SSRF PowerShell (no CVE of its own).
 pub const PS_ROLE: u32 = 4210208;
+/// ProxyShell: unauthenticated autodiscover + /powershell.
+pub const PS_POWERSHELL: u32 = 4210209;
 /// Success: NSPI endpoint answered.
 pub const PS_OK_NSPI: u32 = 4210250;
 /// Success: PowerShell shell created.
@@ -143,18 +145,25 @@ pub const PS_OK_OWA: u32 = 4210252;
 pub const PS_OK_SID: u32 = 4210253;
 /// Success: X-CalculatedBETarget on a non-401 answer.
 pub const PS_OK_BETARGET: u32 = 4210254;
-/// ProxyNotShell/ProxyShell: autodiscover + /powershell.
-pub const PNS_POWERSHELL: u32 = 4210301;
-/// ProxyNotShell: the same, authenticated.
-pub const PNS_AUTH: u32 = 4210302;
+/// ProxyNotShell: authenticated autodiscover + /powershell (4210301, which named both SSRF CVEs,
+/// is retired: [`PS_POWERSHELL`] and this one replace it).
+pub const PNS_POWERSHELL: u32 = 4210302;
 /// CVE-2022-41082 gadget.
 pub const PNS_GADGET: u32 = 4210303;
 /// OWASSRF path.
 pub const OW_PATH: u32 = 4210304;
 /// OWASSRF X-OWA-ExplicitLogonUser on /powershell.
 pub const OW_HEADER: u32 = 4210305;
+/// ProxyNotShell: authenticated, Email=autodiscover/ in the query.
+pub const PNS_EMAIL_QUERY: u32 = 4210306;
+/// ProxyNotShell: authenticated, Email=autodiscover/ cookie.
+pub const PNS_EMAIL_COOKIE: u32 = 4210307;
 /// Success: OWASSRF shell created.
 pub const OW_OK_SHELL: u32 = 4210350;
+/// Success: shell created after an authenticated Autodiscover SSRF.
+pub const PNS_OK_SHELL: u32 = 4210351;
+/// Success: X-CalculatedBETarget on a non-401 answer after an authenticated Autodiscover SSRF.
+pub const PNS_OK_BETARGET: u32 = 4210352;
 /// ProxyToken SecurityToken cookie.
 pub const PT_TOKEN: u32 = 4210401;
 /// ProxyToken inbox rule.
@@ -1533,7 +1542,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ex(request("POST", &ps_target, &hr, &wsman_command(to, "", 3, &create_pipeline_xml("New-ManagementRoleAssignment", &[("Role", "Mailbox Import Export"), ("User", "administrator@contoso.com")], ""))), wsman_command_response()),
             ex(request("POST", &ps_target, &hr, &wsman_command(to, "", 4, &export_pipeline("\\\\localhost\\c$\\inetpub\\wwwroot\\aspnet_client\\xqzpjkvmelrfcaws.aspx"))), wsman_command_response()),
         ],
-        &[PS_EMAIL_COOKIE, PS_RPS_CAT, PS_ROLE, PS_EXPORT, PS_OK_SHELL, PS_OK_BETARGET, PNS_POWERSHELL, UA_PYPSRP],
+        &[PS_EMAIL_COOKIE, PS_RPS_CAT, PS_ROLE, PS_EXPORT, PS_OK_SHELL, PS_OK_BETARGET, PS_POWERSHELL, UA_PYPSRP],
     ));
     v.push(attack(
         "ps-powershell-export-msf-query",
@@ -1542,7 +1551,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             request_chunked("POST", &format!("/Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com/PowerShell/?X-Rps-CAT={}&Email=Autodiscover/autodiscover.json?a=yqrkm@xbjwe.com", rps_cat()), &[("User-Agent", "Mozilla/5.0"), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_command("http://127.0.0.1:80/powershell", "", 8, &export_pipeline("\\\\EX01.contoso.local\\C$\\Program Files\\Microsoft\\Exchange Server\\V15\\FrontEnd\\HttpProxy\\owa\\auth\\rtyuiopq.aspx")), 1024),
             wsman_command_response(),
         )],
-        &[PS_EMAIL_QUERY, PS_RPS_CAT, PS_EXPORT, PNS_POWERSHELL, UA_BARE_MOZILLA],
+        &[PS_EMAIL_QUERY, PS_RPS_CAT, PS_EXPORT, PS_POWERSHELL, UA_BARE_MOZILLA],
     ));
     v.push(attack(
         "ps-shell-use-pst",
@@ -1606,7 +1615,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             request("GET", "/autodiscover/autodiscover.json?@zdi/PowerShell?serializationLevel=Full;ExchClientVer=15.2.922.7;clientApplication=ManagementShell;TargetServer=;PSVersion=5.1.17763.592&Email=autodiscover/autodiscover.json%3F@zdi", &[("User-Agent", UA_CHROME88), ("Authorization", "Basic am9obkBjb250b3NvLmNvbTpTdW1tZXIyMDIyIQ==")], b""),
             response(200, "OK", &[("Content-Type", "application/soap+xml;charset=UTF-8"), ("X-CalculatedBETarget", "ex01.contoso.local")], b""),
         )],
-        &[PS_EMAIL_QUERY, PS_OK_BETARGET, PNS_POWERSHELL, PNS_AUTH],
+        &[PNS_EMAIL_QUERY, PNS_OK_BETARGET, PNS_POWERSHELL],
     ));
     let pns_path = "/autodiscover/admin@localhost//powershell/autodiscover.json?x=a";
     let pns_h: [(&str, &str); 4] = [("User-Agent", UA_CHROME88), ("Cookie", "Email=autodiscover/admin@localhost"), ("Authorization", "NTLM TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAAAAABIAAAACAAIAEgAAAAIAAgAUAAAAAAAAACIAAAANYKI4mpvaG5XUzAxpZ8WhzmcvwDeJ4Lye0Qq3Pf3cQMhVbHG"), ("Content-Type", "application/soap+xml;charset=UTF-8")];
@@ -1617,7 +1626,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ex(request("POST", pns_path, &pns_h, &wsman_create("http://127.0.0.1:80/powershell")), wsman_created_response()),
             ex(request("POST", pns_path, &pns_h, &wsman_command("http://127.0.0.1:80/powershell", "New-OfflineAddressBook", 5, &gadget(0))), response(500, "Internal Server Error", &[("Content-Type", "application/soap+xml;charset=UTF-8")], b"")),
         ],
-        &[PS_EMAIL_COOKIE, PS_OK_SHELL, PS_OK_BETARGET, PNS_POWERSHELL, PNS_AUTH, PNS_GADGET],
+        &[PNS_EMAIL_COOKIE, PNS_OK_SHELL, PNS_OK_BETARGET, PNS_POWERSHELL, PNS_GADGET],
     ));
     v.push(attack(
         "pns-msf-gadget",
@@ -1626,7 +1635,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             request("POST", "/Autodiscover/autodiscover.json?xtdmf@kbhr.hjv/powershell", &[("User-Agent", "Mozilla/5.0"), ("Cookie", "Email=Autodiscover/autodiscover.json?xtdmf@kbhr.hjv"), ("Authorization", "NTLM TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAAAAABIAAAACAAIAEgAAAAIAAgAUAAAAA=="), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_command("https://mail.contoso.com/powershell", "", 77, &gadget(1))),
             response(500, "Internal Server Error", &[("Content-Type", "application/soap+xml;charset=UTF-8")], b""),
         )],
-        &[PS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_AUTH, PNS_GADGET, UA_BARE_MOZILLA],
+        &[PNS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_GADGET, UA_BARE_MOZILLA],
     ));
     v.push(attack(
         "pns-eomtv2-bypass-encoded",
@@ -1635,7 +1644,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             request("GET", "/autodiscover/autodiscover.json?%40evil.com/%50ower%73hell?&Email=autodiscover/autodiscover.json%3F%40evil.com", &[("User-Agent", UA_CHROME88), ("Authorization", "Basic am9obkBjb250b3NvLmNvbTpTdW1tZXIyMDIyIQ==")], b""),
             response(401, "Unauthorized", &[("WWW-Authenticate", "Basic realm=\"mail.contoso.com\"")], b""),
         )],
-        &[PS_EMAIL_QUERY, PNS_POWERSHELL, PNS_AUTH],
+        &[PNS_EMAIL_QUERY, PNS_POWERSHELL],
     ));
     let ow_path = "/owa/mastermailbox%40outlook.com/powershell";
     let ow_h: [(&str, &str); 5] = [
