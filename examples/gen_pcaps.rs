@@ -60,10 +60,12 @@ exhound's default `--stream-policy windows` (and bsd, linux) and as a harmless
 *forged resets* = before each request, RSTs whose sequence numbers the server would not take
 (RFC 5961), which must not end inspection. sids are
 the bundled signatures (`signatures/`) that must fire with `exhound replay FILE`, exactly;
-`tests/exchange.rs` checks them. `make demo` replays `exchange/chain-proxylogon-testanull-keepalive.pcap`.
+CVEs are the labels those alerts carry (the union of their rules' `metadata: cve`), exactly
+(`signatures/README.md`, \"How labels are chosen\"); `tests/exchange.rs` checks both.
+`make demo` replays `exchange/chain-proxylogon-testanull-keepalive.pcap`.
 
-| file | kind | client → server port | transport | sids | contents |
-|---|---|---|---|---|---|
+| file | kind | client → server port | transport | sids | CVEs | contents |
+|---|---|---|---|---|---|---|
 ";
 
 const REAL: &[(&str, &str)] = &[

@@ -77,8 +77,13 @@ impl ExchangeCapture {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let cves = if s.expect_cves.is_empty() {
+            "none".to_string()
+        } else {
+            s.expect_cves.join(" ")
+        };
         format!(
-            "| {} | {kind} | {} → :{} | {} | {sids} | {} |",
+            "| {} | {kind} | {} → :{} | {} | {sids} | {cves} | {} |",
             self.file,
             self.client.ip(),
             s.server_port,

@@ -4,8 +4,9 @@
 //! Every scenario is one TCP connection to an Exchange front end (decrypted, so plain HTTP/1.1 on
 //! `server_port`): a list of request/response pairs sent in order on a keep-alive connection, the
 //! TCP/IP-layer evasion the pcap generator should apply, and the signature ids (from
-//! `signatures/*.rules`, range 4210000-4219999) that must fire on it. Benign and near-miss
-//! scenarios expect no alert at all.
+//! `signatures/*.rules`, range 4210000-4219999) that must fire on it, and the exact set of CVEs
+//! those alerts name (the labels an investigator reads; `signatures/README.md`, "How labels are
+//! chosen"). Benign and near-miss scenarios expect no alert at all.
 //!
 //! Request shapes come from `proxylogon-markers.md` (section numbers in each description):
 //! the public PoCs (testanull lineage, dmaasland, hakivvi, Praetorian, kh4sh3i, Metasploit,
@@ -69,6 +70,9 @@ pub struct Scenario {
     pub exchanges: Vec<Exchange>,
     /// Every sid that must fire, sorted, deduplicated; empty for benign and near-miss.
     pub expect_sids: Vec<u32>,
+    /// Every CVE the alerts must name, exactly (the union of the `cve` metadata of the rules in
+    /// `expect_sids`, stated here by hand), sorted, deduplicated; empty for benign and near-miss.
+    pub expect_cves: Vec<&'static str>,
     /// TCP/IP-layer evasion to apply.
     pub transport: Transport,
 }
@@ -226,6 +230,31 @@ pub const UA_NMAP: u32 = 4210808;
 pub const UA_CRAWLER_SHELL: u32 = 4210809;
 
 // ---------------------------------------------------------------------------------------------
+// CVEs the rules name (`metadata: cve ...`; signatures/README.md, "How labels are chosen").
+// ---------------------------------------------------------------------------------------------
+
+/// ProxyLogon SSRF (X-BEResource / X-AnonResource-Backend cookie).
+pub const CVE_2021_26855: &str = "CVE-2021-26855";
+/// ProxyLogon post-auth file write (ECP virtual-directory URL + Reset*VirtualDirectory).
+pub const CVE_2021_27065: &str = "CVE-2021-27065";
+/// ProxyOracle XSS (frowny.aspx refurl).
+pub const CVE_2021_31195: &str = "CVE-2021-31195";
+/// ProxyShell mailbox export as a file write.
+pub const CVE_2021_31207: &str = "CVE-2021-31207";
+/// ProxyToken (SecurityToken cookie on /ecp/).
+pub const CVE_2021_33766: &str = "CVE-2021-33766";
+/// ProxyShell SSRF: the Autodiscover explicit-logon SSRF without authentication.
+pub const CVE_2021_34473: &str = "CVE-2021-34473";
+/// ProxyShell PowerShell back-end elevation (forged X-Rps-CAT).
+pub const CVE_2021_34523: &str = "CVE-2021-34523";
+/// ProxyNotShell SSRF: the same Autodiscover SSRF by an authenticated user.
+pub const CVE_2022_41040: &str = "CVE-2022-41040";
+/// OWASSRF: /owa/<mailbox>/powershell.
+pub const CVE_2022_41080: &str = "CVE-2022-41080";
+/// PowerShell remoting deserialization (TargetTypeForDeserialization gadget).
+pub const CVE_2022_41082: &str = "CVE-2022-41082";
+
+// ---------------------------------------------------------------------------------------------
 // Message builders.
 // ---------------------------------------------------------------------------------------------
 
@@ -342,10 +371,14 @@ fn scenario(
     description: &'static str,
     exchanges: Vec<Exchange>,
     sids: &[u32],
+    cves: &[&'static str],
 ) -> Scenario {
     let mut expect_sids = sids.to_vec();
     expect_sids.sort_unstable();
     expect_sids.dedup();
+    let mut expect_cves = cves.to_vec();
+    expect_cves.sort_unstable();
+    expect_cves.dedup();
     Scenario {
         name,
         kind,
@@ -353,25 +386,29 @@ fn scenario(
         server_port: 443,
         exchanges,
         expect_sids,
+        expect_cves,
         transport: Transport::Plain,
     }
 }
 
+/// An attack: `sids` must fire, and their alerts must name exactly `cves` (empty where every
+/// rule that fires is generic, e.g. web-shell use).
 fn attack(
     name: &'static str,
     description: &'static str,
     exchanges: Vec<Exchange>,
     sids: &[u32],
+    cves: &[&'static str],
 ) -> Scenario {
-    scenario(name, Kind::Attack, description, exchanges, sids)
+    scenario(name, Kind::Attack, description, exchanges, sids, cves)
 }
 
 fn benign(name: &'static str, description: &'static str, exchanges: Vec<Exchange>) -> Scenario {
-    scenario(name, Kind::Benign, description, exchanges, &[])
+    scenario(name, Kind::Benign, description, exchanges, &[], &[])
 }
 
 fn near_miss(name: &'static str, description: &'static str, exchanges: Vec<Exchange>) -> Scenario {
-    scenario(name, Kind::NearMiss, description, exchanges, &[])
+    scenario(name, Kind::NearMiss, description, exchanges, &[], &[])
 }
 
 fn over(mut s: Scenario, transport: Transport) -> Scenario {
@@ -901,6 +938,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
         "testanull-lineage SSRF probe: GET /ecp/<rand>.js with X-BEResource=localhost~1942062522; the front end proxies and answers with X-CalculatedBETarget: localhost (§2.2, S-UDYZ).",
         vec![chain[0].clone()],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-dmaasland-patched",
@@ -910,6 +948,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             not_found(),
         )],
         &[PL_BERESOURCE, UA_PYREQUESTS],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-hakivvi",
@@ -932,6 +971,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ),
         )],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-nmap",
@@ -941,6 +981,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "text/html"), ("X-CalculatedBETarget", "localhost")], b""),
         )],
         &[PL_BERESOURCE, PL_ANONRESOURCE, PL_OK_BETARGET, UA_NMAP],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-msf-scanner",
@@ -950,6 +991,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "text/html"), ("X-CalculatedBETarget", "localhost")], b""),
         )],
         &[PL_BERESOURCE, PL_ANONRESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-nuclei",
@@ -959,6 +1001,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "text/html"), ("X-CalculatedBETarget", "c59e3crp82ke7bcnedq0cfjqdpeyyyyyn.oast.fun")], b""),
         )],
         &[PL_ANONRESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-probe-alt3kx",
@@ -974,6 +1017,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ),
         ],
         &[PL_BERESOURCE, PL_ANONRESOURCE, UA_ALEX666],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "po-proxyoracle-xss-and-anonresource",
@@ -989,6 +1033,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ),
         ],
         &[PL_ANONRESOURCE, PO_XSS],
+        &[CVE_2021_26855, CVE_2021_31195],
     ));
 
     // --- one scenario per stage and per public exploit form ---
@@ -997,6 +1042,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
         "Stage 2, testanull lineage: X-BEResource=<FQDN>/autodiscover/autodiscover.xml?a=~1942062522 with an Outlook Autodiscover body; LegacyDN comes back (§2.3).",
         vec![chain[1].clone()],
         &[PL_BERESOURCE, PL_AUTODISCOVER, PL_OK_BETARGET, PL_OK_LEGACYDN],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-autodiscover-kh4sh3i",
@@ -1006,6 +1052,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             autodiscover_response(true),
         )],
         &[PL_BERESOURCE, PL_AUTODISCOVER, PL_OK_BETARGET, PL_OK_LEGACYDN, UA_EWSCLIENT0],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-autodiscover-msf",
@@ -1015,12 +1062,14 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             autodiscover_response(true),
         )],
         &[PL_BERESOURCE, PL_AUTODISCOVER, PL_OK_BETARGET, PL_OK_LEGACYDN, UA_BARE_MOZILLA],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-mapi-testanull",
         "Stage 3, testanull lineage: MAPI/HTTP Connect through X-BEResource=Admin@<FQDN>:444/mapi/emsmdb?MailboxId=...&a=~1942062522 with the malformed X-Clientinfo GUID; the answer leaks the SID (§2.4).",
         vec![chain[2].clone()],
         &[PL_BERESOURCE, PL_MAPI, PL_FP_CLIENTINFO, PL_OK_BETARGET, PL_OK_SID],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-mapi-praetorian",
@@ -1042,6 +1091,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             mapi_sid_leak_response(true),
         )],
         &[PL_BERESOURCE, PL_MAPI, PL_OK_BETARGET, PL_OK_SID],
+        &[CVE_2021_26855],
     ));
     v.push(over(
         attack(
@@ -1063,6 +1113,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
                 mapi_sid_leak_response(true),
             )],
             &[PL_BERESOURCE, PL_MAPI, PL_FP_REQUESTID, PL_OK_BETARGET, PL_OK_SID],
+            &[CVE_2021_26855],
         ),
         Transport::Fragmented,
     ));
@@ -1071,6 +1122,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
         "Stage 4, testanull lineage: /ecp/proxyLogon.ecp through the cookie, msExchLogonMailbox: S-1-5-20, <r at=\"Negotiate\" ln=\"john\"> body; answer 241 with ASP.NET_SessionId and msExchEcpCanary (§2.5).",
         vec![chain[3].clone()],
         &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-proxylogon-dmaasland",
@@ -1085,6 +1137,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             proxylogon_241(),
         )],
         &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241, UA_PYREQUESTS],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-proxylogon-msf",
@@ -1099,6 +1152,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             proxylogon_241(),
         )],
         &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241, UA_BARE_MOZILLA],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-proxylogon-praetorian",
@@ -1108,12 +1162,14 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             proxylogon_241(),
         )],
         &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-getobject-testanull",
         "Stage 5, testanull lineage: DDIService GetObject?schema=OABVirtualDirectory through the cookie (with the session cookies after it) (§2.6).",
         vec![chain[4].clone()],
         &[PL_BERESOURCE, PL_DDI_READ, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-getobject-praetorian",
@@ -1123,6 +1179,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_GET_OAB_RESPONSE, true),
         )],
         &[PL_BERESOURCE, PL_DDI_READ, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-getlist-msf",
@@ -1132,6 +1189,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_GET_OAB_RESPONSE, true),
         )],
         &[PL_BERESOURCE, PL_DDI_READ, PL_OK_BETARGET, UA_BARE_MOZILLA],
+        &[CVE_2021_26855],
     ));
     v.push(over(
         attack(
@@ -1139,6 +1197,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             "Stage 6 (CVE-2021-27065), testanull lineage: SetObject?schema=OABVirtualDirectory through the cookie, ExternalUrl http://ffff/#<script language=\"JScript\" runat=\"server\">...; TCP segments of a few bytes (§2.7).",
             vec![chain[5].clone()],
             &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+            &[CVE_2021_26855, CVE_2021_27065],
         ),
         Transport::TinySegments,
     ));
@@ -1150,6 +1209,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "pl-setobject-msf-u0022",
@@ -1159,6 +1219,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET, UA_BARE_MOZILLA],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "pl-setobject-praetorian-u003c",
@@ -1168,6 +1229,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "pl-setobject-kh4sh3i",
@@ -1177,6 +1239,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(over(
         attack(
@@ -1184,6 +1247,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             "Stage 7 (file write), testanull lineage: SetObject?schema=ResetOABVirtualDirectory with FilePathName \\\\127.0.0.1\\c$\\...\\owa\\auth\\<name>.aspx; overlapping TCP segments (§2.8).",
             vec![chain[6].clone()],
             &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, PL_OK_BETARGET],
+            &[CVE_2021_26855, CVE_2021_27065],
         ),
         Transport::Overlap,
     ));
@@ -1195,6 +1259,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "pl-reset-msf",
@@ -1204,12 +1269,14 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, PL_OK_BETARGET, UA_BARE_MOZILLA],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "pl-shell-use-testanull",
         "Stage 8: POST /owa/auth/<name>.aspx exec_code=Response.Write(new ActiveXObject(\"WScript.Shell\")...); the answer is the OAB settings dump with the command output (§2.9).",
         vec![chain[8].clone()],
         &[WS_JSCRIPT_BODY, WS_OK_OABDUMP],
+        &[CVE_2021_27065],
     ));
     v.push(attack(
         "pl-ews-mail-theft",
@@ -1219,6 +1286,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "text/xml; charset=utf-8"), ("X-CalculatedBETarget", "localhost")], br#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:FindItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:RootFolder TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items><t:Message><t:Subject>Q1 board pack</t:Subject></t:Message></t:Items></m:RootFolder></m:FindItemResponseMessage></m:ResponseMessages></m:FindItemResponse></s:Body></s:Envelope>"#),
         )],
         &[PL_BERESOURCE, PL_EWS, PL_OK_BETARGET, UA_PYREQUESTS],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "pl-27065-authenticated-ecp",
@@ -1234,6 +1302,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ),
         ],
         &[PL_27065_AUTH_SCRIPT, PL_27065_AUTH_PATH],
+        &[CVE_2021_27065],
     ));
     v.push(attack(
         "pl-27065-authenticated-chunked-uppercase",
@@ -1243,6 +1312,7 @@ fn proxylogon(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, false),
         )],
         &[PL_27065_AUTH_SCRIPT],
+        &[CVE_2021_27065],
     ));
 }
 
@@ -1271,6 +1341,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
         "Cookie name in lower case (x-beresource=): ASP.NET compares cookie names OrdinalIgnoreCase (§1.4, §10.1 item 5).",
         vec![probe("/ecp/y.js", &["x-beresource=localhost~1942062522"])],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-name-uppercase-path-uppercase",
@@ -1280,6 +1351,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             autodiscover_response(true),
         )],
         &[PL_BERESOURCE, PL_AUTODISCOVER, PL_OK_BETARGET, PL_OK_LEGACYDN, UA_EWSCLIENT0],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-two-cookie-lines",
@@ -1301,12 +1373,14 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             mapi_sid_leak_response(true),
         )],
         &[PL_BERESOURCE, PL_MAPI, PL_OK_BETARGET, PL_OK_SID],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-leading-blanks",
         "Blanks and tabs before the cookie, after the header colon and after the ';' (ASP.NET trims each segment; §10.1 item 6).",
         vec![probe("/owa/auth/w.js", &["\t  a=1;  \t \tX-BEResource=localhost~1942062522"])],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-dummies-before",
@@ -1316,6 +1390,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "text/xml; charset=utf-8"), ("X-CalculatedBETarget", "localhost")], b"<s:Envelope/>"),
         )],
         &[PL_BERESOURCE, PL_EWS, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-duplicate-decoy",
@@ -1325,24 +1400,28 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             proxylogon_241(),
         )],
         &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-cookie-dollar-attribute-and-signed-int",
         "A $Path pseudo-cookie after the SSRF cookie (it becomes an attribute, not a cookie) and a version written ' +3' (int.TryParse accepts blanks and a sign) (§1.2, §10.1 items 8, 11).",
         vec![probe("/ecp/default.flt", &["X-BEResource=localhost/owa/auth/logon.aspx?~ +3; $Path=/ecp"])],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-carrier-percent-encoded",
         "Carrier path percent-encoded, also %uXXXX: /%65cp/%u0079%2Ejs (IIS decodes before the static-extension check) (§10.1 item 2).",
         vec![probe("/%65cp/%u0079%2Ejs", &["X-BEResource=localhost~1942062522"])],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-carrier-backslashes",
         "Carrier path with backslashes (\\ecp\\y.js), which HTTP.sys turns into slashes (§10.1 item 4).",
         vec![probe("\\ecp\\y.js", &["X-BEResource=localhost~1942062522"])],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-carrier-double-slashes-dot-segments",
@@ -1352,6 +1431,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             &["X-BEResource=localhost~1942062522"],
         )],
         &[PL_BERESOURCE, PL_OK_BETARGET],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-carrier-owa-font-crawler-ua",
@@ -1361,6 +1441,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             autodiscover_response(true),
         )],
         &[PL_BERESOURCE, PL_AUTODISCOVER, PL_OK_BETARGET, PL_OK_LEGACYDN, UA_CRAWLER_POST],
+        &[CVE_2021_26855],
     ));
     v.push(attack(
         "ev-chunked-setobject-via-ssrf",
@@ -1370,6 +1451,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             ecp_json_ok(DDI_SET_OK, true),
         )],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     v.push(attack(
         "ev-single-quote-runat",
@@ -1385,6 +1467,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             ),
         ],
         &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
 
     // --- whole chains on one connection ---
@@ -1397,6 +1480,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             PL_FP_CLIENTINFO, PL_OK_BETARGET, PL_OK_241, PL_OK_SID, PL_OK_LEGACYDN, PL_27065_SSRF_SCRIPT,
             PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, WS_JSCRIPT_BODY, WS_OK_OABDUMP,
         ],
+        &[CVE_2021_26855, CVE_2021_27065],
     ));
     let chain = testanull_chain("/ecp/y.js");
     v.push(over(
@@ -1405,6 +1489,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             "ProxyLogon stages 1-4 pipelined: every request sent before the first response (§10.1 item 15).",
             chain[0..4].to_vec(),
             &[PL_BERESOURCE, PL_AUTODISCOVER, PL_MAPI, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_FP_CLIENTINFO, PL_OK_BETARGET, PL_OK_241, PL_OK_SID, PL_OK_LEGACYDN],
+            &[CVE_2021_26855],
         ),
         Transport::Pipelined,
     ));
@@ -1423,6 +1508,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
                 WS_JSCRIPT_BODY,
                 WS_OK_OABDUMP,
             ],
+            &[CVE_2021_26855, CVE_2021_27065],
         ),
         Transport::TinySegments,
     ));
@@ -1467,6 +1553,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
                 nspi_page(true),
             )],
             &[PS_EMAIL_QUERY, PS_NSPI, PS_OK_NSPI, PS_OK_BETARGET],
+            &[CVE_2021_34473],
         ),
         Transport::TinySegments,
     ));
@@ -1478,6 +1565,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             nspi_page(false),
         )],
         &[PS_EMAIL_COOKIE, PS_NSPI, PS_OK_NSPI, UA_BARE_MOZILLA],
+        &[CVE_2021_34473],
     ));
     v.push(attack(
         "ps-dmaasland-autodiscover-mapi",
@@ -1506,6 +1594,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ),
         ],
         &[PS_EMAIL_COOKIE, PL_FP_CLIENTINFO, PS_OK_SID],
+        &[CVE_2021_34473],
     ));
     v.push(attack(
         "ps-ews-createitem-shell-staging",
@@ -1515,6 +1604,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "text/xml; charset=utf-8")], br#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:CreateItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:CreateItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode></m:CreateItemResponseMessage></m:ResponseMessages></m:CreateItemResponse></s:Body></s:Envelope>"#),
         )],
         &[PS_EMAIL_COOKIE, PS_RPS_CAT, PS_EWS, PS_CREATEITEM],
+        &[CVE_2021_34473, CVE_2021_34523],
     ));
     let to = "http://127.0.0.1:80/powershell";
     let ps_target = format!(
@@ -1543,6 +1633,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ex(request("POST", &ps_target, &hr, &wsman_command(to, "", 4, &export_pipeline("\\\\localhost\\c$\\inetpub\\wwwroot\\aspnet_client\\xqzpjkvmelrfcaws.aspx"))), wsman_command_response()),
         ],
         &[PS_EMAIL_COOKIE, PS_RPS_CAT, PS_ROLE, PS_EXPORT, PS_OK_SHELL, PS_OK_BETARGET, PS_POWERSHELL, UA_PYPSRP],
+        &[CVE_2021_31207, CVE_2021_34473, CVE_2021_34523],
     ));
     v.push(attack(
         "ps-powershell-export-msf-query",
@@ -1552,6 +1643,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             wsman_command_response(),
         )],
         &[PS_EMAIL_QUERY, PS_RPS_CAT, PS_EXPORT, PS_POWERSHELL, UA_BARE_MOZILLA],
+        &[CVE_2021_31207, CVE_2021_34473, CVE_2021_34523],
     ));
     v.push(attack(
         "ps-shell-use-pst",
@@ -1561,6 +1653,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], b"!BDN\xe7\x1a\x8c\x2d\x53\x4d\x00\x00\x17\x00\x01\x01nt authority\\system\r\n\x00\x00\x00\x00\x80\x00\x00\x00"),
         )],
         &[WS_JSCRIPT_QUERY, WS_ASPNET_CLIENT, WS_OK_PST],
+        &[CVE_2021_31207],
     ));
     v.push(attack(
         "ps-evasion-percent-encoded",
@@ -1570,6 +1663,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             nspi_page(false),
         )],
         &[PS_EMAIL_QUERY, PS_NSPI, PS_OK_NSPI],
+        &[CVE_2021_34473],
     ));
     v.push(attack(
         "ps-evasion-uppercase-backslash-ews",
@@ -1579,6 +1673,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(400, "Bad Request", &[("Content-Type", "text/xml"), ("X-CalculatedBETarget", "ex01.contoso.local")], b"<s:Envelope/>"),
         )],
         &[PS_EMAIL_QUERY, PS_EWS, PS_OK_BETARGET],
+        &[CVE_2021_34473],
     ));
     v.push(attack(
         "ps-nuclei-owa-probe",
@@ -1588,6 +1683,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "text/html; charset=utf-8")], b"<html><body><div>X-OWA-Error: Microsoft.Exchange.Clients.Owa2.Server.Core.OwaADUserNotFoundException</div></body></html>"),
         )],
         &[PS_EMAIL_QUERY, PS_OK_OWA],
+        &[CVE_2021_34473],
     ));
     v.push(attack(
         "ps-patched-server-401",
@@ -1597,6 +1693,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(401, "Unauthorized", &[("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM"), ("X-CalculatedBETarget", "ex01.contoso.local")], b""),
         )],
         &[PS_EMAIL_QUERY, PS_NSPI],
+        &[CVE_2021_34473],
     ));
 
     // --- ProxyNotShell / OWASSRF (§4) ---
@@ -1616,6 +1713,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "application/soap+xml;charset=UTF-8"), ("X-CalculatedBETarget", "ex01.contoso.local")], b""),
         )],
         &[PNS_EMAIL_QUERY, PNS_OK_BETARGET, PNS_POWERSHELL],
+        &[CVE_2022_41040],
     ));
     let pns_path = "/autodiscover/admin@localhost//powershell/autodiscover.json?x=a";
     let pns_h: [(&str, &str); 4] = [("User-Agent", UA_CHROME88), ("Cookie", "Email=autodiscover/admin@localhost"), ("Authorization", "NTLM TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAAAAABIAAAACAAIAEgAAAAIAAgAUAAAAAAAAACIAAAANYKI4mpvaG5XUzAxpZ8WhzmcvwDeJ4Lye0Qq3Pf3cQMhVbHG"), ("Content-Type", "application/soap+xml;charset=UTF-8")];
@@ -1627,6 +1725,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ex(request("POST", pns_path, &pns_h, &wsman_command("http://127.0.0.1:80/powershell", "New-OfflineAddressBook", 5, &gadget(0))), response(500, "Internal Server Error", &[("Content-Type", "application/soap+xml;charset=UTF-8")], b"")),
         ],
         &[PNS_EMAIL_COOKIE, PNS_OK_SHELL, PNS_OK_BETARGET, PNS_POWERSHELL, PNS_GADGET],
+        &[CVE_2022_41040, CVE_2022_41082],
     ));
     v.push(attack(
         "pns-msf-gadget",
@@ -1636,6 +1735,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "application/soap+xml;charset=UTF-8")], b""),
         )],
         &[PNS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_GADGET, UA_BARE_MOZILLA],
+        &[CVE_2022_41040, CVE_2022_41082],
     ));
     v.push(attack(
         "pns-eomtv2-bypass-encoded",
@@ -1645,6 +1745,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(401, "Unauthorized", &[("WWW-Authenticate", "Basic realm=\"mail.contoso.com\"")], b""),
         )],
         &[PNS_EMAIL_QUERY, PNS_POWERSHELL],
+        &[CVE_2022_41040],
     ));
     let ow_path = "/owa/mastermailbox%40outlook.com/powershell";
     let ow_h: [(&str, &str); 5] = [
@@ -1662,6 +1763,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             ex(request("POST", ow_path, &ow_h, &wsman_command("https://mail.contoso.com/powershell", "", 11, &gadget(2))), wsman_command_response()),
         ],
         &[OW_PATH, OW_HEADER, OW_OK_SHELL, PNS_GADGET],
+        &[CVE_2022_41080, CVE_2022_41082],
     ));
     v.push(attack(
         "ow-case-and-query",
@@ -1671,6 +1773,7 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             response(500, "Internal Server Error", &[("Content-Type", "text/html")], b""),
         )],
         &[OW_PATH, OW_HEADER],
+        &[CVE_2022_41080],
     ));
 
     // --- ProxyToken (§5) ---
@@ -1694,12 +1797,14 @@ fn proxyshell(v: &mut Vec<Scenario>) {
             pt_step2(&format!("/ecp/ceo@contoso.com/RulesEditor/InboxRules.svc/Newobject?msExchEcpCanary={CANARY}"), &format!("SecurityToken=x; msExchEcpCanary={CANARY}")),
         ],
         &[PT_TOKEN, PT_RULE, PT_OK_CANARY, PT_OK_RULE],
+        &[CVE_2021_33766],
     ));
     v.push(attack(
         "pt-evasion-case-500",
         "ProxyToken with a lower-case cookie name (securitytoken=) after other cookies, an upper-case /ECP/ path, and the 500 answer ET expects (still carrying the canary) (§5, §10.1 item 5).",
         vec![pt_step1("/ECP/ceo%40contoso.com/PersonalSettings/HomePage.aspx?showhelp=false", "PrivateComputer=true; securitytoken=AAAA", 500, "Internal Server Error")],
         &[PT_TOKEN, PT_OK_CANARY],
+        &[CVE_2021_33766],
     ));
 }
 
@@ -1714,24 +1819,28 @@ fn webshells(v: &mut Vec<Scenario>) {
         "China Chopper ASPX client (caidao/Blade protocol) to /aspnet_client/system_web/shell.aspx: form-encoded Response.Write(\"->|\")...eval(...FromBase64String(...)),\"unsafe\")... with z1/z2 arguments; the answer is framed ->| ... |<- (§7.1, S-BLADE).",
         vec![ex(request("POST", "/aspnet_client/system_web/shell.aspx", &[("User-Agent", "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"), form], &chopper_body("z", "65001", true)), chopper_response())],
         &[WS_CHOPPER, WS_ASPNET_CLIENT, WS_KNOWN_NAME, WS_OK_CHOPPER, UA_CRAWLER_SHELL],
+        &[],
     ));
     v.push(attack(
         "ws-chopper-owa-auth-gbk-raw",
         "China Chopper with code page 936 and the wrapper not form-encoded, to /owa/auth/OutlookEN.aspx (a name from the HAFNIUM lists) (§7.1, §8.2).",
         vec![ex(request("POST", "/owa/auth/OutlookEN.aspx", &[("User-Agent", UA_EDGE), form], &chopper_body("NTWcgwMz", "936", false)), chopper_response())],
         &[WS_CHOPPER, WS_KNOWN_NAME, WS_OK_CHOPPER],
+        &[],
     ));
     v.push(attack(
         "ws-antsword",
         "AntSword: UA antSword/v2.1, body cmd=<the same eval/FromBase64String wrapper> to /aspnet_client/discover.aspx (§7.2, §8.1).",
         vec![ex(request("POST", "/aspnet_client/discover.aspx", &[("User-Agent", "antSword/v2.1"), form], &chopper_body("cmd", "936", true)), chopper_response())],
         &[WS_CHOPPER, WS_ASPNET_CLIENT, WS_KNOWN_NAME, WS_ANTSWORD, WS_OK_CHOPPER],
+        &[],
     ));
     v.push(attack(
         "ws-chopper-path-evasion",
         "China Chopper to /ASPNET_CLIENT/%73ystem_web\\Shell.aspx (case, percent-encoding and a backslash in the shell path) (§10.3 item 25).",
         vec![ex(request("POST", "/ASPNET_CLIENT/%73ystem_web\\Shell.aspx", &[("User-Agent", UA_EDGE), form], &chopper_body("pass", "65001", true)), chopper_response())],
         &[WS_CHOPPER, WS_ASPNET_CLIENT, WS_KNOWN_NAME, WS_OK_CHOPPER],
+        &[],
     ));
     v.push(attack(
         "ws-regeorg-tunnel",
@@ -1743,6 +1852,7 @@ fn webshells(v: &mut Vec<Scenario>) {
             ex(request("POST", "/owa/auth/Current/themes/resources/tunnel.aspx?cmd=READ", &[("User-Agent", "python-urllib3/1.26.4"), ("Cookie", "ASP.NET_SessionId=1a2b3c4d5e6f7a8b9c0d1e2f")], b""), response(200, "OK", &[("X-STATUS", "OK"), ("Content-Type", "application/octet-stream")], b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x08\x00\x00\x00")),
         ],
         &[WS_AUTH_FOLDER, WS_REGEORG, WS_OK_REGEORG, WS_OK_GEORG_BANNER],
+        &[],
     ));
     v.push(attack(
         "ws-sportsball",
@@ -1752,12 +1862,14 @@ fn webshells(v: &mut Vec<Scenario>) {
             response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], b"<html><body><form method=\"post\"><table><tr><td>logon:<td><input name=\"sport\" value=\"cmd.exe\"></tr><tr><td>cmd:<td><input name=\"balls\" value=\"/c whoami\"></tr><tr><td><input name=\"woods\"><input name=\"sky\" type=\"submit\"></tr></table></form><pre>nt authority\\system</pre></body></html>"),
         )],
         &[WS_ASPNET_CLIENT, WS_KNOWN_NAME, WS_SPORTSBALL_FORM, WS_SPORTSBALL_COOKIE, WS_OK_SPORTSBALL],
+        &[],
     ));
     v.push(attack(
         "ws-27065-shell-get",
         "GET of a CVE-2021-27065-written shell without parameters: the page is the OAB settings text with ExternalUrl : http://f/ (script block consumed) (§2.9, CISA YARA strings).",
         vec![ex(request("GET", "/owa/auth/qhzxvbnm.aspx", &[("User-Agent", UA_CHROME88)], b""), oab_dump_response("", "http://f/"))],
         &[WS_OK_OABDUMP],
+        &[CVE_2021_27065],
     ));
     v.push(attack(
         "ws-helse-shell-scan",
@@ -1769,18 +1881,21 @@ fn webshells(v: &mut Vec<Scenario>) {
             ex(request("GET", "/owa/auth/babydraco.aspx", &[("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/65.0.2345 Safari/537.36")], b""), not_found()),
         ],
         &[WS_KNOWN_NAME, WS_AUTH_FOLDER, UA_FAKE_CHROME],
+        &[],
     ));
     v.push(attack(
         "ws-ecp-auth-jscript",
         "JScript WScript.Shell command POSTed to /ecp/auth/errorPage.aspx (non-stock file in ecp\\auth, a MSTIC shell name) (§8.2).",
         vec![ex(request("POST", "/ecp/auth/errorPage.aspx", &[("User-Agent", UA_EDGE), form], format!("orangenb={}", form_encode(JSCRIPT_WHOAMI)).as_bytes()), response(200, "OK", &[("Content-Type", "text/html")], b"nt authority\\system\r\n"))],
         &[WS_JSCRIPT_BODY, WS_KNOWN_NAME, WS_AUTH_FOLDER],
+        &[],
     ));
     v.push(attack(
         "ws-crawler-ua-shell",
         "A crawler user agent (Googlebot/2.1 (+http://www.googlebot.com/bot.html), CISA list) on /aspnet_client/supp0rt.aspx (§8.1, §8.2).",
         vec![ex(request("GET", "/aspnet_client/supp0rt.aspx", &[("User-Agent", "Googlebot/2.1 (+http://www.googlebot.com/bot.html)")], b""), not_found())],
         &[WS_ASPNET_CLIENT, WS_KNOWN_NAME, UA_CRAWLER_SHELL],
+        &[],
     ));
 }
 
@@ -2030,6 +2145,7 @@ fn later_evasions(v: &mut Vec<Scenario>) {
             "Stage 4 as pl-proxylogon-testanull, each request preceded by forged RSTs in the window but not at the expected sequence number (client +1460 and -1, server +1): the server ignores them, so must the sensor (§10).",
             vec![chain[3].clone()],
             &[PL_BERESOURCE, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_OK_BETARGET, PL_OK_241],
+            &[CVE_2021_26855],
         ),
         Transport::ForgedResets,
     ));
