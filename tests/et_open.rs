@@ -22,6 +22,8 @@ const EXPECTED: &[(&str, &[u64])] = &[
     ("nm-markers-inside-cookie-values", &[2033834]),
     ("pns-eomtv2-bypass-encoded", &[2033681]),
     ("pns-msf-gadget", &[2039065]),
+    ("pns-owa-session-cookie", &[2039065]),
+    ("pns-retry-after-proxyshell-401", &[2033681, 2039065]),
     ("pns-zdi-basic-auth", &[2033681]),
     ("ps-dmaasland-autodiscover-mapi", &[2035648]),
     ("ps-evasion-percent-encoded", &[2033681]),
@@ -29,6 +31,7 @@ const EXPECTED: &[(&str, &[u64])] = &[
     ("ps-nuclei-owa-probe", &[2033681]),
     ("ps-orange-nspi-check-tiny", &[2033681]),
     ("ps-patched-server-401", &[2033681]),
+    ("ps-powershell-unauthenticated", &[2033681]),
     (
         "ps-powershell-export-dmaasland",
         &[2033712, 2035649, 2039065],

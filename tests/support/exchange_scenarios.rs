@@ -2132,6 +2132,7 @@ pub fn scenarios() -> Vec<Scenario> {
     benign_traffic(&mut v);
     near_misses(&mut v);
     later_evasions(&mut v);
+    label_splits(&mut v);
     v
 }
 
@@ -2148,5 +2149,52 @@ fn later_evasions(v: &mut Vec<Scenario>) {
             &[CVE_2021_26855],
         ),
         Transport::ForgedResets,
+    ));
+}
+
+/// Scenarios that pin the labels where ProxyShell and ProxyNotShell send the same request and
+/// only authentication tells them apart (§1.5, §4.1): appended so that the earlier captures keep
+/// their client addresses.
+fn label_splits(v: &mut Vec<Scenario>) {
+    let zdi_url = "/autodiscover/autodiscover.json?@zdi/PowerShell?serializationLevel=Full;ExchClientVer=15.2.922.7;clientApplication=ManagementShell;TargetServer=;PSVersion=5.1.17763.592&Email=autodiscover/autodiscover.json%3F@zdi";
+    let basic = "Basic am9obkBjb250b3NvLmNvbTpTdW1tZXIyMDIyIQ==";
+    v.push(attack(
+        "ps-powershell-unauthenticated",
+        "The ZDI request of pns-zdi-basic-auth without credentials (no Authorization header, no session cookie): /autodiscover/autodiscover.json?@zdi/PowerShell?...&Email=autodiscover/autodiscover.json%3F@zdi, proxied to the back end (X-CalculatedBETarget, 200). Unauthenticated, so it is ProxyShell's SSRF: CVE-2021-34473 only, not CVE-2022-41040 (§1.5, §3.3, §4.1, S-ZDI-PNS).",
+        vec![ex(
+            request("GET", zdi_url, &[("User-Agent", UA_CHROME88)], b""),
+            response(200, "OK", &[("Content-Type", "application/soap+xml;charset=UTF-8"), ("X-CalculatedBETarget", "ex01.contoso.local")], b""),
+        )],
+        &[PS_EMAIL_QUERY, PS_POWERSHELL, PS_OK_BETARGET],
+        &[CVE_2021_34473],
+    ));
+    let session = format!(
+        "Email=autodiscover/autodiscover.json?a=john@contoso.com; ClientId=77D1A3B5C7E94F0B8A2C4E6F8A0B2C4D; cadata=Vm0wd2QyUXlVWGxWV0d4V1YwZDRWMVl3WkRSV01WbDNXa1JTVjAxV2JETlhhMUpUVmpBeFYySkVUbGhoTVVwVVZtcEJlRll5U2tWVQ; cadataTTL=NfbS1bKMA; cadataKey=qUq2a; cadataIV=Aw3mZ; cadataSig=Jr8xY; {BACKEND_COOKIE}"
+    );
+    v.push(attack(
+        "pns-owa-session-cookie",
+        "ProxyNotShell by a user authenticated with an OWA forms-logon session instead of an Authorization header (derived: any mailbox user, §4.1; the session cookies, §6): POST /autodiscover/autodiscover.json?a=john@contoso.com/powershell with Cookie Email=autodiscover/autodiscover.json?a=john@contoso.com and the cadata* cookies; the back end creates the shell. Authenticated, so CVE-2022-41040 only (§1.5, §4.1, §6).",
+        vec![ex(
+            request("POST", "/autodiscover/autodiscover.json?a=john@contoso.com/powershell", &[("User-Agent", UA_CHROME88), ("Cookie", &session), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_create("https://mail.contoso.com/powershell")),
+            wsman_created_response(),
+        )],
+        &[PNS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_OK_SHELL, PNS_OK_BETARGET],
+        &[CVE_2022_41040],
+    ));
+    v.push(attack(
+        "pns-retry-after-proxyshell-401",
+        "One keep-alive connection: the unauthenticated ProxyShell request to back-end PowerShell gets the 401 of a server patched for CVE-2021-34473; the client retries with Basic credentials (ProxyNotShell) and the back end creates the shell, so the success alerts name CVE-2022-41040 and not CVE-2021-34473 (§3.3, §4.1, S-ZDI-PNS).",
+        vec![
+            ex(
+                request("GET", zdi_url, &[("User-Agent", UA_CHROME88)], b""),
+                response(401, "Unauthorized", &[("WWW-Authenticate", "Basic realm=\"mail.contoso.com\""), ("X-CalculatedBETarget", "ex01.contoso.local")], b""),
+            ),
+            ex(
+                request("POST", zdi_url, &[("User-Agent", UA_CHROME88), ("Authorization", basic), ("Content-Type", "application/soap+xml;charset=UTF-8")], &wsman_create("https://mail.contoso.com/powershell")),
+                wsman_created_response(),
+            ),
+        ],
+        &[PS_EMAIL_QUERY, PS_POWERSHELL, PNS_EMAIL_QUERY, PNS_POWERSHELL, PNS_OK_SHELL, PNS_OK_BETARGET],
+        &[CVE_2021_34473, CVE_2022_41040],
     ));
 }
