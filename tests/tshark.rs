@@ -1,5 +1,5 @@
-//! exhound and tshark must see the same HTTP requests in every capture of `pcaps/` and
-//! `pcaps/exchange/`.
+//! exhound and tshark must see the same HTTP requests in every capture of `pcaps/`,
+//! `pcaps/exchange/` and `pcaps/real-clients/`.
 //!
 //! For each `*.pcap`/`*.pcapng` (except the deliberately truncated ones) the (method, URL)
 //! pairs of exhound's `--log-http` records are compared, as multisets, with what
@@ -77,9 +77,13 @@ fn tshark_available() -> bool {
     prereq::require("tshark (make deps installs it)", runs)
 }
 
-/// Every capture in `pcaps/` and `pcaps/exchange/`.
+/// Every capture in `pcaps/`, `pcaps/exchange/` and `pcaps/real-clients/`.
 fn captures() -> Vec<PathBuf> {
-    let dirs = [pcaps_dir(), pcaps_dir().join(exchange_pcaps::DIR)];
+    let dirs = [
+        pcaps_dir(),
+        pcaps_dir().join(exchange_pcaps::DIR),
+        pcaps_dir().join("real-clients"),
+    ];
     let mut v: Vec<PathBuf> = dirs
         .iter()
         .flat_map(|d| std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())))
