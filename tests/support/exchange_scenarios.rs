@@ -2197,4 +2197,41 @@ fn label_splits(v: &mut Vec<Scenario>) {
         &[PS_EMAIL_QUERY, PS_POWERSHELL, PNS_EMAIL_QUERY, PNS_POWERSHELL, PNS_OK_SHELL, PNS_OK_BETARGET],
         &[CVE_2021_34473, CVE_2022_41040],
     ));
+    let pns_path = "/autodiscover/admin@localhost//powershell/autodiscover.json?x=a";
+    let ntlm = |auth: Option<&'static str>| {
+        let mut h = vec![
+            ("User-Agent", "curl/7.88.1"),
+            ("Cookie", "Email=autodiscover/admin@localhost"),
+            ("Content-Type", "application/soap+xml;charset=UTF-8"),
+        ];
+        if let Some(a) = auth {
+            h.insert(1, ("Authorization", a));
+        }
+        h
+    };
+    let gadget = create_pipeline_xml(
+        "New-OfflineAddressBook",
+        &[("ErrorAction", "")],
+        &gadget_arg_xml(),
+    );
+    v.push(attack(
+        "pns-ntlm-connection-auth",
+        "ProxyNotShell, testanull's form with a real NTLM handshake as curl --ntlm does it: Type 1 (401 with the challenge), Type 3 with the Create shell (ResourceCreated), then the CVE-2022-41082 gadget with no Authorization header, because NTLM authenticates the connection: still CVE-2022-41040, not CVE-2021-34473 (§1.5, §4.1, §4.2, S-TA-PNS).",
+        vec![
+            ex(
+                request("POST", pns_path, &ntlm(Some("NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==")), b""),
+                response(401, "Unauthorized", &[("WWW-Authenticate", "NTLM TlRMTVNTUAACAAAADAAMADgAAAAFgomiESIzRFVmd4gAAAAAAAAAAIoAigBEAAAACgBhSgAAAA9DAE8ATgBUAE8AUwBPAAIADABDAE8ATgBUAE8AUwBPAAEACABFAFgAMAAxAAQAIABjAG8AbgB0AG8AcwBvAC4AbABvAGMAYQBsAAMAKgBFAFgAMAAxAC4AYwBvAG4AdABvAHMAbwAuAGwAbwBjAGEAbAAAAAAA")], b""),
+            ),
+            ex(
+                request("POST", pns_path, &ntlm(Some("NTLM TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAAAAABIAAAACAAIAEgAAAAIAAgAUAAAAAAAAACIAAAANYKI4mpvaG5XUzAxpZ8WhzmcvwDeJ4Lye0Qq3Pf3cQMhVbHG")), &wsman_create("http://127.0.0.1:80/powershell")),
+                wsman_created_response(),
+            ),
+            ex(
+                request("POST", pns_path, &ntlm(None), &wsman_command("http://127.0.0.1:80/powershell", "New-OfflineAddressBook", 6, &gadget)),
+                wsman_command_response(),
+            ),
+        ],
+        &[PNS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_GADGET, PNS_OK_SHELL, PNS_OK_BETARGET],
+        &[CVE_2022_41040, CVE_2022_41082],
+    ));
 }
