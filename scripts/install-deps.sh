@@ -7,6 +7,9 @@
 #   tcpreplay    the live-capture tests replay pcaps/ onto veth pairs with it
 #   systemd, logrotate  the tests check dist/'s unit and logrotate snippet with
 #                systemd-analyze and logrotate -d
+#   cargo-fuzz   (with cargo install) builds and runs the fuzz targets of fuzz/; make test
+#                runs each briefly. Under CI=true a failed install is an error; elsewhere
+#                the fuzz step is then skipped with a message.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -31,4 +34,18 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found: install Rust (https://rustup.rs), then run make again" >&2
     exit 1
+fi
+
+# cargo-fuzz: a pinned version, built with the dependency versions it was released with
+# (about 1.5 minutes on two cores). Any cargo-fuzz already installed is used as it is.
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
+    if ! cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" cargo-fuzz; then
+        if [ "${CI:-}" = "true" ]; then
+            echo "install-deps: could not install cargo-fuzz" >&2
+            exit 1
+        fi
+        echo "install-deps: could not install cargo-fuzz: the fuzz targets will be skipped" >&2
+    fi
 fi
