@@ -25,7 +25,7 @@ use crate::stream::{ReassemblyMemory, StreamConfig, StreamEvent, StreamStats, Tc
 use crate::time::Timestamp;
 
 /// Settings of every stage.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// Flow table limits.
     pub flow: FlowConfig,
@@ -33,8 +33,12 @@ pub struct PipelineConfig {
     pub defrag: DefragConfig,
     /// TCP reassembly settings.
     pub stream: StreamConfig,
-    /// Bytes of out-of-order TCP data held at most, over all flows. By default 256 MiB.
-    pub reassembly_memcap: Option<usize>,
+    /// The memory budget of the flows of one shard: everything a flow can make the worker
+    /// hold — its entry in the flow table, out-of-order TCP data, HTTP heads, bodies and
+    /// waiting requests, detection state. Past it, the flows idle longest are evicted (and,
+    /// if one flow alone is past it, that flow). A worker with several shards gives each
+    /// this much. By default 480 MiB.
+    pub memcap: usize,
     /// HTTP limits.
     pub http: HttpConfig,
     /// What to do with segments whose checksums are wrong. By default `auto`.
@@ -119,6 +123,24 @@ impl ChecksumTrust {
     }
 }
 
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
+            stream: StreamConfig::default(),
+            memcap: 480 << 20,
+            http: HttpConfig::default(),
+            checksums: ChecksumMode::default(),
+            async_oneside: false,
+        }
+    }
+}
+
+/// Bytes charged for each out-of-order piece a TCP direction holds, besides its bytes: the
+/// ordered map's node and the piece's own fields.
+const PIECE_OVERHEAD: usize = 64;
+
 /// Where an alert was raised: the packet, the transaction (for HTTP rules) and the bytes
 /// that matched (the message for HTTP rules, the stream data for stream rules).
 #[derive(Debug, Clone, Copy)]
@@ -175,6 +197,12 @@ pub struct WorkerStats {
     pub http: HttpStats,
     /// Detection.
     pub detect: DetectStats,
+    /// Bytes charged to the memory budget at the time of these counters, all shards.
+    pub memory_used: u64,
+    /// The most each shard had charged at once, summed over the shards.
+    pub memory_peak: u64,
+    /// The memory budget, all shards.
+    pub memory_cap: u64,
 }
 
 impl WorkerStats {
@@ -226,6 +254,9 @@ impl WorkerStats {
         h.decode_errors += oh.decode_errors;
         h.pending_overflows += oh.pending_overflows;
         self.detect.merge(&other.detect);
+        self.memory_used += other.memory_used;
+        self.memory_peak += other.memory_peak;
+        self.memory_cap += other.memory_cap;
     }
 }
 
@@ -260,9 +291,29 @@ struct FlowState {
     opened_with_syn_ack: bool,
     /// How each side's checksums are treated (indexed by [`Side::index`]).
     checksum_trust: [ChecksumTrust; 2],
+    /// The shard the flow belongs to (index into the worker's shards).
+    shard: usize,
+    /// Bytes charged to the shard's budget for what the flow owns besides its table entry
+    /// and its held TCP data (which the reassembler charges itself).
+    charge: usize,
 }
 
 impl FlowState {
+    /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
+    /// HTTP state, the overhead of its held TCP pieces, detection state.
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<FlowState>()
+            + self.http.heap_bytes()
+            + self.session.held_segments() * PIECE_OVERHEAD
+            + self.detect.heap_bytes()
+            + self.requests_inspected.capacity() * std::mem::size_of::<(u64, Vec<u32>)>()
+            + self
+                .requests_inspected
+                .iter()
+                .map(|(_, v)| v.capacity() * 4)
+                .sum::<usize>()
+    }
+
     /// The side that sent a packet from `src`.
     fn side_of(&self, src: Endpoint) -> Side {
         if src == self.initiator {
@@ -327,12 +378,34 @@ impl FlowState {
     }
 }
 
+/// The flows of one shard, and the budget they share.
+struct Shard {
+    /// Flow state is boxed: the table's slots stay small, so that a table grown by a flood
+    /// costs little once the flood is gone.
+    flows: FlowTable<Box<FlowState>>,
+    /// Bytes charged to the shard (flow table, held TCP data, the flows' other state) and
+    /// its cap.
+    memory: ReassemblyMemory,
+    /// The flow table's allocation, as last charged.
+    table_bytes: usize,
+    /// The most the shard has had charged at once.
+    peak: usize,
+}
+
+impl Shard {
+    /// Charges the flow table's allocation as it is now.
+    fn recharge_table(&mut self) {
+        let now = self.flows.table_bytes();
+        self.memory.used = (self.memory.used + now).saturating_sub(self.table_bytes);
+        self.table_bytes = now;
+    }
+}
+
 /// The pipeline of one worker.
 pub struct Worker {
     config: PipelineConfig,
-    flows: FlowTable<FlowState>,
+    shards: Vec<Shard>,
     defrag: Defragmenter,
-    memory: ReassemblyMemory,
     stats: WorkerStats,
     finished: Vec<HttpTransaction>,
     detection: Option<Detection>,
@@ -543,31 +616,42 @@ impl Detection {
 }
 
 impl Worker {
-    /// A worker that sees every flow, in capture order: it settles the cross-flow work of
-    /// rules (xbits, thresholds) itself, and its alerts are final.
+    /// A worker that sees every flow, in capture order, with one shard: it settles the
+    /// cross-flow work of rules (xbits, thresholds) itself, and its alerts are final.
     pub fn new(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
-        let mut w = Worker::shard(config, rules);
+        let mut w = Worker::with_shards(config, rules, 1);
         if let Some(d) = &mut w.detection {
             d.cross_flow = Some(CrossFlowState::new());
         }
         w
     }
 
-    /// A worker for one share of the flows, beside others: alerts of rules with xbits,
+    /// A worker for `shards` shards of the flows, beside other workers: each shard has its
+    /// own flow table and the budget `config.memcap`; alerts of rules with xbits,
     /// `threshold` or `detection_filter` are handed out unsettled (with their
     /// [`Alert::cross_flow`]), for one owner of that state to settle in capture order. It
     /// expects whole IP packets (fragments reassembled before) and expires flows only when
     /// told ([`Worker::expire`]).
-    pub fn shard(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
+    pub fn with_shards(
+        config: PipelineConfig,
+        rules: Option<Arc<RuleSet>>,
+        shards: usize,
+    ) -> Worker {
         let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
-        let mut memory = ReassemblyMemory::default();
-        if let Some(cap) = config.reassembly_memcap {
-            memory.cap = cap;
-        }
+        let shards = (0..shards.max(1))
+            .map(|_| Shard {
+                flows: FlowTable::new(config.flow.clone()),
+                memory: ReassemblyMemory {
+                    used: 0,
+                    cap: config.memcap,
+                },
+                table_bytes: 0,
+                peak: 0,
+            })
+            .collect();
         Worker {
-            flows: FlowTable::new(config.flow.clone()),
+            shards,
             defrag: Defragmenter::new(config.defrag.clone()),
-            memory,
             config,
             stats: WorkerStats::default(),
             finished: Vec::new(),
@@ -584,10 +668,24 @@ impl Worker {
         }
     }
 
+    /// Bytes charged to the memory budget now, over every shard.
+    pub fn memory_used(&self) -> usize {
+        self.shards.iter().map(|s| s.memory.used).sum()
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> WorkerStats {
         let mut s = self.stats.clone();
-        s.flow = self.flows.stats().clone();
+        for sh in &self.shards {
+            let f = sh.flows.stats();
+            s.flow.created += f.created;
+            s.flow.timed_out += f.timed_out;
+            s.flow.evicted += f.evicted;
+            s.flow.peak += f.peak;
+            s.memory_used += sh.memory.used as u64;
+            s.memory_peak += sh.peak.max(sh.memory.used) as u64;
+            s.memory_cap += sh.memory.cap as u64;
+        }
         s.defrag = self.defrag.stats().clone();
         if let Some(d) = &self.detection {
             s.detect = d.state.stats.clone();
@@ -605,9 +703,20 @@ impl Worker {
         self.handle(packet, pcap_cnt, sink);
     }
 
-    /// Takes one packet without looking at the clock (a [`Worker::shard`] is told the time
-    /// by [`Worker::expire`]).
+    /// Takes one packet without looking at the clock (a worker of several shards is told the
+    /// time by [`Worker::expire`]).
     pub fn handle(&mut self, packet: &RawPacket<'_>, pcap_cnt: u64, sink: &mut dyn EventSink) {
+        self.handle_in(0, packet, pcap_cnt, sink);
+    }
+
+    /// Takes one packet of a flow of shard `shard` (an index below the number of shards).
+    pub fn handle_in(
+        &mut self,
+        shard: usize,
+        packet: &RawPacket<'_>,
+        pcap_cnt: u64,
+        sink: &mut dyn EventSink,
+    ) {
         self.stats.decode.packets += 1;
         self.stats.decode.bytes += packet.data.len() as u64;
         let at = PacketRef {
@@ -615,7 +724,7 @@ impl Worker {
             pcap_cnt,
         };
         match decode::decode_frame(packet.link_type, packet.data) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, packet.data.len(), at, sink),
+            Ok(Decoded::Tcp(segment)) => self.tcp(shard, &segment, packet.data.len(), at, sink),
             Ok(Decoded::Fragment(fragment)) => {
                 if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
                     self.stats.decode.invalid_checksum += 1;
@@ -630,6 +739,7 @@ impl Worker {
                         vlan: k.vlan,
                     };
                     self.handle_datagram(
+                        shard,
                         ip,
                         datagram.key.protocol,
                         &datagram.payload,
@@ -646,9 +756,12 @@ impl Worker {
     }
 
     /// Takes the transport payload of a reassembled IP datagram (protocol `protocol`, sent
-    /// from `ip.src` to `ip.dst`), completed by a frame of `wire_bytes` bytes at `at`.
+    /// from `ip.src` to `ip.dst`, of a flow of shard `shard`), completed by a frame of
+    /// `wire_bytes` bytes at `at`.
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_datagram(
         &mut self,
+        shard: usize,
         ip: IpHeader,
         protocol: u8,
         payload: &[u8],
@@ -657,7 +770,7 @@ impl Worker {
         sink: &mut dyn EventSink,
     ) {
         match decode::decode_transport(ip, protocol, payload) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(&segment, wire_bytes, at, sink),
+            Ok(Decoded::Tcp(segment)) => self.tcp(shard, &segment, wire_bytes, at, sink),
             Ok(_) => self.stats.decode.other_ip += 1,
             Err(e) => self.count_error(e),
         }
@@ -667,7 +780,10 @@ impl Worker {
     /// were captured, and hands out what that completes.
     pub fn expire(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
         let mut gone = Vec::new();
-        self.flows.expire(now, &mut |_, f| gone.push(f));
+        for sh in &mut self.shards {
+            sh.flows.expire(now, &mut |_, f| gone.push(f));
+            sh.recharge_table();
+        }
         self.close_in_order(gone, sink);
     }
 
@@ -675,7 +791,9 @@ impl Worker {
     /// and hands out what remains.
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         let mut flows = Vec::new();
-        self.flows.drain(&mut |_, f| flows.push(f));
+        for sh in &mut self.shards {
+            sh.flows.drain(&mut |_, f| flows.push(f));
+        }
         self.close_in_order(flows, sink);
     }
 
@@ -695,10 +813,12 @@ impl Worker {
                 at.map(|i| i as u32)
             })
             .collect();
-        self.flows.for_each_mut(&mut |f: &mut FlowState| {
-            f.detect = f.detect.remapped(&remap);
-            f.requests_inspected.clear();
-        });
+        for sh in &mut self.shards {
+            sh.flows.for_each_mut(&mut |f: &mut Box<FlowState>| {
+                f.detect = f.detect.remapped(&remap);
+                f.requests_inspected.clear();
+            });
+        }
         if let Some(c) = &mut d.cross_flow {
             c.rebind(d.rules.xbit_names(), rules.xbit_names());
         }
@@ -706,7 +826,8 @@ impl Worker {
         d.rules = rules;
     }
 
-    fn close_in_order(&mut self, mut flows: Vec<FlowState>, sink: &mut dyn EventSink) {
+    #[allow(clippy::vec_box)] // The flows come boxed out of the table; unboxing would copy each.
+    fn close_in_order(&mut self, mut flows: Vec<Box<FlowState>>, sink: &mut dyn EventSink) {
         flows.sort_by_key(|f| f.first_packet);
         for flow in flows {
             self.close_flow(flow, sink);
@@ -722,6 +843,7 @@ impl Worker {
 
     fn tcp(
         &mut self,
+        shard: usize,
         segment: &TcpSegment<'_>,
         wire_bytes: usize,
         at: PacketRef,
@@ -734,7 +856,10 @@ impl Worker {
             ChecksumMode::All | ChecksumMode::Auto => checksum::tcp_segment_ok(segment),
         };
         let mode = self.config.checksums;
-        let existing = self.flows.get_mut(&key, at.ts).map(|f| {
+        let Some(sh) = self.shards.get_mut(shard) else {
+            return;
+        };
+        let existing = sh.flows.get_mut(&key, at.ts).map(|f| {
             let trust = &mut f.checksum_trust[f.side_of(src).index()];
             let gate = trust.gate(mode, checksum_ok);
             (gate, segment.flags.syn() && f.session.is_reusable())
@@ -754,7 +879,7 @@ impl Worker {
             }
             _ => false,
         };
-        if let Some(old) = restart.then(|| self.flows.remove(&key)).flatten() {
+        if let Some(old) = restart.then(|| sh.flows.remove(&key)).flatten() {
             // Port reuse, or a direction that looked checksum-offloaded sent a right
             // checksum (what came before was never the server's): the old connection ends
             // here and this packet opens a new one.
@@ -762,7 +887,10 @@ impl Worker {
         }
         let cfg = &self.config;
         let stats = &mut self.stats;
-        let flow = match self.flows.get_mut(&key, at.ts) {
+        let Some(sh) = self.shards.get_mut(shard) else {
+            return;
+        };
+        let flow = match sh.flows.get_mut(&key, at.ts) {
             Some(flow) => flow,
             None => {
                 // A SYN/ACK seen first was sent by the responder; anything else by the initiator.
@@ -795,12 +923,12 @@ impl Worker {
                     opened_with_syn: segment.flags.syn(),
                     opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
                     checksum_trust,
+                    shard,
+                    charge: 0,
                 };
-                let mut evicted = Vec::new();
-                self.flows
-                    .insert(key, state, at.ts, &mut |_, f| evicted.push(f));
-                self.close_in_order(evicted, sink);
-                match self.flows.get_mut(&key, at.ts) {
+                sh.flows.insert(key, Box::new(state), at.ts);
+                sh.recharge_table();
+                match sh.flows.get_mut(&key, at.ts) {
                     Some(flow) => flow,
                     None => return,
                 }
@@ -825,7 +953,7 @@ impl Worker {
             side,
             at.ts,
             &self.config.stream,
-            &mut self.memory,
+            &mut sh.memory,
             &mut self.stats.stream,
             &mut |event| {
                 if let (Some(stream), StreamEvent::Data { side, bytes }) = (stream.as_mut(), event)
@@ -846,24 +974,76 @@ impl Worker {
             &mut self.stats.http,
             sink,
         );
+        let charge = flow.heap_bytes();
+        sh.memory.used = (sh.memory.used + charge).saturating_sub(flow.charge);
+        flow.charge = charge;
         if flow.session.is_closed() {
-            self.flows.mark_closed(&key);
+            sh.flows.mark_closed(&key);
+        }
+        self.keep_budget(shard, &key, sink);
+    }
+
+    /// Evicts flows of shard `shard` while it is past its budget: the eighth idle longest at
+    /// a time, down to seven eighths of the budget, sparing `current`; if `current` alone
+    /// still holds more than the budget allows, it goes too. Each evicted flow is finished as
+    /// at the end of the capture (its transactions handed out, flagged incomplete).
+    fn keep_budget(&mut self, shard: usize, current: &FlowKey, sink: &mut dyn EventSink) {
+        let Some(sh) = self.shards.get_mut(shard) else {
+            return;
+        };
+        sh.peak = sh.peak.max(sh.memory.used);
+        if sh.memory.used <= sh.memory.cap {
+            return;
+        }
+        let target = sh.memory.cap / 8 * 7;
+        loop {
+            let Some(sh) = self.shards.get_mut(shard) else {
+                return;
+            };
+            if sh.memory.used <= target {
+                return;
+            }
+            let mut evicted = Vec::new();
+            sh.flows
+                .evict_oldest(Some(current), &mut |_, f| evicted.push(f));
+            if evicted.is_empty() {
+                break;
+            }
+            self.close_in_order(evicted, sink);
+            if let Some(sh) = self.shards.get_mut(shard) {
+                sh.flows.shrink_if_sparse();
+                sh.recharge_table();
+            }
+        }
+        let Some(sh) = self.shards.get_mut(shard) else {
+            return;
+        };
+        if sh.memory.used > sh.memory.cap {
+            if let Some(flow) = sh.flows.remove(current) {
+                sh.flows.count_eviction();
+                self.close_flow(flow, sink);
+            }
         }
     }
 
     /// Ends a flow that left the table: flushes its stream and HTTP state and hands out what
     /// that completes.
-    fn close_flow(&mut self, mut flow: FlowState, sink: &mut dyn EventSink) {
+    fn close_flow(&mut self, mut flow: Box<FlowState>, sink: &mut dyn EventSink) {
         let http = &mut flow.http;
         let http_stats = &mut self.stats.http;
         let http_cfg = &self.config.http;
         let at = flow.last_at;
+        let Some(sh) = self.shards.get_mut(flow.shard) else {
+            return;
+        };
         flow.session.finish(
             &self.config.stream,
-            &mut self.memory,
+            &mut sh.memory,
             &mut self.stats.stream,
             &mut |event| deliver(http, event, at, http_cfg, http_stats),
         );
+        sh.memory.used = sh.memory.used.saturating_sub(flow.charge);
+        sh.recharge_table();
         flow.http.finish(&self.config.http, &mut self.stats.http);
         Self::emit_completed(
             &mut flow,

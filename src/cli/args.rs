@@ -300,10 +300,12 @@ pub struct SensorArgs {
     #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub stream_depth: u64,
 
-    /// Bytes of out-of-order TCP data held at most, over all flows (each of the 64 flow
-    /// shards has its share).
-    #[arg(long, value_name = "BYTES", default_value = "256m", value_parser = parse_size, help_heading = "Limits")]
-    pub reassembly_memcap: u64,
+    /// The memory budget: everything flows can make exhound hold — flow entries, out-of-order
+    /// TCP data, HTTP heads, bodies and waiting requests, detection state — plus IP fragments
+    /// (1/16 of it). Past it the flows idle longest are evicted (counted). Split evenly over
+    /// the 64 flow shards. Suffixes k, m, g.
+    #[arg(long, value_name = "BYTES", default_value = "512m", value_parser = parse_size, help_heading = "Limits")]
+    pub memcap: u64,
 
     /// Bytes of each request body kept for inspection (after dechunking and decoding).
     #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
@@ -331,11 +333,6 @@ pub struct SensorArgs {
     )]
     pub flow_timeout: u64,
 
-    /// Bytes the flow table may use (each of the 64 flow shards has its share); the oldest
-    /// idle flows are evicted past it.
-    #[arg(long, value_name = "BYTES", default_value = "128m", value_parser = parse_size, help_heading = "Limits")]
-    pub flow_memcap: u64,
-
     /// Seconds (of packet time) an incomplete fragmented datagram is kept.
     #[arg(
         long,
@@ -344,10 +341,6 @@ pub struct SensorArgs {
         help_heading = "Limits"
     )]
     pub defrag_timeout: u64,
-
-    /// Bytes of IP fragments held at most.
-    #[arg(long, value_name = "BYTES", default_value = "32m", value_parser = parse_size, help_heading = "Limits")]
-    pub defrag_memcap: u64,
 }
 
 impl SensorArgs {
@@ -359,15 +352,15 @@ impl SensorArgs {
         c.stream.midstream = !self.no_midstream;
         c.async_oneside = self.async_oneside;
         c.stream.depth = self.stream_depth;
-        c.reassembly_memcap = Some(to_usize(self.reassembly_memcap));
         c.http.request_body_limit = to_usize(self.request_body_limit);
         c.http.response_body_limit = to_usize(self.response_body_limit);
         c.http.decompress_layers = self.decompress_layers;
         c.http.decompress_lzma = self.decompress_lzma;
         c.flow.idle_timeout_secs = self.flow_timeout;
-        c.flow.memcap = to_usize(self.flow_memcap);
         c.defrag.timeout_secs = self.defrag_timeout;
-        c.defrag.memcap = to_usize(self.defrag_memcap);
+        let total = to_usize(self.memcap);
+        c.defrag.memcap = total / 16;
+        c.memcap = total - total / 16;
         c
     }
 

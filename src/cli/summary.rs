@@ -117,6 +117,15 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
         "  detection limits {} inspections out of match steps, {} xbits and {} rate trackers not kept (tables full)",
         t.match_limit_hits, t.xbits_dropped, t.threshold_entries_dropped
     );
+    let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
+    let _ = writeln!(
+        e,
+        "  memory           {:.1} MiB charged at the end, {:.1} MiB at most (shard peaks summed), budget {:.1} MiB ({} flows evicted)",
+        mib(w.memory_used),
+        mib(w.memory_peak),
+        mib(w.memory_cap),
+        f.evicted
+    );
     let _ = writeln!(e, "  EVE records      {}", s.records);
     let _ = writeln!(e, "  elapsed          {:.3} s ({rate:.1} MB/s)", run.secs);
 }

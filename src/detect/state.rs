@@ -128,6 +128,11 @@ impl FlowDetectState {
         self.set(id, on);
     }
 
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.bits.capacity() * 8
+    }
+
     /// The same bits numbered anew: bit `i` becomes bit `remap[i]` (dropped when `None`).
     pub fn remapped(&self, remap: &[Option<u32>]) -> FlowDetectState {
         let mut out = FlowDetectState::new();

@@ -1,7 +1,9 @@
 //! Symmetric flow keys and the two sides of a conversation.
 
-use std::hash::{Hash, Hasher};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use crate::decode::{TcpSegment, VlanIds};
 
@@ -44,18 +46,67 @@ impl Side {
 
 /// A key that is the same for both directions of a flow: the two endpoints in a canonical
 /// order, plus the VLAN ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// The key carries its hash for flow tables, computed once with a keyed hash (SipHash with a
+/// key drawn at random once per process), so that a packet's several table lookups hash it
+/// once, and so that an attacker cannot choose addresses that collide in the tables. Nothing
+/// the sensor writes depends on that hash (tables are never read in their own order);
+/// [`FlowKey::shard_hash`] is the stable hash for everything that must not change between runs.
+#[derive(Debug, Clone, Copy)]
 pub struct FlowKey {
     low: Endpoint,
     high: Endpoint,
     vlan: VlanIds,
+    table_hash: u64,
+}
+
+impl PartialEq for FlowKey {
+    fn eq(&self, other: &FlowKey) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl Eq for FlowKey {}
+
+impl PartialOrd for FlowKey {
+    fn partial_cmp(&self, other: &FlowKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FlowKey {
+    fn cmp(&self, other: &FlowKey) -> std::cmp::Ordering {
+        self.fields().cmp(&other.fields())
+    }
+}
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.table_hash);
+    }
+}
+
+/// The keyed hasher of flow-table hashes, drawn once per process.
+fn table_hasher() -> &'static RandomState {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new)
 }
 
 impl FlowKey {
     /// The key of a packet from `src` to `dst`.
     pub fn new(src: Endpoint, dst: Endpoint, vlan: VlanIds) -> FlowKey {
         let (low, high) = if src <= dst { (src, dst) } else { (dst, src) };
-        FlowKey { low, high, vlan }
+        let table_hash = table_hasher().hash_one((low, high, vlan));
+        FlowKey {
+            low,
+            high,
+            vlan,
+            table_hash,
+        }
+    }
+
+    fn fields(&self) -> (Endpoint, Endpoint, VlanIds) {
+        (self.low, self.high, self.vlan)
     }
 
     /// The source and destination of a TCP segment, and the key of its flow.
@@ -90,8 +141,27 @@ impl FlowKey {
     /// the EVE `flow_id`. Stable across runs (no random state).
     pub fn shard_hash(&self) -> u32 {
         let mut h = Fnv32::default();
-        self.hash(&mut h);
+        self.fields().hash(&mut h);
         h.finish() as u32
+    }
+}
+
+/// The hasher of flow tables: the key's own hash, passed through (see [`FlowKey`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyHash(u64);
+
+impl Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `FlowKey`; anything else still hashes.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

@@ -1,12 +1,16 @@
-//! The per-worker flow table: lookup, packet-time expiry and eviction under a memory cap.
+//! A flow table: lookup, packet-time expiry, and eviction of the oldest idle flows on demand.
 //!
-//! Expiry runs at most once per second of packet time and walks the table; eviction under the
-//! memory cap removes the oldest-idle eighth of the table at once, so both cost O(1) amortised
-//! per packet. The owner decides what to do with a flow that leaves the table (finish its HTTP
-//! transactions, say): [`FlowTable::expire`] and [`FlowTable::insert`] hand removed flows back.
+//! Expiry runs at most once per second of packet time and walks the table. The owner keeps
+//! the memory budget (it knows what each flow holds besides its entry): it reads the bytes the
+//! table itself takes ([`FlowTable::table_bytes`], the allocation, not an estimate per entry)
+//! and asks for the oldest idle flows when over budget ([`FlowTable::evict_oldest`]). The
+//! owner decides what to do with a flow that leaves the table (finish its HTTP transactions,
+//! say): [`FlowTable::expire`] and [`FlowTable::evict_oldest`] hand removed flows back.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
+use super::key::KeyHash;
 use super::FlowKey;
 use crate::time::Timestamp;
 
@@ -19,9 +23,6 @@ pub struct FlowConfig {
     /// A flow that has been closed (FIN both ways or RST) is removed after this idle time. By
     /// default 60 s.
     pub closed_timeout_secs: u64,
-    /// Bytes the table may use for its entries (not counting stream buffers, which have their
-    /// own cap). By default 128 MiB.
-    pub memcap: usize,
 }
 
 impl Default for FlowConfig {
@@ -29,7 +30,6 @@ impl Default for FlowConfig {
         FlowConfig {
             idle_timeout_secs: 600,
             closed_timeout_secs: 60,
-            memcap: 128 << 20,
         }
     }
 }
@@ -41,7 +41,7 @@ pub struct FlowStats {
     pub created: u64,
     /// Flows removed on timeout.
     pub timed_out: u64,
-    /// Flows evicted because the memory cap was reached.
+    /// Flows evicted because the memory budget was reached.
     pub evicted: u64,
     /// Most flows held at once.
     pub peak: u64,
@@ -57,7 +57,10 @@ struct Entry<T> {
 /// Flows of one worker, keyed by [`FlowKey`].
 pub struct FlowTable<T> {
     config: FlowConfig,
-    flows: HashMap<FlowKey, Entry<T>>,
+    flows: HashMap<FlowKey, Entry<T>, BuildHasherDefault<KeyHash>>,
+    /// The most flows held since the table was last shrunk: what its allocation is sized
+    /// for (see [`FlowTable::table_bytes`]).
+    high_water: usize,
     next_expiry_check: Timestamp,
     stats: FlowStats,
 }
@@ -67,7 +70,8 @@ impl<T> FlowTable<T> {
     pub fn new(config: FlowConfig) -> FlowTable<T> {
         FlowTable {
             config,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
+            high_water: 0,
             next_expiry_check: Timestamp(i64::MIN),
             stats: FlowStats::default(),
         }
@@ -92,6 +96,11 @@ impl<T> FlowTable<T> {
         self.flows.remove(key).map(|e| e.value)
     }
 
+    /// Counts a flow the owner took out with [`FlowTable::remove`] as evicted.
+    pub fn count_eviction(&mut self) {
+        self.stats.evicted += 1;
+    }
+
     /// Marks a flow closed, so that it expires after the shorter closed timeout.
     pub fn mark_closed(&mut self, key: &FlowKey) {
         if let Some(e) = self.flows.get_mut(key) {
@@ -99,19 +108,10 @@ impl<T> FlowTable<T> {
         }
     }
 
-    /// Adds a new flow seen first at `now`. When the memory cap is reached, the oldest idle
-    /// flows are evicted first and handed to `evicted`.
-    pub fn insert(
-        &mut self,
-        key: FlowKey,
-        value: T,
-        now: Timestamp,
-        evicted: &mut impl FnMut(FlowKey, T),
-    ) -> &mut T {
-        if (self.flows.len() + 1) * Self::entry_size() > self.config.memcap {
-            self.evict_oldest(evicted);
-        }
+    /// Adds a new flow seen first at `now`.
+    pub fn insert(&mut self, key: FlowKey, value: T, now: Timestamp) -> &mut T {
         self.stats.created += 1;
+        self.high_water = self.high_water.max(self.flows.len() + 1);
         self.stats.peak = self.stats.peak.max(self.flows.len() as u64 + 1);
         let entry = self.flows.entry(key).or_insert(Entry {
             value,
@@ -146,6 +146,16 @@ impl<T> FlowTable<T> {
                 expired(key, e.value);
             }
         }
+        self.shrink_if_sparse();
+    }
+
+    /// Gives back what a flood left: a table holding a quarter of what it was sized for (and
+    /// not small) shrinks to twice its load.
+    pub fn shrink_if_sparse(&mut self) {
+        if self.high_water > 1024 && self.flows.len() * 4 < self.high_water {
+            self.high_water = self.flows.len() * 2;
+            self.flows.shrink_to(self.high_water);
+        }
     }
 
     /// Removes every flow (end of capture), oldest first, handing each to `each`.
@@ -179,14 +189,31 @@ impl<T> FlowTable<T> {
         &self.stats
     }
 
-    fn entry_size() -> usize {
-        // Entry plus the hash map's key and control byte, a fair estimate of one slot.
-        std::mem::size_of::<Entry<T>>() + std::mem::size_of::<FlowKey>() + 1
+    /// Bytes the table's allocation may take: slots (key, entry and control byte) for the
+    /// most flows held since it was last shrunk, at most 7/8 full and just doubled, so 16/7
+    /// slots a flow. An upper bound that depends only on what the table held, never on the
+    /// hash table's layout (which depends on the per-process hash key): the same input
+    /// charges the same bytes, so memory caps evict the same flows on every run. What the
+    /// flows own besides their entry is not counted here.
+    pub fn table_bytes(&self) -> usize {
+        self.high_water * Self::slot_size() * 16 / 7
     }
 
-    fn evict_oldest(&mut self, evicted: &mut impl FnMut(FlowKey, T)) {
-        let mut ages: Vec<(Timestamp, FlowKey)> =
-            self.flows.iter().map(|(k, e)| (e.last_seen, *k)).collect();
+    /// One slot of the hash table: the key, the entry and the control byte.
+    pub fn slot_size() -> usize {
+        std::mem::size_of::<(FlowKey, Entry<T>)>() + 1
+    }
+
+    /// Evicts the eighth of the flows (at least one) idle longest, but not `keep`, handing
+    /// each to `evicted` (oldest first; ties by key, so the choice does not depend on the
+    /// table's order).
+    pub fn evict_oldest(&mut self, keep: Option<&FlowKey>, evicted: &mut impl FnMut(FlowKey, T)) {
+        let mut ages: Vec<(Timestamp, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(k, _)| Some(*k) != keep)
+            .map(|(k, e)| (e.last_seen, *k))
+            .collect();
         let count = (ages.len() / 8).max(1).min(ages.len());
         if count == 0 {
             return;
@@ -227,8 +254,8 @@ mod tests {
             idle_timeout_secs: 10,
             ..Default::default()
         });
-        t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
-        t.insert(key(2), 2u32, Timestamp::from_secs(105), &mut |_, _| {});
+        t.insert(key(1), 1u32, Timestamp::from_secs(100));
+        t.insert(key(2), 2u32, Timestamp::from_secs(105));
         let mut gone = Vec::new();
         t.expire(Timestamp::from_secs(111), &mut |_, v| gone.push(v));
         assert_eq!(gone, vec![1]);
@@ -242,7 +269,7 @@ mod tests {
             idle_timeout_secs: 10,
             ..Default::default()
         });
-        t.insert(key(1), 1u32, Timestamp::from_secs(100), &mut |_, _| {});
+        t.insert(key(1), 1u32, Timestamp::from_secs(100));
         assert!(t.get_mut(&key(1), Timestamp::from_secs(109)).is_some());
         let mut gone = Vec::new();
         t.expire(Timestamp::from_secs(115), &mut |_, v| gone.push(v));
@@ -254,10 +281,9 @@ mod tests {
         let cfg = FlowConfig {
             idle_timeout_secs: 600,
             closed_timeout_secs: 5,
-            ..Default::default()
         };
         let mut t = FlowTable::new(cfg);
-        t.insert(key(1), 1u32, Timestamp::from_secs(0), &mut |_, _| {});
+        t.insert(key(1), 1u32, Timestamp::from_secs(0));
         t.mark_closed(&key(1));
         let mut gone = Vec::new();
         t.expire(Timestamp::from_secs(6), &mut |_, v| gone.push(v));
@@ -265,31 +291,24 @@ mod tests {
     }
 
     #[test]
-    fn memcap_evicts_the_oldest_idle_flows() {
-        let size = FlowTable::<u64>::entry_size();
-        let mut t = FlowTable::new(FlowConfig {
-            memcap: size * 16,
-            ..Default::default()
-        });
-        let mut evicted = Vec::new();
+    fn eviction_takes_the_oldest_idle_eighth_but_the_one_kept() {
+        let mut t = FlowTable::new(FlowConfig::default());
         for i in 0..17u16 {
-            t.insert(
-                key(i),
-                u64::from(i),
-                Timestamp::from_secs(i64::from(i)),
-                &mut |_, v| evicted.push(v),
-            );
+            t.insert(key(i), u64::from(i), Timestamp::from_secs(i64::from(i)));
         }
-        assert_eq!(evicted, vec![0, 1]);
+        assert!(t.table_bytes() >= 17 * FlowTable::<u64>::slot_size());
+        let mut evicted = Vec::new();
+        t.evict_oldest(Some(&key(0)), &mut |_, v| evicted.push(v));
+        assert_eq!(evicted, vec![1, 2]);
         assert_eq!(t.stats().evicted, 2);
-        assert!(t.len() <= 16);
+        assert_eq!(t.len(), 15);
     }
 
     #[test]
     fn drain_is_oldest_first() {
         let mut t = FlowTable::new(FlowConfig::default());
-        t.insert(key(2), 2u32, Timestamp::from_secs(2), &mut |_, _| {});
-        t.insert(key(1), 1u32, Timestamp::from_secs(1), &mut |_, _| {});
+        t.insert(key(2), 2u32, Timestamp::from_secs(2));
+        t.insert(key(1), 1u32, Timestamp::from_secs(1));
         let mut order = Vec::new();
         t.drain(&mut |_, v| order.push(v));
         assert_eq!(order, vec![1, 2]);

@@ -142,6 +142,17 @@ impl HttpConnection {
         HttpConnection::default()
     }
 
+    /// Heap bytes held: bytes waiting for more data, and the transactions not handed out
+    /// (for the memory budget). Costs a walk over the waiting transactions.
+    pub fn heap_bytes(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| s.pending.capacity())
+            .sum::<usize>()
+            + self.txs.capacity() * std::mem::size_of::<Slot>()
+            + self.txs.iter().map(|s| s.tx.heap_bytes()).sum::<usize>()
+    }
+
     /// Takes bytes sent by `side`, delivered by the packet `at`.
     pub fn on_data(
         &mut self,

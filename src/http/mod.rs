@@ -185,6 +185,77 @@ impl Headers {
     }
 }
 
+/// Heap bytes of a byte string (its capacity).
+fn vec_bytes(v: &Vec<u8>) -> usize {
+    v.capacity()
+}
+
+impl Headers {
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<Header>()
+            + self
+                .0
+                .iter()
+                .map(|h| vec_bytes(&h.name) + vec_bytes(&h.value))
+                .sum::<usize>()
+    }
+}
+
+impl HttpRequest {
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        let u = &self.uri;
+        [
+            &self.method,
+            &self.target,
+            &self.protocol,
+            &self.request_line,
+            &self.raw_headers,
+            &self.body,
+            &u.path,
+        ]
+        .into_iter()
+        .map(vec_bytes)
+        .sum::<usize>()
+            + u.query_raw.as_ref().map_or(0, vec_bytes)
+            + u.query_decoded.as_ref().map_or(0, vec_bytes)
+            + self.headers.heap_bytes()
+            + self.trailers.heap_bytes()
+            + self.cookies.capacity() * std::mem::size_of::<Cookie>()
+            + self
+                .cookies
+                .iter()
+                .map(|c| vec_bytes(&c.name) + vec_bytes(&c.value))
+                .sum::<usize>()
+    }
+}
+
+impl HttpResponse {
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        [
+            &self.protocol,
+            &self.reason,
+            &self.response_line,
+            &self.raw_headers,
+            &self.body,
+        ]
+        .into_iter()
+        .map(vec_bytes)
+        .sum::<usize>()
+            + self.headers.heap_bytes()
+            + self.trailers.heap_bytes()
+    }
+}
+
+impl HttpTransaction {
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.request.heap_bytes() + self.response.as_ref().map_or(0, HttpResponse::heap_bytes)
+    }
+}
+
 /// A request as the server saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpRequest {

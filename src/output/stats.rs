@@ -63,6 +63,8 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
             "total": f.created,
             "tcp": f.created,
             "tcp_reuse": st.reused,
+            "memuse": w.memory_used,
+            "memcap": w.memory_cap,
             "active": f.created.saturating_sub(ended),
             "mgr": {"flows_timeout": f.timed_out},
             "wrk": {"flows_evicted": f.evicted},
@@ -138,6 +140,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
             put(&format!("capture.queue_drops.worker{i}"), *n);
         }
     }
+    put("memory.peak", w.memory_peak);
     put("eve.records", s.records);
     let record = StatsRecord {
         timestamp: format_timestamp(c.time),

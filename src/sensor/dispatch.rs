@@ -39,7 +39,7 @@ pub const SHARDS: usize = 64;
 /// A batch is sent when it holds this many items…
 const BATCH_ITEMS: usize = 1024;
 /// …or this many bytes of packets.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 /// Every batch is flushed at least this often (in positions).
 pub const FLUSH_EVERY: u64 = 8192;
 

@@ -31,19 +31,20 @@ pub struct OutputOptions {
     pub pcap_filename: bool,
 }
 
-/// The settings of one shard: the sensor's, with each memory cap divided among the shards.
+/// The settings of one shard: the sensor's, with the memory budget divided among the
+/// shards.
 pub fn shard_config(config: &PipelineConfig) -> PipelineConfig {
     let mut c = config.clone();
-    c.flow.memcap = (c.flow.memcap / SHARDS).max(1);
-    let reassembly = c.reassembly_memcap.unwrap_or(256 << 20);
-    c.reassembly_memcap = Some((reassembly / SHARDS).max(1));
+    c.memcap = (c.memcap / SHARDS).max(1);
     c
 }
 
 /// One worker thread's state.
 pub struct WorkerThread {
     index: usize,
-    shards: Vec<Option<pipeline::Worker>>,
+    workers: usize,
+    /// The pipeline of this worker's shards: global shard `s` is its shard `s / workers`.
+    pipeline: pipeline::Worker,
     sink: RecordSink,
 }
 
@@ -56,16 +57,11 @@ impl WorkerThread {
         rules: Option<Arc<RuleSet>>,
         options: OutputOptions,
     ) -> WorkerThread {
-        let config = shard_config(config);
-        let shards = (0..SHARDS)
-            .map(|s| {
-                (s % workers == index)
-                    .then(|| pipeline::Worker::shard(config.clone(), rules.clone()))
-            })
-            .collect();
+        let owned = (0..SHARDS).filter(|s| s % workers == index).count();
         WorkerThread {
             index,
-            shards,
+            workers,
+            pipeline: pipeline::Worker::with_shards(shard_config(config), rules, owned),
             sink: RecordSink {
                 options,
                 files: Vec::new(),
@@ -125,9 +121,7 @@ impl WorkerThread {
                 start,
                 len,
             } => {
-                let Some((shard, data)) =
-                    shard_and_bytes(&mut self.shards, *shard, bytes, *start, *len)
-                else {
+                let Some(data) = item_bytes(bytes, *start, *len) else {
                     return;
                 };
                 let packet = RawPacket {
@@ -138,7 +132,8 @@ impl WorkerThread {
                     number: *pcap_cnt,
                 };
                 sink.begin(*position, false);
-                shard.handle(&packet, *pcap_cnt, sink);
+                let local = usize::from(*shard) / self.workers;
+                self.pipeline.handle_in(local, &packet, *pcap_cnt, sink);
             }
             Item::Datagram {
                 position,
@@ -151,9 +146,7 @@ impl WorkerThread {
                 start,
                 len,
             } => {
-                let Some((shard, payload)) =
-                    shard_and_bytes(&mut self.shards, *shard, bytes, *start, *len)
-                else {
+                let Some(payload) = item_bytes(bytes, *start, *len) else {
                     return;
                 };
                 let at = PacketRef {
@@ -161,13 +154,20 @@ impl WorkerThread {
                     pcap_cnt: *pcap_cnt,
                 };
                 sink.begin(*position, false);
-                shard.handle_datagram(*ip, *protocol, payload, *wire_len as usize, at, sink);
+                let local = usize::from(*shard) / self.workers;
+                self.pipeline.handle_datagram(
+                    local,
+                    *ip,
+                    *protocol,
+                    payload,
+                    *wire_len as usize,
+                    at,
+                    sink,
+                );
             }
             Item::Tick { position, now } => {
                 sink.begin(*position, true);
-                for shard in self.shards.iter_mut().flatten() {
-                    shard.expire(*now, sink);
-                }
+                self.pipeline.expire(*now, sink);
             }
             Item::File {
                 first_pcap_cnt,
@@ -188,9 +188,7 @@ impl WorkerThread {
                 });
             }
             Item::Rules { position, rules } => {
-                for shard in self.shards.iter_mut().flatten() {
-                    shard.set_rules(Arc::clone(rules));
-                }
+                self.pipeline.set_rules(Arc::clone(rules));
                 if self.index == 0 {
                     sink.records.push(Record {
                         key: OrderKey::at(*position),
@@ -201,22 +199,16 @@ impl WorkerThread {
         }
     }
 
-    /// The sum of the counters of this worker's shards.
+    /// The counters of this worker's shards.
     pub fn stats(&self) -> WorkerStats {
-        let mut sum = WorkerStats::default();
-        for shard in self.shards.iter().flatten() {
-            sum.merge(&shard.stats());
-        }
-        sum
+        self.pipeline.stats()
     }
 
     /// End of input: finishes every flow (records at the end position, in the order of the
     /// flows' first packets) and returns the final counters.
     pub fn finish(&mut self) -> WorkerStats {
         self.sink.begin(u64::MAX, true);
-        for shard in self.shards.iter_mut().flatten() {
-            shard.finish(&mut self.sink);
-        }
+        self.pipeline.finish(&mut self.sink);
         self.stats()
     }
 
@@ -226,17 +218,10 @@ impl WorkerThread {
     }
 }
 
-/// The shard an item is for (one this worker owns) and the item's bytes in its batch.
-fn shard_and_bytes<'a, 'b>(
-    shards: &'a mut [Option<pipeline::Worker>],
-    shard: u16,
-    bytes: &'b [u8],
-    start: u32,
-    len: u32,
-) -> Option<(&'a mut pipeline::Worker, &'b [u8])> {
-    let shard = shards.get_mut(usize::from(shard))?.as_mut()?;
-    let (start, len) = (start as usize, len as usize);
-    Some((shard, bytes.get(start..start + len)?))
+/// An item's bytes in its batch.
+fn item_bytes(bytes: &[u8], start: u32, len: u32) -> Option<&[u8]> {
+    let start = start as usize;
+    bytes.get(start..start.checked_add(len as usize)?)
 }
 
 /// Turns what the shards hand out into keyed records.

@@ -250,6 +250,14 @@ impl TcpSession {
         self.directions.iter().any(TcpReassembler::is_closed)
     }
 
+    /// Out-of-order pieces held, both directions together.
+    pub fn held_segments(&self) -> usize {
+        self.directions
+            .iter()
+            .map(TcpReassembler::held_segments)
+            .sum()
+    }
+
     /// The reassembler of the bytes sent by `side`.
     pub fn direction(&self, side: Side) -> &TcpReassembler {
         &self.directions[side.index()]

@@ -13,6 +13,7 @@ pub mod conv;
 pub mod evasions;
 pub mod exchange_pcaps;
 pub mod exchange_scenarios;
+pub mod floods;
 pub mod frame;
 pub mod netns;
 pub mod pcap;
