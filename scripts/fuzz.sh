@@ -35,6 +35,14 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     exit 0
 fi
 
+# libFuzzer dictionary of each target (fuzz/dict/), if it has one.
+dict() {
+    case "$1" in
+        http | pipeline) echo fuzz/dict/http.dict ;;
+        rules) echo fuzz/dict/rules.dict ;;
+    esac
+}
+
 # Longest input each target is given (the seeds of fuzz_seeds fit).
 max_len() {
     case "$1" in
@@ -66,13 +74,14 @@ for t in "${targets[@]}"; do
             { cat "fuzz/$t.log" >&2; echo "fuzz: $t: a regression input fails again" >&2; exit 1; }
     fi
     echo "fuzz: $t: ${seconds}s" >&2
-    if ! cargo fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" -- \
-        -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 2>"fuzz/$t.log"; then
+    options=(-max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048
+        -print_final_stats=1)
+    [ -z "$(dict "$t")" ] || options+=(-dict="$(dict "$t")")
+    if ! cargo fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" -- "${options[@]}" 2>"fuzz/$t.log"; then
         tail -n 60 "fuzz/$t.log" >&2
         echo "fuzz: $t: CRASH, input saved in fuzz/artifacts/$t/ (log: fuzz/$t.log)" >&2
         exit 1
     fi
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' "fuzz/$t.log" | sed "s/^/fuzz: $t: /" >&2 || true
+    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' "fuzz/$t.log" | sed "s/^/fuzz: $t: /" >&2 || true
 done
 rm -f fuzz/*.log
