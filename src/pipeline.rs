@@ -237,6 +237,7 @@ impl WorkerStats {
         s.memcap_drops += os.memcap_drops;
         s.ignored += os.ignored;
         s.reused += os.reused;
+        s.syn_data_ignored += os.syn_data_ignored;
         s.invalid_checksum += os.invalid_checksum;
         s.offload_accepted += os.offload_accepted;
         s.checksum_restarts += os.checksum_restarts;
@@ -419,6 +420,8 @@ struct Detection {
     alerts: Vec<Alert>,
     /// Whether any rule inspects streams or packets (else stream data is not gathered).
     payload_rules: bool,
+    /// Whether a packet rule looks at bytes (else reassembled stream data is not gathered).
+    stream_rules: bool,
     /// Stream bytes the current packet made deliverable, per side.
     stream: [Vec<u8>; 2],
     /// Mid-stream pick-up is on (for `flow:established`).
@@ -555,6 +558,7 @@ impl Detection {
         flow: &mut FlowState,
         side: Side,
         packet: &[u8],
+        tcp_flags: u8,
         at: PacketRef,
         sink: &mut dyn EventSink,
     ) {
@@ -586,6 +590,7 @@ impl Detection {
                 &meta,
                 dir,
                 pkt,
+                (s == side).then_some(tcp_flags),
                 data,
                 &mut flow.detect,
                 &mut self.state,
@@ -657,6 +662,7 @@ impl Worker {
             finished: Vec::new(),
             detection: rules.map(|rules| Detection {
                 payload_rules: rules.has_payload_rules(),
+                stream_rules: rules.needs_stream_data(),
                 rules,
                 state: WorkerDetectState::new(),
                 alerts: Vec::new(),
@@ -823,6 +829,7 @@ impl Worker {
             c.rebind(d.rules.xbit_names(), rules.xbit_names());
         }
         d.payload_rules = rules.has_payload_rules();
+        d.stream_rules = rules.needs_stream_data();
         d.rules = rules;
     }
 
@@ -945,7 +952,7 @@ impl Worker {
         let http_stats = &mut self.stats.http;
         let http = &mut flow.http;
         let mut stream = match &mut self.detection {
-            Some(d) if d.payload_rules => Some(&mut d.stream),
+            Some(d) if d.stream_rules => Some(&mut d.stream),
             _ => None,
         };
         flow.session.on_segment(
@@ -964,7 +971,7 @@ impl Worker {
             },
         );
         if let Some(d) = &mut self.detection {
-            d.payloads(flow, side, segment.payload, at, sink);
+            d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
             d.requests(flow, at, sink);
         }
         Self::emit_completed(

@@ -76,8 +76,8 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
     let st = &w.stream;
     let _ = writeln!(
         e,
-        "  TCP sessions     {} ({} picked up mid-stream, {} on a reused four-tuple, {} segments ignored), {} RSTs ignored (not at the expected sequence number)",
-        st.sessions, st.midstream_pickups, st.reused, st.ignored, st.rst_invalid
+        "  TCP sessions     {} ({} picked up mid-stream, {} on a reused four-tuple, {} segments ignored, {} SYNs' data not taken), {} RSTs ignored (not at the expected sequence number)",
+        st.sessions, st.midstream_pickups, st.reused, st.ignored, st.syn_data_ignored, st.rst_invalid
     );
     let _ = writeln!(
         e,

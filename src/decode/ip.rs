@@ -25,7 +25,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Extension headers walked at most before a packet is called malformed. RFC 8200 §4.1 allows
 /// each header once (destination options twice), so a real chain has at most seven or eight.
-pub const MAX_IPV6_EXTENSION_HEADERS: usize = 16;
+pub const MAX_IPV6_EXTENSION_HEADERS: usize = 64;
 
 /// IPv4 header length without options.
 pub const IPV4_MIN_HEADER_LEN: usize = 20;

@@ -328,6 +328,7 @@ pub(crate) mod tests {
             body: b"body".to_vec(),
             body_len: 4,
             trailers: Headers::default(),
+            events: Default::default(),
         };
         let resp_headers = [
             ("Server", "Microsoft-IIS/10.0"),

@@ -11,6 +11,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::detect::rule::TcpFlagsMatch;
+use crate::http::HttpEvent;
+
 use super::content::{ContentItem, Item, PcreItem};
 use super::rule::{
     Action, AddrMatch, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, DetectionFilter, Direction,
@@ -112,6 +115,10 @@ pub struct CompiledRule {
     pub urilen: Option<Urilen>,
     /// `dsize`.
     pub dsize: Option<IntCmp>,
+    /// `flags`.
+    pub tcp_flags: Option<TcpFlagsMatch>,
+    /// `app-layer-event`: HTTP events the request must have.
+    pub http_events: Vec<HttpEvent>,
     /// Flowbit conditions.
     pub flowbit_conds: Vec<BitOp>,
     /// Flowbit actions (on match).
@@ -227,6 +234,8 @@ pub fn compile(
     let mut b64_target: Option<(usize, usize)> = None;
     let mut urilen = None;
     let mut dsize = None;
+    let mut tcp_flags = None;
+    let mut http_events = Vec::new();
     let mut flowbit_conds = Vec::new();
     let mut flowbit_actions = Vec::new();
     let mut xbit_conds = Vec::new();
@@ -276,6 +285,8 @@ pub fn compile(
             }
             RuleOption::Urilen(u) => urilen = Some(*u),
             RuleOption::Dsize(d) => dsize = Some(*d),
+            RuleOption::Flags(f) => tcp_flags = Some(*f),
+            RuleOption::AppLayerEvent(e) => http_events.push(*e),
             RuleOption::Flowbits(Flowbits::Cmd { cmd, names, group }) => {
                 let op = BitOp {
                     cmd: *cmd,
@@ -356,6 +367,8 @@ pub fn compile(
         lists,
         urilen,
         dsize,
+        tcp_flags,
+        http_events,
         flowbit_conds,
         flowbit_actions,
         xbit_conds,

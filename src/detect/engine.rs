@@ -505,6 +505,13 @@ impl RuleSet {
             if !self.header_and_state(rule, &ctx, flow_state, false) {
                 continue;
             }
+            if !rule
+                .http_events
+                .iter()
+                .all(|e| tx.request.events.contains(*e))
+            {
+                continue;
+            }
             if let Some(u) = rule.urilen {
                 let key = BufferRef::plain(match u.kind {
                     UriKind::Normalized => Buffer::HttpUri,
@@ -563,15 +570,26 @@ impl RuleSet {
     }
 
     /// True when some rule inspects packets or streams (`tcp`/`ip` rules without an HTTP
-    /// buffer), so that callers can skip gathering stream data when none does.
+    /// buffer), so that callers can skip payload inspection when none does.
     pub fn has_payload_rules(&self) -> bool {
         !self.payload.prefilters.is_empty() || !self.payload.always.is_empty()
+    }
+
+    /// True when some packet rule looks at bytes (has `content`, `pcre`…), so that callers
+    /// can skip gathering reassembled stream data when none does (`flags` and `dsize` alone
+    /// need only the packet).
+    pub fn needs_stream_data(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.kind == RuleKind::Payload && !r.lists.is_empty())
     }
 
     /// Inspects one packet of a flow (sent in direction `dir`) with the `tcp`/`ip` rules that
     /// have no HTTP buffer, in one ordered pass (so flowbits set by one rule are seen by the
     /// next). `packet` is the packet's payload: `dsize` measures it, and rules without
-    /// payload checks match on every call. `stream` is the reassembled data this packet made
+    /// payload checks match on every call. `tcp_flags` are the packet's TCP flags, for `flags`
+    /// (`None` when the data is another side's, released by this packet: `flags` rules do not
+    /// match then). `stream` is the reassembled data this packet made
     /// available, if any: rules with payload checks inspect it when given (unless
     /// `flow:no_stream`), else the packet payload (unless `flow:only_stream`). A rule alerts
     /// at most once per call.
@@ -581,6 +599,7 @@ impl RuleSet {
         flow: &FlowMeta,
         dir: AlertDirection,
         packet: &[u8],
+        tcp_flags: Option<u8>,
         stream: Option<&[u8]>,
         flow_state: &mut FlowDetectState,
         worker: &mut WorkerDetectState,
@@ -621,6 +640,11 @@ impl RuleSet {
             }
             if let Some(d) = rule.dsize {
                 if !d.matches(packet.len() as u64) {
+                    continue;
+                }
+            }
+            if let Some(f) = rule.tcp_flags {
+                if !tcp_flags.is_some_and(|flags| f.matches(flags)) {
                     continue;
                 }
             }

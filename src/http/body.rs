@@ -180,6 +180,8 @@ pub(crate) struct BodySink<'a> {
     pub(crate) truncated: &'a mut bool,
     /// Bytes kept at most.
     pub(crate) limit: usize,
+    /// Set when a chunk-size line carried an extension.
+    pub(crate) chunk_extension: bool,
 }
 
 impl BodySink<'_> {
@@ -340,6 +342,7 @@ impl BodyReader {
                     if line == b"\n" || line == b"\r\n" {
                         continue; // tolerate empty lines before a chunk size
                     }
+                    sink.chunk_extension |= line.contains(&b';');
                     match chunk_size(line) {
                         Some(0) => *self = BodyReader::Trailers { seen: 0 },
                         Some(remaining) => *self = BodyReader::ChunkData { remaining },
@@ -455,6 +458,13 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     if !line.first().is_some_and(u8::is_ascii_hexdigit) {
         return None;
     }
+    // Any number of leading zeros is a valid size (1*HEXDIG); httparse stops at 16 digits.
+    let zeros = line.iter().take_while(|b| **b == b'0').count();
+    let line = if line.get(zeros).is_some_and(u8::is_ascii_hexdigit) {
+        &line[zeros..]
+    } else {
+        &line[zeros.saturating_sub(1)..]
+    };
     let parsed = if line.ends_with(b"\r\n") {
         httparse::parse_chunk_size(line)
     } else {
@@ -508,6 +518,7 @@ mod tests {
                 len: &mut out.len,
                 truncated: &mut out.truncated,
                 limit,
+                chunk_extension: false,
             };
             let (used, s) = reader.feed(&pending, &mut sink, &mut out.trailers, LIMITS);
             pending.drain(..used);
@@ -692,6 +703,7 @@ mod tests {
                 len: &mut len,
                 truncated: &mut truncated,
                 limit: 1000,
+                chunk_extension: false,
             };
             let (used, s) = reader.feed(&pending, &mut sink, &mut trailers, LENIENT);
             pending.drain(..used);

@@ -35,7 +35,8 @@ use super::decode::{finish_body, Decoding};
 use super::parser::{self, Class, Head, Scan};
 use super::response_head;
 use super::{
-    Headers, HttpConfig, HttpRequest, HttpResponse, HttpStats, HttpTransaction, PacketRef,
+    Headers, HttpConfig, HttpEvent, HttpRequest, HttpResponse, HttpStats, HttpTransaction,
+    PacketRef,
 };
 
 /// Where one side is.
@@ -656,6 +657,10 @@ impl HttpConnection {
         let id = self.next_tx_id;
         self.next_tx_id += 1;
         let framing = Framing::of_request(&request.headers);
+        let mut request = request;
+        if framing == Framing::Chunked && request.headers.get("Content-Length").is_some() {
+            request.events.insert(HttpEvent::RequestTeAndCl);
+        }
         let hold = request.method == b"CONNECT" || request.headers.get("Upgrade").is_some();
         self.txs.push_back(Slot {
             tx: HttpTransaction {
@@ -820,8 +825,13 @@ impl HttpConnection {
                     len: &mut r.body_len,
                     truncated: &mut tx.flags.request_body_truncated,
                     limit: config.request_body_limit,
+                    chunk_extension: false,
                 };
-                return reader.feed(data, &mut sink, &mut r.trailers, limits);
+                let fed = reader.feed(data, &mut sink, &mut r.trailers, limits);
+                if sink.chunk_extension {
+                    r.events.insert(HttpEvent::RequestChunkExtension);
+                }
+                return fed;
             }
             if let Some(r) = tx.response.as_mut() {
                 let mut sink = BodySink {
@@ -829,6 +839,7 @@ impl HttpConnection {
                     len: &mut r.body_len,
                     truncated: &mut tx.flags.response_body_truncated,
                     limit: config.response_body_limit,
+                    chunk_extension: false,
                 };
                 return reader.feed(data, &mut sink, &mut r.trailers, limits);
             }
@@ -841,6 +852,7 @@ impl HttpConnection {
             len: &mut len,
             truncated: &mut truncated,
             limit: 0,
+            chunk_extension: false,
         };
         reader.feed(data, &mut sink, &mut trailers, limits)
     }

@@ -28,6 +28,18 @@ pub fn hostname(req: &HttpRequest) -> Option<(Vec<u8>, Option<u16>)> {
     (!host.is_empty()).then_some((host, port))
 }
 
+/// True when an absolute-form target and the `Host` header name different hosts: HTTP.sys
+/// and the IIS log go by the target, ASP.NET's `Request.Url` by the header.
+pub fn is_ambiguous(req: &HttpRequest) -> bool {
+    let Some(target) = absolute_authority(&req.target).filter(|a| !a.is_empty()) else {
+        return false;
+    };
+    let Some(header) = req.headers.value("host") else {
+        return false;
+    };
+    normalize_host(split_port(target).0) != normalize_host(split_port(&header).0)
+}
+
 /// The authority of an absolute-form target, userinfo dropped, if the target is one.
 fn absolute_authority(target: &[u8]) -> Option<&[u8]> {
     let scheme_len = [&b"http://"[..], b"https://"]
@@ -127,6 +139,14 @@ mod tests {
         assert_eq!(name("/", &[""]), None);
         assert_eq!(name("/", &[]), None);
         assert_eq!(name("/", &["[::1"]), some("[::1", None));
+    }
+
+    #[test]
+    fn ambiguity_between_target_and_host_header() {
+        assert!(is_ambiguous(&req("http://evil.example/x", &["mail.lab"])));
+        assert!(!is_ambiguous(&req("http://MAIL.lab:80/x", &["mail.lab"])));
+        assert!(!is_ambiguous(&req("/x", &["mail.lab"])));
+        assert!(!is_ambiguous(&req("http://mail.lab/x", &[])));
     }
 
     #[test]

@@ -256,6 +256,85 @@ impl HttpTransaction {
     }
 }
 
+/// An anomaly the HTTP parser noticed in a request: something the server may read another
+/// way (or refuse) than exhound does. Rules test them with `app-layer-event:http.<name>`
+/// (Suricata's names where Suricata has the event), EVE `http` records list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpEvent {
+    /// A header line continued on the next line (obs-fold): exhound joins it to the header
+    /// with a space, as RFC 9112 allows; whether HTTP.sys joins or refuses it is unverified.
+    RequestFieldFolding,
+    /// An absolute-form request target names another host than the `Host` header: HTTP.sys
+    /// routes by the target's, ASP.NET builds `Request.Url` from the header's.
+    HostHeaderAmbiguous,
+    /// A chunk-size line with an extension (`5;name=value`).
+    RequestChunkExtension,
+    /// Both `Transfer-Encoding: chunked` and `Content-Length`: HTTP.sys reads the body as
+    /// chunked, as exhound does; an intermediary might not.
+    RequestTeAndCl,
+    /// Two `Content-Length` headers with different values (HTTP.sys answers 400).
+    DuplicateContentLength,
+}
+
+impl HttpEvent {
+    /// Every event.
+    pub const ALL: [HttpEvent; 5] = [
+        HttpEvent::RequestFieldFolding,
+        HttpEvent::HostHeaderAmbiguous,
+        HttpEvent::RequestChunkExtension,
+        HttpEvent::RequestTeAndCl,
+        HttpEvent::DuplicateContentLength,
+    ];
+
+    /// The name rules and EVE records use.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpEvent::RequestFieldFolding => "invalid_request_field_folding",
+            HttpEvent::HostHeaderAmbiguous => "host_header_ambiguous",
+            HttpEvent::RequestChunkExtension => "request_chunk_extension",
+            HttpEvent::RequestTeAndCl => "request_transfer_encoding_and_content_length",
+            HttpEvent::DuplicateContentLength => "duplicate_content_length_field_in_request",
+        }
+    }
+
+    /// The event called `name`.
+    pub fn from_name(name: &str) -> Option<HttpEvent> {
+        HttpEvent::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of [`HttpEvent`]s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpEvents(u32);
+
+impl HttpEvents {
+    /// Adds `e`.
+    pub fn insert(&mut self, e: HttpEvent) {
+        self.0 |= e.bit();
+    }
+
+    /// Whether `e` is in the set.
+    pub fn contains(self, e: HttpEvent) -> bool {
+        self.0 & e.bit() != 0
+    }
+
+    /// The events in the set.
+    pub fn iter(self) -> impl Iterator<Item = HttpEvent> {
+        HttpEvent::ALL
+            .into_iter()
+            .filter(move |e| self.contains(*e))
+    }
+
+    /// True when there is none.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// A request as the server saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -282,6 +361,8 @@ pub struct HttpRequest {
     pub body_len: u64,
     /// Trailer lines of a chunked body.
     pub trailers: Headers,
+    /// Anomalies the parser noticed.
+    pub events: HttpEvents,
 }
 
 /// A response as the client saw it.

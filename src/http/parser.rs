@@ -13,7 +13,9 @@
 //! whether the first bytes of a side are a request, a response or not HTTP at all, and
 //! [`find_message_start`] looks for the next request or status line after a gap.
 
-use super::{cookie, Header, Headers, HttpRequest, HttpResponse, NormalizedUri};
+use super::{
+    cookie, Header, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri,
+};
 
 /// The outcome of parsing a head.
 #[derive(Debug)]
@@ -216,11 +218,27 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
     let protocol = parts.next().unwrap_or_default();
+    let mut events = HttpEvents::default();
+    let headers = match unfold(raw_headers) {
+        Some(unfolded) => {
+            events.insert(HttpEvent::RequestFieldFolding);
+            unfolded
+        }
+        None => headers,
+    };
     let mut cookies = Vec::new();
     for value in headers.all("Cookie") {
         cookie::parse_cookie_header(value, &mut cookies);
     }
-    HttpRequest {
+    {
+        let mut lengths = headers.all("Content-Length").map(<[u8]>::trim_ascii);
+        if let Some(first) = lengths.next() {
+            if lengths.any(|l| l != first) {
+                events.insert(HttpEvent::DuplicateContentLength);
+            }
+        }
+    }
+    let mut request = HttpRequest {
         method: method.to_vec(),
         target: target.to_vec(),
         protocol: protocol.to_vec(),
@@ -230,7 +248,69 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
         cookies,
         headers,
         ..HttpRequest::default()
+    };
+    if super::host::is_ambiguous(&request) {
+        events.insert(HttpEvent::HostHeaderAmbiguous);
     }
+    request.events = events;
+    request
+}
+
+/// The header lines of a block in which a header continues on the next line (a line that
+/// starts with a space or a tab, after a header line), with each continuation joined to its
+/// header by one space (RFC 9112 §5.2: a recipient may replace obs-fold with spaces). `None`
+/// when nothing is folded: `httparse` has read the block then. Lines that are not headers are
+/// skipped, as `httparse` skips them; a blank-led line before the first header is the
+/// whitespace HTTP.sys tolerates after the request line, not a continuation.
+fn unfold(block: &[u8]) -> Option<Headers> {
+    let lines = || {
+        block
+            .split(|b| *b == b'\n')
+            .map(strip_cr)
+            .take_while(|l| !l.is_empty())
+    };
+    let mut seen_header = false;
+    let folded = lines().any(|l| {
+        let continues = l.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        let fold = continues && seen_header;
+        seen_header |= !continues && memchr::memchr(b':', l).is_some();
+        fold
+    });
+    if !folded {
+        return None;
+    }
+    let mut out: Vec<Header> = Vec::new();
+    for line in lines() {
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            if let Some(last) = out.last_mut() {
+                let more = line.trim_ascii();
+                if !more.is_empty() {
+                    if !last.value.is_empty() {
+                        last.value.push(b' ');
+                    }
+                    last.value.extend_from_slice(more);
+                }
+            }
+            continue;
+        }
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|b| is_token_byte(*b)) {
+            continue;
+        }
+        out.push(Header {
+            name: name.to_vec(),
+            value: line[colon + 1..].trim_ascii().to_vec(),
+        });
+    }
+    Some(Headers(out))
+}
+
+/// A byte allowed in a header name (an RFC 9110 token character).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn owned_headers(parsed: &[httparse::Header<'_>]) -> Headers {

@@ -435,6 +435,13 @@ fn metadata(tx: &HttpTransaction) -> Option<Metadata> {
             value: names.join(","),
         });
     }
+    let events: Vec<&str> = tx.request.events.iter().map(|e| e.name()).collect();
+    if !events.is_empty() {
+        vars.push(FlowVar {
+            key: "http_events",
+            value: events.join(","),
+        });
+    }
     (!vars.is_empty()).then_some(Metadata { flowvars: vars })
 }
 

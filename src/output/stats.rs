@@ -114,6 +114,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("defrag.invalid", g.invalid);
     put("tcp.ignored", st.ignored);
     put("tcp.offload_accepted", st.offload_accepted);
+    put("tcp.syn_data_ignored", st.syn_data_ignored);
     put("tcp.checksum_restarts", st.checksum_restarts);
     put("decoder.invalid_checksum", d.invalid_checksum);
     put("tcp.out_of_order", st.out_of_order);

@@ -151,6 +151,8 @@ pub struct StreamStats {
     pub ignored: u64,
     /// Connections started on the four-tuple of a finished or reset one (port reuse).
     pub reused: u64,
+    /// SYNs that carried data, which was not taken (see [`TcpSession::on_segment`]).
+    pub syn_data_ignored: u64,
     /// Segments dropped because their IPv4 or TCP checksum was wrong (the receiver drops
     /// them too).
     pub invalid_checksum: u64,
@@ -303,6 +305,7 @@ impl TcpSession {
         }
         let (this, peer) = self.pair(side);
         let mut seq = SeqNum(segment.seq);
+        let mut payload = segment.payload;
         if flags.syn() {
             if !this.on_syn(seq) {
                 // A new ISN after data flowed, or a SYN on a closed direction.
@@ -313,13 +316,21 @@ impl TcpSession {
             if flags.ack() {
                 peer.start_at(SeqNum(segment.ack));
             }
+            if !payload.is_empty() {
+                // Data on a SYN is not delivered to the application: a stack without TCP
+                // Fast Open holds or drops it until the handshake, and with TFO only a valid
+                // cookie makes it count (RFC 7413). Taking it would let a SYN carry bytes the
+                // server never reads; the client sends them again if they mattered.
+                ctx.stats.syn_data_ignored += 1;
+                payload = &[];
+            }
         } else if !this.is_started() && config.midstream {
             this.start_at(seq);
         }
         if flags.ack() {
             peer.on_peer_ack(SeqNum(segment.ack), &mut ctx, out);
         }
-        this.on_data(seq, segment.payload, flags.fin(), &mut ctx, out);
+        this.on_data(seq, payload, flags.fin(), &mut ctx, out);
     }
 
     /// Ends the session (flow timeout or end of capture): delivers held data past any hole as

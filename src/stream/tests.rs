@@ -797,10 +797,17 @@ fn syn_ack_first_gives_both_starting_points() {
 }
 
 #[test]
-fn syn_with_data_and_fin() {
+fn data_on_a_syn_is_not_delivered() {
     let mut h = Harness::new(StreamConfig::default());
     h.seg(C, C_ISN, 0, SYN | FIN, b"payload");
-    assert_eq!(h.take(), vec![data(C, b"payload"), Ev::Closed(C)]);
+    assert_eq!(h.take(), vec![Ev::Closed(C)]);
+    assert_eq!(h.stats.syn_data_ignored, 1);
+    // The bytes the client sends after the handshake are the ones delivered.
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg(C, C_ISN, 0, SYN, b"decoy");
+    h.seg(S, S_ISN, C0, SYN | ACK, b"");
+    h.c(C0, b"real");
+    assert_eq!(h.bytes(C), b"real");
 }
 
 #[test]

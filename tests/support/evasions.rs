@@ -60,6 +60,8 @@ pub struct EvasionCapture {
     pub server: &'static str,
     /// Flags that turn exhound's defence off, when there is one: with them the trick works.
     pub defence_off: &'static [&'static str],
+    /// Alerts raised on the trick itself (anomaly rules), besides the plain attack's.
+    pub anomalies: &'static [u64],
     /// The frames.
     pub frames: Vec<Frame>,
 }
@@ -115,6 +117,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "a benign connection closed with FIN both ways, then the attack on a new connection with the same four-tuple within the flow timeout",
         server: "TIME-WAIT: Windows accepts a new SYN on the four-tuple (RFC 1122 4.2.2.13; RFC 6191), a new connection",
         defence_off: &[],
+        anomalies: &[],
         frames: reuse(|c| {
             c.close();
         }),
@@ -124,6 +127,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "a benign connection ended by a RST (at the expected sequence number), then the attack on the same four-tuple",
         server: "the RST closed the connection (CLOSED); the next SYN opens a new one",
         defence_off: &[],
+        anomalies: &[],
         frames: reuse(|c| {
             let seq = c.seq_of(true, c.sent(true));
             c.reset_at(true, seq);
@@ -134,6 +138,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "a benign connection the client half-closed (FIN one way only), then the attack on the same four-tuple",
         server: "the client side is gone (FIN-WAIT/TIME-WAIT); a SYN from it starts a new connection as far as the sensor can tell (a server still in CLOSE-WAIT answers it with an ACK, and the new connection's data is never acknowledged)",
         defence_off: &[],
+        anomalies: &[],
         frames: reuse(|c| {
             let seq = c.seq_of(true, c.sent(true));
             c.segs.push(super::conv::Seg {
@@ -161,6 +166,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "a harmless request with a wrong TCP checksum sent first at the attack's sequence numbers, then the attack with a right one",
         server: "the TCP stack drops a segment with a wrong checksum (RFC 793/9293 3.1), so only the attack reaches IIS",
         defence_off: &["-k", "none"],
+        anomalies: &[],
         frames: timed(frames),
     });
     // A capture taken on the server: its own packets carry checksums the NIC was to fill in.
@@ -180,6 +186,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "not an evasion: captured on the server with checksum offload, every packet the server sent has an unfilled checksum",
         server: "the packets left with right checksums (the NIC filled them in); the default -k auto takes them, -k all would lose the server's answers",
         defence_off: &["-k", "all"],
+        anomalies: &[],
         frames: timed(frames),
     });
     // A wrong-checksum packet before the handshake, to make the sensor start the flow wrong.
@@ -200,6 +207,7 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "a data segment with a wrong checksum on the four-tuple before the real handshake, so that a sensor picks the connection up mid-stream at the wrong sequence numbers",
         server: "dropped (wrong checksum); the connection starts with the SYN",
         defence_off: &[],
+        anomalies: &[],
         frames: timed(junk_frames),
     });
     // IP-layer insertion: a first fragment with a wrong header checksum, then the real one.
@@ -228,6 +236,155 @@ pub fn all() -> Vec<EvasionCapture> {
         trick: "the attack's segment sent as IPv4 fragments, after a decoy first fragment with the same identification and a wrong header checksum",
         server: "IP drops a fragment whose header checksum is wrong (RFC 791, RFC 1122 3.2.1.2) before reassembly",
         defence_off: &["-k", "none"],
+        anomalies: &[],
+        frames: timed(frames),
+    });
+    out.extend(http_rows());
+    out
+}
+
+/// The attack on one connection after `before` (pipelined on the same connection when
+/// `before` is not empty), with the server's answers.
+fn after(before: &[u8], attack_bytes: &[u8]) -> Vec<Frame> {
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    let mut both = before.to_vec();
+    both.extend_from_slice(attack_bytes);
+    c.client(&both);
+    if !before.is_empty() {
+        c.server(&scenarios::ok(b"first"));
+    }
+    c.server(&proxied());
+    c.close();
+    timed(c.frames(Link::Ethernet))
+}
+
+/// The attack request with `header` lines in place of its Cookie line.
+fn attack_with(target: &str, header: &str) -> Vec<u8> {
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nAccept: */*\r\n{header}\r\n\r\n",
+        scenarios::HOST,
+        scenarios::UA
+    )
+    .into_bytes()
+}
+
+/// Inserts `n` more IPv6 destination-options headers before the one every packet of an
+/// IPv6 conversation built with `ipv6_ext = DEST_OPTS` carries.
+fn lengthen_ipv6_chain(frame: &mut Vec<u8>, n: usize) {
+    let ip = 14;
+    let ext = [60u8, 0, 1, 4, 0, 0, 0, 0]; // next: destination options, PadN
+    let at = ip + 40;
+    for _ in 0..n {
+        frame.splice(at..at, ext);
+    }
+    let len = u16::from_be_bytes([frame[ip + 4], frame[ip + 5]]) + (8 * n) as u16;
+    frame[ip + 4..ip + 6].copy_from_slice(&len.to_be_bytes());
+}
+
+/// The rows where the trick is in HTTP or in how TCP and IP carry it.
+fn http_rows() -> Vec<EvasionCapture> {
+    let mut out = Vec::new();
+    // Data on the SYN: a decoy the server never reads, at the attack's sequence numbers.
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    c.segs[0].payload = decoy();
+    c.segment(true, 0, &attack());
+    c.ack(false);
+    c.server(&proxied());
+    c.close();
+    out.push(EvasionCapture {
+        file: "syn-with-data.pcap",
+        trick: "a harmless request carried on the SYN, at the sequence numbers the attack then uses",
+        server: "data on a SYN is not delivered without a TCP Fast Open cookie (RFC 7413; RFC 9293 lets a stack hold it, none hands it to the application before the handshake)",
+        defence_off: &[],
+        anomalies: &[4210705],
+        frames: timed(c.frames(Link::Ethernet)),
+    });
+    out.push(EvasionCapture {
+        file: "obs-fold-cookie.pcap",
+        trick: "the SSRF cookie on a continuation line of the Cookie header (obs-fold)",
+        server: "unverified: RFC 9112 lets a recipient join the line with a space or refuse the request (400); no public source says which HTTP.sys does",
+        defence_off: &[],
+        anomalies: &[4210701],
+        frames: after(
+            b"",
+            &attack_with(
+                "/ecp/y.js",
+                "Cookie: a=b;\r\n X-BEResource=localhost/owa/auth/logon.aspx?~1942062522",
+            ),
+        ),
+    });
+    out.push(EvasionCapture {
+        file: "absolute-form-target.pcap",
+        trick: "the request target in absolute form (`GET http://mail.lab/ecp/y.js`)",
+        server: "HTTP.sys accepts it and routes by the target's path (IIS logs `/ecp/y.js`)",
+        defence_off: &[],
+        anomalies: &[],
+        frames: after(
+            b"",
+            &attack_with(
+                &format!("http://{}/ecp/y.js", scenarios::HOST),
+                "Cookie: X-BEResource=localhost/owa/auth/logon.aspx?~1942062522",
+            ),
+        ),
+    });
+    out.push(EvasionCapture {
+        file: "absolute-form-other-host.pcap",
+        trick: "an absolute-form target naming another host than the Host header",
+        server: "HTTP.sys and the IIS log go by the target's host, ASP.NET's Request.Url by the Host header",
+        defence_off: &[],
+        anomalies: &[4210702],
+        frames: after(
+            b"",
+            &attack_with(
+                "http://other.example/ecp/y.js",
+                "Cookie: X-BEResource=localhost/owa/auth/logon.aspx?~1942062522",
+            ),
+        ),
+    });
+    let smuggle = format!(
+        "POST /owa/ HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n1e\r\nGET /owa/bogus HTTP/1.1\r\nX: \r\n\r\n0\r\n\r\n",
+        scenarios::HOST
+    );
+    out.push(EvasionCapture {
+        file: "te-and-cl-then-attack.pcap",
+        trick: "a POST with both Transfer-Encoding: chunked and a short Content-Length whose chunk holds a fake request line, then the attack on the same connection",
+        server: "HTTP.sys reads the body as chunked (Content-Length ignored), so the attack is the next request",
+        defence_off: &[],
+        anomalies: &[4210703],
+        frames: after(smuggle.as_bytes(), &attack()),
+    });
+    let chunks = format!(
+        "POST /ews/exchange.asmx HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nabcde\r\n1A\r\n{}\r\n0000000000000000005\r\nfghij\r\n0\r\n\r\n",
+        scenarios::HOST,
+        "z".repeat(26)
+    );
+    out.push(EvasionCapture {
+        file: "chunk-framing-then-attack.pcap",
+        trick: "a chunked POST with a chunk extension, an upper-case size and a size with 19 digits of leading zeros, then the attack on the same connection",
+        server: "RFC 9112 chunk-size is 1*HEXDIG with optional extensions; a parser that refuses them loses its place and misses the next request",
+        defence_off: &[],
+        anomalies: &[],
+        frames: after(chunks.as_bytes(), &attack()),
+    });
+    let mut c = Conv::new("[2001:db8::66]:49711", "[2001:db8::20]:443");
+    c.ipv6_ext = Some(super::frame::IPV6_DEST_OPTS);
+    c.handshake();
+    c.client(&attack());
+    c.server(&proxied());
+    c.close();
+    let mut frames = c.frames(Link::Ethernet);
+    for f in &mut frames {
+        lengthen_ipv6_chain(f, 19);
+    }
+    out.push(EvasionCapture {
+        file: "ipv6-long-extension-chain.pcap",
+        trick:
+            "every packet of the attack over IPv6 behind a chain of 20 destination-options headers",
+        server: "unverified: RFC 8200 sets no limit on the chain; Windows' is not published",
+        defence_off: &[],
+        anomalies: &[],
         frames: timed(frames),
     });
     out

@@ -267,6 +267,7 @@ fn flowbit_groups_and_order_like_suricata() {
         AlertDirection::ToServer,
         data,
         None,
+        None,
         &mut fs,
         &mut w,
         t(0),
@@ -576,6 +577,7 @@ fn payload_rules() {
         AlertDirection::ToServer,
         data,
         None,
+        None,
         &mut FlowDetectState::new(),
         &mut w,
         t(0),
@@ -726,6 +728,7 @@ fn payload_packet_versus_stream() {
             &meta(),
             AlertDirection::ToServer,
             packet,
+            None,
             stream,
             &mut FlowDetectState::new(),
             &mut WorkerDetectState::new(),
@@ -799,7 +802,7 @@ mod hostile {
             let mut fs = FlowDetectState::new();
             let mut alerts = Vec::new();
             rs.inspect_http(&meta(), &tx, &mut fs, &mut w, t(0), &mut alerts);
-            rs.inspect_payload(&meta(), AlertDirection::ToClient, &payload, Some(&payload), &mut fs, &mut w, t(0), &mut alerts);
+            rs.inspect_payload(&meta(), AlertDirection::ToClient, &payload, None, Some(&payload), &mut fs, &mut w, t(0), &mut alerts);
             prop_assert!(alerts.len() <= 7);
         }
     }

@@ -25,6 +25,7 @@ pub mod buffer;
 pub mod classification;
 pub mod content;
 pub mod error;
+pub mod event;
 pub mod flow;
 pub mod header;
 pub mod lexer;
@@ -42,6 +43,7 @@ pub use buffer::{Buffer, BufferRef, BufferSide, Transform};
 pub use classification::{ClassType, Classifications};
 pub use content::{Content, FastPattern};
 pub use error::RuleError;
+pub use event::{FlagsMode, TcpFlagsMatch};
 pub use flow::{
     BitCmd, BitGroup, Flow, FlowDirection, FlowState, FlowStream, Flowbits, Xbits, XbitsTrack,
 };
@@ -56,6 +58,8 @@ pub use pcre::{Pcre, PcreFlags};
 pub use size::{IntCmp, Isdataat, UriKind, Urilen};
 pub use threshold::{DetectionFilter, Threshold, ThresholdType, Track};
 pub use vars::Vars;
+
+use crate::http::HttpEvent;
 
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +119,10 @@ pub enum RuleOption {
     Dsize(IntCmp),
     /// `urilen`.
     Urilen(Urilen),
+    /// `flags` (TCP flags of the packet).
+    Flags(TcpFlagsMatch),
+    /// `app-layer-event:http.<event>`.
+    AppLayerEvent(HttpEvent),
     /// A buffer-bound match.
     Match(MatchItem),
 }
@@ -257,7 +265,7 @@ impl Rule {
             || self
                 .options
                 .iter()
-                .any(|o| matches!(o, RuleOption::Urilen(_)))
+                .any(|o| matches!(o, RuleOption::Urilen(_) | RuleOption::AppLayerEvent(_)))
     }
 
     /// The transaction side(s) the rule's buffers and `flow` direction pin it to:
@@ -266,7 +274,7 @@ impl Rule {
         let mut req = self
             .options
             .iter()
-            .any(|o| matches!(o, RuleOption::Urilen(_)));
+            .any(|o| matches!(o, RuleOption::Urilen(_) | RuleOption::AppLayerEvent(_)));
         let mut resp = false;
         for m in self.match_items() {
             match m.buffer.buffer.side() {

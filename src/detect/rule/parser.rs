@@ -6,6 +6,7 @@ use super::base64::Base64Decode;
 use super::buffer::{Buffer, BufferRef, BufferSide, Transform};
 use super::content::{parse_content_value, Content, FastPattern};
 use super::error::ParseError;
+use super::event::TcpFlagsMatch;
 use super::flow::{Flow, Flowbits, Xbits};
 use super::header::{Action, AddrSpec, Direction, PortSpec, Protocol};
 use super::lexer::{lex, OptionToken};
@@ -50,7 +51,6 @@ const UNSUPPORTED: &[&str] = &[
     "fragoffset",
     "id",
     "ip_proto",
-    "flags",
     "window",
     "seq",
     "ack",
@@ -371,6 +371,14 @@ impl State {
                 let u = Urilen::parse(need()?)?;
                 self.push(RuleOption::Urilen(u), off, name);
             }
+            "flags" => {
+                let f = TcpFlagsMatch::parse(need()?)?;
+                self.push(RuleOption::Flags(f), off, name);
+            }
+            "app-layer-event" => {
+                let e = super::event::parse_app_layer_event(need()?)?;
+                self.push(RuleOption::AppLayerEvent(e), off, name);
+            }
             "msg" => {
                 let m = parse_quoted(need()?)?;
                 self.push(RuleOption::Msg(m), off, name);
@@ -449,6 +457,7 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
     let mut seen: Vec<&'static str> = Vec::new();
     let mut fast_patterns = 0;
     let mut has_dsize = None;
+    let mut has_flags = None;
     let mut has_http = false;
     let mut has_dns = false;
     let mut has_threshold = None;
@@ -465,6 +474,7 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
             RuleOption::Target(_) => Some("target"),
             RuleOption::Dsize(_) => Some("dsize"),
             RuleOption::Urilen(_) => Some("urilen"),
+            RuleOption::Flags(_) => Some("flags"),
             RuleOption::Threshold(_) => Some("threshold"),
             RuleOption::DetectionFilter(_) => Some("detection_filter"),
             _ => None,
@@ -477,7 +487,8 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
         }
         match opt {
             RuleOption::Dsize(_) => has_dsize = Some(i),
-            RuleOption::Urilen(_) => has_http = true,
+            RuleOption::Flags(_) => has_flags = Some(i),
+            RuleOption::Urilen(_) | RuleOption::AppLayerEvent(_) => has_http = true,
             RuleOption::Threshold(_) => has_threshold = Some(i),
             RuleOption::DetectionFilter(_) => has_filter = Some(i),
             RuleOption::Match(m) => {
@@ -526,6 +537,14 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
     if let Some(i) = has_dsize {
         if has_http {
             return Err(err(i, "dsize can't be used with HTTP buffers".into()));
+        }
+    }
+    if let Some(i) = has_flags {
+        if has_http || rule.protocol == Protocol::Http {
+            return Err(err(
+                i,
+                "flags looks at packets: it can't be used in an HTTP rule".into(),
+            ));
         }
     }
     if has_http && matches!(rule.protocol, Protocol::Dns | Protocol::Udp) {

@@ -67,6 +67,8 @@ fn write_option(f: &mut fmt::Formatter<'_>, opt: &RuleOption) -> fmt::Result {
         RuleOption::DetectionFilter(d) => write!(f, "detection_filter:{d};"),
         RuleOption::Dsize(d) => write!(f, "dsize:{d};"),
         RuleOption::Urilen(u) => write!(f, "urilen:{u};"),
+        RuleOption::Flags(t) => write!(f, "flags:{t};"),
+        RuleOption::AppLayerEvent(e) => write!(f, "app-layer-event:http.{};", e.name()),
         RuleOption::Match(m) => match &m.kind {
             MatchKind::Content(c) => {
                 write!(

@@ -991,3 +991,20 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
         },
     )
 }
+
+#[test]
+fn flags_and_app_layer_events() {
+    let r = rule("alert tcp any any -> any any (flags:+S,CE; dsize:>0; sid:1;)");
+    assert!(r.options.iter().any(|o| matches!(o, RuleOption::Flags(_))));
+    round_trip(&r);
+    let r = opts("app-layer-event:http.invalid_request_field_folding; sid:2;");
+    assert!(r.is_http());
+    assert_eq!(r.http_side(), BufferSide::Request);
+    round_trip(&r);
+    let e = opts_err("app-layer-event:http.made_up; sid:3;");
+    assert!(e.message.contains("unknown HTTP event"), "{e:?}");
+    let e = err("alert tcp any any -> any any (flags:S; http.uri; content:\"x\"; sid:4;)");
+    assert_eq!(e.keyword.as_deref(), Some("flags"), "{e:?}");
+    let e = opts_err("flags:S; sid:5;");
+    assert!(e.message.contains("HTTP rule"), "{e:?}");
+}
