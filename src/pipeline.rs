@@ -283,9 +283,8 @@ struct FlowState {
     detect: FlowDetectState,
     /// The first transaction whose request has not been inspected on its own yet.
     next_request: u64,
-    /// Transactions whose request was inspected before they finished, with the rules fitting
-    /// either side that matched the request (so that they do not alert again on the response).
-    requests_inspected: Vec<(u64, Vec<u32>)>,
+    /// Transactions whose request was inspected before they finished.
+    requests_inspected: Vec<InspectedRequest>,
     /// The first packet was a SYN or a SYN/ACK (the handshake was captured, at least in part).
     opened_with_syn: bool,
     /// The first packet was a SYN/ACK: only the responder's half of the handshake was seen.
@@ -299,6 +298,25 @@ struct FlowState {
     charge: usize,
 }
 
+/// A transaction whose request was inspected as soon as it was over, awaiting its answer.
+struct InspectedRequest {
+    tx_id: u64,
+    /// The rules fitting either side that matched the request (they do not alert again on
+    /// the response).
+    matched_either: Vec<u32>,
+    /// The flowbits as the request left them, kept once a later request on the connection
+    /// (pipelining) is inspected before this answer comes: the answer is judged by the bits
+    /// of its own request, not by what a request sent after it set or cleared. `None` while
+    /// no later request has been inspected (the flow's bits are then the request's).
+    bits: Option<FlowDetectState>,
+}
+
+impl InspectedRequest {
+    fn heap_bytes(&self) -> usize {
+        self.matched_either.capacity() * 4 + self.bits.as_ref().map_or(0, |b| b.heap_bytes())
+    }
+}
+
 impl FlowState {
     /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
     /// HTTP state, the overhead of its held TCP pieces, detection state.
@@ -307,11 +325,11 @@ impl FlowState {
             + self.http.heap_bytes()
             + self.session.held_segments() * PIECE_OVERHEAD
             + self.detect.heap_bytes()
-            + self.requests_inspected.capacity() * std::mem::size_of::<(u64, Vec<u32>)>()
+            + self.requests_inspected.capacity() * std::mem::size_of::<InspectedRequest>()
             + self
                 .requests_inspected
                 .iter()
-                .map(|(_, v)| v.capacity() * 4)
+                .map(InspectedRequest::heap_bytes)
                 .sum::<usize>()
     }
 
@@ -458,27 +476,66 @@ impl Detection {
             let early = flow
                 .requests_inspected
                 .iter()
-                .position(|(id, _)| *id == tx.tx_id);
-            let mut matched_either = match early {
-                Some(i) => flow.requests_inspected.swap_remove(i).1,
-                None => Vec::new(),
-            };
-            let sides: &[TxSide] = if early.is_some() {
-                &[TxSide::Response]
-            } else {
-                &[TxSide::Request, TxSide::Response]
-            };
-            for &side in sides {
-                self.rules.inspect_http_side(
+                .position(|r| r.tx_id == tx.tx_id)
+                .map(|i| flow.requests_inspected.swap_remove(i));
+            match early {
+                Some(InspectedRequest {
+                    mut matched_either,
+                    bits: Some(mut bits),
+                    ..
+                }) => {
+                    // A later request was inspected before this answer: judge the answer by
+                    // the bits of its own request, then carry what it changed to the flow
+                    // and to the other answers still awaited.
+                    let before = bits.clone();
+                    self.rules.inspect_http_side(
+                        &meta,
+                        tx,
+                        TxSide::Response,
+                        &mut bits,
+                        &mut self.state,
+                        now,
+                        &mut self.alerts,
+                        &mut matched_either,
+                    );
+                    if before != bits {
+                        flow.detect.apply_changes(&before, &bits);
+                        for r in &mut flow.requests_inspected {
+                            if let Some(b) = &mut r.bits {
+                                b.apply_changes(&before, &bits);
+                            }
+                        }
+                    }
+                }
+                Some(InspectedRequest {
+                    mut matched_either,
+                    bits: None,
+                    ..
+                }) => self.rules.inspect_http_side(
                     &meta,
                     tx,
-                    side,
+                    TxSide::Response,
                     &mut flow.detect,
                     &mut self.state,
                     now,
                     &mut self.alerts,
                     &mut matched_either,
-                );
+                ),
+                None => {
+                    let mut matched_either = Vec::new();
+                    for side in [TxSide::Request, TxSide::Response] {
+                        self.rules.inspect_http_side(
+                            &meta,
+                            tx,
+                            side,
+                            &mut flow.detect,
+                            &mut self.state,
+                            now,
+                            &mut self.alerts,
+                            &mut matched_either,
+                        );
+                    }
+                }
             }
             self.settle();
             self.hand_out_tx_alerts(facts, tx, sink);
@@ -535,6 +592,12 @@ impl Detection {
             tx.flags.midstream = midstream;
             *next_request = tx.tx_id + 1;
             self.alerts.clear();
+            // Pipelining: the answers still awaited keep the bits their requests left.
+            for r in requests_inspected.iter_mut() {
+                if r.bits.is_none() {
+                    r.bits = Some(detect.clone());
+                }
+            }
             let mut matched_either = Vec::new();
             self.rules.inspect_http_side(
                 &meta,
@@ -546,7 +609,11 @@ impl Detection {
                 &mut self.alerts,
                 &mut matched_either,
             );
-            requests_inspected.push((tx.tx_id, matched_either));
+            requests_inspected.push(InspectedRequest {
+                tx_id: tx.tx_id,
+                matched_either,
+                bits: None,
+            });
             self.settle();
             self.hand_out_tx_alerts(&facts, tx, sink);
         }

@@ -364,12 +364,6 @@ macro_rules! captures {
 captures! {
     curl_proxylogon => "curl-proxylogon.pcap";
     curl_proxyshell => "curl-proxyshell.pcap";
-    #[ignore = "finding: ProxyNotShell after an NTLM handshake is labelled ProxyShell. NTLM \
-                authenticates the connection, so curl --ntlm sends the gadget request (the \
-                third) without an Authorization header; 4210202, 4210209 (ProxyShell \
-                unauthenticated, CVE-2021-34473) and 4210254 fire on it instead of \
-                ProxyNotShell's 4210307/4210352: today 4210202 4210209 4210254 4210302 4210303 \
-                4210306 4210307 4210351 4210352"]
     curl_proxynotshell => "curl-proxynotshell.pcap";
     curl_owassrf => "curl-owassrf.pcap";
     curl_proxytoken => "curl-proxytoken.pcap";
@@ -383,12 +377,6 @@ captures! {
     requests_webshell => "requests-webshell.pcap";
     requests_benign => "requests-benign.pcap";
     socat_proxylogon_evasions => "socat-proxylogon-evasions.pcap";
-    #[ignore = "finding: a pipelined ProxyShell check loses its success alerts. The \
-                authenticated ProxyNotShell request that follows it is inspected before the \
-                check's answer and its flowbits:unset,exh.ps.ssrf (4210302/4210306) clears the \
-                bit, so the NSPI page answering the check fires neither 4210250 nor 4210254 \
-                (4210352, ProxyNotShell, fires on it instead): today 4210201 4210204 4210302 \
-                4210306 4210352"]
     socat_proxyshell_encoded => "socat-proxyshell-encoded.pcap";
     openssl_proxylogon_tls => "openssl-proxylogon-tls.pcap";
     chromium_proxyoracle => "chromium-proxyoracle.pcap";

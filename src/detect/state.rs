@@ -133,6 +133,23 @@ impl FlowDetectState {
         self.bits.capacity() * 8
     }
 
+    /// Makes on `self` the changes that took `before` to `after` (bits that differ between
+    /// them take their value in `after`; the others keep theirs): to carry what one
+    /// inspection did to a copy of the bits over to the flow's own.
+    pub fn apply_changes(&mut self, before: &FlowDetectState, after: &FlowDetectState) {
+        let words = before.bits.len().max(after.bits.len());
+        for w in 0..words {
+            let b = before.bits.get(w).copied().unwrap_or(0);
+            let a = after.bits.get(w).copied().unwrap_or(0);
+            let mut changed = a ^ b;
+            while changed != 0 {
+                let bit = changed.trailing_zeros();
+                changed &= changed - 1;
+                self.set(w as u32 * 64 + bit, a & (1 << bit) != 0);
+            }
+        }
+    }
+
     /// The same bits numbered anew: bit `i` becomes bit `remap[i]` (dropped when `None`).
     pub fn remapped(&self, remap: &[Option<u32>]) -> FlowDetectState {
         let mut out = FlowDetectState::new();
@@ -446,6 +463,27 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn apply_changes_copies_only_what_changed() {
+        let mut before = FlowDetectState::new();
+        before.set(1, true);
+        before.set(70, true);
+        let mut after = before.clone();
+        after.set(1, false); // unset
+        after.set(130, true); // set, in a word `before` does not have
+        let mut live = FlowDetectState::new();
+        live.set(5, true); // untouched by the inspection: kept
+        live.set(1, true);
+        live.apply_changes(&before, &after);
+        assert!(!live.is_set(1));
+        assert!(live.is_set(5));
+        assert!(live.is_set(130));
+        assert!(
+            !live.is_set(70),
+            "70 did not change, so the live value (unset) stays"
+        );
     }
 
     #[test]
