@@ -44,7 +44,7 @@ pub fn defrag_config(config: u8) -> DefragConfig {
 
 /// `reassembly`: the stream settings and memory cap from the two config bytes. First byte:
 /// bits 0-2 the policy, bit 3 pick-up off, bit 4 small per-direction limits, bit 5 a small
-/// global cap. Second byte, the depth: 0 the default (1 MiB), 255 none, else ×16 bytes.
+/// global cap (bit 6 is the target's: payloads made from their sequence numbers). Second byte, the depth: 0 the default (1 MiB), 255 none, else ×16 bytes.
 pub fn stream_config(config: u8, depth: u8) -> (StreamConfig, ReassemblyMemory) {
     let mut stream = StreamConfig::default();
     stream.policy = policy(config & 7);
@@ -67,7 +67,7 @@ pub fn stream_config(config: u8, depth: u8) -> (StreamConfig, ReassemblyMemory) 
 
 /// `http`: HTTP settings from the config byte: bit 0 LZMA decoding, bit 1 small body limits,
 /// bit 2 small head limits, bit 3 small pipelining limits, bits 4-5 the decoding layers
-/// (2, 0, 1, 3).
+/// (2, 0, 1, 3). (Bits 6-7 are the target's: how small it cuts the data the second time.)
 pub fn http_config(config: u8) -> HttpConfig {
     let mut c = HttpConfig::default();
     c.decompress_lzma = config & 1 != 0;
@@ -89,7 +89,7 @@ pub fn http_config(config: u8) -> HttpConfig {
 
 /// `pipeline`: every stage's settings from the config byte: bit 0 pick-up off, bit 1
 /// one-sided connections, bits 2-4 the overlap policy, bit 5 small limits everywhere, bit 6
-/// LZMA decoding.
+/// LZMA decoding. (Bit 7 is the target's: run twice and compare.)
 pub fn pipeline_config(config: u8) -> PipelineConfig {
     let mut c = PipelineConfig::default();
     c.stream.midstream = config & 1 == 0;
@@ -259,14 +259,15 @@ fn v6(a: IpAddr) -> Ipv6Addr {
 /// A sink that writes every EVE record it is given (and checks each is one JSON line).
 #[derive(Default)]
 pub struct EveSink {
-    /// Records written.
-    pub records: u64,
+    /// The records, in order.
+    pub lines: Vec<Vec<u8>>,
 }
 
 impl EventSink for EveSink {
     fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
-        check_line(&eve::http_line(flow, tx, Some("fuzz.pcap")));
-        self.records += 1;
+        let line = eve::http_line(flow, tx, Some("fuzz.pcap"));
+        check_line(&line);
+        self.lines.push(line);
     }
 
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
@@ -274,15 +275,9 @@ impl EventSink for EveSink {
             Some(tx) => eve::http_payload(tx, alert.direction),
             None => context.payload.to_vec(),
         };
-        check_line(&eve::alert_line(
-            flow,
-            alert,
-            context.at,
-            context.tx,
-            Some(&payload),
-            None,
-        ));
-        self.records += 1;
+        let line = eve::alert_line(flow, alert, context.at, context.tx, Some(&payload), None);
+        check_line(&line);
+        self.lines.push(line);
     }
 }
 
