@@ -94,6 +94,7 @@ fuzz_target!(|data: &[u8]| {
                 &meta,
                 dir,
                 packet,
+                Some(0x18), // PSH ACK
                 Some(packet),
                 &mut flow,
                 &mut worker,
@@ -104,6 +105,7 @@ fuzz_target!(|data: &[u8]| {
                 &meta,
                 dir,
                 &packet[..9],
+                None,
                 None,
                 &mut flow,
                 &mut worker,
