@@ -3,12 +3,13 @@
 //!
 //! `cargo run --example fuzz_seeds [-- OUT_DIR]` (default `fuzz/corpus`), from the repository
 //! root. From every capture under `pcaps/`: the file itself (`pcap_reader`), its frames
-//! (`decode`, `pipeline`), the TCP segments of each of its connections (`reassembly`, and
-//! `pipeline` as built segments) and the stream events those segments give (`http`); a few
-//! HTTP exchanges with compressed bodies (gzip, deflate, LZMA) that the captures lack; and one
-//! seed per rule of `signatures/*.rules` (`rules`). The seeds are written in the formats of
-//! `fuzz/src/format.rs`, which this example includes, so they always match what the targets
-//! read. The output is deterministic; the corpus directories are not committed.
+//! (`decode`, `pipeline` and `sensor`), the TCP segments of each of its connections
+//! (`reassembly`, and `pipeline` and `sensor` as built segments) and the stream events those
+//! segments give (`http`); a few HTTP exchanges with compressed bodies (gzip, deflate, LZMA)
+//! that the captures lack; and one seed per rule of `signatures/*.rules` (`rules`). The seeds
+//! are written in the formats of `fuzz/src/format.rs`, which this example includes, so they
+//! always match what the targets read. The output is deterministic; the corpus directories
+//! are not committed.
 
 #[cfg(feature = "pcap")]
 #[path = "../fuzz/src/format.rs"]
@@ -108,7 +109,9 @@ mod seeds {
             }
             let frames = read_frames(&path)?;
             put("decode", &stem, &frame_records(&[0], &frames))?;
-            put("pipeline", &stem, &frame_records(&[0; 9], &frames))?;
+            let records = frame_records(&[0; 9], &frames);
+            put("pipeline", &stem, &records)?;
+            put("sensor", &stem, &records)?;
             for (i, flow) in flows(&frames).iter().take(MAX_FLOWS).enumerate() {
                 let name = format!("{stem}-{i}");
                 let (isn, records) = segment_records(flow);
@@ -116,11 +119,9 @@ mod seeds {
                 seed.extend_from_slice(&isn[0].to_be_bytes());
                 seed.extend_from_slice(&isn[1].to_be_bytes());
                 put("reassembly", &name, &capped(seed.clone(), &records))?;
-                put(
-                    "pipeline",
-                    &format!("{name}-built"),
-                    &capped(seed[1..].to_vec(), &records),
-                )?;
+                let built = capped(seed[1..].to_vec(), &records);
+                put("pipeline", &format!("{name}-built"), &built)?;
+                put("sensor", &format!("{name}-built"), &built)?;
                 put("http", &name, &http_events(flow))?;
             }
         }

@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(pcap_reader decode reassembly http rules pipeline)
+ALL_TARGETS=(pcap_reader decode reassembly http rules pipeline sensor)
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
@@ -38,7 +38,7 @@ fi
 # libFuzzer dictionary of each target (fuzz/dict/), if it has one.
 dict() {
     case "$1" in
-        http | pipeline) echo fuzz/dict/http.dict ;;
+        http | pipeline | sensor) echo fuzz/dict/http.dict ;;
         rules) echo fuzz/dict/rules.dict ;;
     esac
 }

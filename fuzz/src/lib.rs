@@ -9,9 +9,13 @@
 pub mod format;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
 
+use exhound::capture::RawPacket;
 use exhound::decode::defrag::DefragConfig;
-use exhound::detect::Alert;
+use exhound::decode::linktype;
+use exhound::detect::rule::{LoadOptions, LoadedRules};
+use exhound::detect::{Alert, DetectConfig, RuleSet};
 use exhound::http::{HttpConfig, HttpTransaction};
 use exhound::output::{eve, FlowFacts};
 use exhound::pipeline::{AlertContext, EventSink, PipelineConfig};
@@ -87,9 +91,9 @@ pub fn http_config(config: u8) -> HttpConfig {
     c
 }
 
-/// `pipeline`: every stage's settings from the config byte: bit 0 pick-up off, bit 1
-/// one-sided connections, bits 2-4 the overlap policy, bit 5 small limits everywhere, bit 6
-/// LZMA decoding. (Bit 7 is the target's: run twice and compare.)
+/// `pipeline` and `sensor`: every stage's settings from the config byte: bit 0 pick-up off,
+/// bit 1 one-sided connections, bits 2-4 the overlap policy, bit 5 small limits everywhere,
+/// bit 6 LZMA decoding. (Bit 7 is the `pipeline` target's: run twice and compare.)
 pub fn pipeline_config(config: u8) -> PipelineConfig {
     let mut c = PipelineConfig::default();
     c.stream.midstream = config & 1 == 0;
@@ -101,6 +105,7 @@ pub fn pipeline_config(config: u8) -> PipelineConfig {
         c.stream.max_segments = 8;
         c.stream.max_held_bytes = 1024;
         c.http = http_config(0x0e | (config >> 6 & 1));
+        c.memcap = 256 << 10;
         c.flow.idle_timeout_secs = 5;
         c.flow.closed_timeout_secs = 1;
         c.defrag = defrag_config(0x15);
@@ -309,4 +314,118 @@ pub fn facts() -> FlowFacts {
         bytes_toserver: 1,
         bytes_toclient: 1,
     }
+}
+
+/// Rules on streams and packets, beside the bundled HTTP ones: relative content, dsize,
+/// flowbits, xbits and a threshold.
+const STREAM_RULES: &str = r#"
+alert tcp any any -> any any (msg:"fuzz: request head in the stream"; flow:established,to_server; content:"POST"; depth:4; content:"|0d 0a 0d 0a|"; distance:0; flowbits:set,fuzz.post; sid:9000001; rev:1;)
+alert tcp any any -> any any (msg:"fuzz: response after a post"; flow:to_client; flowbits:isset,fuzz.post; content:"HTTP/1."; depth:7; sid:9000002; rev:1;)
+alert tcp any any -> any any (msg:"fuzz: big packet"; dsize:>1000; xbits:set,fuzz.big,track ip_src; sid:9000003; rev:1;)
+alert tcp any any -> any any (msg:"fuzz: twice from one source"; content:"GET "; xbits:isset,fuzz.big,track ip_src; threshold:type limit,track by_src,count 1,seconds 60; sid:9000004; rev:1;)
+"#;
+
+/// The bundled signatures plus a few stream rules (so that payload inspection runs too),
+/// built once.
+pub fn rules() -> Arc<RuleSet> {
+    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            let opts = LoadOptions::default();
+            let mut loaded = LoadedRules::default();
+            for (name, text) in exhound::signatures::rule_files() {
+                loaded
+                    .add_text(name, text, &opts)
+                    .expect("bundled rules load");
+            }
+            loaded
+                .add_text("stream", STREAM_RULES, &opts)
+                .expect("stream rules load");
+            Arc::new(RuleSet::build(loaded, DetectConfig::default()).expect("rules build"))
+        })
+        .clone()
+}
+
+/// One packet of a `pipeline` or `sensor` input.
+pub struct Frame {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link type.
+    pub link_type: i32,
+    /// Bytes.
+    pub data: Vec<u8>,
+}
+
+impl Frame {
+    /// The packet as a capture would hand it out, numbered `number`.
+    pub fn raw(&self, number: u64) -> RawPacket<'_> {
+        RawPacket {
+            ts: self.ts,
+            link_type: self.link_type,
+            data: &self.data,
+            wire_len: self.data.len() as u32,
+            number,
+        }
+    }
+}
+
+/// A `pipeline` or `sensor` input: the config byte and its packets (frame records as they
+/// are, segment records built into Ethernet/IPv4 or IPv6/TCP frames between
+/// [`CLIENT_V4`]:[`CLIENT_PORT`] and [`SERVER_V4`]:[`SERVER_PORT`], or their IPv6 twins).
+pub fn packets(data: &[u8]) -> (u8, Vec<Frame>) {
+    use format::*;
+    let mut r = Reader::new(data);
+    let config = r.u8();
+    let isn = [r.u32(), r.u32()];
+    let mut now = START;
+    let mut ip_id = 0u32;
+    let mut frames = Vec::new();
+    while !r.is_empty() {
+        let tag = r.u8();
+        if tag & SEGMENT == 0 {
+            let link_type = LINK_TYPES[usize::from(tag) % LINK_TYPES.len()];
+            now = Timestamp(now.0.saturating_add(dt_nanos(r.u8())));
+            let len = r.u16();
+            let data = r.bytes(usize::from(len)).to_vec();
+            frames.push(Frame {
+                ts: now,
+                link_type,
+                data,
+            });
+            continue;
+        }
+        let rec = SegmentRecord::read(tag, &mut r);
+        now = Timestamp(now.0.saturating_add(dt_nanos(rec.dt)));
+        let (mut src, mut dst): ((IpAddr, u16), (IpAddr, u16)) = if rec.tag & SEG_IPV6 != 0 {
+            (
+                (CLIENT_V6.into(), CLIENT_PORT),
+                (SERVER_V6.into(), SERVER_PORT),
+            )
+        } else {
+            (
+                (CLIENT_V4.into(), CLIENT_PORT),
+                (SERVER_V4.into(), SERVER_PORT),
+            )
+        };
+        let (me, peer) = if rec.responder() {
+            std::mem::swap(&mut src, &mut dst);
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        let seq = isn[me].wrapping_add(rec.seq);
+        let ack = isn[peer].wrapping_add(rec.ack);
+        let bad = rec.tag & SEG_BAD_CHECKSUM != 0;
+        let upper = tcp_bytes(src, dst, seq, ack, rec.flags, rec.payload, bad);
+        ip_id = ip_id.wrapping_add(1);
+        let fragment = rec.tag & SEG_FRAGMENTS != 0;
+        for data in ip_frames(src.0, dst.0, ip_id, fragment, bad, &upper) {
+            frames.push(Frame {
+                ts: now,
+                link_type: linktype::ETHERNET,
+                data,
+            });
+        }
+    }
+    (config, frames)
 }
