@@ -5,8 +5,10 @@
 //! changes nothing unless the scenarios in `tests/support/scenarios.rs` or
 //! `tests/support/exchange_scenarios.rs` changed (`tests/replay.rs` and `tests/exchange.rs`
 //! check that the committed files match). The Exchange captures go to `pcaps/exchange/`
-//! (stale `.pcap` files there are removed). The real captures (`real-*.pcap`) come from
-//! `scripts/capture-real.sh`.
+//! (stale `.pcap` files there are removed), the evasion matrix's to `pcaps/evasion/`
+//! (`tests/support/evasions.rs`, checked by `tests/evasions.rs`). The real captures
+//! (`real-*.pcap`) come from `scripts/capture-real.sh`; the README's section on
+//! `pcaps/real-clients/` (recorded by `scripts/capture-clients.sh`) is kept as it is.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -68,6 +70,23 @@ CVEs are the labels those alerts carry (the union of their rules' `metadata: cve
 |---|---|---|---|---|---|---|
 ";
 
+const EVASION_HEAD: &str = "
+## Evasions (`evasion/`)
+
+The captures of the README's evasion matrix (\"Evasions the server does not fall for\"), built
+by `tests/support/evasions.rs`: each hides the ProxyLogon SSRF request of
+`tests/support/evasions.rs` (client 203.0.113.66, server 198.51.100.20:443) behind one
+trick, and `tests/evasions.rs` checks that exhound raises on it exactly the alerts of the
+request sent plainly (plus the trick's own anomaly alert, where there is one).
+
+| file | the trick | what the Windows server does |
+|---|---|---|
+";
+
+/// The heading of the README section that `scripts/capture-clients.sh` captures are
+/// described in, kept from the existing README.
+const REAL_CLIENTS_HEAD: &str = "\n## Real clients against a fake Exchange";
+
 const REAL: &[(&str, &str)] = &[
     (
         "real-loopback.pcap",
@@ -115,6 +134,27 @@ fn main() -> std::io::Result<()> {
             println!("removed stale {}", path.display());
             std::fs::remove_file(path)?;
         }
+    }
+    readme.push_str(EVASION_HEAD);
+    let evasion_dir = dir.join("evasion");
+    std::fs::create_dir_all(&evasion_dir)?;
+    for c in support::evasions::all() {
+        let bytes = support::pcap::write(
+            support::pcap::Format::PCAP,
+            support::pcap::LinkType::Ethernet,
+            &c.frames,
+        );
+        std::fs::write(evasion_dir.join(c.file), &bytes)?;
+        println!("{:>8} bytes  pcaps/evasion/{}", bytes.len(), c.file);
+        let _ = writeln!(
+            readme,
+            "| evasion/{} | {} | {} |",
+            c.file, c.trick, c.server
+        );
+    }
+    let old = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    if let Some(at) = old.find(REAL_CLIENTS_HEAD) {
+        readme.push_str(&old[at..]);
     }
     std::fs::write(dir.join("README.md"), readme)?;
     Ok(())

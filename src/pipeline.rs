@@ -242,6 +242,8 @@ impl WorkerStats {
         s.offload_accepted += os.offload_accepted;
         s.checksum_restarts += os.checksum_restarts;
         s.rst_invalid += os.rst_invalid;
+        s.out_of_window += os.out_of_window;
+        s.out_of_window_taken += os.out_of_window_taken;
         s.held_limit += os.held_limit;
         let (h, oh) = (&mut self.http, &other.http);
         h.connections += oh.connections;

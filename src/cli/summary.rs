@@ -84,6 +84,11 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
         "  checksums        {} segments and {} fragments dropped (wrong checksum), {} taken as checksum offload, {} connections restarted at a right checksum",
         st.invalid_checksum, d.invalid_checksum, st.offload_accepted, st.checksum_restarts
     );
+    let _ = writeln!(
+        e,
+        "  TCP window       {} segments past the receiver's window not taken ({} taken after all when the receiver acknowledged them)",
+        st.out_of_window, st.out_of_window_taken
+    );
     let _ = writeln!(e, "  TCP gaps         {} ({} bytes)", st.gaps, st.gap_bytes);
     let _ = writeln!(
         e,

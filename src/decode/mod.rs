@@ -153,6 +153,8 @@ pub struct TcpSegment<'a> {
     pub flags: TcpFlags,
     /// Advertised window (unscaled).
     pub window: u16,
+    /// The window-scale option's shift, on a SYN that carries one (`None` otherwise).
+    pub window_scale: Option<u8>,
     /// TCP payload.
     pub payload: &'a [u8],
     /// The TCP header and payload as the IP layer carried them (for the checksum).

@@ -115,6 +115,8 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("tcp.ignored", st.ignored);
     put("tcp.offload_accepted", st.offload_accepted);
     put("tcp.syn_data_ignored", st.syn_data_ignored);
+    put("tcp.out_of_window", st.out_of_window);
+    put("tcp.out_of_window_taken", st.out_of_window_taken);
     put("tcp.checksum_restarts", st.checksum_restarts);
     put("decoder.invalid_checksum", d.invalid_checksum);
     put("tcp.out_of_order", st.out_of_order);

@@ -372,6 +372,7 @@ mod tests {
             ack: 0,
             flags: crate::decode::TcpFlags(0),
             window: 0,
+            window_scale: None,
             payload: b"",
             tcp_bytes: b"",
             ipv4_header: None,

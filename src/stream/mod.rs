@@ -161,6 +161,12 @@ pub struct StreamStats {
     /// Connections started anew because a side that looked checksum-offloaded sent a right
     /// checksum.
     pub checksum_restarts: u64,
+    /// Data segments sent at or past the receiver's advertised window: not taken, as the
+    /// receiver drops them (see [`TcpReassembler`]).
+    pub out_of_window: u64,
+    /// Of those, segments taken after all because the receiver acknowledged them (the capture
+    /// missed a window update).
+    pub out_of_window_taken: u64,
     /// RSTs ignored because the receiver would not take them (sequence number not the one
     /// it expects): they do not end inspection.
     pub rst_invalid: u64,
@@ -201,6 +207,10 @@ pub struct TcpSession {
     directions: [TcpReassembler; 2],
     /// The first packet was not a SYN.
     midstream: bool,
+    /// What each side's SYN said about window scaling (indexed by [`Side::index`]): `None`
+    /// until its SYN is seen, then the option's shift (`Some(None)`: no option). Windows are
+    /// only checked once both are known (RFC 7323 §2.2: scaling is on when both sent it).
+    syn_scale: [Option<Option<u8>>; 2],
 }
 
 impl TcpSession {
@@ -229,6 +239,7 @@ impl TcpSession {
                 TcpReassembler::new(Side::Responder),
             ],
             midstream,
+            syn_scale: [None; 2],
         }
     }
 
@@ -292,7 +303,10 @@ impl TcpSession {
         };
         let flags = segment.flags;
         if flags.rst() {
-            if !self.pair(side).0.accepts_rst(SeqNum(segment.seq)) {
+            if !pair(&mut self.directions, side)
+                .0
+                .accepts_rst(SeqNum(segment.seq))
+            {
                 ctx.stats.rst_invalid += 1;
                 return;
             }
@@ -303,7 +317,7 @@ impl TcpSession {
             }
             return;
         }
-        let (this, peer) = self.pair(side);
+        let (this, peer) = pair(&mut self.directions, side);
         let mut seq = SeqNum(segment.seq);
         let mut payload = segment.payload;
         if flags.syn() {
@@ -313,6 +327,7 @@ impl TcpSession {
                 return;
             }
             seq = seq.wrapping_add(1);
+            self.syn_scale[side.index()] = Some(segment.window_scale);
             if flags.ack() {
                 peer.start_at(SeqNum(segment.ack));
             }
@@ -328,6 +343,9 @@ impl TcpSession {
             this.start_at(seq);
         }
         if flags.ack() {
+            if let Some(window) = scaled_window(&self.syn_scale, segment, side) {
+                peer.on_peer_window(SeqNum(segment.ack), window);
+            }
             peer.on_peer_ack(SeqNum(segment.ack), &mut ctx, out);
         }
         this.on_data(seq, payload, flags.fin(), &mut ctx, out);
@@ -351,14 +369,39 @@ impl TcpSession {
             direction.finish(&mut ctx, out);
         }
     }
+}
 
-    /// The sender's direction and the other one.
-    fn pair(&mut self, side: Side) -> (&mut TcpReassembler, &mut TcpReassembler) {
-        let [initiator, responder] = &mut self.directions;
-        match side {
-            Side::Initiator => (initiator, responder),
-            Side::Responder => (responder, initiator),
-        }
+/// The receive window `segment` (sent by `side`, with ACK) advertises, in bytes, once both
+/// SYNs were seen (`syn_scale`, see [`TcpSession`]); `None` before. The window of a SYN is
+/// never scaled.
+fn scaled_window(
+    syn_scale: &[Option<Option<u8>>; 2],
+    segment: &TcpSegment<'_>,
+    side: Side,
+) -> Option<u32> {
+    let [Some(initiator), Some(responder)] = *syn_scale else {
+        return None;
+    };
+    let window = u32::from(segment.window);
+    if segment.flags.syn() {
+        return Some(window);
+    }
+    let shift = match (initiator, responder) {
+        (Some(_), Some(_)) => syn_scale[side.index()].flatten().unwrap_or(0),
+        _ => 0,
+    };
+    Some(window << shift.min(14))
+}
+
+/// The direction of the bytes `side` sends, and the other one.
+fn pair(
+    directions: &mut [TcpReassembler; 2],
+    side: Side,
+) -> (&mut TcpReassembler, &mut TcpReassembler) {
+    let [initiator, responder] = directions;
+    match side {
+        Side::Initiator => (initiator, responder),
+        Side::Responder => (responder, initiator),
     }
 }
 

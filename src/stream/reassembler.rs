@@ -19,6 +19,17 @@
 //! cap; when a direction holds more than [`StreamConfig::max_segments`] pieces or
 //! [`StreamConfig::max_held_bytes`] bytes, the first hole is given up as a gap.
 //!
+//! Receive window: once the handshake told how the other side scales its window, a segment
+//! that starts at or past the right edge of the window it advertised (its acknowledgement
+//! number plus its window, the furthest seen) is not taken, as the receiver drops it (RFC 9293
+//! §3.10.7.4). Otherwise a segment the server never read, sent before the real bytes at the
+//! same sequence numbers, would be what the sensor inspects. It is set aside instead, within
+//! the held-data caps, and taken after all if the receiver acknowledges past its start
+//! without the bytes having come again in the window: the capture then missed the window
+//! update, and the receiver did read them. A segment that starts inside the window and runs
+//! past it is taken whole (Linux does so; RFC 9293 would trim it; what Windows does is not
+//! published).
+//!
 //! Hot path: a segment that starts at `next` while nothing is held is handed to the caller as
 //! a slice of the packet itself. No copy, no allocation.
 
@@ -49,6 +60,14 @@ struct Piece {
     seg_start: u64,
     /// Stream offset just past the last byte of that segment.
     seg_end: u64,
+}
+
+/// A segment sent past the receiver's window, set aside.
+#[derive(Debug)]
+struct AsideSegment {
+    seq: SeqNum,
+    bytes: Vec<u8>,
+    fin: bool,
 }
 
 /// What [`TcpReassembler::hold`] did with a segment.
@@ -85,6 +104,13 @@ pub struct TcpReassembler {
     closed: bool,
     /// `next` reached the inspection depth: nothing more is delivered, nothing held.
     past_depth: bool,
+    /// Right edge of the receive window the other side advertised for this direction (the
+    /// furthest acknowledgement number plus scaled window seen); `None` while not known.
+    window_edge: Option<SeqNum>,
+    /// Segments sent at or past `window_edge`, in arrival order (see the module doc).
+    beyond_window: Vec<AsideSegment>,
+    /// Sum of their lengths, also counted in the worker's [`ReassemblyMemory::used`].
+    beyond_window_bytes: usize,
 }
 
 impl TcpReassembler {
@@ -101,6 +127,9 @@ impl TcpReassembler {
             fin: None,
             closed: false,
             past_depth: false,
+            window_edge: None,
+            beyond_window: Vec::new(),
+            beyond_window_bytes: 0,
         }
     }
 
@@ -130,14 +159,29 @@ impl TcpReassembler {
         self.next
     }
 
-    /// How many pieces are held out of order.
+    /// How many pieces are held out of order (segments set aside past the window included).
     pub fn held_segments(&self) -> usize {
-        self.held.len()
+        self.held.len() + self.beyond_window.len()
     }
 
-    /// How many bytes are held out of order.
+    /// How many bytes are held out of order (segments set aside past the window included).
     pub fn held_bytes(&self) -> usize {
-        self.held_bytes
+        self.held_bytes + self.beyond_window_bytes
+    }
+
+    /// The right edge of the receive window the other side advertised, once known.
+    pub fn window_edge(&self) -> Option<SeqNum> {
+        self.window_edge
+    }
+
+    /// The other side advertised a receive window of `window` bytes (already scaled) from its
+    /// acknowledgement number `ack`. The edge only moves forward: a receiver must not shrink
+    /// its window (RFC 9293 §3.8.6.2.1), and a stale packet must not shrink it either.
+    pub fn on_peer_window(&mut self, ack: SeqNum, window: u32) {
+        let edge = ack.wrapping_add(window);
+        if self.window_edge.is_none_or(|e| edge.distance_from(e) > 0) {
+            self.window_edge = Some(edge);
+        }
     }
 
     /// Whether the receiver of this direction takes a RST with sequence number `seq` from its
@@ -199,6 +243,9 @@ impl TcpReassembler {
             return;
         };
         self.peer_ack = Some(ack);
+        if !self.beyond_window.is_empty() {
+            self.take_acknowledged(ack, ctx, out);
+        }
         if self.closed || self.past_depth {
             return;
         }
@@ -217,8 +264,74 @@ impl TcpReassembler {
     }
 
     /// Takes the data of one segment: `payload` starts at sequence number `seq`; `fin` when
-    /// the segment carried a FIN (which sits right after the payload in sequence space).
+    /// the segment carried a FIN (which sits right after the payload in sequence space). A
+    /// segment that starts at or past the receiver's window is set aside instead (see the
+    /// module doc).
     pub fn on_data(
+        &mut self,
+        seq: SeqNum,
+        payload: &[u8],
+        fin: bool,
+        ctx: &mut Context<'_>,
+        out: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        if let Some(edge) = self.window_edge {
+            if !payload.is_empty() && !self.closed && seq.distance_from(edge) >= 0 {
+                ctx.stats.out_of_window += 1;
+                self.set_aside(seq, payload, fin, ctx);
+                return;
+            }
+        }
+        self.take(seq, payload, fin, ctx, out);
+    }
+
+    /// Keeps a segment sent past the window, if the held-data caps leave room for it.
+    fn set_aside(&mut self, seq: SeqNum, payload: &[u8], fin: bool, ctx: &mut Context<'_>) {
+        let len = payload.len();
+        let again = self
+            .beyond_window
+            .iter()
+            .any(|a| a.seq == seq && a.bytes.len() == len);
+        let room = self.held.len() + self.beyond_window.len() < ctx.config.max_segments
+            && self.held_bytes + self.beyond_window_bytes + len <= ctx.config.max_held_bytes
+            && ctx.memory.used.saturating_add(len) <= ctx.memory.cap;
+        if again || !room {
+            return;
+        }
+        self.beyond_window_bytes += len;
+        ctx.memory.used = ctx.memory.used.saturating_add(len);
+        self.beyond_window.push(AsideSegment {
+            seq,
+            bytes: payload.to_vec(),
+            fin,
+        });
+    }
+
+    /// The receiver acknowledged up to `ack`: the segments set aside that start before it
+    /// were read after all (the capture missed the window update), so they are taken now,
+    /// before the acknowledgement could give their bytes up as lost. Bytes that came again in
+    /// the window and were taken already stay as they were taken.
+    fn take_acknowledged(
+        &mut self,
+        ack: SeqNum,
+        ctx: &mut Context<'_>,
+        out: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        let aside = std::mem::take(&mut self.beyond_window);
+        for a in aside {
+            if ack.distance_from(a.seq) > 0 {
+                self.beyond_window_bytes = self.beyond_window_bytes.saturating_sub(a.bytes.len());
+                ctx.memory.used = ctx.memory.used.saturating_sub(a.bytes.len());
+                ctx.stats.out_of_window_taken += 1;
+                self.take(a.seq, &a.bytes, a.fin, ctx, out);
+            } else {
+                self.beyond_window.push(a);
+            }
+        }
+    }
+
+    /// [`TcpReassembler::on_data`] without the window check.
+    fn take(
         &mut self,
         seq: SeqNum,
         payload: &[u8],
@@ -355,11 +468,16 @@ impl TcpReassembler {
         out(StreamEvent::Closed { side: self.side });
     }
 
-    /// Drops every held piece and gives its bytes back to the worker's budget.
+    /// Drops every held piece (and segment set aside past the window) and gives its bytes
+    /// back to the worker's budget.
     fn release_held(&mut self, memory: &mut ReassemblyMemory) {
-        memory.used = memory.used.saturating_sub(self.held_bytes);
+        memory.used = memory
+            .used
+            .saturating_sub(self.held_bytes + self.beyond_window_bytes);
         self.held.clear();
         self.held_bytes = 0;
+        self.beyond_window.clear();
+        self.beyond_window_bytes = 0;
     }
 
     /// The part of `data` (starting at offset `start`) worth holding: nothing at or past the

@@ -43,6 +43,7 @@ fn segment(seq: u32, ack: u32, flags: u8, payload: &[u8]) -> TcpSegment<'_> {
         ack,
         flags: TcpFlags(flags),
         window: 65535,
+        window_scale: None,
         payload,
         tcp_bytes: payload,
         ipv4_header: None,
@@ -85,7 +86,21 @@ impl Harness {
     }
 
     fn seg(&mut self, side: Side, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
-        let s = segment(seq, ack, flags, payload);
+        self.seg_window(side, seq, ack, flags, (65535, None), payload);
+    }
+
+    /// A segment advertising `window` (the header's value, and the window-scale option).
+    fn seg_window(
+        &mut self,
+        side: Side,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: (u16, Option<u8>),
+        payload: &[u8],
+    ) {
+        let mut s = segment(seq, ack, flags, payload);
+        (s.window, s.window_scale) = window;
         let session = self
             .session
             .get_or_insert_with(|| TcpSession::new(&s, side, &self.config, &mut self.stats));
@@ -1140,4 +1155,125 @@ proptest! {
         }
         prop_assert!(h.session().is_closed());
     }
+}
+
+/// A handshake where the server offers a 100-byte window (scale `s_scale`, the client's
+/// `c_scale`); the server's last ACK advertises `window`.
+fn small_window(c_scale: Option<u8>, s_scale: Option<u8>, window: u16) -> Harness {
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg_window(C, C_ISN, 0, SYN, (64240, c_scale), b"");
+    h.seg_window(S, S_ISN, C0, SYN | ACK, (100, s_scale), b"");
+    h.seg(C, C0, S0, ACK, b"");
+    h.seg_window(S, S0, C0, ACK, (window, None), b"");
+    h
+}
+
+#[test]
+fn data_past_the_receivers_window_is_not_taken() {
+    // The decoy starts at the window's right edge (C0 + 100): the server drops it. The real
+    // bytes come later, when the window has moved, and are the ones delivered.
+    let mut h = small_window(None, None, 100);
+    let real: Vec<u8> = (0..150u8).collect();
+    h.c(C0 + 100, &[b'x'; 50]);
+    assert_eq!(h.stats.out_of_window, 1);
+    assert!(h.take().is_empty());
+    h.c(C0, &real[..100]);
+    h.seg_window(S, S0, C0 + 100, ACK, (100, None), b"");
+    h.c(C0 + 100, &real[100..]);
+    assert_eq!(h.bytes(C), real);
+    assert_eq!(h.stats.out_of_window_taken, 0);
+    assert!(h.stats.gaps == 0);
+    // With the window check off (no handshake seen), the decoy would have won: see
+    // `windows_old_segment_starting_before_new_wins`.
+    h.finish();
+}
+
+#[test]
+fn a_segment_set_aside_is_taken_when_the_receiver_acknowledges_it() {
+    // The capture missed the window update: the receiver acknowledges bytes the sensor saw
+    // past its window, so it did read them. They are delivered, not given up as a gap.
+    let mut h = small_window(None, None, 100);
+    h.c(C0, &[b'a'; 100]);
+    h.c(C0 + 100, &[b'b'; 40]);
+    assert_eq!(h.stats.out_of_window, 1);
+    h.seg_window(S, S0, C0 + 140, ACK, (100, None), b"");
+    assert_eq!(h.bytes(C).len(), 140);
+    assert_eq!(&h.bytes(C)[100..], &[b'b'; 40]);
+    assert_eq!((h.stats.out_of_window_taken, h.stats.gaps), (1, 0));
+    h.finish();
+}
+
+#[test]
+fn windows_are_scaled_only_when_both_syns_offer_scaling() {
+    // Both offer it: the server's window of 100 with shift 2 is 400 bytes.
+    let mut h = small_window(Some(7), Some(2), 100);
+    h.c(C0 + 300, b"in the window");
+    h.c(C0 + 400, b"past it");
+    assert_eq!(h.stats.out_of_window, 1);
+    // Only the server offers it: no scaling (100 bytes).
+    let mut h = small_window(None, Some(2), 100);
+    h.c(C0 + 300, b"past it");
+    assert_eq!(h.stats.out_of_window, 1);
+    // The window in the SYN/ACK is never scaled: before the server's first ACK the edge
+    // is C0 + 100 even with scaling on.
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg_window(C, C_ISN, 0, SYN, (64240, Some(7)), b"");
+    h.seg_window(S, S_ISN, C0, SYN | ACK, (100, Some(2)), b"");
+    h.seg(C, C0, S0, ACK, b"");
+    h.c(C0 + 100, b"past it");
+    assert_eq!(h.stats.out_of_window, 1);
+    assert_eq!(
+        h.session().direction(C).window_edge(),
+        Some(SeqNum(C0 + 100))
+    );
+}
+
+#[test]
+fn windows_are_not_checked_without_both_syns() {
+    // Picked up mid-stream: the scaling is unknown, so nothing is judged out of window.
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg_window(S, S0, C0, ACK, (10, None), b"");
+    h.c(C0, b"more than ten bytes of data");
+    assert_eq!(h.stats.out_of_window, 0);
+    assert_eq!(h.bytes(C), b"more than ten bytes of data");
+    // A SYN/ACK first: the client's SYN (and its scaling) was not seen.
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg_window(S, S_ISN, C0, SYN | ACK, (10, None), b"");
+    h.c(C0, b"more than ten bytes of data");
+    assert_eq!(h.stats.out_of_window, 0);
+    assert_eq!(h.bytes(C), b"more than ten bytes of data");
+}
+
+#[test]
+fn the_window_edge_does_not_move_back() {
+    let mut h = small_window(None, None, 100);
+    // A zero window from a later ACK does not pull the edge back behind C0 + 100.
+    h.seg_window(S, S0, C0, ACK, (0, None), b"");
+    h.c(C0, &[b'a'; 100]);
+    assert_eq!(h.stats.out_of_window, 0);
+    // A zero-window probe at the edge is not taken.
+    h.c(C0 + 100, b"p");
+    assert_eq!(h.stats.out_of_window, 1);
+    assert_eq!(h.bytes(C).len(), 100);
+}
+
+#[test]
+fn segments_set_aside_stay_within_the_held_data_caps() {
+    let config = StreamConfig {
+        max_held_bytes: 100,
+        ..StreamConfig::default()
+    };
+    let mut h = Harness::new(config);
+    h.seg_window(C, C_ISN, 0, SYN, (64240, None), b"");
+    h.seg_window(S, S_ISN, C0, SYN | ACK, (10, None), b"");
+    for i in 0..10 {
+        h.c(C0 + 10 + i * 60, &[b'z'; 60]);
+    }
+    assert_eq!(h.stats.out_of_window, 10);
+    assert_eq!(
+        h.session().direction(C).held_bytes(),
+        60,
+        "one fits in 100 bytes"
+    );
+    h.finish();
 }

@@ -27,7 +27,12 @@ pub struct Seg {
     /// Send as IPv4 fragments: payload sizes (all but the last a multiple of 8) and the
     /// order to emit them in (indices into the fragment list).
     pub fragments: Option<(Vec<usize>, Vec<usize>)>,
+    /// Advertised window (no window scaling is offered).
+    pub window: u16,
 }
+
+/// The window every segment advertises unless a test sets another.
+pub const WINDOW: u16 = 64240;
 
 /// A TCP conversation under construction.
 #[derive(Debug, Clone)]
@@ -119,6 +124,7 @@ impl Conv {
             flags: flags_,
             payload: payload.to_vec(),
             fragments: None,
+            window: WINDOW,
         });
         self.segs.len() - 1
     }
@@ -133,6 +139,7 @@ impl Conv {
             flags: flags::SYN,
             payload: vec![],
             fragments: None,
+            window: WINDOW,
         });
         self.segs.push(Seg {
             from_client: false,
@@ -141,6 +148,7 @@ impl Conv {
             flags: flags::SYN | flags::ACK,
             payload: vec![],
             fragments: None,
+            window: WINDOW,
         });
         self.segs.push(Seg {
             from_client: true,
@@ -149,6 +157,7 @@ impl Conv {
             flags: flags::ACK,
             payload: vec![],
             fragments: None,
+            window: WINDOW,
         });
         self
     }
@@ -281,7 +290,7 @@ impl Conv {
                 seq: s.seq,
                 ack: if s.flags & flags::ACK != 0 { s.ack } else { 0 },
                 flags: s.flags,
-                window: 64240,
+                window: s.window,
             };
             let seg = frame::tcp(src.ip(), dst.ip(), h, &s.payload);
             let id = &mut ids[usize::from(!s.from_client)];

@@ -148,6 +148,7 @@ pub fn all() -> Vec<EvasionCapture> {
                 flags: super::frame::flags::FIN | super::frame::flags::ACK,
                 payload: vec![],
                 fragments: None,
+                window: super::conv::WINDOW,
             });
         }),
     });
@@ -299,6 +300,36 @@ fn http_rows() -> Vec<EvasionCapture> {
         server: "data on a SYN is not delivered without a TCP Fast Open cookie (RFC 7413; RFC 9293 lets a stack hold it, none hands it to the application before the handshake)",
         defence_off: &[],
         anomalies: &[4210705],
+        frames: timed(c.frames(Link::Ethernet)),
+    });
+    // Insertion past the receive window: the server offers 64 bytes; the decoy's bytes for
+    // the rest of the request come first, past that window, then the real request as the
+    // window opens.
+    let (real, fake) = (attack(), decoy());
+    let mut c = Conv::new(CLIENT, SERVER);
+    c.handshake();
+    c.segs[1].window = 64;
+    c.segment(true, 64, &fake[64..]);
+    c.segment(true, 0, &real[..64]);
+    c.segs.push(super::conv::Seg {
+        from_client: false,
+        seq: c.seq_of(false, 0),
+        ack: c.seq_of(true, 64),
+        flags: super::frame::flags::ACK,
+        payload: vec![],
+        fragments: None,
+        window: super::conv::WINDOW,
+    });
+    c.segment(true, 64, &real[64..]);
+    c.ack(false);
+    c.server(&proxied());
+    c.close();
+    out.push(EvasionCapture {
+        file: "window-insertion.pcap",
+        trick: "the server offers a 64-byte window; the rest of a harmless request is sent first, past that window, at the sequence numbers the attack's rest then takes once the window opens",
+        server: "a segment that starts at or past the right edge of the receive window is dropped (RFC 9293 3.10.7.4); the attack's bytes are the ones read",
+        defence_off: &[],
+        anomalies: &[],
         frames: timed(c.frames(Link::Ethernet)),
     });
     out.push(EvasionCapture {
