@@ -532,6 +532,21 @@ mod tests {
     }
 
     #[test]
+    fn two_content_lengths_that_differ_are_an_event() {
+        let head = |cl: &str| {
+            let raw = format!("POST /ecp/y.js HTTP/1.1\r\nHost: a\r\n{cl}\r\n\r\n");
+            complete(parse_request(raw.as_bytes(), 16)).0
+        };
+        let differ = head("Content-Length: 5\r\nContent-Length: 50");
+        assert!(differ.events.contains(HttpEvent::DuplicateContentLength));
+        // The same value twice (blanks aside) is what RFC 9110 §8.6 lets a recipient accept.
+        let same = head("Content-Length: 5\r\ncontent-length:  5 ");
+        assert!(!same.events.contains(HttpEvent::DuplicateContentLength));
+        let one = head("Content-Length: 5");
+        assert!(!one.events.contains(HttpEvent::DuplicateContentLength));
+    }
+
+    #[test]
     fn request_partial_then_complete() {
         let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         for cut in 0..raw.len() {

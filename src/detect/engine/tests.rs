@@ -807,3 +807,25 @@ mod hostile {
         }
     }
 }
+
+#[test]
+fn app_layer_events_match_the_requests_that_have_them() {
+    let rs = set("alert http any any -> any any (app-layer-event:http.duplicate_content_length_field_in_request; sid:1;)\n\
+                  alert http any any -> any any (app-layer-event:http.request_transfer_encoding_and_content_length; content:\"/ecp/\"; http_uri; sid:2;)");
+    let mut tx = sample_tx();
+    assert!(sids(&rs, &tx).is_empty(), "no event, no alert");
+    tx.request
+        .events
+        .insert(crate::http::HttpEvent::DuplicateContentLength);
+    assert_eq!(sids(&rs, &tx), vec![1]);
+    tx.request
+        .events
+        .insert(crate::http::HttpEvent::RequestTeAndCl);
+    assert_eq!(sids(&rs, &tx), vec![1, 2], "the sample's URI is /ecp/y.js");
+    tx.request.uri.path = b"/owa/".to_vec();
+    assert_eq!(
+        sids(&rs, &tx),
+        vec![1],
+        "the event alone is not enough for sid 2"
+    );
+}
