@@ -114,13 +114,7 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
         kernel: Some(capture.kernel_counters()),
     };
     let report = sensor.finish(stats_every.is_some(), Some(moment))?;
-    let mut out = report.destination;
-    let name = out.name();
-    if let Some(e) = report.write_error {
-        return Err(e).with_context(|| format!("writing EVE to {name}"));
-    }
-    out.flush()
-        .with_context(|| format!("writing EVE to {name}"))?;
+    let (out, stats) = EveOutput::closed(report)?;
     drop(pidfile);
     if !s.quiet {
         let run = RunFacts {
@@ -130,7 +124,7 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
             secs: started.elapsed().as_secs_f64(),
             interrupted: false,
         };
-        summary::print_counters(&report.stats, &run);
+        summary::print_counters(&stats, &run);
         summary::print_alerts(&out.tally);
     }
     Ok(ExitCode::from(if capture_failed {

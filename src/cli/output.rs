@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use exhound::sensor::{AlertNote, Destination};
+use exhound::sensor::{AlertNote, Destination, SensorReport, SensorStats};
 
 /// Alerts per signature and per client → server pair, for the summary.
 #[derive(Default)]
@@ -127,6 +127,19 @@ impl EveOutput {
     pub fn flush(&mut self) -> io::Result<()> {
         self.last_flush = Instant::now();
         self.writer.flush()
+    }
+
+    /// Takes the output back from a finished sensor: the first error the sensor met while
+    /// writing, else the final flush, fails with the output's name.
+    pub fn closed(report: SensorReport<EveOutput>) -> anyhow::Result<(EveOutput, SensorStats)> {
+        let mut out = report.destination;
+        let name = out.name();
+        if let Some(e) = report.write_error {
+            return Err(e).with_context(|| format!("writing EVE to {name}"));
+        }
+        out.flush()
+            .with_context(|| format!("writing EVE to {name}"))?;
+        Ok((out, report.stats))
     }
 
     fn reopen_if_asked(&mut self) -> io::Result<()> {

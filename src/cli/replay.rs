@@ -81,13 +81,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     reader.progress.done();
     let report = sensor.finish(s.log_stats, None)?;
-    let mut out = report.destination;
-    let name = out.name();
-    if let Some(e) = report.write_error {
-        return Err(e).with_context(|| format!("writing EVE to {name}"));
-    }
-    out.flush()
-        .with_context(|| format!("writing EVE to {name}"))?;
+    let (out, stats) = EveOutput::closed(report)?;
     if !s.quiet {
         let run = RunFacts {
             command: "replay",
@@ -96,7 +90,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             secs: started.elapsed().as_secs_f64(),
             interrupted: signals.stopping(),
         };
-        summary::print_counters(&report.stats, &run);
+        summary::print_counters(&stats, &run);
         summary::print_alerts(&out.tally);
     }
     Ok(ExitCode::from(if bad_input {
