@@ -43,6 +43,7 @@ pub mod buffers;
 mod compile;
 pub mod content;
 pub mod engine;
+mod probe;
 pub mod rule;
 pub mod state;
 
