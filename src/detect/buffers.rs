@@ -19,7 +19,9 @@
 
 use std::borrow::Cow;
 
-use crate::http::{host, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
+use crate::http::{
+    host, Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri,
+};
 
 use super::rule::{Buffer, BufferRef};
 
@@ -57,7 +59,7 @@ const LINEAR_MERGE: usize = 32;
 /// are grouped by sorting their names, so that a request with thousands of header lines costs
 /// n log n comparisons, not n².
 pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
-    let list = &headers.0;
+    let list: Vec<Header<'_>> = headers.iter().collect();
     let mut out: Vec<MergedHeader<'_>> = Vec::with_capacity(list.len());
     let join = |m: &mut MergedHeader<'_>, value: &[u8]| {
         let v = m.value.to_mut();
@@ -66,20 +68,17 @@ pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
     };
     if list.len() <= LINEAR_MERGE {
         for h in list {
-            match out
-                .iter_mut()
-                .find(|o| o.name.eq_ignore_ascii_case(&h.name))
-            {
-                Some(o) => join(o, &h.value),
+            match out.iter_mut().find(|o| o.name.eq_ignore_ascii_case(h.name)) {
+                Some(o) => join(o, h.value),
                 None => out.push(MergedHeader {
-                    name: &h.name,
-                    value: Cow::Borrowed(&h.value),
+                    name: h.name,
+                    value: Cow::Borrowed(h.value),
                 }),
             }
         }
         return out;
     }
-    let same = |a: usize, b: usize| list[a].name.eq_ignore_ascii_case(&list[b].name);
+    let same = |a: usize, b: usize| list[a].name.eq_ignore_ascii_case(list[b].name);
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_by(|&a, &b| {
         let fold = |i: usize| list[i].name.iter().map(u8::to_ascii_lowercase);
@@ -99,11 +98,11 @@ pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
         if first == i {
             slot[i] = out.len();
             out.push(MergedHeader {
-                name: &h.name,
-                value: Cow::Borrowed(&h.value),
+                name: h.name,
+                value: Cow::Borrowed(h.value),
             });
         } else {
-            join(&mut out[slot[first]], &h.value);
+            join(&mut out[slot[first]], h.value);
         }
     }
     out
@@ -170,7 +169,9 @@ fn header_block(merged: &[MergedHeader<'_>], skip: &str) -> Vec<u8> {
 }
 
 fn header_names(merged: &[MergedHeader<'_>]) -> Vec<u8> {
-    let mut out = b"\r\n".to_vec();
+    let len = merged.iter().map(|h| h.name.len() + 2).sum::<usize>() + 4;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(b"\r\n");
     for h in merged {
         out.extend_from_slice(h.name);
         out.extend_from_slice(b"\r\n");
@@ -335,7 +336,10 @@ impl<'a> TxBuffers<'a> {
                     let base = BufferRef::plain(key.buffer);
                     self.get(&base).map(|inst| {
                         inst.iter()
-                            .map(|b| Cow::Owned(key.transform(b)))
+                            .map(|b| match b {
+                                Cow::Borrowed(data) => key.transform(data),
+                                Cow::Owned(data) => Cow::Owned(key.transform(data).into_owned()),
+                            })
                             .collect::<Vec<_>>()
                     })
                 };
@@ -350,21 +354,17 @@ impl<'a> TxBuffers<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::http::Header;
 
     /// libhtp's merge, written the plain quadratic way.
     fn merge_reference(headers: &Headers) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         for h in headers.iter() {
-            match out
-                .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&h.name))
-            {
+            match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(h.name)) {
                 Some((_, v)) => {
                     v.extend_from_slice(b", ");
-                    v.extend_from_slice(&h.value);
+                    v.extend_from_slice(h.value);
                 }
-                None => out.push((h.name.clone(), h.value.clone())),
+                None => out.push((h.name.to_vec(), h.value.to_vec())),
             }
         }
         out
@@ -398,14 +398,7 @@ pub(crate) mod tests {
     }
 
     fn hdrs(list: &[(&str, &str)]) -> Headers {
-        Headers(
-            list.iter()
-                .map(|(n, v)| Header {
-                    name: n.as_bytes().to_vec(),
-                    value: v.as_bytes().to_vec(),
-                })
-                .collect(),
-        )
+        Headers::from_pairs(list.iter().copied())
     }
 
     /// A sample transaction (the URI is set as the http stage would normalise it).
@@ -437,7 +430,7 @@ pub(crate) mod tests {
                 query_raw: Some(b"a=%41".to_vec()),
                 query_decoded: Some(b"a=A".to_vec()),
             },
-            cookies: Vec::new(),
+            cookies: Default::default(),
             body: b"body".to_vec(),
             body_len: 4,
             trailers: Headers::default(),

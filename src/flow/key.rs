@@ -1,6 +1,5 @@
 //! Symmetric flow keys and the two sides of a conversation.
 
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -86,10 +85,12 @@ impl Hash for FlowKey {
     }
 }
 
-/// The keyed hasher of flow-table hashes, drawn once per process.
-fn table_hasher() -> &'static RandomState {
-    static KEYS: OnceLock<RandomState> = OnceLock::new();
-    KEYS.get_or_init(RandomState::new)
+/// The keyed hasher of flow-table hashes, its seed drawn once per process: foldhash, seeded so
+/// that attacker-chosen addresses and ports cannot be made to collide (`crates.md`: 831 ns
+/// per insert and four lookups against std's SipHash's 1939).
+fn table_hasher() -> &'static foldhash::fast::RandomState {
+    static KEYS: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    KEYS.get_or_init(foldhash::fast::RandomState::default)
 }
 
 impl FlowKey {

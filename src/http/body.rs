@@ -9,7 +9,7 @@
 //! line or trailer line: it then reports how far it got, and the caller keeps the rest, bounded
 //! by [`BodyLimits::max_line`].
 
-use super::{Header, Headers};
+use super::Headers;
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,8 +89,8 @@ fn is_chunked(headers: &Headers) -> bool {
 fn response_headers<'h>(headers: &'h Headers, name: &'h str) -> impl Iterator<Item = &'h [u8]> {
     headers
         .iter()
-        .filter(move |h| eq_nocase_nozero(&h.name, name.as_bytes()))
-        .map(|h| h.value.as_slice())
+        .filter(move |h| eq_nocase_nozero(h.name, name.as_bytes()))
+        .map(|h| h.value)
 }
 
 /// `a` equals `b` ignoring ASCII case and NUL bytes in `a`.
@@ -369,11 +369,9 @@ impl BodyReader {
                         return (pos, Ok(BodyStep::Done));
                     }
                     if let Some(colon) = memchr::memchr(b':', line) {
-                        if trailers.0.len() < limits.max_trailers {
-                            trailers.0.push(Header {
-                                name: line[..colon].trim_ascii().to_vec(),
-                                value: line[colon + 1..].trim_ascii().to_vec(),
-                            });
+                        if trailers.len() < limits.max_trailers {
+                            trailers
+                                .push(line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
                         }
                     }
                     *self = BodyReader::Trailers { seen };
@@ -532,16 +530,7 @@ mod tests {
 
     #[test]
     fn framing_from_headers() {
-        let h = |list: &[(&str, &str)]| {
-            Headers(
-                list.iter()
-                    .map(|(n, v)| Header {
-                        name: n.as_bytes().to_vec(),
-                        value: v.as_bytes().to_vec(),
-                    })
-                    .collect(),
-            )
-        };
+        let h = |list: &[(&str, &str)]| Headers::from_pairs(list.iter().copied());
         assert_eq!(Framing::of_request(&h(&[])), Framing::None);
         assert_eq!(Framing::of_response(&h(&[])), Framing::UntilClose);
         assert_eq!(
@@ -646,7 +635,7 @@ mod tests {
         assert_eq!(out.body, b"Wikipedia in\r\n\r\nchunks.");
         assert_eq!(out.len, 23);
         assert_eq!(out.trailers.get("x-u"), Some(&b"2"[..]));
-        assert_eq!(out.trailers.0.len(), 2);
+        assert_eq!(out.trailers.len(), 2);
         assert_eq!(rest, b"NEXT");
         // Same bytes, one at a time.
         let pieces: Vec<&[u8]> = wire.chunks(1).collect();

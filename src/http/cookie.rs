@@ -21,43 +21,64 @@
 //!   cookie of the same header is an attribute of that cookie and not a cookie; at the start
 //!   of a header it is an ordinary cookie.
 
-/// One cookie.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cookie {
-    /// Name, as sent.
-    pub name: Vec<u8>,
-    /// Value, as sent (not URL-decoded).
-    pub value: Vec<u8>,
-}
+use super::fields::{Field, FieldList};
 
-/// Parses one `Cookie` header value, appending its cookies to `out`.
-pub fn parse_cookie_header(value: &[u8], out: &mut Vec<Cookie>) {
-    let mut seen_cookie = false;
-    for segment in value.split(|b| *b == b';') {
-        let segment = trim(segment);
-        if segment.is_empty() {
-            continue;
+/// One cookie: its name as sent and its value as sent (not URL-decoded).
+pub type Cookie<'a> = Field<'a>;
+
+/// The cookies of a request, in wire order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cookies(FieldList);
+
+impl Cookies {
+    /// The cookies.
+    pub fn iter(&self) -> impl Iterator<Item = Cookie<'_>> + '_ {
+        self.0.iter()
+    }
+
+    /// The number of cookies.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value of the first cookie named `name` (case-insensitive), as ASP.NET's
+    /// `Request.Cookies[name]` returns it.
+    pub fn find(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|c| c.value)
+    }
+
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+
+    /// Parses one `Cookie` header value, appending its cookies.
+    pub fn parse_header(&mut self, value: &[u8]) {
+        let mut seen_cookie = false;
+        for segment in value.split(|b| *b == b';') {
+            let segment = trim(segment);
+            if segment.is_empty() {
+                continue;
+            }
+            let amp = memchr::memchr(b'&', segment).unwrap_or(segment.len());
+            let (name, value): (&[u8], &[u8]) = match memchr::memchr(b'=', segment) {
+                Some(eq) if eq < amp => (&segment[..eq], &segment[eq + 1..]),
+                _ if amp == segment.len() => (segment, b""),
+                _ => (b"", segment),
+            };
+            if seen_cookie && name.first() == Some(&b'$') {
+                continue; // an attribute of the previous cookie
+            }
+            seen_cookie = true;
+            self.0.push(name, value);
         }
-        let amp = memchr::memchr(b'&', segment).unwrap_or(segment.len());
-        let cookie = match memchr::memchr(b'=', segment) {
-            Some(eq) if eq < amp => Cookie {
-                name: segment[..eq].to_vec(),
-                value: segment[eq + 1..].to_vec(),
-            },
-            _ if amp == segment.len() => Cookie {
-                name: segment.to_vec(),
-                value: Vec::new(),
-            },
-            _ => Cookie {
-                name: Vec::new(),
-                value: segment.to_vec(),
-            },
-        };
-        if seen_cookie && cookie.name.first() == Some(&b'$') {
-            continue; // an attribute of the previous cookie
-        }
-        seen_cookie = true;
-        out.push(cookie);
     }
 }
 
@@ -82,27 +103,18 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// The value of the first cookie named `name` (case-insensitive), as ASP.NET's
-/// `Request.Cookies[name]` returns it.
-pub fn find<'c>(cookies: &'c [Cookie], name: &str) -> Option<&'c [u8]> {
-    cookies
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|c| c.value.as_slice())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(value: &str) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        parse_cookie_header(value.as_bytes(), &mut out);
-        out.into_iter()
+        let mut out = Cookies::default();
+        out.parse_header(value.as_bytes());
+        out.iter()
             .map(|c| {
                 (
-                    String::from_utf8(c.name).unwrap(),
-                    String::from_utf8(c.value).unwrap(),
+                    String::from_utf8(c.name.to_vec()).unwrap(),
+                    String::from_utf8(c.value.to_vec()).unwrap(),
                 )
             })
             .collect()
@@ -132,9 +144,9 @@ mod tests {
             parse("a=b, X-BEResource=x~1"),
             pairs(&[("a", "b, X-BEResource=x~1")])
         );
-        let mut out = Vec::new();
-        parse_cookie_header(b"a=b, X-BEResource=x~1", &mut out);
-        assert_eq!(find(&out, "X-BEResource"), None);
+        let mut out = Cookies::default();
+        out.parse_header(b"a=b, X-BEResource=x~1");
+        assert_eq!(out.find("X-BEResource"), None);
     }
 
     #[test]
@@ -176,22 +188,23 @@ mod tests {
 
     #[test]
     fn find_is_case_insensitive_and_first_wins() {
-        let mut out = Vec::new();
-        parse_cookie_header(b"x-beresource=first~1; X-BERESOURCE=second~2", &mut out);
-        parse_cookie_header(b"X-BEResource=third~3", &mut out);
+        let mut out = Cookies::default();
+        out.parse_header(b"x-beresource=first~1; X-BERESOURCE=second~2");
+        out.parse_header(b"X-BEResource=third~3");
         assert_eq!(out.len(), 3);
-        assert_eq!(find(&out, "X-BEResource"), Some(&b"first~1"[..]));
-        assert_eq!(find(&out, "x-anonresource-backend"), None);
+        assert_eq!(out.find("X-BEResource"), Some(&b"first~1"[..]));
+        assert_eq!(out.find("x-anonresource-backend"), None);
     }
 
     #[test]
     fn hostile_bytes() {
-        let mut out = Vec::new();
-        parse_cookie_header(b"\xff\x00=\x80; \r\n=;&&&;====", &mut out);
-        assert_eq!(out.len(), 4);
-        assert_eq!(out[0].name, b"\xff\x00");
-        assert_eq!(out[1].name, b"");
-        assert_eq!(out[2].value, b"&&&");
-        assert_eq!(out[3].value, b"===");
+        let mut out = Cookies::default();
+        out.parse_header(b"\xff\x00=\x80; \r\n=;&&&;====");
+        let got: Vec<Cookie<'_>> = out.iter().collect();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].name, b"\xff\x00");
+        assert_eq!(got[1].name, b"");
+        assert_eq!(got[2].value, b"&&&");
+        assert_eq!(got[3].value, b"===");
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
     if lenient {
         return headers
             .iter()
-            .filter(|h| eq_nocase_nozero(&h.name, b"Content-Encoding"))
+            .filter(|h| eq_nocase_nozero(h.name, b"Content-Encoding"))
             .flat_map(|h| {
                 h.value
                     .split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b)
@@ -383,7 +383,6 @@ pub(crate) mod tests {
         max_layers: 2,
         lzma: true,
     };
-    use crate::http::Header;
 
     pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -404,10 +403,7 @@ pub(crate) mod tests {
     }
 
     fn ce(value: &str) -> Headers {
-        Headers(vec![Header {
-            name: b"Content-Encoding".to_vec(),
-            value: value.as_bytes().to_vec(),
-        }])
+        Headers::from_pairs([("Content-Encoding", value)])
     }
 
     fn body_of(raw: &[u8], codings: &[Coding]) -> Vec<u8> {
@@ -534,10 +530,7 @@ pub(crate) mod tests {
                 Coding::Other
             ]
         );
-        let headers = Headers(vec![Header {
-            name: b"Content-Encoding\0".to_vec(),
-            value: b"deflate".to_vec(),
-        }]);
+        let headers = Headers::from_pairs([("Content-Encoding\0", "deflate")]);
         assert_eq!(content_codings(&headers, true), vec![Coding::Deflate]);
         assert!(content_codings(&headers, false).is_empty());
     }

@@ -101,20 +101,12 @@ fn normalize_host(host: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Header, Headers};
+    use crate::http::Headers;
 
     fn req(target: &str, hosts: &[&str]) -> HttpRequest {
         HttpRequest {
             target: target.as_bytes().to_vec(),
-            headers: Headers(
-                hosts
-                    .iter()
-                    .map(|h| Header {
-                        name: b"Host".to_vec(),
-                        value: h.as_bytes().to_vec(),
-                    })
-                    .collect(),
-            ),
+            headers: Headers::from_pairs(hosts.iter().map(|h| ("Host", h))),
             ..HttpRequest::default()
         }
     }

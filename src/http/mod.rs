@@ -26,6 +26,7 @@ mod body;
 mod connection;
 pub mod cookie;
 mod decode;
+pub mod fields;
 pub mod host;
 pub mod normalize;
 mod parser;
@@ -39,7 +40,9 @@ use crate::flow::Side;
 use crate::time::Timestamp;
 
 pub use connection::HttpConnection;
-pub use cookie::Cookie;
+pub use cookie::{Cookie, Cookies};
+pub use fields::Field;
+use fields::FieldList;
 pub use normalize::NormalizedUri;
 
 /// HTTP parsing limits.
@@ -120,34 +123,74 @@ pub struct PacketRef {
     pub pcap_cnt: u64,
 }
 
-/// One header line, as on the wire (name case kept; value without surrounding whitespace).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// Field name.
-    pub name: Vec<u8>,
-    /// Field value.
-    pub value: Vec<u8>,
-}
+/// One header line, as on the wire (name case kept; value without surrounding whitespace),
+/// borrowed from its [`Headers`].
+pub type Header<'a> = Field<'a>;
 
 /// The header lines of a message, in wire order, duplicates kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(pub Vec<Header>);
+pub struct Headers(FieldList);
 
 impl Headers {
+    /// Headers from (name, value) pairs, in order.
+    pub fn from_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Headers {
+        let mut h = Headers::default();
+        for (n, v) in pairs {
+            h.push(n.as_ref(), v.as_ref());
+        }
+        h
+    }
+
+    /// Empty headers with room for `lines` lines of `bytes` bytes of names and values.
+    pub fn with_capacity(lines: usize, bytes: usize) -> Headers {
+        Headers(FieldList::with_capacity(lines, bytes))
+    }
+
+    /// Adds a header line.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.0.push(name, value);
+    }
+
+    /// Appends `more` to the value of the last header line (a continuation line); nothing
+    /// when there is none.
+    pub fn extend_last_value(&mut self, more: &[u8]) {
+        self.0.extend_last_value(more);
+    }
+
+    /// The number of header lines.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no header lines.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The header line at `index`.
+    pub fn line(&self, index: usize) -> Option<Header<'_>> {
+        self.0.get(index)
+    }
+
+    /// The header lines.
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> + '_ {
+        self.0.iter()
+    }
+
     /// The first value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0
-            .iter()
+        self.iter()
             .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value.as_slice())
+            .map(|h| h.value)
     }
 
     /// Every value of `name` (case-insensitive), in wire order.
     pub fn all<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h [u8]> + 'h {
-        self.0
-            .iter()
+        self.iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value.as_slice())
+            .map(|h| h.value)
     }
 
     /// Every value of `name` joined with `", "`, as Suricata presents duplicate headers.
@@ -169,37 +212,24 @@ impl Headers {
     /// when it occurs more than once.
     pub fn value(&self, name: &str) -> Option<Cow<'_, [u8]>> {
         let mut values = self
-            .0
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()));
-        let first = values.next()?.value.as_slice();
+        let first = values.next()?.value;
         match values.next() {
             None => Some(Cow::Borrowed(first)),
             Some(_) => self.joined(name).map(Cow::Owned),
         }
     }
 
-    /// The header lines.
-    pub fn iter(&self) -> impl Iterator<Item = &Header> {
-        self.0.iter()
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
     }
 }
 
 /// Heap bytes of a byte string (its capacity).
 fn vec_bytes(v: &Vec<u8>) -> usize {
     v.capacity()
-}
-
-impl Headers {
-    /// Heap bytes held (for the memory budget).
-    pub fn heap_bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<Header>()
-            + self
-                .0
-                .iter()
-                .map(|h| vec_bytes(&h.name) + vec_bytes(&h.value))
-                .sum::<usize>()
-    }
 }
 
 impl HttpRequest {
@@ -222,12 +252,7 @@ impl HttpRequest {
             + u.query_decoded.as_ref().map_or(0, vec_bytes)
             + self.headers.heap_bytes()
             + self.trailers.heap_bytes()
-            + self.cookies.capacity() * std::mem::size_of::<Cookie>()
-            + self
-                .cookies
-                .iter()
-                .map(|c| vec_bytes(&c.name) + vec_bytes(&c.value))
-                .sum::<usize>()
+            + self.cookies.heap_bytes()
     }
 }
 
@@ -354,7 +379,7 @@ pub struct HttpRequest {
     /// The target as IIS routes it.
     pub uri: NormalizedUri,
     /// Cookies from every `Cookie` line, split as ASP.NET splits them, in wire order.
-    pub cookies: Vec<Cookie>,
+    pub cookies: Cookies,
     /// Body after dechunking and content decoding, up to the body limit.
     pub body: Vec<u8>,
     /// Body bytes on the wire after dechunking (before content decoding).

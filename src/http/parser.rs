@@ -13,9 +13,7 @@
 //! whether the first bytes of a side are a request, a response or not HTTP at all, and
 //! [`find_message_start`] looks for the next request or status line after a gap.
 
-use super::{
-    cookie, Header, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri,
-};
+use super::{Cookies, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri};
 
 /// The outcome of parsing a head.
 #[derive(Debug)]
@@ -226,9 +224,9 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
         }
         None => headers,
     };
-    let mut cookies = Vec::new();
+    let mut cookies = Cookies::default();
     for value in headers.all("Cookie") {
-        cookie::parse_cookie_header(value, &mut cookies);
+        cookies.parse_header(value);
     }
     {
         let mut lengths = headers.all("Content-Length").map(<[u8]>::trim_ascii);
@@ -279,16 +277,16 @@ fn unfold(block: &[u8]) -> Option<Headers> {
     if !folded {
         return None;
     }
-    let mut out: Vec<Header> = Vec::new();
+    let mut out = Headers::default();
     for line in lines() {
         if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-            if let Some(last) = out.last_mut() {
+            if let Some(last) = out.len().checked_sub(1).and_then(|i| out.line(i)) {
                 let more = line.trim_ascii();
                 if !more.is_empty() {
                     if !last.value.is_empty() {
-                        last.value.push(b' ');
+                        out.extend_last_value(b" ");
                     }
-                    last.value.extend_from_slice(more);
+                    out.extend_last_value(more);
                 }
             }
             continue;
@@ -300,12 +298,9 @@ fn unfold(block: &[u8]) -> Option<Headers> {
         if name.is_empty() || !name.iter().all(|b| is_token_byte(*b)) {
             continue;
         }
-        out.push(Header {
-            name: name.to_vec(),
-            value: line[colon + 1..].trim_ascii().to_vec(),
-        });
+        out.push(name, line[colon + 1..].trim_ascii());
     }
-    Some(Headers(out))
+    Some(out)
 }
 
 /// A byte allowed in a header name (an RFC 9110 token character).
@@ -314,15 +309,12 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 fn owned_headers(parsed: &[httparse::Header<'_>]) -> Headers {
-    Headers(
-        parsed
-            .iter()
-            .map(|h| Header {
-                name: h.name.as_bytes().to_vec(),
-                value: h.value.trim_ascii().to_vec(),
-            })
-            .collect(),
-    )
+    let bytes = parsed.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut out = Headers::with_capacity(parsed.len(), bytes);
+    for h in parsed {
+        out.push(h.name.as_bytes(), h.value.trim_ascii());
+    }
+    out
 }
 
 /// Splits a head into its first line (without the line ending) and the header block after it
@@ -518,16 +510,13 @@ mod tests {
             b"Host: ex\r\nCookie:  X-BEResource=a~1 ; b=2\r\nBad Header: x\r\nX-A:\t v \r\n\r\n"
         );
         // The invalid line is skipped, values are trimmed.
-        let names: Vec<_> = req.headers.iter().map(|h| h.name.clone()).collect();
+        let names: Vec<_> = req.headers.iter().map(|h| h.name.to_vec()).collect();
         assert_eq!(
             names,
             vec![b"Host".to_vec(), b"Cookie".to_vec(), b"X-A".to_vec()]
         );
         assert_eq!(req.headers.get("x-a"), Some(&b"v"[..]));
-        assert_eq!(
-            cookie::find(&req.cookies, "x-beresource"),
-            Some(&b"a~1"[..])
-        );
+        assert_eq!(req.cookies.find("x-beresource"), Some(&b"a~1"[..]));
         assert_eq!(req.uri.to_bytes(), b"/ecp/y.js?a=A");
     }
 
@@ -603,7 +592,7 @@ mod tests {
         }
         raw.extend_from_slice(b"\r\n");
         let (req, _) = complete(parse_request(&raw, 1024));
-        assert_eq!(req.headers.0.len(), 100);
+        assert_eq!(req.headers.len(), 100);
         assert!(matches!(parse_request(&raw, 99), Head::Invalid));
         assert!(matches!(parse_request(&raw, 0), Head::Invalid));
     }

@@ -23,7 +23,7 @@
 //! [`super::body`]; this module only splits the head.
 
 use super::parser::Head;
-use super::{Header, Headers, HttpResponse};
+use super::{Headers, HttpResponse};
 
 /// Parses a response head at the start of `buf` (leading empty lines are skipped). Only
 /// complete lines are used, plus the one byte after a line when libhtp's rules look at it;
@@ -47,9 +47,10 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
     let (protocol, status, reason) = split_status_line(line);
     let http11 = protocol == b"HTTP/1.1";
 
-    let mut headers = Vec::new();
-    // The header being gathered: it may still be continued by a folded line.
-    let mut current: Option<Vec<u8>> = None;
+    let mut headers = Headers::with_capacity(16, buf.len().saturating_sub(head_start));
+    // The header being gathered (while `open`): it may still be continued by a folded line.
+    let mut current: Vec<u8> = Vec::new();
+    let mut open = false;
     let mut pos = head_start;
     loop {
         let Some(end) = line_end(buf, pos, true) else {
@@ -60,8 +61,8 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
         match is_terminator(raw, next) {
             None => return Head::Partial,
             Some(true) => {
-                if let Some(h) = current.take() {
-                    push_header(&mut headers, &h);
+                if open {
+                    push_header(&mut headers, &current);
                 }
                 if headers.len() > max_headers {
                     return Head::Invalid;
@@ -72,7 +73,7 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
                     reason: reason.to_vec(),
                     response_line: line.to_vec(),
                     raw_headers: buf[head_start..end].to_vec(),
-                    headers: Headers(headers),
+                    headers,
                     ..HttpResponse::default()
                 };
                 return Head::Complete(response, end);
@@ -81,19 +82,28 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
         }
         let data = chomp(raw);
         match data.first() {
-            Some(b' ' | b'\t') | None => match current.as_mut() {
-                // A continuation with nothing before it starts the header itself.
-                None => current = Some(data.to_vec()),
-                Some(prev) if http11 && data.contains(&b':') && prev.contains(&b':') => {
-                    push_header(&mut headers, prev);
-                    current = Some(data.get(1..).unwrap_or_default().to_vec());
+            // A continuation with nothing before it starts the header itself.
+            Some(b' ' | b'\t') | None if !open => {
+                current.clear();
+                current.extend_from_slice(data);
+                open = true;
+            }
+            Some(b' ' | b'\t') | None => {
+                if http11 && data.contains(&b':') && current.contains(&b':') {
+                    push_header(&mut headers, &current);
+                    current.clear();
+                    current.extend_from_slice(data.get(1..).unwrap_or_default());
+                } else {
+                    current.extend_from_slice(data);
                 }
-                Some(prev) => prev.extend_from_slice(data),
-            },
+            }
             Some(_) => {
-                if let Some(h) = current.replace(data.to_vec()) {
-                    push_header(&mut headers, &h);
+                if open {
+                    push_header(&mut headers, &current);
                 }
+                current.clear();
+                current.extend_from_slice(data);
+                open = true;
             }
         }
         if headers.len() > max_headers {
@@ -196,21 +206,18 @@ fn status_number(digits: &[u8]) -> u16 {
 }
 
 /// Splits one (unfolded) header line at its first colon.
-fn push_header(headers: &mut Vec<Header>, line: &[u8]) {
+fn push_header(headers: &mut Headers, line: &[u8]) {
     if line.is_empty() {
         return;
     }
-    let lws = |b: &u8| matches!(b, b' ' | b'\t');
-    let trim = |s: &[u8]| -> Vec<u8> {
-        let start = s.iter().take_while(|b| lws(b)).count();
-        let end = s.len() - s[start..].iter().rev().take_while(|b| lws(b)).count();
-        s[start..end].to_vec()
-    };
-    let header = match memchr::memchr(b':', line) {
-        None => Header {
-            name: Vec::new(),
-            value: trim(line),
-        },
+    fn trim(s: &[u8]) -> &[u8] {
+        let lws = |b: &&u8| matches!(b, b' ' | b'\t');
+        let start = s.iter().take_while(lws).count();
+        let end = s.len() - s[start..].iter().rev().take_while(lws).count();
+        &s[start..end]
+    }
+    match memchr::memchr(b':', line) {
+        None => headers.push(b"", trim(line)),
         Some(colon) => {
             let name = &line[..colon];
             let keep = name.len()
@@ -219,13 +226,9 @@ fn push_header(headers: &mut Vec<Header>, line: &[u8]) {
                     .rev()
                     .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0))
                     .count();
-            Header {
-                name: name[..keep].to_vec(),
-                value: trim(&line[colon + 1..]),
-            }
+            headers.push(&name[..keep], trim(&line[colon + 1..]));
         }
-    };
-    headers.push(header);
+    }
 }
 
 #[cfg(test)]
@@ -244,8 +247,8 @@ mod tests {
             .iter()
             .map(|h| {
                 (
-                    String::from_utf8_lossy(&h.name).into_owned(),
-                    String::from_utf8_lossy(&h.value).into_owned(),
+                    String::from_utf8_lossy(h.name).into_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
                 )
             })
             .collect()
@@ -317,7 +320,7 @@ mod tests {
         // `Name\r: value`: the name line has no colon, the value line an empty name.
         let (r, _) = complete(b"HTTP/1.1 200 ok\r\nTransfer-Encoding\r: chunked\r\n\r\n");
         assert_eq!(r.headers.get("transfer-encoding"), None);
-        assert_eq!(r.headers.0[1].value, b"chunked");
+        assert_eq!(r.headers.line(1).unwrap().value, b"chunked");
         // `Name: \r value` is folded back together.
         let (r, _) = complete(b"HTTP/1.1 200 ok\r\nTransfer-Encoding: \r chunked\r\n\r\n");
         assert_eq!(r.headers.get("transfer-encoding"), Some(&b"chunked"[..]));
@@ -347,7 +350,7 @@ mod tests {
         // A status split over two lines: the rest becomes a header without a name.
         let (r, _) = complete(b"HTTP/1.1\n 200 ok\r\nContent-length: 68\r\n\r\n");
         assert_eq!(r.status, 0);
-        assert_eq!(r.headers.0[0].name, b"");
+        assert_eq!(r.headers.line(0).unwrap().name, b"");
         assert_eq!(r.headers.get("content-length"), Some(&b"68"[..]));
         // HTTP/1.1: a folded line with a colon is a header of its own.
         let (r, _) =

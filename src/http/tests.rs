@@ -139,7 +139,7 @@ fn request_byte_by_byte() {
     assert_eq!(tx.request.method, b"POST");
     assert_eq!(tx.request.body, b"hello");
     assert_eq!(
-        cookie::find(&tx.request.cookies, "x-beresource"),
+        tx.request.cookies.find("x-beresource"),
         Some(&b"a]@ex:444/x~1"[..])
     );
     assert_eq!(
@@ -730,7 +730,7 @@ fn request_fields_as_sent_and_as_iis_sees_them() {
     );
     assert_eq!(req.uri.to_bytes(), b"/ecp/y.js?a=A");
     assert_eq!(req.uri.query_raw.as_deref(), Some(&b"a=%41"[..]));
-    let names: Vec<&[u8]> = req.cookies.iter().map(|c| c.name.as_slice()).collect();
+    let names: Vec<&[u8]> = req.cookies.iter().map(|c| c.name).collect();
     assert_eq!(names, [&b"a"[..], b"$Path", b"X-AnonResource-Backend"]);
     assert_eq!(
         req.headers.joined("cookie").unwrap(),

@@ -448,22 +448,16 @@ fn metadata(tx: &HttpTransaction) -> Option<Metadata> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Header, Headers, HttpRequest, HttpResponse, NormalizedUri, PacketRef};
+    use crate::http::{Headers, HttpRequest, HttpResponse, NormalizedUri, PacketRef};
 
     fn tx() -> HttpTransaction {
         let request = HttpRequest {
             method: b"GET".to_vec(),
             target: b"/ecp/%79.js".to_vec(),
             protocol: b"HTTP/1.1".to_vec(),
-            headers: Headers(vec![
-                Header {
-                    name: b"Host".to_vec(),
-                    value: b"Mail.Lab:443".to_vec(),
-                },
-                Header {
-                    name: b"User-Agent".to_vec(),
-                    value: b"python-requests/2.25".to_vec(),
-                },
+            headers: Headers::from_pairs([
+                ("Host", "Mail.Lab:443"),
+                ("User-Agent", "python-requests/2.25"),
             ]),
             uri: NormalizedUri {
                 path: b"/ecp/y.js".to_vec(),
@@ -475,10 +469,7 @@ mod tests {
         let response = HttpResponse {
             protocol: b"HTTP/1.1".to_vec(),
             status: 500,
-            headers: Headers(vec![Header {
-                name: b"Content-Type".to_vec(),
-                value: b"text/html".to_vec(),
-            }]),
+            headers: Headers::from_pairs([("Content-Type", "text/html")]),
             body_len: 42,
             ..Default::default()
         };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::detect::buffers::tests::sample_tx;
 use crate::detect::rule::loader::LoadOptions;
-use crate::http::{Header, Headers};
+use crate::http::Headers;
 
 fn set(rules: &str) -> RuleSet {
     RuleSet::from_text(rules, &LoadOptions::default(), DetectConfig::default())
@@ -468,10 +468,7 @@ fn once_per_transaction_and_either_side_rules() {
 #[test]
 fn absent_buffers_fail_even_negated_but_empty_ones_exist() {
     let mut tx = sample_tx();
-    tx.request.headers = Headers(vec![Header {
-        name: b"User-Agent".to_vec(),
-        value: Vec::new(),
-    }]);
+    tx.request.headers = Headers::from_pairs([(b"User-Agent", b"")]);
     let rs = set(concat!(
         "alert http any any -> any any (http.user_agent; bsize:0; sid:46;)\n",
         "alert http any any -> any any (http.user_agent; content:!\"u\"; sid:47;)\n",
@@ -630,10 +627,7 @@ fn prefilter_selects_candidates_among_many_rules() {
     assert_eq!(w.stats.rules_evaluated, 4);
     // A case-sensitive fast pattern in the wrong case is not even a candidate: case-sensitive
     // patterns have an automaton of their own.
-    tx.request.headers = Headers(vec![Header {
-        name: b"User-Agent".to_vec(),
-        value: b"AGENT07X".to_vec(),
-    }]);
+    tx.request.headers = Headers::from_pairs([(b"User-Agent", b"AGENT07X")]);
     let mut w = WorkerDetectState::new();
     let mut alerts = Vec::new();
     rs.inspect_http(
@@ -699,15 +693,9 @@ fn et_open_rules_fire_on_crafted_exchange_requests() {
     tx.request.method = b"POST".to_vec();
     tx.request.uri.path = b"/ecp/DDI/DDIService.svc/SetObject".to_vec();
     tx.request.uri.query_decoded = Some(b"schema=OABVirtualDirectory&msExchEcpCanary=x".to_vec());
-    tx.request.headers = Headers(vec![
-        Header {
-            name: b"Host".to_vec(),
-            value: b"mail".to_vec(),
-        },
-        Header {
-            name: b"msExchLogonMailbox".to_vec(),
-            value: b"S-1-5-20".to_vec(),
-        },
+    tx.request.headers = Headers::from_pairs([
+        (&b"Host"[..], &b"mail"[..]),
+        (b"msExchLogonMailbox", b"S-1-5-20"),
     ]);
     tx.request.body = br#"{"identity":{"__type":"Identity:ECP","DisplayName":"OAB (Default Web Site)","RawIdentity":"x"},"properties":{"Parameters":{"__type":"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel","ExternalUrl":"http://f/#<script>"}}}"#.to_vec();
     let got = sids(&rs, &tx);
@@ -769,16 +757,7 @@ mod hostile {
             ),
             0..6,
         )
-        .prop_map(|hs| {
-            Headers(
-                hs.into_iter()
-                    .map(|(n, v)| Header {
-                        name: n.as_bytes().to_vec(),
-                        value: v,
-                    })
-                    .collect(),
-            )
-        })
+        .prop_map(Headers::from_pairs)
     }
 
     proptest! {

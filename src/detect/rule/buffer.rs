@@ -5,6 +5,7 @@
 //! What each buffer holds is Suricata's definition (`anchors.md` §3.2); which side of a
 //! transaction it belongs to decides when a rule using it is inspected ([`Buffer::side`]).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Where a match item looks.
@@ -334,6 +335,21 @@ impl Transform {
         }
     }
 
+    /// Could the transform change `input`? False only when it certainly would not, which
+    /// is cheaper to tell than applying it: most buffers hold nothing to decode, lower-case
+    /// or strip.
+    pub fn may_change(self, input: &[u8]) -> bool {
+        match self {
+            Transform::ToLowercase => input.iter().any(u8::is_ascii_uppercase),
+            Transform::ToUppercase => input.iter().any(u8::is_ascii_lowercase),
+            Transform::StripWhitespace => input.iter().any(|b| is_c_space(*b)),
+            Transform::CompressWhitespace => input
+                .windows(2)
+                .any(|w| is_c_space(w[0]) && is_c_space(w[1])),
+            Transform::UrlDecode => memchr::memchr2(b'%', b'+', input).is_some(),
+        }
+    }
+
     /// Applies the transform.
     pub fn apply(self, input: &[u8]) -> Vec<u8> {
         match self {
@@ -422,10 +438,12 @@ impl BufferRef {
     }
 
     /// Applies the transforms to `data`.
-    pub fn transform(&self, data: &[u8]) -> Vec<u8> {
-        let mut out = data.to_vec();
+    pub fn transform<'d>(&self, data: &'d [u8]) -> Cow<'d, [u8]> {
+        let mut out = Cow::Borrowed(data);
         for t in &self.transforms {
-            out = t.apply(&out);
+            if t.may_change(&out) {
+                out = Cow::Owned(t.apply(&out));
+            }
         }
         out
     }
@@ -505,7 +523,34 @@ mod tests {
             buffer: Buffer::FileData,
             transforms: vec![Transform::UrlDecode, Transform::ToLowercase],
         };
-        assert_eq!(r.transform(b"A%42+C"), b"ab c");
+        assert_eq!(r.transform(b"A%42+C").as_ref(), b"ab c");
+        assert!(matches!(r.transform(b"abc"), Cow::Borrowed(_)));
+        for t in [
+            Transform::ToLowercase,
+            Transform::ToUppercase,
+            Transform::StripWhitespace,
+            Transform::CompressWhitespace,
+            Transform::UrlDecode,
+        ] {
+            for input in [
+                &b"aB c"[..],
+                b"ab",
+                b"AB",
+                b"a  b",
+                b"a\tb",
+                b"a%41",
+                b"a+b",
+                b"%zz",
+                b"",
+            ] {
+                assert!(
+                    t.may_change(input) || t.apply(input) == input,
+                    "{} on {:?}",
+                    t.name(),
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
         for t in [
             Transform::UrlDecode,
             Transform::ToLowercase,

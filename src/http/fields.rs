@@ -1,0 +1,130 @@
+//! Lists of name/value pairs — the header lines of a message, the cookies of a request — kept
+//! in one byte buffer with the places of each name and value beside it, so that a message
+//! costs two allocations for all its headers (and two for all its cookies) instead of two per
+//! line: per-line allocations were a fifth of all instructions on ordinary Exchange traffic.
+
+/// One name/value pair, borrowed from its [`FieldList`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// Name.
+    pub name: &'a [u8],
+    /// Value.
+    pub value: &'a [u8],
+}
+
+/// Where one pair sits in [`FieldList::bytes`]: the name is `name..value`, the value
+/// `value..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    name: u32,
+    value: u32,
+    end: u32,
+}
+
+/// Name/value pairs in order, duplicates kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldList {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl FieldList {
+    /// An empty list with room for `pairs` pairs of `bytes` bytes in all.
+    pub fn with_capacity(pairs: usize, bytes: usize) -> FieldList {
+        FieldList {
+            bytes: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(pairs),
+        }
+    }
+
+    /// Adds a pair.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        let name_at = self.offset();
+        self.bytes.extend_from_slice(name);
+        let value_at = self.offset();
+        self.bytes.extend_from_slice(value);
+        let end = self.offset();
+        self.spans.push(Span {
+            name: name_at,
+            value: value_at,
+            end,
+        });
+    }
+
+    /// Appends `more` to the value of the last pair; nothing when there is none.
+    pub fn extend_last_value(&mut self, more: &[u8]) {
+        if !self.spans.is_empty() {
+            self.bytes.extend_from_slice(more);
+            let end = self.offset();
+            if let Some(last) = self.spans.last_mut() {
+                last.end = end;
+            }
+        }
+    }
+
+    /// The end of the bytes so far. Heads and cookie lines are capped far below 4 GiB; were
+    /// one not, its pairs past 4 GiB would read as empty rather than wrong.
+    fn offset(&self) -> u32 {
+        u32::try_from(self.bytes.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The pair at `index`.
+    pub fn get(&self, index: usize) -> Option<Field<'_>> {
+        self.spans.get(index).map(|s| self.field(s))
+    }
+
+    fn field(&self, s: &Span) -> Field<'_> {
+        let range = |a: u32, b: u32| self.bytes.get(a as usize..b as usize).unwrap_or_default();
+        Field {
+            name: range(s.name, s.value),
+            value: range(s.value, s.end),
+        }
+    }
+
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Field<'_>> + '_ {
+        self.spans.iter().map(|s| self.field(s))
+    }
+
+    /// Heap bytes held (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_come_back_in_order_with_continuations() {
+        let mut l = FieldList::default();
+        l.extend_last_value(b"ignored");
+        l.push(b"Host", b"a");
+        l.push(b"", b"");
+        l.push(b"X-Folded", b"one");
+        l.extend_last_value(b" two");
+        let got: Vec<(&[u8], &[u8])> = l.iter().map(|f| (f.name, f.value)).collect();
+        assert_eq!(
+            got,
+            [
+                (&b"Host"[..], &b"a"[..]),
+                (b"", b""),
+                (b"X-Folded", b"one two")
+            ]
+        );
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.get(0).unwrap().name, b"Host");
+        assert!(l.get(3).is_none());
+    }
+}
