@@ -93,14 +93,12 @@ fn by_sid(list: &Value) -> BTreeMap<u64, u64> {
 #[test]
 fn two_sets_agree_with_replay_and_list_the_sids_that_differ() {
     let sub = subset();
-    let report = bench_json(&[
-        "-S",
-        &root().join("signatures").display().to_string(),
-        "-S",
-        &sub,
-    ]);
+    // `bundled` names the bundled set.
+    let report = bench_json(&["-S", "bundled", "-S", &sub]);
     let sets = report["sets"].as_array().unwrap();
     assert_eq!(sets.len(), 2);
+    assert_eq!(sets[0]["label"], "bundled");
+    assert_eq!(sets[1]["label"], sub.as_str());
     let full = replay_alerts(None);
     let part = replay_alerts(Some(&sub));
     assert!(!full.is_empty() && !part.is_empty(), "the captures alert");

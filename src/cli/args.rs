@@ -226,8 +226,9 @@ pub struct LiveArgs {
 
 const BENCH_SETS_HELP: &str = "\
 A rule set to measure: a rule file, or a directory of `*.rules` files (name order). Each \
-occurrence is one set, measured on its own and compared with the first. Without it, the \
-bundled Exchange signature set is measured";
+occurrence is one set, measured on its own and compared with the first. `bundled` (unless a \
+file or directory has that name) is the bundled Exchange signature set, which is also what is \
+measured without -S";
 
 const BENCH_HELP: &str = "\
 Each set goes through the sensor --repeat times, configured by the same flags as `replay`; \

@@ -34,6 +34,9 @@ use progress::Progress;
 use report::{BenchReport, InputFacts, Memory, Profile, SetReport, Speed};
 use run::memory;
 
+/// What `-S` calls the bundled set, and its label.
+const BUNDLED: &str = "bundled";
+
 /// One rule set to measure.
 struct RuleSetUnderTest {
     /// Its path, or `bundled`.
@@ -103,29 +106,30 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
-/// The sets `-S` names, one per occurrence, or the bundled set; all loaded before any run,
-/// so that a rule that does not load stops the benchmark at once.
+/// The sets `-S` names, one per occurrence (`bundled`, unless a file or directory has that
+/// name, is the bundled set), or the bundled set alone; all loaded before any run, so that a
+/// rule that does not load stops the benchmark at once.
 fn load_sets(src: &RuleSource) -> anyhow::Result<Vec<RuleSetUnderTest>> {
-    let one = |path: Option<&Path>| RuleSource {
-        rules: path.map(Path::to_path_buf).into_iter().collect(),
-        vars: src.vars.clone(),
-        skip_invalid: src.skip_invalid,
+    let bundled = [PathBuf::from(BUNDLED)];
+    let paths = if src.rules.is_empty() {
+        &bundled[..]
+    } else {
+        &src.rules[..]
     };
-    if src.rules.is_empty() {
-        return Ok(vec![RuleSetUnderTest {
-            label: "bundled".into(),
-            path: None,
-            rules: super::rules::for_sensor(&one(None))?,
-        }]);
-    }
-    src.rules
+    paths
         .iter()
         .map(|p| {
+            let path = (p.as_os_str() != BUNDLED || p.exists()).then(|| p.clone());
+            let one = RuleSource {
+                rules: path.iter().cloned().collect(),
+                vars: src.vars.clone(),
+                skip_invalid: src.skip_invalid,
+            };
             Ok(RuleSetUnderTest {
                 label: p.display().to_string(),
-                path: Some(p.clone()),
-                rules: super::rules::for_sensor(&one(Some(p)))
+                rules: super::rules::for_sensor(&one)
                     .with_context(|| format!("rule set {}", p.display()))?,
+                path,
             })
         })
         .collect()
