@@ -6,11 +6,15 @@
 //! The `--suricata` test runs when `SURICATA` names a Suricata binary and says that it
 //! skipped otherwise — also under `CI=true`: no Suricata package is reachable where CI runs.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+use support::run::{exe, pcap, replay_alerts};
 
 /// Captures with ProxyLogon and ProxyShell attacks, and benign Exchange traffic.
 const CAPTURES: [&str; 4] = [
@@ -23,26 +27,23 @@ const CAPTURES: [&str; 4] = [
 /// The subset of the bundled set used as the second set.
 const SUBSET: &str = "proxylogon.rules";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn captures() -> Vec<String> {
     CAPTURES
         .iter()
-        .map(|c| root().join("pcaps").join(c).display().to_string())
+        .map(|c| pcap(c).display().to_string())
         .collect()
 }
 
 fn subset() -> String {
-    root().join("signatures").join(SUBSET).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("signatures")
+        .join(SUBSET)
+        .display()
+        .to_string()
 }
 
 fn exhound(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_exhound"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(exe()).args(args).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -50,25 +51,32 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Alerts per sid of `exhound replay` on the test captures (`-S rules`, or the bundled set).
-fn replay_alerts(rules: Option<&str>) -> BTreeMap<u64, u64> {
-    let mut args = vec!["replay", "--quiet", "--threads", "2"];
+fn replay_by_sid(rules: Option<&str>) -> BTreeMap<u64, u64> {
+    let mut args = vec!["--quiet", "--threads", "2"];
     if let Some(r) = rules {
         args.extend(["-S", r]);
     }
     let caps = captures();
     args.extend(caps.iter().map(String::as_str));
-    let out = exhound(&args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = replay_alerts(&args);
+    run.assert_status(0);
     let mut counts = BTreeMap::new();
-    for line in text(&out.stdout).lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        if v["event_type"] == "alert" {
-            *counts
-                .entry(v["alert"]["signature_id"].as_u64().unwrap())
-                .or_default() += 1;
-        }
+    for a in run.alerts() {
+        *counts
+            .entry(a["alert"]["signature_id"].as_u64().unwrap())
+            .or_default() += 1;
     }
     counts
+}
+
+/// The sids of a `differing_sids` list.
+fn listed_sids(diffs: &Value) -> BTreeSet<u64> {
+    diffs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["sid"].as_u64().unwrap())
+        .collect()
 }
 
 /// `exhound bench --json` with `extra` flags on the test captures.
@@ -99,8 +107,8 @@ fn two_sets_agree_with_replay_and_list_the_sids_that_differ() {
     assert_eq!(sets.len(), 2);
     assert_eq!(sets[0]["label"], "bundled");
     assert_eq!(sets[1]["label"], sub.as_str());
-    let full = replay_alerts(None);
-    let part = replay_alerts(Some(&sub));
+    let full = replay_by_sid(None);
+    let part = replay_by_sid(Some(&sub));
     assert!(!full.is_empty() && !part.is_empty(), "the captures alert");
     assert_eq!(by_sid(&sets[0]["alerts_by_sid"]), full);
     assert_eq!(by_sid(&sets[1]["alerts_by_sid"]), part);
@@ -115,13 +123,7 @@ fn two_sets_agree_with_replay_and_list_the_sids_that_differ() {
         "the full set fires rules the subset lacks"
     );
     let diff = &report["comparison"]["differing_sids"];
-    let listed: BTreeSet<u64> = diff
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["sid"].as_u64().unwrap())
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(listed_sids(diff), expected);
     for d in diff.as_array().unwrap() {
         let sid = d["sid"].as_u64().unwrap();
         assert_eq!(d["alerts"], serde_json::json!([full[&sid], 0]));
@@ -357,12 +359,7 @@ printf '%s\n{{"event_type":"stats"}}\n%s\n' "$line" "$line" > "$log/eve.json"
         BTreeMap::from([(4210001, 2 * 4)])
     );
     let ours = by_sid(&report["sets"][0]["alerts_by_sid"]);
-    let listed: BTreeSet<u64> = s["differing_sids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["sid"].as_u64().unwrap())
-        .collect();
+    let listed = listed_sids(&s["differing_sids"]);
     let expected: BTreeSet<u64> = ours
         .iter()
         .filter(|(sid, n)| **sid != 4210001 || **n != 8)
@@ -403,11 +400,6 @@ fn suricata_side_by_side() {
         .filter(|k| ours.get(k) != theirs.get(k))
         .copied()
         .collect();
-    let listed: BTreeSet<u64> = s["differing_sids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["sid"].as_u64().unwrap())
-        .collect();
+    let listed = listed_sids(&s["differing_sids"]);
     assert_eq!(listed, differ);
 }

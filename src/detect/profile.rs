@@ -34,7 +34,7 @@ pub struct RuleCost {
 }
 
 /// What one prefilter (the fast patterns of the rules inspecting one buffer) cost and gave.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PrefilterCost {
     /// Inspections in which the buffer was scanned (each instance of the buffer counts once).
     pub scans: u64,
@@ -49,6 +49,7 @@ pub struct PrefilterCost {
     /// Of those, rules whose conditions then all held.
     pub confirmed: u64,
     /// Nanoseconds spent scanning (buffer preparation included).
+    #[serde(rename = "total_ns")]
     pub nanos: u64,
 }
 
@@ -144,8 +145,9 @@ pub struct RuleProfileRow {
     pub cost: RuleCost,
 }
 
-/// One prefilter's line of a profile report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One prefilter's line of a profile report (serialised flat, as `exhound bench --json`
+/// prints it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PrefilterRow {
     /// Where it runs: `request`, `response` or `payload`.
     pub side: &'static str,
@@ -160,6 +162,7 @@ pub struct PrefilterRow {
     /// The automata: the probes (pattern prefixes) and the full pattern automata.
     pub automaton: String,
     /// Its costs.
+    #[serde(flatten)]
     pub cost: PrefilterCost,
 }
 

@@ -4,7 +4,9 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
+
+use super::super::replay::byte_bar;
 
 /// Progress over all runs.
 pub struct Progress {
@@ -16,14 +18,7 @@ pub struct Progress {
 impl Progress {
     /// A bar for `total` captured bytes, shown only on a terminal and without `quiet`.
     pub fn new(total: u64, quiet: bool) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(total);
-            let style =
-                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        });
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| byte_bar(total));
         Progress {
             bar,
             bytes: 0,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use exhound::detect::profile::ProfileReport;
+use exhound::detect::profile::{PrefilterRow, ProfileReport};
 
 use super::run::SidCount;
 
@@ -161,37 +161,6 @@ pub struct RuleRow {
     pub share: f64,
 }
 
-/// One prefilter's figures in the profiling run.
-#[derive(Debug, Serialize)]
-pub struct PrefilterRow {
-    /// `request`, `response` or `payload`.
-    pub side: &'static str,
-    /// The buffer scanned, with transforms.
-    pub buffer: String,
-    /// The flowbit its rules need, when it is gated on one.
-    pub gate: Option<String>,
-    /// Distinct fast patterns.
-    pub patterns: usize,
-    /// Rules whose fast pattern it holds.
-    pub rules: usize,
-    /// Automata used.
-    pub automaton: String,
-    /// Buffers scanned.
-    pub scans: u64,
-    /// Scans skipped for want of the gate flowbit.
-    pub gated: u64,
-    /// Bytes scanned.
-    pub bytes: u64,
-    /// Windows the full automata walked.
-    pub windows: u64,
-    /// Candidates produced.
-    pub candidates: u64,
-    /// Candidates whose rule then matched.
-    pub confirmed: u64,
-    /// Nanoseconds spent scanning.
-    pub total_ns: u64,
-}
-
 /// The profiling run's figures.
 #[derive(Debug, Serialize)]
 pub struct Profile {
@@ -230,25 +199,7 @@ impl Profile {
                     share: row.cost.nanos as f64 / total,
                 })
                 .collect(),
-            prefilters: r
-                .prefilters
-                .into_iter()
-                .map(|p| PrefilterRow {
-                    side: p.side,
-                    buffer: p.buffer,
-                    gate: p.gate,
-                    patterns: p.patterns,
-                    rules: p.rules,
-                    automaton: p.automaton,
-                    scans: p.cost.scans,
-                    gated: p.cost.gated,
-                    bytes: p.cost.bytes,
-                    windows: p.cost.windows,
-                    candidates: p.cost.candidates,
-                    confirmed: p.cost.confirmed,
-                    total_ns: p.cost.nanos,
-                })
-                .collect(),
+            prefilters: r.prefilters,
         }
     }
 }
@@ -475,12 +426,12 @@ fn profile_text(o: &mut String, p: &Profile) {
             f.buffer,
             f.gate.as_deref().unwrap_or("-"),
             f.patterns,
-            f.scans,
-            f.gated,
-            f.bytes,
-            f.candidates,
-            f.confirmed,
-            f.total_ns as f64 / 1e6,
+            f.cost.scans,
+            f.cost.gated,
+            f.cost.bytes,
+            f.cost.candidates,
+            f.cost.confirmed,
+            f.cost.nanos as f64 / 1e6,
             f.automaton
         );
     }
