@@ -185,6 +185,12 @@ fn bench_set(
         let mut profiled = config.clone();
         profiled.pipeline.profile_rules = true;
         let r = run::run_once(&profiled, &set.rules, input, final_stats, progress)?;
+        if r.sink.by_sid() != first.sink.by_sid() {
+            eprintln!(
+                "exhound: warning: {}: the profiling run alerted differently from run 1",
+                set.label
+            );
+        }
         let counters = r.stats.workers.detect.profile.unwrap_or_default();
         Some(Profile::new(r.secs, set.rules.profile_report(&counters)))
     };

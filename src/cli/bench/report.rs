@@ -368,12 +368,30 @@ fn set_text(o: &mut String, n: usize, s: &SetReport, baseline: Option<&Speed>) {
     if let Some(su) = &s.suricata {
         let _ = writeln!(
             o,
-            "  suricata     {} in {:.3} s: {} alerts",
+            "  suricata     {} in {:.3} s (start-up included): {} alerts",
             su.binary,
             su.wall_secs,
             su.alerts_by_sid.iter().map(|c| c.alerts).sum::<u64>()
         );
-        diff_text(o, &su.differing_sids, &["exhound", "suricata"], "    ");
+        suricata_text(o, &s.alerts_by_sid, su);
+    }
+}
+
+/// Alerts per sid of exhound and Suricata side by side, every sid either alerted on.
+fn suricata_text(o: &mut String, ours: &[SidCount], su: &SuricataReport) {
+    let mut both: BTreeMap<u32, [u64; 2]> = BTreeMap::new();
+    for (i, list) in [ours, su.alerts_by_sid.as_slice()].into_iter().enumerate() {
+        for c in list {
+            both.entry(c.sid).or_default()[i] += c.alerts;
+        }
+    }
+    if both.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  {:>10} {:>8} {:>8}", "sid", "exhound", "suricata");
+    for (sid, [a, b]) in both {
+        let mark = if a == b { "" } else { "  differs" };
+        let _ = writeln!(o, "  {sid:>10} {a:>8} {b:>8}{mark}");
     }
 }
 
