@@ -112,17 +112,39 @@ impl Conn {
     }
 }
 
-/// `connections` keep-alive connections of `requests` transactions each.
-pub fn traffic(connections: u32, requests: u32) -> Vec<Frame> {
-    let mut frames = Vec::new();
-    let mut t = Timestamp::from_secs(1_614_765_600);
-    let mut push = |frames: &mut Vec<Frame>, data: Vec<u8>| {
-        t = Timestamp(t.0 + 10_000);
-        frames.push(Frame { ts: t, data });
-    };
-    let body = image_bytes(64 * 1024);
-    let post = json_body(8 * 1024);
-    for i in 0..connections {
+/// Frames of a capture being built: packet times 10 ms apart.
+pub struct Capture {
+    /// The frames so far.
+    pub frames: Vec<Frame>,
+    t: Timestamp,
+}
+
+impl Default for Capture {
+    fn default() -> Capture {
+        Capture {
+            frames: Vec::new(),
+            t: Timestamp::from_secs(1_614_765_600),
+        }
+    }
+}
+
+impl Capture {
+    fn push(&mut self, data: Vec<u8>) {
+        self.t = Timestamp(self.t.0 + 10_000);
+        self.frames.push(Frame { ts: self.t, data });
+    }
+
+    /// Connection `i` (client 10.1.x.y, server 10.2.0.1:443): handshake, each request cut
+    /// into segments of at most `request_segment` bytes and each response into 1460-byte
+    /// segments (the client ACKing every second one), then both FINs. With `pipelined`, all
+    /// requests go first and all responses after them.
+    pub fn connection(
+        &mut self,
+        i: u32,
+        exchanges: &[(Vec<u8>, Vec<u8>)],
+        request_segment: usize,
+        pipelined: bool,
+    ) {
         let mut c = Conn {
             client: [10, 1, (i >> 8) as u8, i as u8],
             server: [10, 2, 0, 1],
@@ -130,53 +152,83 @@ pub fn traffic(connections: u32, requests: u32) -> Vec<Frame> {
             cseq: 1000 + i,
             sseq: 9000 + i,
         };
-        push(&mut frames, c.packet(true, "S", &[]));
+        self.push(c.packet(true, "S", &[]));
         c.cseq += 1;
-        push(&mut frames, c.packet(false, "SA", &[]));
+        self.push(c.packet(false, "SA", &[]));
         c.sseq += 1;
-        push(&mut frames, c.packet(true, "A", &[]));
-        for r in 0..requests {
-            let req = if r % 4 == 3 {
-                let mut q = format!(
-                    "POST /ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                    post.len()
-                )
-                .into_bytes();
-                q.extend_from_slice(&post);
-                q
-            } else {
-                format!("GET /owa/auth/{r}/themes/resources/logo.png HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)\r\nAccept: */*\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\n\r\n").into_bytes()
-            };
-            for chunk in req.chunks(1460) {
-                push(&mut frames, c.packet(true, "A", chunk));
+        self.push(c.packet(true, "A", &[]));
+        let send_request = |cap: &mut Capture, c: &mut Conn, req: &[u8]| {
+            for chunk in req.chunks(request_segment.max(1)) {
+                cap.push(c.packet(true, "A", chunk));
                 c.cseq = c.cseq.wrapping_add(chunk.len() as u32);
             }
-            let mut resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nServer: Microsoft-IIS/10.0\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            resp.extend_from_slice(&body);
+        };
+        let send_response = |cap: &mut Capture, c: &mut Conn, resp: &[u8]| {
             for (n, chunk) in resp.chunks(1460).enumerate() {
-                push(&mut frames, c.packet(false, "A", chunk));
+                cap.push(c.packet(false, "A", chunk));
                 c.sseq = c.sseq.wrapping_add(chunk.len() as u32);
                 if n % 2 == 1 {
-                    push(&mut frames, c.packet(true, "A", &[]));
+                    cap.push(c.packet(true, "A", &[]));
                 }
             }
+        };
+        if pipelined {
+            for (req, _) in exchanges {
+                send_request(self, &mut c, req);
+            }
+            for (_, resp) in exchanges {
+                send_response(self, &mut c, resp);
+            }
+        } else {
+            for (req, resp) in exchanges {
+                send_request(self, &mut c, req);
+                send_response(self, &mut c, resp);
+            }
         }
-        push(&mut frames, c.packet(true, "FA", &[]));
+        self.push(c.packet(true, "FA", &[]));
         c.cseq += 1;
-        push(&mut frames, c.packet(false, "FA", &[]));
+        self.push(c.packet(false, "FA", &[]));
         c.sseq += 1;
-        push(&mut frames, c.packet(true, "A", &[]));
+        self.push(c.packet(true, "A", &[]));
     }
-    frames
+}
+
+/// `connections` keep-alive connections of `requests` transactions each.
+pub fn traffic(connections: u32, requests: u32) -> Vec<Frame> {
+    let body = image_bytes(64 * 1024);
+    let post = json_body(8 * 1024);
+    let mut cap = Capture::default();
+    for i in 0..connections {
+        let exchanges: Vec<(Vec<u8>, Vec<u8>)> = (0..requests)
+            .map(|r| {
+                let req = if r % 4 == 3 {
+                    let mut q = format!(
+                        "POST /ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        post.len()
+                    )
+                    .into_bytes();
+                    q.extend_from_slice(&post);
+                    q
+                } else {
+                    format!("GET /owa/auth/{r}/themes/resources/logo.png HTTP/1.1\r\nHost: mail.lab\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)\r\nAccept: */*\r\nCookie: X-BackEndCookie=abc; ASP.NET_SessionId=x\r\n\r\n").into_bytes()
+                };
+                let mut resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nServer: Microsoft-IIS/10.0\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                resp.extend_from_slice(&body);
+                (req, resp)
+            })
+            .collect();
+        cap.connection(i, &exchanges, 1460, false);
+    }
+    cap.frames
 }
 
 /// Bytes that look like a compressed image: deterministic pseudo-random (xorshift), so that
 /// byte-frequency heuristics see what they would see on real traffic.
-fn image_bytes(len: usize) -> Vec<u8> {
+pub fn image_bytes(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     (0..len)
         .map(|_| {

@@ -19,9 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::http::{
-    host, Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri,
-};
+use crate::http::{host, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
 
 use super::rule::{Buffer, BufferRef};
 
@@ -45,19 +43,67 @@ fn uri_bytes(uri: &NormalizedUri) -> Vec<u8> {
     out
 }
 
-/// Headers merged the way libhtp presents them.
-fn merge_headers(headers: &Headers) -> Vec<Header> {
-    let mut out: Vec<Header> = Vec::with_capacity(headers.0.len());
-    for h in headers.iter() {
-        match out
-            .iter_mut()
-            .find(|o| o.name.eq_ignore_ascii_case(&h.name))
-        {
-            Some(o) => {
-                o.value.extend_from_slice(b", ");
-                o.value.extend_from_slice(&h.value);
+/// One entry of the merged header view: the first spelling of a name, and its values joined
+/// with `", "` (borrowed when the name occurs once).
+pub(crate) struct MergedHeader<'a> {
+    name: &'a [u8],
+    value: Cow<'a, [u8]>,
+}
+
+/// Lists at most this long are merged by comparing each name with the entries so far.
+const LINEAR_MERGE: usize = 32;
+
+/// Headers merged the way libhtp presents them, in order of first appearance. Longer lists
+/// are grouped by sorting their names, so that a request with thousands of header lines costs
+/// n log n comparisons, not n².
+pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
+    let list = &headers.0;
+    let mut out: Vec<MergedHeader<'_>> = Vec::with_capacity(list.len());
+    let join = |m: &mut MergedHeader<'_>, value: &[u8]| {
+        let v = m.value.to_mut();
+        v.extend_from_slice(b", ");
+        v.extend_from_slice(value);
+    };
+    if list.len() <= LINEAR_MERGE {
+        for h in list {
+            match out
+                .iter_mut()
+                .find(|o| o.name.eq_ignore_ascii_case(&h.name))
+            {
+                Some(o) => join(o, &h.value),
+                None => out.push(MergedHeader {
+                    name: &h.name,
+                    value: Cow::Borrowed(&h.value),
+                }),
             }
-            None => out.push(h.clone()),
+        }
+        return out;
+    }
+    let same = |a: usize, b: usize| list[a].name.eq_ignore_ascii_case(&list[b].name);
+    let mut order: Vec<usize> = (0..list.len()).collect();
+    order.sort_by(|&a, &b| {
+        let fold = |i: usize| list[i].name.iter().map(u8::to_ascii_lowercase);
+        fold(a).cmp(fold(b)).then(a.cmp(&b))
+    });
+    // For each header, the position in `out` of the first header with its name.
+    let mut slot = vec![usize::MAX; list.len()];
+    let mut leader = vec![0usize; list.len()];
+    for (k, &i) in order.iter().enumerate() {
+        leader[i] = match k.checked_sub(1).map(|p| order[p]) {
+            Some(prev) if same(prev, i) => leader[prev],
+            _ => i,
+        };
+    }
+    for (i, h) in list.iter().enumerate() {
+        let first = leader[i];
+        if first == i {
+            slot[i] = out.len();
+            out.push(MergedHeader {
+                name: &h.name,
+                value: Cow::Borrowed(&h.value),
+            });
+        } else {
+            join(&mut out[slot[first]], &h.value);
         }
     }
     out
@@ -78,25 +124,44 @@ pub fn compute<'a>(
     side: TxSide,
     buffer: Buffer,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
+    compute_with(tx, side, buffer, &mut None)
+}
+
+/// [`compute`], with the side's merged headers kept in `merged` once made (several buffers
+/// are built from them).
+fn compute_with<'a>(
+    tx: &'a HttpTransaction,
+    side: TxSide,
+    buffer: Buffer,
+    merged: &mut Option<Vec<MergedHeader<'a>>>,
+) -> Option<Vec<Cow<'a, [u8]>>> {
     let one = |v: Cow<'a, [u8]>| Some(vec![v]);
     match side {
-        TxSide::Request => request_buffer(tx, &tx.request, buffer, one),
+        TxSide::Request => request_buffer(&tx.request, buffer, one, merged),
         TxSide::Response => {
             let resp = tx.response.as_ref()?;
-            response_buffer(resp, buffer, one)
+            response_buffer(resp, buffer, one, merged)
         }
     }
 }
 
+/// The merged view of `headers`, made on first use.
+fn merged<'m, 'a>(
+    slot: &'m mut Option<Vec<MergedHeader<'a>>>,
+    headers: &'a Headers,
+) -> &'m [MergedHeader<'a>] {
+    slot.get_or_insert_with(|| merge_headers(headers))
+}
+
 type One<'a> = fn(Cow<'a, [u8]>) -> Option<Vec<Cow<'a, [u8]>>>;
 
-fn header_block(merged: &[Header], skip: &str) -> Vec<u8> {
+fn header_block(merged: &[MergedHeader<'_>], skip: &str) -> Vec<u8> {
     let mut out = Vec::new();
     for h in merged
         .iter()
         .filter(|h| !h.name.eq_ignore_ascii_case(skip.as_bytes()))
     {
-        out.extend_from_slice(&h.name);
+        out.extend_from_slice(h.name);
         out.extend_from_slice(b": ");
         out.extend_from_slice(trim_end_ws(&h.value));
         out.extend_from_slice(b"\r\n");
@@ -104,17 +169,17 @@ fn header_block(merged: &[Header], skip: &str) -> Vec<u8> {
     out
 }
 
-fn header_names(merged: &[Header]) -> Vec<u8> {
+fn header_names(merged: &[MergedHeader<'_>]) -> Vec<u8> {
     let mut out = b"\r\n".to_vec();
     for h in merged {
-        out.extend_from_slice(&h.name);
+        out.extend_from_slice(h.name);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out
 }
 
-fn start(line: &[u8], merged: &[Header]) -> Vec<u8> {
+fn start(line: &[u8], merged: &[MergedHeader<'_>]) -> Vec<u8> {
     let mut out = line.to_vec();
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&header_block(merged, ""));
@@ -122,7 +187,7 @@ fn start(line: &[u8], merged: &[Header]) -> Vec<u8> {
     out
 }
 
-fn per_header<'a>(merged: &[Header]) -> Option<Vec<Cow<'a, [u8]>>> {
+fn per_header<'a>(merged: &[MergedHeader<'_>]) -> Option<Vec<Cow<'a, [u8]>>> {
     if merged.is_empty() {
         return None;
     }
@@ -130,7 +195,7 @@ fn per_header<'a>(merged: &[Header]) -> Option<Vec<Cow<'a, [u8]>>> {
         merged
             .iter()
             .map(|h| {
-                let mut v = h.name.clone();
+                let mut v = h.name.to_vec();
                 v.extend_from_slice(b": ");
                 v.extend_from_slice(trim_end_ws(&h.value));
                 Cow::Owned(v)
@@ -153,12 +218,11 @@ fn non_empty(v: &[u8]) -> Option<Cow<'_, [u8]>> {
 }
 
 fn request_buffer<'a>(
-    tx: &'a HttpTransaction,
     req: &'a HttpRequest,
     buffer: Buffer,
     one: One<'a>,
+    m: &mut Option<Vec<MergedHeader<'a>>>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
-    let _ = tx;
     let h = &req.headers;
     let hv = |name: &str| h.value(name).and_then(one);
     match buffer {
@@ -173,13 +237,13 @@ fn request_buffer<'a>(
         Buffer::HttpProtocol => non_empty(&req.protocol).and_then(one),
         Buffer::HttpRequestLine => one(Cow::Borrowed(&req.request_line)),
         Buffer::HttpHeader => {
-            let b = header_block(&merge_headers(h), "cookie");
+            let b = header_block(merged(m, h), "cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
         }
         Buffer::HttpHeaderRaw => non_empty(&req.raw_headers).and_then(one),
         Buffer::HttpHeaderNames => {
-            let m = merge_headers(h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(&m))])
+            let m = merged(m, h);
+            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(m))])
         }
         Buffer::HttpCookie => hv("Cookie"),
         Buffer::HttpUserAgent => hv("User-Agent"),
@@ -193,8 +257,8 @@ fn request_buffer<'a>(
         Buffer::HttpAcceptLang => hv("Accept-Language"),
         Buffer::HttpConnection => hv("Connection"),
         Buffer::HttpRequestBody => non_empty(&req.body).and_then(one),
-        Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, &merge_headers(h)))),
-        Buffer::HttpRequestHeader => per_header(&merge_headers(h)),
+        Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, merged(m, h)))),
+        Buffer::HttpRequestHeader => per_header(merged(m, h)),
         _ => None,
     }
 }
@@ -203,6 +267,7 @@ fn response_buffer<'a>(
     resp: &'a HttpResponse,
     buffer: Buffer,
     one: One<'a>,
+    m: &mut Option<Vec<MergedHeader<'a>>>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let h = &resp.headers;
     let hv = |name: &str| h.value(name).and_then(one);
@@ -214,13 +279,13 @@ fn response_buffer<'a>(
         ))),
         Buffer::HttpProtocol => non_empty(&resp.protocol).and_then(one),
         Buffer::HttpHeader => {
-            let b = header_block(&merge_headers(h), "set-cookie");
+            let b = header_block(merged(m, h), "set-cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
         }
         Buffer::HttpHeaderRaw => non_empty(&resp.raw_headers).and_then(one),
         Buffer::HttpHeaderNames => {
-            let m = merge_headers(h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(&m))])
+            let m = merged(m, h);
+            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(m))])
         }
         Buffer::HttpCookie => hv("Set-Cookie"),
         Buffer::HttpContentType => hv("Content-Type"),
@@ -231,8 +296,8 @@ fn response_buffer<'a>(
         Buffer::HttpResponseBody | Buffer::FileData => non_empty(&resp.body).and_then(one),
         Buffer::HttpServer => hv("Server"),
         Buffer::HttpLocation => hv("Location"),
-        Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, &merge_headers(h)))),
-        Buffer::HttpResponseHeader => per_header(&merge_headers(h)),
+        Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, merged(m, h)))),
+        Buffer::HttpResponseHeader => per_header(merged(m, h)),
         _ => None,
     }
 }
@@ -245,6 +310,7 @@ pub struct TxBuffers<'a> {
     tx: &'a HttpTransaction,
     side: TxSide,
     cache: Vec<(BufferRef, Option<Instances<'a>>)>,
+    merged: Option<Vec<MergedHeader<'a>>>,
 }
 
 impl<'a> TxBuffers<'a> {
@@ -254,6 +320,7 @@ impl<'a> TxBuffers<'a> {
             tx,
             side,
             cache: Vec::new(),
+            merged: None,
         }
     }
 
@@ -263,7 +330,7 @@ impl<'a> TxBuffers<'a> {
             Some(p) => p,
             None => {
                 let value = if key.transforms.is_empty() {
-                    compute(self.tx, self.side, key.buffer)
+                    compute_with(self.tx, self.side, key.buffer, &mut self.merged)
                 } else {
                     let base = BufferRef::plain(key.buffer);
                     self.get(&base).map(|inst| {
@@ -283,6 +350,52 @@ impl<'a> TxBuffers<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::http::Header;
+
+    /// libhtp's merge, written the plain quadratic way.
+    fn merge_reference(headers: &Headers) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for h in headers.iter() {
+            match out
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&h.name))
+            {
+                Some((_, v)) => {
+                    v.extend_from_slice(b", ");
+                    v.extend_from_slice(&h.value);
+                }
+                None => out.push((h.name.clone(), h.value.clone())),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn long_header_lists_merge_as_short_ones_do() {
+        for n in [0, 1, 5, LINEAR_MERGE, LINEAR_MERGE + 1, 300] {
+            // Names repeat in varying case, with gaps, some once only.
+            let list: Vec<(String, String)> = (0..n)
+                .map(|i| {
+                    let name = match i % 7 {
+                        0 => format!("X-Once-{i}"),
+                        1 | 4 => "x-dup".to_string(),
+                        2 => format!("X-Set-{}", i % 5),
+                        3 => "X-DUP".to_string(),
+                        _ => format!("x-set-{}", i % 3),
+                    };
+                    (name, format!("v{i}"))
+                })
+                .collect();
+            let refs: Vec<(&str, &str)> =
+                list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let h = hdrs(&refs);
+            let got: Vec<(Vec<u8>, Vec<u8>)> = merge_headers(&h)
+                .into_iter()
+                .map(|m| (m.name.to_vec(), m.value.into_owned()))
+                .collect();
+            assert_eq!(got, merge_reference(&h), "{n} headers");
+        }
+    }
 
     fn hdrs(list: &[(&str, &str)]) -> Headers {
         Headers(

@@ -26,6 +26,7 @@ use crate::time::Timestamp;
 use super::buffers::{TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
 use super::content::{match_items, MatchBudget};
+use super::probe::{Probe, PROBE_PATTERNS};
 use super::profile::{nanos_since, PrefilterRow, ProfileReport, RuleProfile, RuleProfileRow};
 use super::rule::loader::{load_text, LoadOptions, LoadedRules};
 use super::rule::{
@@ -155,11 +156,10 @@ struct Prefilter {
     /// can match, and the buffer is not scanned for them. Success rules on response bodies
     /// are gated this way, so benign responses (most of the bytes) cost no pattern search.
     gate: Option<u32>,
-    /// The first [`PROBE_PREFIX`] bytes of every pattern, lower-cased, in leftmost-first automata of at most [`PROBE_PATTERNS`]
-    /// patterns, run on the lower-cased buffer: most buffers hold no pattern, and these prove
-    /// it quickly, because with leftmost semantics, no case folding and few patterns
-    /// aho-corasick uses its vectorised (Teddy) search instead of walking the automaton.
-    probes: Vec<AhoCorasick>,
+    /// The first [`PROBE_PREFIX`] bytes of every pattern, lower-cased, in probes of at most
+    /// [`PROBE_PATTERNS`] strings, run on the lower-cased buffer: most buffers hold no
+    /// pattern, and the vectorised probes prove it quickly (see [`super::probe`]).
+    probes: Vec<Probe>,
     /// The case-sensitive patterns and the `nocase` ones, each in a standard automaton that
     /// lists every occurrence (overlapping), with the rules of each pattern.
     lists: Vec<PatternList>,
@@ -174,9 +174,6 @@ struct PatternList {
     rules: Vec<Vec<u32>>,
     nocase: bool,
 }
-
-/// Patterns per probe automaton (Teddy takes up to 64).
-const PROBE_PATTERNS: usize = 64;
 
 /// Bytes of each pattern that the probes look for.
 const PROBE_PREFIX: usize = 4;
@@ -345,11 +342,7 @@ impl RuleSet {
             folded.dedup();
             let mut probes = Vec::new();
             for chunk in folded.chunks(PROBE_PATTERNS) {
-                let probe = AhoCorasick::builder()
-                    .match_kind(AcMatchKind::LeftmostFirst)
-                    .build(chunk)
-                    .map_err(matcher_error)?;
-                probes.push(probe);
+                probes.push(Probe::new(chunk).map_err(matcher_error)?);
             }
             let mut lists = Vec::new();
             for (nocase, pats) in modes.into_iter().enumerate() {
@@ -874,17 +867,17 @@ impl RuleSet {
                 };
                 for probe in &pf.probes {
                     let mut open: Option<(usize, usize)> = None;
-                    for hit in probe.find_iter(folded.as_slice()) {
-                        let end = hit.start().saturating_add(pf.window);
+                    probe.for_each_start(folded, |start| {
+                        let end = start.saturating_add(pf.window);
                         open = match open {
-                            Some((from, to)) if hit.start() < to => Some((from, to.max(end))),
+                            Some((from, to)) if start < to => Some((from, to.max(end))),
                             Some((from, to)) => {
                                 mark_window(from, to);
-                                Some((hit.start(), end))
+                                Some((start, end))
                             }
-                            None => Some((hit.start(), end)),
+                            None => Some((start, end)),
                         };
-                    }
+                    });
                     if let Some((from, to)) = open {
                         mark_window(from, to);
                     }
@@ -1041,7 +1034,11 @@ impl Prefilter {
         };
         format!(
             "probe: {}; full: {}",
-            kinds(&mut self.probes.iter().map(|p| (p, ""))),
+            self.probes
+                .iter()
+                .map(Probe::kind)
+                .collect::<Vec<_>>()
+                .join(", "),
             kinds(
                 &mut self
                     .lists

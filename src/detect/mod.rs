@@ -45,6 +45,7 @@ pub mod buffers;
 mod compile;
 pub mod content;
 pub mod engine;
+mod probe;
 pub mod profile;
 pub mod rule;
 pub mod state;
