@@ -47,6 +47,9 @@ pub struct PipelineConfig {
     /// direction) as established once that side has completed its part of the handshake
     /// (Suricata's `stream.async-oneside`). By default off.
     pub async_oneside: bool,
+    /// Measure what each rule and prefilter costs (the workers' [`DetectStats::profile`]),
+    /// for `exhound bench`. Slower; by default off.
+    pub profile_rules: bool,
 }
 
 /// What to do with TCP segments whose IPv4 or TCP checksum is wrong (Suricata's `-k`).
@@ -133,6 +136,7 @@ impl Default for PipelineConfig {
             http: HttpConfig::default(),
             checksums: ChecksumMode::default(),
             async_oneside: false,
+            profile_rules: false,
         }
     }
 }
@@ -712,6 +716,7 @@ impl Worker {
         shards: usize,
     ) -> Worker {
         let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
+        let profile = config.profile_rules;
         let shards = (0..shards.max(1))
             .map(|_| Shard {
                 flows: FlowTable::new(config.flow.clone()),
@@ -733,7 +738,11 @@ impl Worker {
                 payload_rules: rules.has_payload_rules(),
                 stream_rules: rules.needs_stream_data(),
                 rules,
-                state: WorkerDetectState::new(),
+                state: if profile {
+                    WorkerDetectState::profiling()
+                } else {
+                    WorkerDetectState::new()
+                },
                 alerts: Vec::new(),
                 stream: [Vec::new(), Vec::new()],
                 midstream,

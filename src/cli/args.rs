@@ -52,6 +52,13 @@ pub enum Command {
     /// Check or list signatures.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Measure rule sets on captures: throughput, memory, alerts per sid, rule costs.
+    #[command(
+        after_help = BENCH_HELP,
+        mut_arg("rules", |a| a.help(BENCH_SETS_HELP)),
+        mut_arg("output", |a| a.help("Write the report (text or JSON) here instead of standard output")),
+    )]
+    Bench(BenchArgs),
 }
 
 /// `exhound rules` commands.
@@ -211,6 +218,60 @@ pub struct LiveArgs {
     /// user's primary group).
     #[arg(long, value_name = "GROUP", help_heading = "Daemon")]
     pub group: Option<String>,
+
+    /// Flags shared with `exhound replay`.
+    #[command(flatten)]
+    pub sensor: SensorArgs,
+}
+
+const BENCH_SETS_HELP: &str = "\
+A rule set to measure: a rule file, or a directory of `*.rules` files (name order). Each \
+occurrence is one set, measured on its own and compared with the first. `bundled` (unless a \
+file or directory has that name) is the bundled Exchange signature set, which is also what is \
+measured without -S";
+
+const BENCH_HELP: &str = "\
+Each set goes through the sensor --repeat times, configured by the same flags as `replay`; \
+EVE records are formatted as in a replay and discarded. One more run per set, not timed, \
+profiles the rules (unless --no-profile).
+
+Exit status:
+  0  success
+  2  usage error, a capture or rules that do not load, or a report that could not be written";
+
+/// `exhound bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Capture files (pcap or pcapng) or directories (every capture file under them, in name
+    /// order), read into memory once. Several files are one continuous capture.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Timed runs of each rule set (the report gives their median, least and most).
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Benchmark")]
+    pub repeat: u32,
+
+    /// Also time a bare libpcap read loop over the same files (from the page cache): the
+    /// speed limit to compare with.
+    #[arg(long, help_heading = "Benchmark")]
+    pub baseline_read: bool,
+
+    /// Skip the profiling run (per-rule and per-prefilter costs).
+    #[arg(long, help_heading = "Benchmark")]
+    pub no_profile: bool,
+
+    /// Also run this Suricata binary on the same captures with each rule set and equivalent
+    /// settings, and report its time and alerts per sid beside exhound's.
+    #[arg(long, value_name = "BIN", help_heading = "Benchmark")]
+    pub suricata: Option<PathBuf>,
+
+    /// Print the report as JSON (schema in the README).
+    #[arg(long, help_heading = "Report")]
+    pub json: bool,
+
+    /// Also write the report as a self-contained HTML page (inline SVG charts) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Report")]
+    pub html: Option<PathBuf>,
 
     /// Flags shared with `exhound replay`.
     #[command(flatten)]

@@ -2,6 +2,7 @@
 //! they run.
 
 pub mod args;
+pub mod bench;
 pub mod live;
 pub mod output;
 pub mod privileges;
@@ -39,6 +40,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Replay(a) => replay::run(&a),
         args::Command::Live(a) => live::run(&a),
         args::Command::Rules(c) => rules::run(&c),
+        args::Command::Bench(a) => bench::run(&a),
     }
 }
 

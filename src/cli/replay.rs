@@ -161,6 +161,15 @@ impl Reader {
     }
 }
 
+/// A progress bar of `total` bytes with a message and the time left (replay, bench).
+pub(super) fn byte_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
 /// The progress bar of a replay on a terminal: bytes, packets per second, alerts so far,
 /// time left. Hidden when standard error is not a terminal, or with `--quiet`.
 struct Progress {
@@ -181,12 +190,7 @@ impl Progress {
                 .filter_map(|f| std::fs::metadata(f).ok())
                 .map(|m| m.len())
                 .sum();
-            let bar = ProgressBar::new(total);
-            let style =
-                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
+            byte_bar(total)
         });
         Progress {
             bar,

@@ -16,6 +16,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 
@@ -26,13 +27,14 @@ use super::buffers::{TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
 use super::content::{match_items, MatchBudget};
 use super::probe::{Probe, PROBE_PATTERNS};
+use super::profile::{nanos_since, PrefilterRow, ProfileReport, RuleProfile, RuleProfileRow};
 use super::rule::loader::{load_text, LoadOptions, LoadedRules};
 use super::rule::{
     Action, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, FlowDirection, FlowState, FlowStream,
     RuleError, SkippedRule, Track, UriKind, XbitsTrack,
 };
 use super::state::{
-    CrossFlow, CrossFlowState, DetectConfig, FlowDetectState, RateLimit, TrackKey,
+    CrossFlow, CrossFlowState, DetectConfig, DetectStats, FlowDetectState, RateLimit, TrackKey,
     WorkerDetectState, XbitKey,
 };
 
@@ -170,6 +172,7 @@ struct Prefilter {
 struct PatternList {
     ac: AhoCorasick,
     rules: Vec<Vec<u32>>,
+    nocase: bool,
 }
 
 /// Bytes of each pattern that the probes look for.
@@ -181,6 +184,19 @@ struct Group {
     prefilters: Vec<Prefilter>,
     /// Rules evaluated on every inspection (no usable fast pattern), in order.
     always: Vec<u32>,
+    /// For profiles: the position of this group's first prefilter over every group's.
+    first_prefilter: usize,
+    /// For profiles: rule → the prefilter (in `prefilters`) holding its fast pattern.
+    prefilter_of: Vec<Option<u32>>,
+}
+
+impl Group {
+    /// The position over every group's prefilters of the one holding rule `ri`'s fast
+    /// pattern, if it is in this group and has one (for profiles).
+    fn profiled_prefilter(&self, ri: u32) -> Option<usize> {
+        let pf = self.prefilter_of.get(ri as usize).copied().flatten()?;
+        Some(self.first_prefilter + pf as usize)
+    }
 }
 
 /// An immutable, shareable set of compiled rules.
@@ -259,11 +275,16 @@ impl RuleSet {
         set.response =
             set.group(|k| matches!(k, RuleKind::Http(BufferSide::Response | BufferSide::Both)))?;
         set.payload = set.group(|k| k == RuleKind::Payload)?;
+        set.response.first_prefilter = set.request.prefilters.len();
+        set.payload.first_prefilter = set.response.first_prefilter + set.response.prefilters.len();
         Ok(set)
     }
 
     fn group(&self, member: impl Fn(RuleKind) -> bool) -> Result<Group, DetectError> {
-        let mut group = Group::default();
+        let mut group = Group {
+            prefilter_of: vec![None; self.rules.len()],
+            ..Group::default()
+        };
         // Flowbits that a rule of this group may set while the group is being evaluated: a
         // rule gated on one of them must be searched for even when the flow lacks the bit.
         let mut settable: Vec<u32> = Vec::new();
@@ -300,6 +321,8 @@ impl RuleSet {
                     by_key.len() - 1
                 }
             };
+            // Prefilters are made in `by_key` order.
+            group.prefilter_of[i] = u32::try_from(slot).ok();
             let pats = &mut by_key[slot].1[usize::from(nocase)];
             match pats.iter_mut().find(|(p, _)| *p == pat) {
                 Some((_, rs)) => rs.push(i as u32),
@@ -335,6 +358,7 @@ impl RuleSet {
                 lists.push(PatternList {
                     ac,
                     rules: pats.into_iter().map(|(_, r)| r).collect(),
+                    nocase: nocase == 1,
                 });
             }
             let longest = lists
@@ -464,6 +488,7 @@ impl RuleSet {
         matched_either: &mut Vec<u32>,
     ) {
         worker.stats.tx_sides += 1;
+        let started = self.profile_start(worker);
         let group = match side {
             TxSide::Request => &self.request,
             TxSide::Response => &self.response,
@@ -495,47 +520,135 @@ impl RuleSet {
                 continue;
             }
             worker.stats.rules_evaluated += 1;
-            if !self.header_and_state(rule, &ctx, flow_state, false) {
-                continue;
-            }
-            if !rule
-                .http_events
-                .iter()
-                .all(|e| tx.request.events.contains(*e))
-            {
-                continue;
-            }
-            if let Some(u) = rule.urilen {
-                let key = BufferRef::plain(match u.kind {
-                    UriKind::Normalized => Buffer::HttpUri,
-                    UriKind::Raw => Buffer::HttpUriRaw,
-                });
-                let len = bufs.get(&key).and_then(|i| i.first()).map(|b| b.len());
-                if !len.is_some_and(|l| u.cmp.matches(l as u64)) {
-                    continue;
+            let checked = started.map(|_| Instant::now());
+            let holds =
+                self.tx_rule_holds(rule, &ctx, tx, &mut bufs, flow_state, &mut worker.stats);
+            let pass = holds && {
+                if either {
+                    matched_either.push(ri);
+                }
+                self.on_match(ri, rule, &ctx, flow_state, worker, alerts)
+            };
+            if let Some(at) = checked {
+                if let Some(p) = worker.stats.profile.as_deref_mut() {
+                    p.check(ri, group.profiled_prefilter(ri), holds, at);
                 }
             }
-            let mut budget = MatchBudget::new(self.config.max_match_steps);
-            let ok = rule.lists.iter().all(|list| {
-                bufs.get(&list.key).is_some_and(|inst| {
-                    inst.iter()
-                        .any(|b| match_items(&list.items, b, &mut budget))
-                })
-            });
-            if budget.exhausted {
-                worker.stats.match_limit_hits += 1;
-            }
-            if !ok {
-                continue;
-            }
-            if either {
-                matched_either.push(ri);
-            }
-            if self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
+            if pass {
                 break;
             }
         }
         worker.candidates = candidates;
+        profile_end(worker, started);
+    }
+
+    /// Whether every condition of the HTTP rule `rule` holds on this transaction side
+    /// (header, flow and flowbits, HTTP events, `urilen`, buffer contents).
+    fn tx_rule_holds(
+        &self,
+        rule: &CompiledRule,
+        ctx: &Ctx<'_>,
+        tx: &HttpTransaction,
+        bufs: &mut TxBuffers<'_>,
+        flow_state: &FlowDetectState,
+        stats: &mut DetectStats,
+    ) -> bool {
+        if !self.header_and_state(rule, ctx, flow_state, false) {
+            return false;
+        }
+        if !rule
+            .http_events
+            .iter()
+            .all(|e| tx.request.events.contains(*e))
+        {
+            return false;
+        }
+        if let Some(u) = rule.urilen {
+            let key = BufferRef::plain(match u.kind {
+                UriKind::Normalized => Buffer::HttpUri,
+                UriKind::Raw => Buffer::HttpUriRaw,
+            });
+            let len = bufs.get(&key).and_then(|i| i.first()).map(|b| b.len());
+            if !len.is_some_and(|l| u.cmp.matches(l as u64)) {
+                return false;
+            }
+        }
+        let mut budget = MatchBudget::new(self.config.max_match_steps);
+        let ok = rule.lists.iter().all(|list| {
+            bufs.get(&list.key).is_some_and(|inst| {
+                inst.iter()
+                    .any(|b| match_items(&list.items, b, &mut budget))
+            })
+        });
+        if budget.exhausted {
+            stats.match_limit_hits += 1;
+        }
+        ok
+    }
+
+    /// When the worker profiles: sizes its profile for this set and starts the clock of an
+    /// inspection. One check per inspection when it does not.
+    fn profile_start(&self, worker: &mut WorkerDetectState) -> Option<Instant> {
+        let p = worker.stats.profile.as_deref_mut()?;
+        let prefilters = self.payload.first_prefilter + self.payload.prefilters.len();
+        p.fit(self.rules.len(), prefilters);
+        Some(Instant::now())
+    }
+
+    /// What the rules and prefilters of this set cost, with their names: from the merged
+    /// profiles of the workers that ran it (see [`super::profile`]).
+    pub fn profile_report(&self, profile: &RuleProfile) -> ProfileReport {
+        let rules = self
+            .rules
+            .iter()
+            .zip(&profile.rules)
+            .filter(|(_, c)| c.checked > 0)
+            .map(|(r, c)| RuleProfileRow {
+                sid: r.info.sid,
+                gid: r.info.gid,
+                rev: r.info.rev,
+                msg: r.info.msg.clone(),
+                cost: *c,
+            })
+            .collect();
+        let mut prefilters = Vec::new();
+        let groups = [
+            ("request", &self.request),
+            ("response", &self.response),
+            ("payload", &self.payload),
+        ];
+        for (side, group) in groups {
+            for (i, pf) in group.prefilters.iter().enumerate() {
+                let mut buffer = pf.key.buffer.name().to_string();
+                for t in &pf.key.transforms {
+                    buffer.push('|');
+                    buffer.push_str(t.name());
+                }
+                prefilters.push(PrefilterRow {
+                    side,
+                    buffer,
+                    gate: pf
+                        .gate
+                        .and_then(|b| self.flowbit_names.get(b as usize).cloned()),
+                    patterns: pf.lists.iter().map(|l| l.ac.patterns_len()).sum(),
+                    rules: pf.lists.iter().flat_map(|l| &l.rules).map(Vec::len).sum(),
+                    automaton: pf.describe(),
+                    cost: profile
+                        .prefilters
+                        .get(group.first_prefilter + i)
+                        .copied()
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        let mut report = ProfileReport {
+            rules,
+            prefilters,
+            inspections: profile.inspections,
+            nanos: profile.nanos,
+        };
+        report.sort();
+        report
     }
 
     /// What each rule inspects, in evaluation order: for `exhound rules list`.
@@ -600,6 +713,7 @@ impl RuleSet {
         alerts: &mut Vec<Alert>,
     ) {
         worker.stats.payloads += 1;
+        let started = self.profile_start(worker);
         self.collect_candidates(&self.payload, flow_state, worker, |key, scan| {
             if key.buffer == Buffer::Payload {
                 scan(packet);
@@ -628,31 +742,63 @@ impl RuleSet {
                 }
             };
             worker.stats.rules_evaluated += 1;
-            if !self.header_and_state(rule, &ctx, flow_state, true) {
-                continue;
-            }
-            if let Some(d) = rule.dsize {
-                if !d.matches(packet.len() as u64) {
-                    continue;
+            let checked = started.map(|_| Instant::now());
+            let holds = self.payload_rule_holds(
+                rule,
+                &ctx,
+                (packet, data),
+                tcp_flags,
+                flow_state,
+                &mut worker.stats,
+            );
+            let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
+            if let Some(at) = checked {
+                if let Some(p) = worker.stats.profile.as_deref_mut() {
+                    p.check(ri, self.payload.profiled_prefilter(ri), holds, at);
                 }
             }
-            if let Some(f) = rule.tcp_flags {
-                if !tcp_flags.is_some_and(|flags| f.matches(flags)) {
-                    continue;
-                }
-            }
-            let mut budget = MatchBudget::new(self.config.max_match_steps);
-            let ok = rule.lists.iter().all(|l| {
-                l.key.buffer == Buffer::Payload && match_items(&l.items, data, &mut budget)
-            });
-            if budget.exhausted {
-                worker.stats.match_limit_hits += 1;
-            }
-            if ok && self.on_match(ri, rule, &ctx, flow_state, worker, alerts) {
+            if pass {
                 break;
             }
         }
         worker.candidates = candidates;
+        profile_end(worker, started);
+    }
+
+    /// Whether every condition of the payload rule `rule` holds: header, flow and flowbits,
+    /// `dsize` and `flags` on the packet, contents on `data` (the packet's payload or the
+    /// stream's, as `(packet, data)`).
+    fn payload_rule_holds(
+        &self,
+        rule: &CompiledRule,
+        ctx: &Ctx<'_>,
+        (packet, data): (&[u8], &[u8]),
+        tcp_flags: Option<u8>,
+        flow_state: &FlowDetectState,
+        stats: &mut DetectStats,
+    ) -> bool {
+        if !self.header_and_state(rule, ctx, flow_state, true) {
+            return false;
+        }
+        if let Some(d) = rule.dsize {
+            if !d.matches(packet.len() as u64) {
+                return false;
+            }
+        }
+        if let Some(f) = rule.tcp_flags {
+            if !tcp_flags.is_some_and(|flags| f.matches(flags)) {
+                return false;
+            }
+        }
+        let mut budget = MatchBudget::new(self.config.max_match_steps);
+        let ok = rule
+            .lists
+            .iter()
+            .all(|l| l.key.buffer == Buffer::Payload && match_items(&l.items, data, &mut budget));
+        if budget.exhausted {
+            stats.match_limit_hits += 1;
+        }
+        ok
     }
 
     /// Fills `worker.candidates` with the group's rules worth evaluating, in order:
@@ -677,15 +823,27 @@ impl RuleSet {
         }
         let generation = worker.generation;
         worker.candidates.clear();
-        for pf in &group.prefilters {
+        let mut profile = worker.stats.profile.as_deref_mut();
+        for (i, pf) in group.prefilters.iter().enumerate() {
+            let cost = profile
+                .as_deref_mut()
+                .and_then(|p| p.prefilters.get_mut(group.first_prefilter + i));
             if pf.gate.is_some_and(|bit| !flow_state.is_set(bit)) {
                 worker.stats.gated_scans += 1;
+                if let Some(c) = cost {
+                    c.gated += 1;
+                }
                 continue;
             }
+            let started = cost.is_some().then(Instant::now);
+            let (mut scans, mut bytes, mut windows) = (0u64, 0u64, 0u64);
             let marks = &mut worker.marks;
             let candidates = &mut worker.candidates;
+            let before = candidates.len();
             let folded = &mut worker.folded;
             with_buffer(&pf.key, &mut |hay: &[u8]| {
+                scans += 1;
+                bytes += hay.len() as u64;
                 // Most buffers hold no pattern at all, and the probes prove it quickly. A
                 // pattern can only start where a probe hit (its prefix) is, or inside a hit
                 // that the probe's non-overlapping search stepped over, so the full automata
@@ -693,6 +851,7 @@ impl RuleSet {
                 folded.clear();
                 folded.extend(hay.iter().map(u8::to_ascii_lowercase));
                 let mut mark_window = |from: usize, to: usize| {
+                    windows += 1;
                     let window = hay.get(from..to.min(hay.len())).unwrap_or_default();
                     for list in &pf.lists {
                         for m in list.ac.find_overlapping_iter(window) {
@@ -724,6 +883,13 @@ impl RuleSet {
                     }
                 }
             });
+            if let (Some(c), Some(at)) = (cost, started) {
+                c.scans += scans;
+                c.bytes += bytes;
+                c.windows += windows;
+                c.candidates += (worker.candidates.len() - before) as u64;
+                c.nanos += nanos_since(at);
+            }
         }
         worker.candidates.extend_from_slice(&group.always);
         worker.candidates.sort_unstable();
@@ -854,6 +1020,40 @@ impl RuleSet {
             cross_flow: Some(Box::new(cross_flow)),
         });
         pass
+    }
+}
+
+impl Prefilter {
+    /// Its automata, for profiles: the probes (of pattern prefixes, leftmost-first) and the
+    /// full pattern automata, by aho-corasick kind.
+    fn describe(&self) -> String {
+        let kinds = |acs: &mut dyn Iterator<Item = (&AhoCorasick, &str)>| {
+            acs.map(|(ac, what)| format!("{:?}{what}", ac.kind()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "probe: {}; full: {}",
+            self.probes
+                .iter()
+                .map(Probe::kind)
+                .collect::<Vec<_>>()
+                .join(", "),
+            kinds(
+                &mut self
+                    .lists
+                    .iter()
+                    .map(|l| (&l.ac, if l.nocase { " nocase" } else { "" }))
+            ),
+        )
+    }
+}
+
+/// Ends the clock of an inspection started by [`RuleSet::profile_start`].
+fn profile_end(worker: &mut WorkerDetectState, started: Option<Instant>) {
+    if let (Some(at), Some(p)) = (started, worker.stats.profile.as_deref_mut()) {
+        p.inspections += 1;
+        p.nanos += nanos_since(at);
     }
 }
 

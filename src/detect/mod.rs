@@ -9,6 +9,8 @@
 //! - [`buffers`]: the inspection buffers of a transaction side (Suricata semantics).
 //! - [`content`]: content / pcre / isdataat / bsize inspection with relative matching and
 //!   backtracking.
+//! - [`profile`]: what each rule and prefilter costs, measured only when asked
+//!   (`exhound bench`).
 //! - [`state`]: flowbits (per flow); xbits and alert-rate counters (shared by every flow,
 //!   settled in capture order); caps and counters.
 //!
@@ -44,6 +46,7 @@ mod compile;
 pub mod content;
 pub mod engine;
 mod probe;
+pub mod profile;
 pub mod rule;
 pub mod state;
 

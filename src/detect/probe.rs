@@ -48,6 +48,15 @@ impl Probe {
             .map(Probe::Automaton)
     }
 
+    /// Which searcher this is (for profiles).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Probe::One(_) => "memmem",
+            Probe::Packed(_) => "teddy",
+            Probe::Automaton(_) => "automaton",
+        }
+    }
+
     /// Calls `hit` with the start of each non-overlapping occurrence in `hay`, in order.
     pub fn for_each_start(&self, hay: &[u8], mut hit: impl FnMut(usize)) {
         match self {

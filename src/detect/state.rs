@@ -21,6 +21,7 @@ use std::net::IpAddr;
 
 use crate::time::Timestamp;
 
+use super::profile::RuleProfile;
 use super::rule::{BitCmd, DetectionFilter, Threshold, ThresholdType};
 
 /// Detection limits.
@@ -69,6 +70,9 @@ pub struct DetectStats {
     pub xbits_dropped: u64,
     /// Rate trackers not kept because the table was full.
     pub threshold_entries_dropped: u64,
+    /// What each rule and prefilter cost, when the worker profiles
+    /// ([`WorkerDetectState::profiling`]).
+    pub profile: Option<Box<RuleProfile>>,
 }
 
 impl DetectStats {
@@ -84,6 +88,9 @@ impl DetectStats {
         self.match_limit_hits += o.match_limit_hits;
         self.xbits_dropped += o.xbits_dropped;
         self.threshold_entries_dropped += o.threshold_entries_dropped;
+        if let Some(p) = &o.profile {
+            self.profile.get_or_insert_with(Box::default).merge(p);
+        }
     }
 }
 
@@ -222,6 +229,14 @@ impl WorkerDetectState {
     /// Empty state.
     pub fn new() -> WorkerDetectState {
         WorkerDetectState::default()
+    }
+
+    /// Empty state that also measures what each rule and prefilter costs (see
+    /// [`super::profile`]): slower, for `exhound bench`.
+    pub fn profiling() -> WorkerDetectState {
+        let mut w = WorkerDetectState::default();
+        w.stats.profile = Some(Box::default());
+        w
     }
 }
 

@@ -808,3 +808,74 @@ fn app_layer_events_match_the_requests_that_have_them() {
         "the event alone is not enough for sid 2"
     );
 }
+
+#[test]
+fn profiling_counts_checks_matches_and_prefilter_figures() {
+    let rs = set(concat!(
+        "alert http any any -> any any (msg:\"hit\"; flow:to_server; http.cookie; content:\"X-BEResource=\"; sid:1;)\n",
+        "alert http any any -> any any (msg:\"miss\"; flow:to_server; http.cookie; content:\"X-BEResource=\"; content:\"nowhere\"; sid:2;)\n",
+        "alert http any any -> any any (msg:\"no fast pattern\"; flow:to_server; urilen:>1; sid:3;)\n",
+        "alert http any any -> any any (msg:\"absent\"; flow:to_server; http.uri; content:\"/absent-path\"; sid:4;)\n",
+    ));
+    let tx = sample_tx();
+    let mut plain = WorkerDetectState::new();
+    let mut profiled = WorkerDetectState::profiling();
+    let mut alerts = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        for (w, out) in [&mut plain, &mut profiled].into_iter().zip(&mut alerts) {
+            rs.inspect_http(&meta(), &tx, &mut FlowDetectState::new(), w, t(0), out);
+        }
+    }
+    assert_eq!(alerts[0], alerts[1], "profiling changes no verdict");
+    assert!(plain.stats.profile.is_none());
+    let profile = profiled.stats.profile.as_deref().expect("a profile");
+    let report = rs.profile_report(profile);
+    let row = |sid: u32| report.rules.iter().find(|r| r.sid == sid).map(|r| r.cost);
+    let hit = row(1).expect("sid 1 checked");
+    assert_eq!((hit.checked, hit.matches), (2, 2));
+    let miss = row(2).expect("sid 2 checked");
+    assert_eq!((miss.checked, miss.matches), (2, 0));
+    assert_eq!(row(3).map(|c| (c.checked, c.matches)), Some((2, 2)));
+    assert_eq!(row(4), None, "never a candidate, not listed");
+    assert!(report
+        .rules
+        .windows(2)
+        .all(|w| w[0].cost.nanos >= w[1].cost.nanos));
+    let cookie = report
+        .prefilters
+        .iter()
+        .find(|p| p.buffer == "http.cookie")
+        .expect("a cookie prefilter");
+    assert_eq!(
+        (cookie.side, cookie.patterns, cookie.rules),
+        ("request", 1, 2)
+    );
+    assert_eq!(cookie.cost.scans, 2);
+    assert_eq!(cookie.cost.candidates, 4);
+    assert_eq!(cookie.cost.confirmed, 2);
+    let uri = report
+        .prefilters
+        .iter()
+        .find(|p| p.buffer == "http.uri")
+        .expect("a uri prefilter");
+    assert_eq!(
+        (uri.cost.scans, uri.cost.candidates, uri.cost.confirmed),
+        (2, 0, 0)
+    );
+    // Request and response sides of both transactions.
+    assert_eq!(report.inspections, 4);
+    assert!(report.nanos >= report.rules.iter().map(|r| r.cost.nanos).sum::<u64>());
+    // Two workers' profiles add up.
+    let mut merged = profile.clone();
+    merged.merge(profile);
+    let twice = rs.profile_report(&merged);
+    assert_eq!(twice.inspections, 8);
+    assert_eq!(
+        twice
+            .rules
+            .iter()
+            .find(|r| r.sid == 1)
+            .map(|r| r.cost.checked),
+        Some(4)
+    );
+}

@@ -1,0 +1,233 @@
+//! `exhound bench`: how fast, and how differently, rule sets run on the same traffic.
+//!
+//! The captures are read into memory once ([`input`]), so that disk speed does not count.
+//! Each rule set (`-S`, one set per occurrence; the bundled set without any) then goes
+//! through the real threaded sensor, configured as `replay` would be by the same flags,
+//! `--repeat` times ([`run`]): every EVE record is formatted as in a replay and handed to an
+//! output that counts alerts per sid and drops the bytes. One more run with rule profiling
+//! on gives the per-rule and per-prefilter costs (it is not one of the timed runs:
+//! measuring costs time). Resident memory is sampled around each set. [`report`] turns the
+//! figures into text or JSON, [`html`] into a page; [`suricata`] runs Suricata on the same
+//! input for comparison.
+
+mod html;
+mod input;
+mod progress;
+mod report;
+mod run;
+mod suricata;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use exhound::detect::RuleSet;
+use exhound::sensor::SensorConfig;
+
+use super::args::{BenchArgs, RuleSource};
+use super::EXIT_OK;
+use input::Input;
+use progress::Progress;
+use report::{BenchReport, InputFacts, Memory, Profile, SetReport, Speed};
+use run::memory;
+
+/// What `-S` calls the bundled set, and its label.
+const BUNDLED: &str = "bundled";
+
+/// One rule set to measure.
+struct RuleSetUnderTest {
+    /// Its path, or `bundled`.
+    label: String,
+    /// Its path (`None`: the bundled set).
+    path: Option<PathBuf>,
+    rules: Arc<RuleSet>,
+}
+
+/// Runs the benchmark and returns the exit status.
+pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let s = &args.sensor;
+    let input = Input::load(&args.paths)?;
+    let sets = load_sets(&s.rules)?;
+    let loaded_rss_bytes = memory::rss();
+    let config = s.sensor_config(false);
+    let repeat = args.repeat as usize;
+    let runs = sets.len() * (repeat + usize::from(!args.no_profile));
+    let mut progress = Progress::new(input.bytes.saturating_mul(runs as u64), s.quiet);
+    let baseline_read = if args.baseline_read {
+        Some(baseline_read(&input, repeat)?)
+    } else {
+        None
+    };
+    let mut reports = Vec::with_capacity(sets.len());
+    for set in &sets {
+        let mut r = bench_set(set, &config, &input, args, &mut progress)?;
+        if let Some(bin) = &args.suricata {
+            progress.stage(format!("{}: suricata", set.label));
+            r.suricata = Some(suricata::run(
+                bin,
+                &input,
+                set.path.as_deref(),
+                s,
+                &r.alerts_by_sid,
+            )?);
+        }
+        reports.push(r);
+    }
+    progress.done();
+    let report = BenchReport {
+        version: env!("CARGO_PKG_VERSION"),
+        input: InputFacts {
+            files: input.files.iter().map(|f| f.name.clone()).collect(),
+            packets: input.packets,
+            bytes: input.bytes,
+            loaded_rss_bytes,
+        },
+        threads: config.threads,
+        repeat,
+        baseline_read,
+        comparison: report::compare(&reports),
+        sets: reports,
+    };
+    if let Some(path) = &args.html {
+        std::fs::write(path, html::page(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let text = if args.json {
+        let mut j = serde_json::to_string_pretty(&report).context("encoding the report")?;
+        j.push('\n');
+        j
+    } else {
+        report::text(&report)
+    };
+    write_report(s.output.as_deref(), &text)?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The sets `-S` names, one per occurrence (`bundled`, unless a file or directory has that
+/// name, is the bundled set), or the bundled set alone; all loaded before any run, so that a
+/// rule that does not load stops the benchmark at once.
+fn load_sets(src: &RuleSource) -> anyhow::Result<Vec<RuleSetUnderTest>> {
+    let bundled = [PathBuf::from(BUNDLED)];
+    let paths = if src.rules.is_empty() {
+        &bundled[..]
+    } else {
+        &src.rules[..]
+    };
+    paths
+        .iter()
+        .map(|p| {
+            let path = (p.as_os_str() != BUNDLED || p.exists()).then(|| p.clone());
+            let one = RuleSource {
+                rules: path.iter().cloned().collect(),
+                vars: src.vars.clone(),
+                skip_invalid: src.skip_invalid,
+            };
+            Ok(RuleSetUnderTest {
+                label: p.display().to_string(),
+                rules: super::rules::for_sensor(&one)
+                    .with_context(|| format!("rule set {}", p.display()))?,
+                path,
+            })
+        })
+        .collect()
+}
+
+/// `repeat` bare read loops over the captures.
+fn baseline_read(input: &Input, repeat: usize) -> anyhow::Result<Speed> {
+    let mut secs = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let (t, packets, bytes) = input.read_loop().context("baseline read")?;
+        if (packets, bytes) != (input.packets, input.bytes) {
+            anyhow::bail!("baseline read: the captures changed since they were loaded");
+        }
+        secs.push(t);
+    }
+    Ok(Speed::of(&secs, input.bytes, input.packets))
+}
+
+/// The timed runs of one set, then its profiling run.
+fn bench_set(
+    set: &RuleSetUnderTest,
+    config: &SensorConfig,
+    input: &Input,
+    args: &BenchArgs,
+    progress: &mut Progress,
+) -> anyhow::Result<SetReport> {
+    let repeat = args.repeat as usize;
+    let final_stats = args.sensor.log_stats;
+    let peak_reset = memory::reset_peak();
+    let baseline_rss_bytes = memory::rss();
+    let mut secs = Vec::with_capacity(repeat);
+    let mut first = None;
+    for i in 0..repeat {
+        progress.stage(format!("{}: run {}/{repeat}", set.label, i + 1));
+        let r = run::run_once(config, &set.rules, input, final_stats, progress)?;
+        secs.push(r.secs);
+        match &first {
+            None => first = Some(r),
+            Some(f) if f.sink.by_sid() != r.sink.by_sid() => eprintln!(
+                "exhound: warning: {}: run {} alerted differently from run 1",
+                set.label,
+                i + 1
+            ),
+            Some(_) => {}
+        }
+    }
+    let peak_rss_bytes = memory::peak().filter(|_| peak_reset);
+    let first = first.context("no run")?;
+    let profile = if args.no_profile {
+        None
+    } else {
+        progress.stage(format!("{}: profiling run", set.label));
+        let mut profiled = config.clone();
+        profiled.pipeline.profile_rules = true;
+        let r = run::run_once(&profiled, &set.rules, input, final_stats, progress)?;
+        if r.sink.by_sid() != first.sink.by_sid() {
+            eprintln!(
+                "exhound: warning: {}: the profiling run alerted differently from run 1",
+                set.label
+            );
+        }
+        let counters = r.stats.workers.detect.profile.unwrap_or_default();
+        Some(Profile::new(r.secs, set.rules.profile_report(&counters)))
+    };
+    let speed = Speed::of(&secs, input.bytes, input.packets);
+    let transactions = first.stats.workers.http.transactions;
+    let alerts_by_sid = first.sink.by_sid();
+    Ok(SetReport {
+        label: set.label.clone(),
+        rules: set.rules.len(),
+        runs_secs: secs,
+        transactions_per_sec: transactions as f64 / speed.wall_secs.median.max(1e-9),
+        transactions,
+        alerts: alerts_by_sid.iter().map(|c| c.alerts).sum(),
+        eve_bytes: first.sink.bytes,
+        alerts_by_sid,
+        speed,
+        memory: Memory {
+            baseline_rss_bytes,
+            peak_rss_bytes,
+            peak_over_baseline_bytes: peak_rss_bytes
+                .zip(baseline_rss_bytes)
+                .map(|(p, b)| p.saturating_sub(b)),
+        },
+        profile,
+        suricata: None,
+    })
+}
+
+/// Writes the report to `path`, or to standard output.
+fn write_report(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("writing the report")
+        }
+    }
+}
