@@ -9,6 +9,7 @@ pub mod replay;
 pub mod rules;
 pub mod signals;
 pub mod summary;
+pub mod synth;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Replay(a) => replay::run(&a),
         args::Command::Live(a) => live::run(&a),
         args::Command::Rules(c) => rules::run(&c),
+        args::Command::Synth(a) => synth::run(&a),
     }
 }
 

@@ -235,7 +235,7 @@ mod tests {
             Body::Binary,
             Body::Wbxml,
         ] {
-            for len in [300, 5_000, 170_000, 1_000_000] {
+            for len in [600, 5_000, 170_000, 1_000_000] {
                 let mut out = b"prefix".to_vec();
                 corpora.fill(&mut out, &mut rng, kind, len);
                 assert_eq!(out.len(), 6 + len, "{kind:?} {len}");

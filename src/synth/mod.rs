@@ -11,13 +11,15 @@
 //! * [`merge`]: open connections interleaved in time order, in bounded memory;
 //! * [`scenarios`]: the attack (and benign, near-miss) conversations the signatures are
 //!   tested on;
+//! * [`answer`]: the front end's answers to benign requests;
 //! * [`mix`]: the benign clients (browsers, Outlook, phones, admins) and what they send;
 //! * [`generate`]: the capture `exhound synth` writes, and its manifest.
 //!
 //! Output depends only on the arguments: no clock, no hash-map order, no floating point.
 
+pub mod answer;
 pub mod body;
-
+pub mod generate;
 pub mod merge;
 pub mod mix;
 pub mod pcap;
@@ -25,3 +27,5 @@ pub mod rng;
 pub mod scenarios;
 pub mod tcp;
 pub mod text;
+
+pub use generate::{generate, AttackFlow, Config, Manifest, SynthError};

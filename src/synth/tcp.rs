@@ -26,9 +26,9 @@ const WIRE_GAP_US: u64 = 12;
 pub const FRAME_OVERHEAD: u64 = 14 + 20 + 20;
 /// Options of a SYN and a SYN/ACK: MSS 1460, NOP, window scale 8, SACK permitted, NOP, NOP.
 pub const SYN_OPTIONS: [u8; 12] = [2, 4, 0x05, 0xb4, 1, 3, 3, 8, 4, 2, 1, 1];
-/// Most segments the server sends per round trip in slow start: 187 KB, within the
-/// client's 262 KB receive window even while a lost segment holds its ACKs back.
-pub const MAX_WINDOW: usize = 128;
+/// Most segments the server sends per round trip in slow start (70 KB): the three windows
+/// sent between a loss and the ACK of its retransmission fit the client's 262 KB window.
+pub const MAX_WINDOW: usize = 48;
 /// Minimum retransmission timeout of Windows, µs: a lost last segment waits this long.
 const MIN_RTO_US: u64 = 300_000;
 
@@ -88,9 +88,12 @@ pub struct Impairments {
     pub loss_per_million: u64,
     /// Answer segments that arrive after the next one.
     pub swap_per_million: u64,
-    /// Grow the server's window each round trip (slow start up to [`MAX_WINDOW`] segments) instead of
-    /// sending 10 segments per round trip throughout.
-    pub slow_start: bool,
+    /// Both senders follow TCP's windows: the server's answers grow by a window each round
+    /// trip (slow start up to [`MAX_WINDOW`] segments) instead of 10 segments per round trip
+    /// throughout, and the client's requests go one window per round trip with the server
+    /// ACKing every second segment (so that a large upload never outruns the window the
+    /// server announced).
+    pub windows: bool,
 }
 
 /// A connection: every packet in time order, and both byte streams.
@@ -190,8 +193,10 @@ pub fn build_flow(
             // Think time before the next request on the kept-alive connection.
             t += rng.range(10_000, 400_000);
         }
-        // The request, in MSS-sized segments back to back (each write ends with PSH).
+        // The request, in MSS-sized segments back to back (each write ends with PSH); with
+        // windows, one window per round trip, the server ACKing every second segment.
         let mut sent = 0;
+        let (mut seg_no, mut round_first, mut window) = (0usize, 0usize, INITIAL_WINDOW);
         while sent < req.bytes.len() {
             let write_end = if sent < req.split {
                 req.split
@@ -201,6 +206,11 @@ pub fn build_flow(
             let len = (write_end - sent).min(MSS);
             let last = sent + len == write_end;
             let flags = if last { ACK | PSH } else { ACK };
+            if impair.windows && seg_no - round_first == window {
+                t += rtt;
+                round_first = seg_no;
+                window = (window * 2).min(MAX_WINDOW);
+            }
             pkts.push(Packet {
                 ts: t,
                 from_client: true,
@@ -212,6 +222,11 @@ pub fn build_flow(
             });
             c_next += len as u32;
             sent += len;
+            if impair.windows && (seg_no % 2 == 1 || sent == req.bytes.len()) {
+                let ack_ts = t + rng.range(30, 80);
+                pkts.push(control(ack_ts, false, ACK, s_seq(s_next), c_seq(c_next)));
+            }
+            seg_no += 1;
             t += if last { rng.range(20, 200) } else { 2 };
         }
         up.extend_from_slice(&req.bytes);
@@ -229,7 +244,7 @@ pub fn build_flow(
         let first_pkt = pkts.len();
         for k in 0..segments {
             let len = (total - k * MSS).min(MSS);
-            let seg_ts = if impair.slow_start {
+            let seg_ts = if impair.windows {
                 if k - round_first == window {
                     round += 1;
                     round_first = k;
@@ -391,7 +406,7 @@ mod tests {
         let impair = Impairments {
             loss_per_million: 100_000,
             swap_per_million: 100_000,
-            slow_start: true,
+            windows: true,
         };
         let mut rng = Rng::new(4);
         let mut resends = 0;
