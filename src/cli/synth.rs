@@ -23,6 +23,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         attacks_per_billion: args.attack_rate,
         seed: args.seed,
     };
+    config.check()?;
     let name = args.output.display().to_string();
     let manifest = if args.output == Path::new("-") {
         let out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
@@ -60,8 +61,9 @@ fn summary(m: &Manifest) -> String {
         .map(|(f, n)| format!("{f} {n}"))
         .collect();
     format!(
-        "{} flows, {} transactions, {} packets, {} bytes, {}.{:06} s of packet time; benign: {}; attacks: {} ({})",
+        "{} flows ({} open at most), {} transactions, {} packets, {} bytes, {}.{:06} s of packet time; benign: {}; attacks: {} ({})",
         m.flows,
+        m.max_open,
         m.transactions,
         m.packets,
         m.bytes,
@@ -105,6 +107,7 @@ fn manifest_json(m: &Manifest) -> Value {
         "packets": m.packets,
         "bytes": m.bytes,
         "span_us": m.span_us,
+        "max_open": m.max_open,
         "benign": benign,
         "attacks_by_form": by_form,
         "attacks": attacks,

@@ -28,6 +28,19 @@ pub struct Config {
     pub seed: u64,
 }
 
+impl Config {
+    /// Refuses a size too small for one connection and a rate above one.
+    pub fn check(&self) -> Result<(), SynthError> {
+        if self.size < MIN_SIZE {
+            return Err(SynthError::TooSmall(self.size));
+        }
+        if self.attacks_per_billion > 1_000_000_000 {
+            return Err(SynthError::RateAboveOne(self.attacks_per_billion));
+        }
+        Ok(())
+    }
+}
+
 /// One attack connection of the capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttackFlow {
@@ -56,6 +69,8 @@ pub struct Manifest {
     pub bytes: u64,
     /// Packet time from the first packet to the last, µs.
     pub span_us: u64,
+    /// Most connections open at once.
+    pub max_open: u64,
     /// Benign connections by kind.
     pub benign: BTreeMap<ConnKind, u64>,
     /// Capture bytes of the benign connections by kind (record headers and frames).
@@ -124,12 +139,7 @@ pub fn attack_forms() -> Vec<Scenario> {
 
 /// Writes a capture to `out`; returns what it holds, and `out` (to flush or sync).
 pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), SynthError> {
-    if config.size < MIN_SIZE {
-        return Err(SynthError::TooSmall(config.size));
-    }
-    if config.attacks_per_billion > 1_000_000_000 {
-        return Err(SynthError::RateAboveOne(config.attacks_per_billion));
-    }
+    config.check()?;
     let mut w = PcapWriter::new(out)?;
     let corpora = Corpora::new(config.seed);
     let forms = attack_forms();
@@ -229,7 +239,21 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), Synt
             };
             let budget = config.size.saturating_sub(projected);
             let max_body = usize::try_from(budget * 9 / 10).unwrap_or(usize::MAX);
-            let conn = connection(&mut rng, c, max_body);
+            let mut conn = connection(&mut rng, c, max_body);
+            // Near the end, drop the requests that would carry the capture past its size.
+            let mut total = 0u64;
+            let keep = conn
+                .requests
+                .iter()
+                .zip(&conn.answers)
+                .take_while(|(req, answer)| {
+                    total += (req.bytes.len() + answer.body_len + answer.prefix.len()) as u64;
+                    total <= budget
+                })
+                .count()
+                .max(1);
+            conn.requests.truncate(keep);
+            conn.answers.truncate(keep);
             *manifest.benign.entry(conn.kind).or_insert(0) += 1;
             let ends = endpoints(c.addr, c.next_port, server, conn.server_port);
             let flow = build_flow(
@@ -258,6 +282,7 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), Synt
         manifest.transactions += u64::from(flow.requests);
         projected += flow.capture_bytes();
         merge.add(index, flow);
+        manifest.max_open = manifest.max_open.max(merge.open() as u64);
         index += 1;
         next_start += sched.range(200, 2 * MEAN_ARRIVAL_US - 200);
     }

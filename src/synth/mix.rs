@@ -272,6 +272,13 @@ fn b64(rng: &mut Rng, n: usize) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The client's OWA and ECP canary (the same on all its connections).
+fn canary(client: &Client) -> String {
+    let mut v = Vec::with_capacity(76);
+    push_b64url(&mut v, &mut Rng::new(client.secret ^ 0xca7a), 76);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
 /// Base64 of a random length in `lo..=hi`, a multiple of 4.
 fn b64_between(rng: &mut Rng, lo: u64, hi: u64) -> String {
     let n = rng.range(lo, hi) as usize & !3;
@@ -318,7 +325,15 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
                     size(rng, 40_000, 120_000),
                 )
                 .with("X-OWA-Version", OWA_BUILD.to_string())
-                .with("X-Frame-Options", "SAMEORIGIN".to_string()),
+                .with("X-Frame-Options", "SAMEORIGIN".to_string())
+                .with(
+                    "Set-Cookie",
+                    format!("X-OWA-CANARY={}; path=/; secure", canary(client)),
+                )
+                .with(
+                    "Set-Cookie",
+                    "PrivateComputer=true; path=/; secure".to_string(),
+                ),
             );
             for _ in 0..rng.range(3, 9) {
                 let (path, ct, body, lo, hi) = rng.pick(&[
@@ -418,12 +433,7 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
         }
         ConnKind::OwaService | ConnKind::OwaNotify | ConnKind::OwaAttachment => {
             let ua = BROWSER_UAS[(client.secret % BROWSER_UAS.len() as u64) as usize];
-            let mut canary_rng = Rng::new(client.secret ^ 0xca7a);
-            let canary = {
-                let mut v = Vec::new();
-                push_b64url(&mut v, &mut canary_rng, 76);
-                String::from_utf8_lossy(&v).into_owned()
-            };
+            let canary = canary(client);
             let calls = match kind {
                 ConnKind::OwaService => rng.range(1, 6),
                 _ => 1,
@@ -573,7 +583,11 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
                         Body::Html,
                         size(rng, 8_000, 48_000),
                     )
-                    .with("X-ECP-Version", OWA_BUILD.to_string()),
+                    .with("X-ECP-Version", OWA_BUILD.to_string())
+                    .with(
+                        "Set-Cookie",
+                        format!("msExchEcpCanary={}; path=/ecp; secure", canary(client)),
+                    ),
                 );
             }
         }

@@ -328,6 +328,10 @@ pub fn build_flow(
 
     // Each side's packets were pushed in their own order; merge the two sides by time.
     pkts.sort_by_key(|p| p.ts);
+    // The flow is held until its last packet is written: give back what the buffers grew
+    // past their contents.
+    down.shrink_to_fit();
+    pkts.shrink_to_fit();
     Flow {
         ends,
         client_ttl: if rtt < 5_000 { 127 } else { 115 },
