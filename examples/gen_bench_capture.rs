@@ -46,7 +46,8 @@ use std::process::ExitCode;
 use exhound::synth::body::{wbxml, Body, Corpora};
 use exhound::synth::merge::Merge;
 use exhound::synth::mix::{
-    cookie_header, host_for, Client, Profile, BROWSER_UAS, OUTLOOK_UAS, PHONE_UAS,
+    client_pool, cookie_header, host_for, server_mac, Client, Profile, BROWSER_UAS, GATEWAY_MAC,
+    OUTLOOK_UAS, PHONE_UAS, SERVERS, SERVER_NAMES,
 };
 use exhound::synth::pcap::{PcapWriter, BASE_SECS};
 use exhound::synth::rng::{derive, Rng};
@@ -60,19 +61,7 @@ const MEAN_ARRIVAL_US: u64 = 2_400;
 const CLIENT_POOL: usize = 4_096;
 const ATTACK_EVERY: u64 = 1_000;
 
-const SERVERS: [[u8; 4]; 4] = [
-    [192, 0, 2, 10],
-    [192, 0, 2, 11],
-    [192, 0, 2, 12],
-    [192, 0, 2, 13],
-];
-const SERVER_NAMES: [&str; 4] = ["EXCH01", "EXCH02", "EXCH03", "EXCH04"];
 const SERVER_PORT: u16 = 80;
-/// Locally administered MACs: the router the clients come through, and one per server.
-const GATEWAY_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
-const fn server_mac(i: usize) -> [u8; 6] {
-    [0x02, 0x15, 0x5d, 0x00, 0x02, 10 + i as u8]
-}
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -499,24 +488,7 @@ struct Summary {
 fn generate(args: &Args, w: &mut PcapWriter<BufWriter<File>>) -> io::Result<Summary> {
     let corpora = Corpora::new(args.seed);
     let mut sched = Rng::new(derive(args.seed, 2));
-    let mut clients: Vec<Client> = (0..CLIENT_POOL)
-        .map(|i| {
-            // Distinct addresses spread over 10.1.0.0/16, never .0 or .255.
-            let host = (i as u32) * 16 + 1 + sched.below(14) as u32;
-            let profile = match sched.below(10) {
-                0..=3 => Profile::Browser,
-                4..=7 => Profile::Outlook,
-                _ => Profile::Phone,
-            };
-            Client {
-                addr: [10, 1, (host >> 8) as u8, host as u8],
-                next_port: sched.range(49_152, 65_000) as u16,
-                profile,
-                secret: sched.next_u64(),
-                user: sched.range(1, 20_000),
-            }
-        })
-        .collect();
+    let mut clients = client_pool(&mut sched, CLIENT_POOL);
     let attack_seed = derive(args.seed, 3);
     let mut attacker_port: u16 = 40_000;
 
@@ -567,14 +539,10 @@ fn generate(args: &Args, w: &mut PcapWriter<BufWriter<File>>) -> io::Result<Summ
             )
         } else {
             let c = &mut clients[sched.below(CLIENT_POOL as u64) as usize];
-            c.next_port = if c.next_port >= 65_000 {
-                49_152
-            } else {
-                c.next_port + 1 + sched.below(4) as u16
-            };
+            let port = c.open_port(&mut sched);
             let count = if rng.percent(46) { 2 } else { 1 };
             let exchanges = (0..count).map(|_| benign_request(&mut rng, c)).collect();
-            (c.addr, c.next_port, exchanges)
+            (c.addr, port, exchanges)
         };
         let ends = Endpoints {
             client_mac: GATEWAY_MAC,

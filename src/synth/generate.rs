@@ -10,7 +10,9 @@ use std::io::{self, Write};
 use super::answer::write_answer;
 use super::body::Corpora;
 use super::merge::Merge;
-use super::mix::{connection, Client, ConnKind, Profile};
+use super::mix::{
+    client_pool, connection, server_mac, ConnKind, GATEWAY_MAC, SERVERS, SERVER_NAMES,
+};
 use super::pcap::PcapWriter;
 use super::rng::{derive, Rng};
 use super::scenarios::{scenarios, Kind, Scenario, Transport};
@@ -109,18 +111,6 @@ pub const MIN_SIZE: u64 = 4_096;
 /// Mean gap between two connection starts, µs.
 const MEAN_ARRIVAL_US: u64 = 1_500;
 const CLIENT_POOL: usize = 4_096;
-const SERVERS: [[u8; 4]; 4] = [
-    [192, 0, 2, 10],
-    [192, 0, 2, 11],
-    [192, 0, 2, 12],
-    [192, 0, 2, 13],
-];
-const SERVER_NAMES: [&str; 4] = ["EXCH01", "EXCH02", "EXCH03", "EXCH04"];
-/// Locally administered MACs: the router the clients come through, and one per server.
-const GATEWAY_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
-const fn server_mac(i: usize) -> [u8; 6] {
-    [0x02, 0x15, 0x5d, 0x00, 0x02, 10 + i as u8]
-}
 /// Answer segments lost (then retransmitted) and swapped, per million.
 const IMPAIRMENTS: Impairments = Impairments {
     loss_per_million: 2_000,
@@ -144,24 +134,7 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), Synt
     let corpora = Corpora::new(config.seed);
     let forms = attack_forms();
     let mut sched = Rng::new(derive(config.seed, 2));
-    let mut clients: Vec<Client> = (0..CLIENT_POOL)
-        .map(|i| {
-            // Distinct addresses spread over 10.1.0.0/16, never .0 or .255.
-            let host = (i as u32) * 16 + 1 + sched.below(14) as u32;
-            let profile = sched.weighted(&[
-                (40, Profile::Browser),
-                (40, Profile::Outlook),
-                (20, Profile::Phone),
-            ]);
-            Client {
-                addr: [10, 1, (host >> 8) as u8, host as u8],
-                next_port: sched.range(49_152, 65_000) as u16,
-                profile,
-                secret: sched.next_u64(),
-                user: sched.range(1, 20_000),
-            }
-        })
-        .collect();
+    let mut clients = client_pool(&mut sched, CLIENT_POOL);
     let mut attack_phase = Rng::new(derive(config.seed, 3)).below(1_000_000_000);
     let first_form = Rng::new(derive(config.seed, 4)).below(forms.len() as u64) as usize;
     let mut attacker_port: u16 = 40_000;
@@ -232,11 +205,7 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), Synt
             flow
         } else {
             let c = &mut clients[sched.below(CLIENT_POOL as u64) as usize];
-            c.next_port = if c.next_port >= 65_000 {
-                49_152
-            } else {
-                c.next_port + 1 + sched.below(4) as u16
-            };
+            let port = c.open_port(&mut sched);
             let budget = config.size.saturating_sub(projected);
             let max_body = usize::try_from(budget * 9 / 10).unwrap_or(usize::MAX);
             let mut conn = connection(&mut rng, c, max_body);
@@ -255,7 +224,7 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<(Manifest, W), Synt
             conn.requests.truncate(keep);
             conn.answers.truncate(keep);
             *manifest.benign.entry(conn.kind).or_insert(0) += 1;
-            let ends = endpoints(c.addr, c.next_port, server, conn.server_port);
+            let ends = endpoints(c.addr, port, server, conn.server_port);
             let flow = build_flow(
                 &mut rng,
                 next_start,

@@ -1,4 +1,4 @@
-//! The benign side of a synthetic capture: who the clients are (browsers on Outlook on the
+//! The benign side of a synthetic capture: the front ends, who the clients are (browsers on Outlook on the
 //! web, Outlook desktops, phones, administrators with the Exchange Management Shell), the
 //! headers and cookies real clients send, and, for `exhound synth`, what each kind of
 //! connection carries and how big its answers are. Sizes follow what Exchange front ends
@@ -10,6 +10,23 @@ use super::body::Body;
 use super::rng::Rng;
 use super::tcp::Request;
 use super::text::{header, push_b64, push_b64url, push_guid, push_hex};
+
+/// The Exchange front ends (TEST-NET-1 addresses).
+pub const SERVERS: [[u8; 4]; 4] = [
+    [192, 0, 2, 10],
+    [192, 0, 2, 11],
+    [192, 0, 2, 12],
+    [192, 0, 2, 13],
+];
+/// The front ends' names, as they put them in `X-FEServer`.
+pub const SERVER_NAMES: [&str; 4] = ["EXCH01", "EXCH02", "EXCH03", "EXCH04"];
+/// Locally administered MAC of the router the clients come through.
+pub const GATEWAY_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
+
+/// Locally administered MAC of front end `i`.
+pub const fn server_mac(i: usize) -> [u8; 6] {
+    [0x02, 0x15, 0x5d, 0x00, 0x02, 10 + i as u8]
+}
 
 /// The kind of client software.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +52,41 @@ pub struct Client {
     pub secret: u64,
     /// Its user's number (`user<N>@example.com`).
     pub user: u64,
+}
+
+impl Client {
+    /// Picks the source port of the client's next connection (ports go up by 1 to 4, and
+    /// wrap in 49152-65000).
+    pub fn open_port(&mut self, sched: &mut Rng) -> u16 {
+        self.next_port = if self.next_port >= 65_000 {
+            49_152
+        } else {
+            self.next_port + 1 + sched.below(4) as u16
+        };
+        self.next_port
+    }
+}
+
+/// `n` clients (up to 4,096) at distinct addresses spread over 10.1.0.0/16 (never .0 or
+/// .255): 40% browsers, 40% Outlook, 20% phones.
+pub fn client_pool(sched: &mut Rng, n: usize) -> Vec<Client> {
+    (0..n)
+        .map(|i| {
+            let host = (i as u32) * 16 + 1 + sched.below(14) as u32;
+            let profile = match sched.below(10) {
+                0..=3 => Profile::Browser,
+                4..=7 => Profile::Outlook,
+                _ => Profile::Phone,
+            };
+            Client {
+                addr: [10, 1, (host >> 8) as u8, host as u8],
+                next_port: sched.range(49_152, 65_000) as u16,
+                profile,
+                secret: sched.next_u64(),
+                user: sched.range(1, 20_000),
+            }
+        })
+        .collect()
 }
 
 /// Browsers on Outlook on the web.
@@ -232,6 +284,28 @@ impl RequestText {
         RequestText { bytes }
     }
 
+    /// A browser's request: its usual headers, `Referer` the OWA page when `referer`.
+    fn browser(
+        method: &str,
+        target: &str,
+        host: &str,
+        ua: &str,
+        accept: &str,
+        referer: bool,
+    ) -> RequestText {
+        let req = RequestText::new(method, target, host)
+            .header("Connection", "keep-alive")
+            .header("User-Agent", ua)
+            .header("Accept", accept);
+        let req = if referer {
+            req.header("Referer", &format!("https://{host}/owa/"))
+        } else {
+            req
+        };
+        req.header("Accept-Encoding", "gzip, deflate, br")
+            .header("Accept-Language", "en-US,en;q=0.9")
+    }
+
     fn header(mut self, name: &str, value: &str) -> RequestText {
         header(&mut self.bytes, name, value);
         self
@@ -272,6 +346,13 @@ fn b64(rng: &mut Rng, n: usize) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// An OWA or ECP page of `len` bytes, with the build in `version_header` and `cookie` set.
+fn page(len: usize, version_header: &'static str, cookie: String) -> Answer {
+    Answer::ok("text/html; charset=utf-8", Body::Html, len)
+        .with(version_header, OWA_BUILD.to_string())
+        .with("Set-Cookie", cookie)
+}
+
 /// The client's OWA and ECP canary (the same on all its connections).
 fn canary(client: &Client) -> String {
     let mut v = Vec::with_capacity(76);
@@ -308,32 +389,19 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
     match kind {
         ConnKind::OwaPage => {
             let ua = BROWSER_UAS[(client.secret % BROWSER_UAS.len() as u64) as usize];
-            let req = RequestText::new("GET", "/owa/", host)
-                .header("Connection", "keep-alive")
+            let req = RequestText::browser("GET", "/owa/", host, ua, "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", false)
                 .header("Upgrade-Insecure-Requests", "1")
-                .header("User-Agent", ua)
-                .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
-                .header("Accept-Encoding", "gzip, deflate, br")
-                .header("Accept-Language", "en-US,en;q=0.9")
                 .cookies(client, b"")
                 .finish(b"", false, false, rng.range(20_000, 150_000));
             c.requests.push(req);
+            let cookie = format!("X-OWA-CANARY={}; path=/; secure", canary(client));
             c.answers.push(
-                Answer::ok(
-                    "text/html; charset=utf-8",
-                    Body::Html,
-                    size(rng, 40_000, 120_000),
-                )
-                .with("X-OWA-Version", OWA_BUILD.to_string())
-                .with("X-Frame-Options", "SAMEORIGIN".to_string())
-                .with(
-                    "Set-Cookie",
-                    format!("X-OWA-CANARY={}; path=/; secure", canary(client)),
-                )
-                .with(
-                    "Set-Cookie",
-                    "PrivateComputer=true; path=/; secure".to_string(),
-                ),
+                page(size(rng, 40_000, 120_000), "X-OWA-Version", cookie)
+                    .with("X-Frame-Options", "SAMEORIGIN".to_string())
+                    .with(
+                        "Set-Cookie",
+                        "PrivateComputer=true; path=/; secure".to_string(),
+                    ),
             );
             for _ in 0..rng.range(3, 9) {
                 let (path, ct, body, lo, hi) = rng.pick(&[
@@ -405,14 +473,14 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
                 // revalidate them.
                 let cached = rng.percent(75);
                 let etag = format!("\"{:016x}\"", rng.next_u64());
-                let mut req =
-                    RequestText::new("GET", &format!("/owa/prem/{OWA_BUILD}/{path}"), host)
-                        .header("Connection", "keep-alive")
-                        .header("User-Agent", ua)
-                        .header("Accept", "*/*")
-                        .header("Referer", &format!("https://{host}/owa/"))
-                        .header("Accept-Encoding", "gzip, deflate, br")
-                        .header("Accept-Language", "en-US,en;q=0.9");
+                let mut req = RequestText::browser(
+                    "GET",
+                    &format!("/owa/prem/{OWA_BUILD}/{path}"),
+                    host,
+                    ua,
+                    "*/*",
+                    true,
+                );
                 if cached {
                     req = req.header("If-None-Match", &etag);
                 }
@@ -440,24 +508,15 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
             };
             for _ in 0..calls {
                 let base = |target: &str| {
-                    RequestText::new(
-                        if kind == ConnKind::OwaService {
-                            "POST"
-                        } else {
-                            "GET"
-                        },
-                        target,
-                        host,
-                    )
-                    .header("Connection", "keep-alive")
-                    .header("User-Agent", ua)
-                    .header("X-OWA-CANARY", &canary)
-                    .header("X-Requested-With", "XMLHttpRequest")
-                    .header("Accept", "*/*")
-                    .header("Origin", &format!("https://{host}"))
-                    .header("Referer", &format!("https://{host}/owa/"))
-                    .header("Accept-Encoding", "gzip, deflate, br")
-                    .header("Accept-Language", "en-US,en;q=0.9")
+                    let method = if kind == ConnKind::OwaService {
+                        "POST"
+                    } else {
+                        "GET"
+                    };
+                    RequestText::browser(method, target, host, ua, "*/*", true)
+                        .header("X-OWA-CANARY", &canary)
+                        .header("X-Requested-With", "XMLHttpRequest")
+                        .header("Origin", &format!("https://{host}"))
                 };
                 let backend_cookie = format!(
                     "; X-BackEndCookie=S-1-5-21-2101530937-3184127389-2391847613-{}={}",
@@ -564,31 +623,20 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
                     "/ecp/Customize/Regional.aspx?showhelp=false",
                     "/ecp/MyGroups/ViewDistributionGroups.aspx",
                 ]);
-                let req = RequestText::new("GET", path, host)
-                    .header("Connection", "keep-alive")
-                    .header("User-Agent", ua)
-                    .header(
-                        "Accept",
-                        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                    )
-                    .header("Referer", &format!("https://{host}/owa/"))
-                    .header("Accept-Encoding", "gzip, deflate, br")
-                    .header("Accept-Language", "en-US,en;q=0.9")
-                    .cookies(client, b"")
-                    .finish(b"", false, false, rng.range(10_000, 150_000));
+                let req = RequestText::browser(
+                    "GET",
+                    path,
+                    host,
+                    ua,
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                    true,
+                )
+                .cookies(client, b"")
+                .finish(b"", false, false, rng.range(10_000, 150_000));
                 c.requests.push(req);
-                c.answers.push(
-                    Answer::ok(
-                        "text/html; charset=utf-8",
-                        Body::Html,
-                        size(rng, 8_000, 48_000),
-                    )
-                    .with("X-ECP-Version", OWA_BUILD.to_string())
-                    .with(
-                        "Set-Cookie",
-                        format!("msExchEcpCanary={}; path=/ecp; secure", canary(client)),
-                    ),
-                );
+                let cookie = format!("msExchEcpCanary={}; path=/ecp; secure", canary(client));
+                c.answers
+                    .push(page(size(rng, 8_000, 48_000), "X-ECP-Version", cookie));
             }
         }
         ConnKind::Mapi => {
@@ -772,12 +820,15 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
                 "/rpc/rpcproxy.dll?exch0{}.corp.example.com:6001",
                 1 + rng.below(4)
             );
-            let first = RequestText::new("RPC_OUT_DATA", &target, host)
-                .header("Accept", "application/rpc")
-                .header("User-Agent", "MSRPC")
-                .header("Cache-Control", "no-cache")
-                .header("Connection", "Keep-Alive")
-                .header("Pragma", "No-cache")
+            let channel_request = || {
+                RequestText::new("RPC_OUT_DATA", &target, host)
+                    .header("Accept", "application/rpc")
+                    .header("User-Agent", "MSRPC")
+                    .header("Cache-Control", "no-cache")
+                    .header("Connection", "Keep-Alive")
+                    .header("Pragma", "No-cache")
+            };
+            let first = channel_request()
                 .header(
                     "Authorization",
                     "NTLM TlRMTVNTUAABAAAAt4II4gAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==",
@@ -795,12 +846,7 @@ pub fn connection(rng: &mut Rng, client: &Client, max_body: usize) -> Connection
             while rts.len() < 76 {
                 rts.push(rng.next_u64() as u8);
             }
-            let second = RequestText::new("RPC_OUT_DATA", &target, host)
-                .header("Accept", "application/rpc")
-                .header("User-Agent", "MSRPC")
-                .header("Cache-Control", "no-cache")
-                .header("Connection", "Keep-Alive")
-                .header("Pragma", "No-cache")
+            let second = channel_request()
                 .header("Authorization", &format!("NTLM TlRMTVNTUAADAAAAGAAYAHAAAAAYARgBiAAAAAAAAABYAAAACAAIAFgAAAAQABAAYAAAAAAAAACgAQAANYKI4g{}", b64(rng, 560)))
                 .finish(&rts, true, false, rng.range(1_000, 10_000));
             c.requests.push(second);
