@@ -35,8 +35,11 @@
 //!   so that Exchange rule sets raise a few alerts per thousand connections (the bundled
 //!   signatures: 150 alerts, 3 per attack; ET Open's Exchange rules: 25).
 //!
-//! The output depends only on the arguments: a self-contained SplitMix64 generator seeded
-//! from `--seed`, no clock, no floating point. A one-line summary goes to standard error.
+//! The output depends only on the arguments: a SplitMix64 generator seeded from `--seed`, no
+//! clock, no floating point. A one-line summary goes to standard error. The connection builder,
+//! pcap writer, time-ordered merge, bodies and client pool are the library's `exhound::synth`,
+//! shared with `exhound synth` (which writes a richer mix of any size); this file keeps only
+//! the requests of this fixed shape.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
