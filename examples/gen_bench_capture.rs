@@ -35,428 +35,46 @@
 //!   so that Exchange rule sets raise a few alerts per thousand connections (the bundled
 //!   signatures: 150 alerts, 3 per attack; ET Open's Exchange rules: 25).
 //!
-//! The output depends only on the arguments: a self-contained SplitMix64 generator seeded
-//! from `--seed`, no clock, no floating point. A one-line summary goes to standard error.
+//! The output depends only on the arguments: a SplitMix64 generator seeded from `--seed`, no
+//! clock, no floating point. A one-line summary goes to standard error. The connection builder,
+//! pcap writer, time-ordered merge, bodies and client pool are the library's `exhound::synth`,
+//! shared with `exhound synth` (which writes a richer mix of any size); this file keeps only
+//! the requests of this fixed shape.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use etherparse::{IpHeaders, Ipv4Header, PacketBuilder};
+use exhound::synth::body::{wbxml, Body, Corpora};
+use exhound::synth::merge::Merge;
+use exhound::synth::mix::{
+    client_pool, cookie_header, host_for, server_mac, Client, Profile, BROWSER_UAS, GATEWAY_MAC,
+    OUTLOOK_UAS, PHONE_UAS, SERVERS, SERVER_NAMES,
+};
+use exhound::synth::pcap::{PcapWriter, BASE_SECS};
+use exhound::synth::rng::{derive, Rng};
+use exhound::synth::tcp::{build_flow, Endpoints, Impairments, Request};
+use exhound::synth::text::{header, http_date, push_b64, push_guid, push_hex};
 
 const USAGE: &str = "usage: gen_bench_capture OUT.pcap [--flows N (50000)] [--seed N (1)]";
 
-/// 2021-03-03T10:00:00Z, as in `pcaps/`.
-const BASE_SECS: u64 = 1_614_765_600;
-const MSS: usize = 1460;
-/// Segments the server sends before it needs the client's first ACK back.
-const INITIAL_WINDOW: usize = 10;
-/// Microseconds to serialize a full-size frame at 1 Gbit/s.
-const WIRE_GAP_US: u64 = 12;
 /// Mean gap between two connection starts, in microseconds.
 const MEAN_ARRIVAL_US: u64 = 2_400;
 const CLIENT_POOL: usize = 4_096;
 const ATTACK_EVERY: u64 = 1_000;
 
-const SERVERS: [[u8; 4]; 4] = [
-    [192, 0, 2, 10],
-    [192, 0, 2, 11],
-    [192, 0, 2, 12],
-    [192, 0, 2, 13],
-];
-const SERVER_NAMES: [&str; 4] = ["EXCH01", "EXCH02", "EXCH03", "EXCH04"];
 const SERVER_PORT: u16 = 80;
-/// Locally administered MACs: the router the clients come through, and one per server.
-const GATEWAY_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x01, 0x01];
-const fn server_mac(i: usize) -> [u8; 6] {
-    [0x02, 0x15, 0x5d, 0x00, 0x02, 10 + i as u8]
-}
-
-const TCP_SYN: u8 = 1;
-const TCP_ACK: u8 = 2;
-const TCP_PSH: u8 = 4;
-const TCP_FIN: u8 = 8;
-/// MSS 1460, NOP, window scale 8, SACK permitted, NOP, NOP.
-const SYN_OPTIONS: [u8; 12] = [2, 4, 0x05, 0xb4, 1, 3, 3, 8, 4, 2, 1, 1];
 
 // ---------------------------------------------------------------------------------------
-// Deterministic randomness
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough to vary a capture.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    fn percent(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
-/// A seed for one purpose derived from the user's seed (independent streams).
-fn derive(seed: u64, purpose: u64) -> u64 {
-    Rng::new(seed ^ purpose.wrapping_mul(0xd1b5_4a32_d192_ed03)).next_u64()
-}
-
-fn push_hex(out: &mut Vec<u8>, rng: &mut Rng, n: usize) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for _ in 0..n {
-        out.push(HEX[rng.below(16) as usize]);
-    }
-}
-
-fn push_b64(out: &mut Vec<u8>, rng: &mut Rng, n: usize) {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for _ in 0..n {
-        out.push(B64[rng.below(64) as usize]);
-    }
-}
-
-fn push_b64url(out: &mut Vec<u8>, rng: &mut Rng, n: usize) {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for _ in 0..n {
-        out.push(B64[rng.below(64) as usize]);
-    }
-}
-
-fn push_guid(out: &mut Vec<u8>, rng: &mut Rng) {
-    for (i, n) in [8, 4, 4, 4, 12].into_iter().enumerate() {
-        if i > 0 {
-            out.push(b'-');
-        }
-        let start = out.len();
-        push_hex(out, rng, n);
-        out[start..].make_ascii_lowercase();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Response bodies: whole records of prebuilt text (HTML, script, JSON, XML) between a
-// document head and tail, padded with white space to the exact length, so that every body
-// is well formed; random bytes for MAPI; generated WBXML for ActiveSync.
-
-/// Records of one kind of document, back to back; `starts` has one more entry than records.
-struct TextCorpus {
-    head: &'static [u8],
-    sep: &'static [u8],
-    tail: &'static [u8],
-    data: Vec<u8>,
-    starts: Vec<usize>,
-}
-
-impl TextCorpus {
-    fn new(head: &'static [u8], sep: &'static [u8], tail: &'static [u8]) -> TextCorpus {
-        TextCorpus {
-            head,
-            sep,
-            tail,
-            data: Vec::with_capacity(CORPUS_LEN + 1024),
-            starts: vec![0],
-        }
-    }
-
-    fn push(&mut self, record: &str) {
-        self.data.extend_from_slice(record.as_bytes());
-        self.starts.push(self.data.len());
-    }
-
-    /// Appends a document of exactly `len` bytes (or head and tail, if longer), starting at
-    /// a random record.
-    fn fill(&self, out: &mut Vec<u8>, rng: &mut Rng, len: usize) {
-        let end = out.len() + len.max(self.head.len() + self.tail.len());
-        out.extend_from_slice(self.head);
-        let records = self.starts.len() - 1;
-        let mut i = rng.below(records as u64) as usize;
-        let mut first = true;
-        loop {
-            let record = &self.data[self.starts[i]..self.starts[i + 1]];
-            let sep = if first { &[][..] } else { self.sep };
-            if out.len() + sep.len() + record.len() + self.tail.len() > end {
-                break;
-            }
-            out.extend_from_slice(sep);
-            out.extend_from_slice(record);
-            first = false;
-            i = (i + 1) % records;
-        }
-        out.resize(end - self.tail.len(), b' ');
-        out.extend_from_slice(self.tail);
-    }
-}
-
-struct Corpora {
-    html: TextCorpus,
-    script: TextCorpus,
-    json: TextCorpus,
-    xml: TextCorpus,
-    binary: Vec<u8>,
-}
-
-const CORPUS_LEN: usize = 160 * 1024;
-#[rustfmt::skip]
-const WORDS: &[&str] = &[
-    "meeting", "agenda", "quarterly", "report", "budget", "review", "project", "status",
-    "update", "invoice", "schedule", "team", "lunch", "friday", "monday", "deadline", "draft",
-    "proposal", "contract", "customer", "support", "ticket", "release", "notes", "travel",
-    "expenses", "approval", "request", "summary", "minutes", "follow", "up", "call", "phone",
-    "office", "holiday", "calendar", "reminder", "sales", "forecast", "planning", "design",
-    "training", "webinar", "newsletter", "welcome", "the", "a", "of", "and", "to", "for",
-    "with", "on", "at", "from", "please", "thanks", "regards", "attached", "see", "below",
-];
-
-impl Corpora {
-    fn new(seed: u64) -> Corpora {
-        let mut rng = Rng::new(derive(seed, 1));
-        let mut html = TextCorpus::new(
-            b"<!DOCTYPE html><html dir=\"ltr\" lang=\"en\"><head><meta charset=\"utf-8\"><title>Outlook</title></head><body class=\"owaBody\">\n",
-            b"\n",
-            b"\n</body></html>\n",
-        );
-        let mut script = TextCorpus::new(b"/* Outlook on the web 15.2.986.5 */\n", b"\n", b"\n");
-        let mut json = TextCorpus::new(
-            b"{\"Header\":{\"ServerVersionInfo\":{\"MajorVersion\":15,\"MinorVersion\":2,\"MajorBuildNumber\":986}},\"Body\":{\"ResponseMessages\":{\"Items\":[",
-            b",",
-            b"]}}}",
-        );
-        let mut xml = TextCorpus::new(
-            b"<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><m:FindItemResponse xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><m:ResponseMessages>",
-            b"",
-            b"</m:ResponseMessages></m:FindItemResponse></s:Body></s:Envelope>",
-        );
-        let mut n = 0u64;
-        while html.data.len() < CORPUS_LEN
-            || script.data.len() < CORPUS_LEN
-            || json.data.len() < CORPUS_LEN
-            || xml.data.len() < CORPUS_LEN
-        {
-            n += 1;
-            let mut subject = String::new();
-            for i in 0..rng.range(3, 8) {
-                if i > 0 {
-                    subject.push(' ');
-                }
-                subject.push_str(rng.pick(WORDS));
-            }
-            let mut id = Vec::new();
-            push_b64(&mut id, &mut rng, 40);
-            let id = String::from_utf8_lossy(&id).into_owned();
-            let size = rng.range(1_000, 900_000);
-            let user = rng.range(1, 5_000);
-            html.push(&format!(
-                "<div class=\"_lv_o _lv_p\" role=\"option\" id=\"item{n}\" aria-label=\"{subject}\"><span class=\"_lv_q\">user{user}@example.com</span><span class=\"_lv_r\">{subject}</span><span class=\"_lv_s\">{size} bytes</span></div>"
-            ));
-            script.push(&format!(
-                "function _g{n}(n,t){{var i=n.ItemId&&n.ItemId.Id;if(!i||i===\"{id}\")return t;return n.Size>{size}?_a.{}(n,\"{subject}\"):_b.push({{id:i,from:\"user{user}@example.com\"}})}}",
-                rng.pick(WORDS)
-            ));
-            json.push(&format!(
-                "{{\"__type\":\"Message:#Exchange\",\"ItemId\":{{\"Id\":\"{id}\",\"ChangeKey\":\"CQAAABYAAAB{n}\"}},\"Subject\":\"{subject}\",\"From\":{{\"Mailbox\":{{\"EmailAddress\":\"user{user}@example.com\"}}}},\"Size\":{size},\"IsRead\":{}}}",
-                n % 3 == 0
-            ));
-            xml.push(&format!(
-                "<t:Message><t:ItemId Id=\"{id}\" ChangeKey=\"CQAAABYAAAB{n}\"/><t:Subject>{subject}</t:Subject><t:Size>{size}</t:Size><t:From><t:Mailbox><t:EmailAddress>user{user}@example.com</t:EmailAddress></t:Mailbox></t:From></t:Message>"
-            ));
-        }
-        let mut binary = Vec::with_capacity(CORPUS_LEN);
-        while binary.len() < CORPUS_LEN {
-            binary.extend_from_slice(&rng.next_u64().to_le_bytes());
-        }
-        Corpora {
-            html,
-            script,
-            json,
-            xml,
-            binary,
-        }
-    }
-
-    /// Appends a body of `len` bytes (at least a minimal document) of the given kind.
-    fn fill(&self, out: &mut Vec<u8>, rng: &mut Rng, kind: Body, len: usize) {
-        match kind {
-            Body::Html => self.html.fill(out, rng, len),
-            Body::Script => self.script.fill(out, rng, len),
-            Body::Json => self.json.fill(out, rng, len),
-            Body::Xml => self.xml.fill(out, rng, len),
-            Body::Binary => {
-                let len = len.min(self.binary.len());
-                let from = rng.below((self.binary.len() - len + 1) as u64) as usize;
-                out.extend_from_slice(&self.binary[from..from + len]);
-            }
-            Body::Wbxml => wbxml(out, rng, len),
-        }
-    }
-}
-
-/// Appends a well-formed ActiveSync WBXML document of exactly `len` bytes (at least 16):
-/// `<Sync><Collections><Collection>` holding `<SyncKey>`/`<CollectionId>` elements with
-/// inline strings.
-fn wbxml(out: &mut Vec<u8>, rng: &mut Rng, len: usize) {
-    // Version 1.3, unknown public id, UTF-8, empty string table; Sync, Collections,
-    // Collection (AirSync code page, with content).
-    const HEAD: [u8; 7] = [0x03, 0x01, 0x6a, 0x00, 0x45, 0x5c, 0x4f];
-    const TAIL: [u8; 3] = [0x01, 0x01, 0x01];
-    let end = out.len() + len.max(HEAD.len() + TAIL.len() + 5);
-    out.extend_from_slice(&HEAD);
-    let mut key = true;
-    while out.len() < end - TAIL.len() {
-        // Tag with content, STR_I, text, NUL, END: 4 bytes plus the text.
-        let room = end - TAIL.len() - out.len() - 4;
-        let mut text = rng.range(8, 40) as usize;
-        if room < text + 5 {
-            text = room;
-        }
-        out.push(if key { 0x4b } else { 0x52 });
-        out.push(0x03);
-        for _ in 0..text {
-            out.push(b'0' + rng.below(10) as u8);
-        }
-        out.extend_from_slice(&[0x00, 0x01]);
-        key = !key;
-    }
-    out.extend_from_slice(&TAIL);
-}
-
-// ---------------------------------------------------------------------------------------
-// Clients and requests
-
-#[derive(Clone, Copy, PartialEq)]
-enum Profile {
-    Browser,
-    Outlook,
-    Phone,
-}
-
-struct Client {
-    addr: [u8; 4],
-    next_port: u16,
-    profile: Profile,
-    /// Seeds the client's cookies, mailbox and device ids (the same on every request).
-    secret: u64,
-    user: u64,
-}
-
-#[derive(Clone, Copy)]
-enum Body {
-    Html,
-    Script,
-    Json,
-    Xml,
-    Binary,
-    Wbxml,
-}
+// Requests
 
 /// One request and what its answer looks like.
 struct Exchange {
-    request: Vec<u8>,
-    /// Where the client's second write starts (headers and body written apart), or 0.
-    split: usize,
+    request: Request,
     content_type: &'static str,
     body: Body,
     body_len: usize,
-    /// Server time before the answer, µs.
-    server_us: u64,
-}
-
-const BROWSER_UAS: &[&str] = &[
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/89.0.4389.72 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/88.0.4324.190 Safari/537.36 Edg/88.0.705.81",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:86.0) Gecko/20100101 Firefox/86.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 11_2_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/14.0.3 Safari/605.1.15",
-];
-const OUTLOOK_UAS: &[&str] = &[
-    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.13801; Pro)",
-    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.13628; Pro)",
-    "Microsoft Office/16.0 (Windows NT 6.1; Microsoft Outlook 16.0.5122; Pro)",
-];
-const PHONE_UAS: &[&str] = &[
-    "Apple-iPhone12C1/1804.49",
-    "Apple-iPhone13C2/1805.230",
-    "Android-Mail/2021.02.07.358126853.Release",
-    "Outlook-iOS/709.2226530.prod.iphone (4.2104.0)",
-];
-
-fn header(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
-/// A Cookie header of a few hundred bytes, stable for the client.
-fn cookie_header(out: &mut Vec<u8>, client: &Client) {
-    let mut rng = Rng::new(client.secret);
-    out.extend_from_slice(b"Cookie: ClientId=");
-    push_hex(out, &mut rng, 32);
-    match client.profile {
-        Profile::Browser => {
-            out.extend_from_slice(b"; PrivateComputer=true; PBack=0; cadata=");
-            push_b64(out, &mut rng, 172);
-            out.extend_from_slice(b"; cadataTTL=");
-            push_b64(out, &mut rng, 24);
-            out.extend_from_slice(b"; cadataKey=");
-            push_b64(out, &mut rng, 44);
-            out.extend_from_slice(b"; X-OWA-CANARY=");
-            push_b64url(out, &mut rng, 76);
-            out.extend_from_slice(b"; UC=");
-            push_hex(out, &mut rng, 32);
-            out.extend_from_slice(b"; AppcacheVer=15.2.986.5:en-usbase");
-        }
-        Profile::Outlook => {
-            out.extend_from_slice(b"; MapiContext=");
-            push_b64(out, &mut rng, 128);
-            out.extend_from_slice(b"; MapiSequence=2-");
-            push_hex(out, &mut rng, 8);
-            out.extend_from_slice(b"; MapiRouting=");
-            push_b64(out, &mut rng, 96);
-            out.extend_from_slice(b"; OutlookSession=\"{");
-            push_guid(out, &mut rng);
-            out.extend_from_slice(b"}\"");
-        }
-        Profile::Phone => {
-            out.extend_from_slice(b"; exchangecookie=");
-            push_hex(out, &mut rng, 32);
-            out.extend_from_slice(b"; TS01a9ed8a=");
-            push_hex(out, &mut rng, 180);
-        }
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-fn host_for(client: &Client) -> &'static str {
-    if client.user % 5 == 0 {
-        "outlook.example.com"
-    } else {
-        "mail.example.com"
-    }
 }
 
 fn benign_request(rng: &mut Rng, client: &Client) -> Exchange {
@@ -724,12 +342,14 @@ fn benign_request(rng: &mut Rng, client: &Client) -> Exchange {
     };
     r.extend_from_slice(&body);
     Exchange {
-        request: r,
-        split,
+        request: Request {
+            bytes: r,
+            split,
+            server_us,
+        },
         content_type,
         body: kind,
         body_len,
-        server_us,
     }
 }
 
@@ -745,13 +365,16 @@ fn attack_request(rng: &mut Rng, attack_no: u64, host: &str) -> Exchange {
         header(&mut r, "Cookie", "X-AnonResource=true; X-AnonResource-Backend=localhost/ecp/default.flt?~3; X-BEResource=localhost/owa/auth/logon.aspx?~3;");
         header(&mut r, "Connection", "keep-alive");
         r.extend_from_slice(b"\r\n");
+        let body_len = rng.range(1_000, 3_000) as usize;
         Exchange {
-            request: r,
-            split: 0,
+            request: Request {
+                bytes: r,
+                split: 0,
+                server_us: rng.range(2_000, 20_000),
+            },
             content_type: "application/x-javascript",
             body: Body::Script,
-            body_len: rng.range(1_000, 3_000) as usize,
-            server_us: rng.range(2_000, 20_000),
+            body_len,
         }
     } else {
         // ProxyShell (CVE-2021-34473) vulnerability check.
@@ -762,76 +385,18 @@ fn attack_request(rng: &mut Rng, attack_no: u64, host: &str) -> Exchange {
         header(&mut r, "Accept", "*/*");
         header(&mut r, "Connection", "keep-alive");
         r.extend_from_slice(b"\r\n");
+        let body_len = rng.range(1_000, 3_000) as usize;
         Exchange {
-            request: r,
-            split: 0,
+            request: Request {
+                bytes: r,
+                split: 0,
+                server_us: rng.range(2_000, 20_000),
+            },
             content_type: "text/html",
             body: Body::Html,
-            body_len: rng.range(1_000, 3_000) as usize,
-            server_us: rng.range(2_000, 20_000),
+            body_len,
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Connections
-
-/// One packet of a connection; its payload is `len` bytes of the sender's stream from `off`.
-#[derive(Clone, Copy)]
-struct Pkt {
-    /// µs since the start of the capture.
-    ts: u64,
-    from_client: bool,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    off: u32,
-    len: u32,
-}
-
-struct Flow {
-    client: [u8; 4],
-    client_port: u16,
-    client_ttl: u8,
-    client_ip_id: u16,
-    server: usize,
-    server_ip_id: u16,
-    /// Everything the client sends, and everything the server sends.
-    up: Vec<u8>,
-    down: Vec<u8>,
-    pkts: Vec<Pkt>,
-    next: usize,
-    requests: u32,
-}
-
-/// RFC 7231 IMF-fixdate of a Unix time.
-fn http_date(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant), days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days % 7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 fn response_head(
@@ -868,327 +433,6 @@ fn response_head(
     header(out, "Date", &http_date(BASE_SECS + ts / 1_000_000));
     header(out, "Content-Length", &body_len.to_string());
     out.extend_from_slice(b"\r\n");
-}
-
-/// Builds a connection starting at `start` µs: every packet with its time, in time order.
-fn build_flow(
-    rng: &mut Rng,
-    corpora: &Corpora,
-    start: u64,
-    client: [u8; 4],
-    client_port: u16,
-    server: usize,
-    exchanges: Vec<Exchange>,
-) -> Flow {
-    // Round trip seen from the server side: LAN clients or remote ones.
-    let rtt = if rng.percent(70) {
-        rng.range(300, 3_000)
-    } else {
-        rng.range(8_000, 45_000)
-    };
-    let client_isn = rng.next_u64() as u32;
-    let server_isn = rng.next_u64() as u32;
-    let mut pkts = Vec::with_capacity(32);
-    let mut up = Vec::new();
-    let mut down = Vec::new();
-    let mut body = Vec::new();
-    // Next sequence numbers relative to the ISNs (the SYNs take one each).
-    let mut c_next: u32 = 1;
-    let mut s_next: u32 = 1;
-    let c_seq = |rel: u32| client_isn.wrapping_add(rel);
-    let s_seq = |rel: u32| server_isn.wrapping_add(rel);
-
-    let mut t = start;
-    pkts.push(Pkt {
-        ts: t,
-        from_client: true,
-        flags: TCP_SYN,
-        seq: c_seq(0),
-        ack: 0,
-        off: 0,
-        len: 0,
-    });
-    t += rng.range(20, 90);
-    pkts.push(Pkt {
-        ts: t,
-        from_client: false,
-        flags: TCP_SYN | TCP_ACK,
-        seq: s_seq(0),
-        ack: c_seq(1),
-        off: 0,
-        len: 0,
-    });
-    t += rtt;
-    pkts.push(Pkt {
-        ts: t,
-        from_client: true,
-        flags: TCP_ACK,
-        seq: c_seq(1),
-        ack: s_seq(1),
-        off: 0,
-        len: 0,
-    });
-    t += rng.range(10, 400);
-
-    let requests = exchanges.len() as u32;
-    for (i, ex) in exchanges.into_iter().enumerate() {
-        if i > 0 {
-            // Think time before the next request on the kept-alive connection.
-            t += rng.range(10_000, 400_000);
-        }
-        // The request, in MSS-sized segments back to back (each write ends with PSH).
-        let mut sent = 0;
-        while sent < ex.request.len() {
-            let write_end = if sent < ex.split {
-                ex.split
-            } else {
-                ex.request.len()
-            };
-            let len = (write_end - sent).min(MSS);
-            let last = sent + len == write_end;
-            let flags = if last { TCP_ACK | TCP_PSH } else { TCP_ACK };
-            pkts.push(Pkt {
-                ts: t,
-                from_client: true,
-                flags,
-                seq: c_seq(c_next),
-                ack: s_seq(s_next),
-                off: c_next - 1,
-                len: len as u32,
-            });
-            c_next += len as u32;
-            sent += len;
-            t += if last { rng.range(20, 200) } else { 2 };
-        }
-        up.extend_from_slice(&ex.request);
-
-        // The answer, after the server's time, one initial window at a time.
-        let resp_start = t + ex.server_us;
-        body.clear();
-        corpora.fill(&mut body, rng, ex.body, ex.body_len);
-        let head_start = down.len();
-        response_head(&mut down, rng, &ex, body.len(), server, resp_start);
-        down.extend_from_slice(&body);
-        let total = down.len() - head_start;
-        let segments = total.div_ceil(MSS);
-        let mut last_ack = resp_start;
-        for k in 0..segments {
-            let len = (total - k * MSS).min(MSS);
-            let seg_ts = resp_start + k as u64 * WIRE_GAP_US + (k / INITIAL_WINDOW) as u64 * rtt;
-            let last = k + 1 == segments;
-            pkts.push(Pkt {
-                ts: seg_ts,
-                from_client: false,
-                flags: if last { TCP_ACK | TCP_PSH } else { TCP_ACK },
-                seq: s_seq(s_next),
-                ack: c_seq(c_next),
-                off: s_next - 1,
-                len: len as u32,
-            });
-            s_next += len as u32;
-            // The client acknowledges every second segment, and the last one.
-            if k % 2 == 1 || last {
-                // (never before the previous ACK: the client's packets stay in order)
-                last_ack = (seg_ts + rtt + rng.range(0, 40)).max(last_ack + 1);
-                pkts.push(Pkt {
-                    ts: last_ack,
-                    from_client: true,
-                    flags: TCP_ACK,
-                    seq: c_seq(c_next),
-                    ack: s_seq(s_next),
-                    off: 0,
-                    len: 0,
-                });
-            }
-        }
-        t = last_ack;
-    }
-
-    // The client closes the idle connection; the server's stack ACKs its FIN at once, and
-    // IIS closes its side a little later.
-    t += rng.range(20_000, 300_000);
-    pkts.push(Pkt {
-        ts: t,
-        from_client: true,
-        flags: TCP_FIN | TCP_ACK,
-        seq: c_seq(c_next),
-        ack: s_seq(s_next),
-        off: 0,
-        len: 0,
-    });
-    c_next += 1;
-    t += rng.range(30, 120);
-    pkts.push(Pkt {
-        ts: t,
-        from_client: false,
-        flags: TCP_ACK,
-        seq: s_seq(s_next),
-        ack: c_seq(c_next),
-        off: 0,
-        len: 0,
-    });
-    t += rng.range(100, 3_000);
-    pkts.push(Pkt {
-        ts: t,
-        from_client: false,
-        flags: TCP_FIN | TCP_ACK,
-        seq: s_seq(s_next),
-        ack: c_seq(c_next),
-        off: 0,
-        len: 0,
-    });
-    s_next += 1;
-    t += rtt;
-    pkts.push(Pkt {
-        ts: t,
-        from_client: true,
-        flags: TCP_ACK,
-        seq: c_seq(c_next),
-        ack: s_seq(s_next),
-        off: 0,
-        len: 0,
-    });
-
-    // Each side's packets were pushed in their own order; merge the two sides by time.
-    pkts.sort_by_key(|p| p.ts);
-    Flow {
-        client,
-        client_port,
-        client_ttl: if rtt < 5_000 { 127 } else { 115 },
-        client_ip_id: rng.next_u64() as u16,
-        server,
-        server_ip_id: rng.next_u64() as u16,
-        up,
-        down,
-        pkts,
-        next: 0,
-        requests,
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Output
-
-struct PcapWriter {
-    out: BufWriter<File>,
-    frame: Vec<u8>,
-    last_ts: Option<u64>,
-    first_ts: u64,
-    packets: u64,
-    bytes: u64,
-}
-
-impl PcapWriter {
-    fn create(path: &PathBuf) -> io::Result<PcapWriter> {
-        let file = File::create(path)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        let mut head = Vec::with_capacity(24);
-        head.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        head.extend_from_slice(&2u16.to_le_bytes());
-        head.extend_from_slice(&4u16.to_le_bytes());
-        head.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-        head.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-        head.extend_from_slice(&65_535u32.to_le_bytes()); // snaplen
-        head.extend_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
-        out.write_all(&head)?;
-        Ok(PcapWriter {
-            out,
-            frame: Vec::with_capacity(2048),
-            last_ts: None,
-            first_ts: 0,
-            packets: 0,
-            bytes: 24,
-        })
-    }
-
-    /// Writes the flow's next packet. Packets tied in time are spread 1 µs apart so that
-    /// timestamps strictly increase over the file.
-    fn write_next(&mut self, flow: &mut Flow) -> io::Result<()> {
-        let p = flow.pkts[flow.next];
-        flow.next += 1;
-        let ts = match self.last_ts {
-            Some(last) => p.ts.max(last + 1),
-            None => {
-                self.first_ts = p.ts;
-                p.ts
-            }
-        };
-        self.last_ts = Some(ts);
-
-        let (src_mac, dst_mac, src, dst, sport, dport, ttl, ip_id, window, stream) =
-            if p.from_client {
-                flow.client_ip_id = flow.client_ip_id.wrapping_add(1);
-                (
-                    GATEWAY_MAC,
-                    server_mac(flow.server),
-                    flow.client,
-                    SERVERS[flow.server],
-                    flow.client_port,
-                    SERVER_PORT,
-                    flow.client_ttl,
-                    flow.client_ip_id,
-                    1026u16, // × 256
-                    &flow.up,
-                )
-            } else {
-                flow.server_ip_id = flow.server_ip_id.wrapping_add(1);
-                (
-                    server_mac(flow.server),
-                    GATEWAY_MAC,
-                    SERVERS[flow.server],
-                    flow.client,
-                    SERVER_PORT,
-                    flow.client_port,
-                    128,
-                    flow.server_ip_id,
-                    2053u16, // × 256
-                    &flow.down,
-                )
-            };
-        let ip = Ipv4Header {
-            identification: ip_id,
-            dont_fragment: true,
-            time_to_live: ttl,
-            source: src,
-            destination: dst,
-            ..Default::default()
-        };
-        let syn = p.flags & TCP_SYN != 0;
-        let mut b = PacketBuilder::ethernet2(src_mac, dst_mac)
-            .ip(IpHeaders::Ipv4(ip, Default::default()))
-            .tcp(sport, dport, p.seq, if syn { 64_240 } else { window });
-        if syn {
-            b = b
-                .syn()
-                .options_raw(&SYN_OPTIONS)
-                .map_err(io::Error::other)?;
-        }
-        if p.flags & TCP_ACK != 0 {
-            b = b.ack(p.ack);
-        }
-        if p.flags & TCP_PSH != 0 {
-            b = b.psh();
-        }
-        if p.flags & TCP_FIN != 0 {
-            b = b.fin();
-        }
-        let payload = &stream[p.off as usize..(p.off + p.len) as usize];
-        self.frame.clear();
-        b.write_to_vec(&mut self.frame, payload)
-            .map_err(io::Error::other)?;
-
-        let len = self.frame.len() as u32;
-        let mut rec = [0u8; 16];
-        rec[0..4].copy_from_slice(&((BASE_SECS + ts / 1_000_000) as u32).to_le_bytes());
-        rec[4..8].copy_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
-        rec[8..12].copy_from_slice(&len.to_le_bytes());
-        rec[12..16].copy_from_slice(&len.to_le_bytes());
-        self.out.write_all(&rec)?;
-        self.out.write_all(&self.frame)?;
-        self.packets += 1;
-        self.bytes += 16 + u64::from(len);
-        Ok(())
-    }
 }
 
 struct Args {
@@ -1244,34 +488,14 @@ struct Summary {
     open_sum: u64,
 }
 
-fn generate(args: &Args, w: &mut PcapWriter) -> io::Result<Summary> {
+fn generate(args: &Args, w: &mut PcapWriter<BufWriter<File>>) -> io::Result<Summary> {
     let corpora = Corpora::new(args.seed);
     let mut sched = Rng::new(derive(args.seed, 2));
-    let mut clients: Vec<Client> = (0..CLIENT_POOL)
-        .map(|i| {
-            // Distinct addresses spread over 10.1.0.0/16, never .0 or .255.
-            let host = (i as u32) * 16 + 1 + sched.below(14) as u32;
-            let profile = match sched.below(10) {
-                0..=3 => Profile::Browser,
-                4..=7 => Profile::Outlook,
-                _ => Profile::Phone,
-            };
-            Client {
-                addr: [10, 1, (host >> 8) as u8, host as u8],
-                next_port: sched.range(49_152, 65_000) as u16,
-                profile,
-                secret: sched.next_u64(),
-                user: sched.range(1, 20_000),
-            }
-        })
-        .collect();
+    let mut clients = client_pool(&mut sched, CLIENT_POOL);
     let attack_seed = derive(args.seed, 3);
     let mut attacker_port: u16 = 40_000;
 
-    let mut slots: Vec<Option<Flow>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
-    // (next packet time, flow number, slot), earliest first.
-    let mut heap: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
+    let mut merge = Merge::new();
     let mut summary = Summary {
         requests: 0,
         attacks: 0,
@@ -1282,23 +506,11 @@ fn generate(args: &Args, w: &mut PcapWriter) -> io::Result<Summary> {
     let mut index = 0u64;
     loop {
         let start_due = index < args.flows;
-        let packet_due = heap
-            .peek()
-            .is_some_and(|Reverse((ts, _, _))| !start_due || *ts <= next_start);
+        let packet_due = merge
+            .next_ts()
+            .is_some_and(|ts| !start_due || ts <= next_start);
         if packet_due {
-            let Some(Reverse((_, id, slot))) = heap.pop() else {
-                break;
-            };
-            let flow = slots[slot]
-                .as_mut()
-                .expect("heap entries point at open flows");
-            w.write_next(flow)?;
-            if flow.next < flow.pkts.len() {
-                heap.push(Reverse((flow.pkts[flow.next].ts, id, slot)));
-            } else {
-                slots[slot] = None;
-                free.push(slot);
-            }
+            merge.write_next(w)?;
             continue;
         }
         if !start_due {
@@ -1330,33 +542,39 @@ fn generate(args: &Args, w: &mut PcapWriter) -> io::Result<Summary> {
             )
         } else {
             let c = &mut clients[sched.below(CLIENT_POOL as u64) as usize];
-            c.next_port = if c.next_port >= 65_000 {
-                49_152
-            } else {
-                c.next_port + 1 + sched.below(4) as u16
-            };
+            let port = c.open_port(&mut sched);
             let count = if rng.percent(46) { 2 } else { 1 };
             let exchanges = (0..count).map(|_| benign_request(&mut rng, c)).collect();
-            (c.addr, c.next_port, exchanges)
+            (c.addr, port, exchanges)
         };
+        let ends = Endpoints {
+            client_mac: GATEWAY_MAC,
+            server_mac: server_mac(server),
+            client: addr,
+            server: SERVERS[server],
+            client_port: port,
+            server_port: SERVER_PORT,
+        };
+        let requests: Vec<Request> = exchanges.iter().map(|e| e.request.clone()).collect();
+        let mut body = Vec::new();
         let flow = build_flow(
-            &mut rng, &corpora, next_start, addr, port, server, exchanges,
+            &mut rng,
+            next_start,
+            ends,
+            &requests,
+            Impairments::default(),
+            |rng, i, at, down| {
+                let ex = &exchanges[i];
+                body.clear();
+                corpora.fill(&mut body, rng, ex.body, ex.body_len);
+                response_head(down, rng, ex, body.len(), server, at);
+                down.extend_from_slice(&body);
+            },
         );
         summary.requests += u64::from(flow.requests);
-        let first = flow.pkts[0].ts;
-        let slot = match free.pop() {
-            Some(s) => {
-                slots[s] = Some(flow);
-                s
-            }
-            None => {
-                slots.push(Some(flow));
-                slots.len() - 1
-            }
-        };
-        heap.push(Reverse((first, index, slot)));
-        summary.max_open = summary.max_open.max(heap.len());
-        summary.open_sum += heap.len() as u64;
+        merge.add(index, flow);
+        summary.max_open = summary.max_open.max(merge.open());
+        summary.open_sum += merge.open() as u64;
         index += 1;
         next_start += sched.range(200, 2 * MEAN_ARRIVAL_US - 200);
     }
@@ -1366,18 +584,22 @@ fn generate(args: &Args, w: &mut PcapWriter) -> io::Result<Summary> {
 fn run(args: &Args) -> io::Result<()> {
     let name = args.out.display();
     let with_name = |e: io::Error| io::Error::new(e.kind(), format!("{name}: {e}"));
-    let mut w = PcapWriter::create(&args.out).map_err(with_name)?;
+    let file = File::create(&args.out).map_err(with_name)?;
+    let mut w = PcapWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(with_name)?;
     let summary = generate(args, &mut w).map_err(with_name)?;
-    w.out.flush().map_err(with_name)?;
-    w.out.get_ref().sync_all().map_err(with_name)?;
-    let span = w.last_ts.unwrap_or(0) - w.first_ts;
+    let span = w.span_us();
+    let packets = w.packets;
+    let bytes = w.bytes;
+    let mut out = w.into_inner();
+    out.flush().map_err(with_name)?;
+    out.get_ref().sync_all().map_err(with_name)?;
     eprintln!(
         "{name}: {} flows ({} attacks), {} HTTP requests, {} packets, {} bytes, {}.{:06} s of packet time, {} flows open at most ({} on average)",
         args.flows,
         summary.attacks,
         summary.requests,
-        w.packets,
-        w.bytes,
+        packets,
+        bytes,
         span / 1_000_000,
         span % 1_000_000,
         summary.max_open,

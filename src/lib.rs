@@ -30,4 +30,5 @@ pub mod pipeline;
 pub mod sensor;
 pub mod signatures;
 pub mod stream;
+pub mod synth;
 pub mod time;

@@ -59,6 +59,52 @@ pub enum Command {
         mut_arg("output", |a| a.help("Write the report (text or JSON) here instead of standard output")),
     )]
     Bench(BenchArgs),
+    /// Write a synthetic capture of Exchange client traffic with attacks mixed in.
+    #[command(after_help = SYNTH_HELP)]
+    Synth(SynthArgs),
+}
+
+const SYNTH_HELP: &str = "\
+The capture: connections from 4,096 clients (browsers on OWA and ECP, Outlook on MAPI over
+HTTP, RPC over HTTP, EWS, Autodiscover and OAB, administrators on the Exchange Management
+Shell, phones on ActiveSync) to four front ends, decrypted HTTP/1.1 on port 443 (the shell on
+80), starting at 2021-03-03T10:00:00Z; MSS 1460, delayed ACKs, keep-alive, 0.2% of answer
+segments lost and retransmitted and 0.2% swapped. Attack connections replay the bundled
+attack forms (the scenarios of pcaps/exchange/) in turn, from 203.0.113.0/24.
+
+Exit status:
+  0  written
+  2  usage error, or output that could not be written";
+
+/// `exhound synth` flags.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Capture file to write, or `-` for standard output.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output: PathBuf,
+
+    /// Also write the manifest (counts, and every attack connection with the sids it must
+    /// raise) as JSON to this file.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub manifest: Option<PathBuf>,
+
+    /// Size of the capture: bytes, or with a unit (KB, MB, GB; KiB, MiB, GiB). The capture
+    /// ends with the connection that reaches it, a little past it.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = crate::cli::synth::parse_size, help_heading = "Traffic")]
+    pub size: u64,
+
+    /// Fraction of connections that attack (0 to 1); 1e-4 is one in ten thousand.
+    #[arg(long, value_name = "RATE", default_value = "1e-4", value_parser = crate::cli::synth::parse_rate, help_heading = "Traffic")]
+    pub attack_rate: u64,
+
+    /// Seed: the same seed and flags write the same bytes.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Traffic")]
+    pub seed: u64,
 }
 
 /// `exhound rules` commands.

@@ -10,6 +10,7 @@ pub mod replay;
 pub mod rules;
 pub mod signals;
 pub mod summary;
+pub mod synth;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Live(a) => live::run(&a),
         args::Command::Rules(c) => rules::run(&c),
         args::Command::Bench(a) => bench::run(&a),
+        args::Command::Synth(a) => synth::run(&a),
     }
 }
 
