@@ -1059,10 +1059,15 @@ impl Worker {
             &mut self.stats.http,
             sink,
         );
+        let closed = flow.session.is_closed();
+        if closed {
+            flow.http.release_idle_buffers();
+            flow.requests_inspected.shrink_to_fit();
+        }
         let charge = flow.heap_bytes();
         sh.memory.used = (sh.memory.used + charge).saturating_sub(flow.charge);
         flow.charge = charge;
-        if flow.session.is_closed() {
+        if closed {
             sh.flows.mark_closed(&key);
         }
         self.keep_budget(shard, &key, sink);

@@ -154,6 +154,20 @@ impl HttpConnection {
             + self.txs.iter().map(|s| s.tx.heap_bytes()).sum::<usize>()
     }
 
+    /// Gives back the room of buffers that hold nothing (a closed connection's, whose bytes
+    /// have all been read): they keep the capacity of the largest message they gathered,
+    /// which, over the minute a closed flow is kept, is most of what such flows hold.
+    pub fn release_idle_buffers(&mut self) {
+        for s in &mut self.sides {
+            if s.pending.is_empty() {
+                s.pending = Vec::new();
+            }
+        }
+        if self.txs.is_empty() {
+            self.txs = VecDeque::new();
+        }
+    }
+
     /// Takes bytes sent by `side`, delivered by the packet `at`.
     pub fn on_data(
         &mut self,
