@@ -585,13 +585,6 @@ impl HttpConnection {
             Some(last) if new_line || checked == 0 => &rest[..=last],
             _ => return self.head_needs_more(side, rest.len(), false, config, stats),
         };
-        // A head can only end at a blank line, and a bad start line is known once it is
-        // whole: between the two, header lines coming one by one wait unparsed, so that a
-        // head sent a line per segment is parsed a few times, not once per line.
-        let first_line_new = memchr::memchr(b'\n', &rest[..checked]).is_none();
-        if !first_line_new && !may_end_head(rest, checked) {
-            return self.head_needs_more(side, rest.len(), false, config, stats);
-        }
         if self.client == Some(side) {
             match parser::parse_request(lines, config.max_headers) {
                 Head::Complete(request, used) if used <= limit => {
@@ -1099,20 +1092,4 @@ impl HttpConnection {
         let index = usize::try_from(id.checked_sub(first)?).ok()?;
         self.txs.get_mut(index)
     }
-}
-
-/// Could one of the lines ending in `rest[from..]` end a head? A head ends at an empty line
-/// (`\n`, `\r\n`) or, in a response, at a line holding one space or tab (see
-/// [`super::response_head`]); a line starts after a line feed, or after a carriage return that
-/// ended the line before it. This says yes to every such line (and to a few more, which the
-/// parser then turns down): it only saves parsing a head that cannot be complete.
-fn may_end_head(rest: &[u8], from: usize) -> bool {
-    memchr::memchr_iter(b'\n', &rest[from..]).any(|at| {
-        let p = from + at;
-        match p.checked_sub(1).map(|q| rest[q]) {
-            None | Some(b'\n') => true,
-            Some(b' ' | b'\t' | b'\r') => p < 2 || matches!(rest[p - 2], b'\n' | b'\r'),
-            Some(_) => false,
-        }
-    })
 }

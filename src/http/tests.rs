@@ -1039,3 +1039,46 @@ fn a_request_head_cut_off_by_the_end_of_the_capture_is_still_a_request() {
     );
     assert!(h.out[0].flags.incomplete);
 }
+
+/// A fuzz find (`fuzz/regressions/http/`): a request whose header block holds a line
+/// httparse refuses ("Accep@t") and that the client closes before its last line feed, then a
+/// response; each sent in one piece or cut in pieces. The sender chooses the cut, so the
+/// transactions must not depend on it.
+#[test]
+fn refused_header_line_gives_the_same_transactions_however_cut() {
+    let request: &[u8] = b"GET http:/aim/l.lab/ecp/y.js HTTP/1.1\r\nHost: maiv.lab\r\nUser-Agent: curl/7.88.1\r\nAccep@t: */*\r\nCookie: X-\x02EResource=\x1f\x8b\x08\x00lhost/owa/auth/lognn.asp.;~1942062522\r\n\r";
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\nServer: MiExpect: 100-continue\r\nent-Type: text/html\r\nX-CalculatedBETarget: localhost\r\n-ontent-Length: 7\r\n\r\nproxied";
+    let run = |piece: usize| {
+        let cfg = HttpConfig::default();
+        let mut stats = HttpStats::default();
+        let mut conn = HttpConnection::new();
+        let mut out = Vec::new();
+        for p in request.chunks(piece) {
+            conn.on_data(CLIENT, p, at(1), &cfg, &mut stats);
+        }
+        conn.on_close(CLIENT, at(2), &cfg, &mut stats);
+        for p in response.chunks(piece) {
+            conn.on_data(SERVER, p, at(3), &cfg, &mut stats);
+        }
+        conn.on_close(SERVER, at(4), &cfg, &mut stats);
+        conn.finish(&cfg, &mut stats);
+        conn.take_completed(&mut out, &mut stats);
+        let out: Vec<_> = out
+            .into_iter()
+            .map(|mut tx| {
+                tx.request_at = PacketRef::default();
+                tx.completed_at = PacketRef::default();
+                tx
+            })
+            .collect();
+        (out, stats)
+    };
+    let (whole, whole_stats) = run(usize::MAX);
+    for piece in [1, 3, 8, 61] {
+        let (cut, cut_stats) = run(piece);
+        assert_eq!(
+            cut, whole,
+            "pieces of {piece}: {cut_stats:?} vs {whole_stats:?}"
+        );
+    }
+}
