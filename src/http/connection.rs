@@ -84,6 +84,8 @@ struct SideParser {
     pending: Vec<u8>,
     /// Bytes at the start of `pending` already known not to hold a complete head.
     checked: usize,
+    /// Line feeds in those bytes (lines of the head so far).
+    checked_lines: usize,
     /// The packet that carried the first byte of the message being gathered in `pending`.
     msg_at: Option<PacketRef>,
     /// This side was seen speaking HTTP: its first bytes were recognised, or a head parsed.
@@ -93,6 +95,14 @@ struct SideParser {
     not_http: bool,
     /// The state changed from the other side: `pending` can be parsed again.
     kick: bool,
+}
+
+impl SideParser {
+    /// Forgets what was learnt about `pending` (its start moved or it was replaced).
+    fn restart_scan(&mut self) {
+        self.checked = 0;
+        self.checked_lines = 0;
+    }
 }
 
 /// One transaction on its way.
@@ -204,7 +214,7 @@ impl HttpConnection {
         let had_pending = !self.sides[i].pending.is_empty();
         let sp = &mut self.sides[i];
         sp.pending.clear();
-        sp.checked = 0;
+        sp.restart_scan();
         sp.msg_at = None;
         match sp.state {
             State::Detect => {
@@ -482,7 +492,7 @@ impl HttpConnection {
                     if blank > 0 {
                         // Empty lines between messages are ignored.
                         pos += blank;
-                        self.sides[i].checked = 0;
+                        self.sides[i].restart_scan();
                         continue;
                     }
                     match self.parse_head(side, rest, at, config, stats) {
@@ -529,7 +539,7 @@ impl HttpConnection {
                             pos += offset;
                             let sp = &mut self.sides[i];
                             sp.state = State::Head;
-                            sp.checked = 0;
+                            sp.restart_scan();
                             // Kept bytes hold one candidate line from its first byte on, so a
                             // start past offset 0 lies in the bytes of this packet.
                             if offset > 0 {
@@ -583,15 +593,22 @@ impl HttpConnection {
         let new_line = memchr::memchr(b'\n', &rest[checked..]).is_some();
         let lines = match memchr::memrchr(b'\n', rest) {
             Some(last) if new_line || checked == 0 => &rest[..=last],
-            _ => return self.head_needs_more(side, rest.len(), false, config, stats),
+            _ => return self.head_needs_more(side, rest, false, config, stats),
         };
-        if self.client == Some(side) {
+        let request = self.client == Some(side);
+        // A head sent a line per segment would be parsed again from its start at every line:
+        // lines that cannot change the outcome (see `head_still_partial`) wait unparsed.
+        if head_still_partial(rest, checked, self.sides[i].checked_lines, request, config) {
+            let reparse_last = !request && rest.last() == Some(&b'\n');
+            return self.head_needs_more(side, rest, reparse_last, config, stats);
+        }
+        if request {
             match parser::parse_request(lines, config.max_headers) {
                 Head::Complete(request, used) if used <= limit => {
                     self.on_request_head(side, request, at, config, stats);
                     HeadStep::Parsed(used)
                 }
-                Head::Partial => self.head_needs_more(side, rest.len(), false, config, stats),
+                Head::Partial => self.head_needs_more(side, rest, false, config, stats),
                 _ => self.bad_head(side, config, stats),
             }
         } else {
@@ -603,38 +620,45 @@ impl HttpConnection {
                     self.on_response_head(side, response, at, config, stats);
                     HeadStep::Parsed(used)
                 }
-                Head::Partial => self.head_needs_more(
-                    side,
-                    rest.len(),
-                    rest.last() == Some(&b'\n'),
-                    config,
-                    stats,
-                ),
+                Head::Partial => {
+                    self.head_needs_more(side, rest, rest.last() == Some(&b'\n'), config, stats)
+                }
                 _ => self.bad_head(side, config, stats),
             }
         }
     }
 
-    /// The head is not complete in the `len` bytes there are: wait, unless that is already
-    /// more than a head may take.
+    /// The head is not complete in `rest`: wait, unless that is already more than a head
+    /// may take.
     fn head_needs_more(
         &mut self,
         side: Side,
-        len: usize,
+        rest: &[u8],
         reparse_last: bool,
         config: &HttpConfig,
         stats: &mut HttpStats,
     ) -> HeadStep {
+        let len = rest.len();
         if len > config.max_header_bytes {
             return self.bad_head(side, config, stats);
         }
         // Kept bytes that end in a line feed are parsed again when the next byte comes: for a
         // response, that byte may be what decides where the head ends.
-        self.sides[side.index()].checked = if reparse_last {
+        let request = self.client == Some(side);
+        let sp = &mut self.sides[side.index()];
+        let checked = if reparse_last {
             len.saturating_sub(1)
         } else {
             len
         };
+        let old = sp.checked.min(len);
+        sp.checked_lines = if checked >= old {
+            sp.checked_lines + line_ends(&rest[old..checked], request)
+        } else {
+            sp.checked_lines
+                .saturating_sub(line_ends(&rest[checked..old], request))
+        };
+        sp.checked = checked;
         HeadStep::NeedMore
     }
 
@@ -648,7 +672,7 @@ impl HttpConnection {
             HeadStep::Stopped
         } else {
             sp.state = State::Resync { line_start: false };
-            sp.checked = 0;
+            sp.restart_scan();
             sp.msg_at = None;
             HeadStep::Resync
         }
@@ -666,7 +690,7 @@ impl HttpConnection {
         self.make_room(config, stats);
         let sp = &mut self.sides[side.index()];
         sp.spoke_http = true;
-        sp.checked = 0;
+        sp.restart_scan();
         let request_at = sp.msg_at.take().unwrap_or(at);
         let id = self.next_tx_id;
         self.next_tx_id += 1;
@@ -715,7 +739,7 @@ impl HttpConnection {
     ) {
         let sp = &mut self.sides[side.index()];
         sp.spoke_http = true;
-        sp.checked = 0;
+        sp.restart_scan();
         let msg_at = sp.msg_at.take();
         let status = response.status;
         let target = self.response_target();
@@ -776,7 +800,7 @@ impl HttpConnection {
     /// a head (paired with the next request waiting, or one not captured).
     fn on_headless_response(&mut self, side: Side, at: PacketRef, stats: &mut HttpStats) {
         let sp = &mut self.sides[side.index()];
-        sp.checked = 0;
+        sp.restart_scan();
         let msg_at = sp.msg_at.take();
         stats.responses += 1;
         let id = match self.response_target() {
@@ -1092,4 +1116,72 @@ impl HttpConnection {
         let index = usize::try_from(id.checked_sub(first)?).ok()?;
         self.txs.get_mut(index)
     }
+}
+
+/// Would parsing the head in `rest` now certainly say "more bytes needed", as it said for the
+/// first `checked` bytes (ending `checked_lines` lines, counted by [`line_ends`])? Only then may the parse be
+/// skipped: the head cannot have ended (no line that may be blank has come), its first line
+/// was already parsed, there are too few lines to pass `max_headers`, no line ends at a lone
+/// CR (responses split lines there), and, in a request, every new line is a header line
+/// httparse takes as it is (a token name, a colon, a value of visible bytes, spaces, tabs or
+/// obs-text) — anything else (a refused line, a folded line) is parsed at once, as before, so
+/// the outcome never depends on where the sender cut its bytes.
+fn head_still_partial(
+    rest: &[u8],
+    checked: usize,
+    checked_lines: usize,
+    request: bool,
+    config: &HttpConfig,
+) -> bool {
+    if checked == 0 || memchr::memchr(b'\n', &rest[..checked]).is_none() {
+        return false; // the first line is new
+    }
+    let Some(last) = memchr::memrchr(b'\n', rest) else {
+        return false;
+    };
+    let new = &rest[..=last];
+    let new_lines = line_ends(&new[checked..], request);
+    if checked_lines + new_lines >= config.max_headers {
+        return false;
+    }
+    // The new complete lines: from the start of the first line that ends past `checked`.
+    let from = memchr::memrchr(b'\n', &rest[..checked]).map_or(0, |p| p + 1);
+    new[from..]
+        .split_inclusive(|b| *b == b'\n')
+        .all(|line| plain_line(line, request))
+}
+
+/// At least the number of lines that end in `bytes`: line feeds, and in a response carriage
+/// returns too (a lone CR ends a response line; a CRLF is counted twice, which only makes the
+/// count err on the safe side).
+fn line_ends(bytes: &[u8], request: bool) -> usize {
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    if request {
+        lf
+    } else {
+        lf + memchr::memchr_iter(b'\r', bytes).count()
+    }
+}
+
+/// A complete head line (with its line feed) that neither ends a head nor, in a request, is
+/// anything but a header line httparse accepts unchanged.
+fn plain_line(line: &[u8], request: bool) -> bool {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if body.is_empty() || body.contains(&b'\r') {
+        return false;
+    }
+    if !request {
+        // Responses: only an empty or one-blank line ends the head (see response_head).
+        return !(body.len() == 1 && matches!(body[0], b' ' | b'\t'));
+    }
+    let Some(colon) = memchr::memchr(b':', body) else {
+        return false;
+    };
+    let name = &body[..colon];
+    !name.is_empty()
+        && name.iter().all(|b| parser::is_token_byte(*b))
+        && body[colon + 1..]
+            .iter()
+            .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }

@@ -304,7 +304,7 @@ fn unfold(block: &[u8]) -> Option<Headers> {
 }
 
 /// A byte allowed in a header name (an RFC 9110 token character).
-fn is_token_byte(b: u8) -> bool {
+pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -1082,3 +1082,72 @@ fn refused_header_line_gives_the_same_transactions_however_cut() {
         );
     }
 }
+
+/// Heads sent a line per segment wait unparsed while no line can change the outcome; these
+/// are the lines that can (a refused line, too many lines, lone CRs, a folded line, a blank
+/// line), each fed whole, line by line and byte by byte: the same transactions every time.
+#[test]
+fn heads_sent_line_by_line_give_what_whole_heads_give() {
+    let many: String = (0..300).map(|k| format!("X-H{k}: v{k}\r\n")).collect();
+    let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (
+            format!("GET /a HTTP/1.1\r\nHost: h\r\n{many}\r\n").into_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        ),
+        (
+            format!("GET /a HTTP/1.1\r\n{many}X-Bad: a\x01b\r\n{many}").into_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        ),
+        (
+            format!("GET /a HTTP/1.1\r\n{many}{many}{many}{many}\r\n").into_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        ),
+        (
+            format!("GET /a HTTP/1.1\r\nX-A: 1\r\n folded\r\n{many}\r\n").into_bytes(),
+            format!("HTTP/1.1 200 OK\r\n{many}A: b\rC: d\r\n \nContent-Length: 2\r\n\r\nok")
+                .into_bytes(),
+        ),
+        (
+            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+            format!("HTTP/1.1 200 OK\r\n{many}{many}{many}{many}\r\nok").into_bytes(),
+        ),
+    ];
+    let cfg = HttpConfig {
+        max_headers: 1000,
+        ..HttpConfig::default()
+    };
+    for (n, (request, response)) in cases.iter().enumerate() {
+        let run = |cut: &dyn Fn(&[u8]) -> Vec<Vec<u8>>| {
+            let mut h = Harness::with(cfg.clone());
+            for p in cut(request) {
+                h.send(CLIENT, &p);
+            }
+            // The client closes before the answer: a head it left unfinished ends there.
+            h.close(CLIENT);
+            for p in cut(response) {
+                h.send(SERVER, &p);
+            }
+            h.close(SERVER);
+            h.finish();
+            let out: Vec<_> = h
+                .out
+                .into_iter()
+                .map(|mut tx| {
+                    tx.request_at = PacketRef::default();
+                    tx.completed_at = PacketRef::default();
+                    tx
+                })
+                .collect();
+            (out, h.stats.garbage)
+        };
+        let whole = run(&|b| vec![b.to_vec()]);
+        let by_line = run(&|b| {
+            b.split_inclusive(|c| *c == b'\n')
+                .map(<[u8]>::to_vec)
+                .collect()
+        });
+        let by_byte = run(&|b| b.iter().map(|c| vec![*c]).collect());
+        assert_eq!(by_line, whole, "case {n}, line by line");
+        assert_eq!(by_byte, whole, "case {n}, byte by byte");
+    }
+}
