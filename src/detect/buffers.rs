@@ -59,15 +59,14 @@ const LINEAR_MERGE: usize = 32;
 /// are grouped by sorting their names, so that a request with thousands of header lines costs
 /// n log n comparisons, not n².
 pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
-    let list: Vec<Header<'_>> = headers.iter().collect();
-    let mut out: Vec<MergedHeader<'_>> = Vec::with_capacity(list.len());
+    let mut out: Vec<MergedHeader<'_>> = Vec::with_capacity(headers.len());
     let join = |m: &mut MergedHeader<'_>, value: &[u8]| {
         let v = m.value.to_mut();
         v.extend_from_slice(b", ");
         v.extend_from_slice(value);
     };
-    if list.len() <= LINEAR_MERGE {
-        for h in list {
+    if headers.len() <= LINEAR_MERGE {
+        for h in headers.iter() {
             match out.iter_mut().find(|o| o.name.eq_ignore_ascii_case(h.name)) {
                 Some(o) => join(o, h.value),
                 None => out.push(MergedHeader {
@@ -78,6 +77,7 @@ pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
         }
         return out;
     }
+    let list: Vec<Header<'_>> = headers.iter().collect();
     let same = |a: usize, b: usize| list[a].name.eq_ignore_ascii_case(list[b].name);
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_by(|&a, &b| {

@@ -84,7 +84,8 @@ struct SideParser {
     pending: Vec<u8>,
     /// Bytes at the start of `pending` already known not to hold a complete head.
     checked: usize,
-    /// Line feeds in those bytes (lines of the head so far).
+    /// Lines ended in those bytes, as [`line_ends`] counts them (at least the lines of the
+    /// head so far).
     checked_lines: usize,
     /// The packet that carried the first byte of the message being gathered in `pending`.
     msg_at: Option<PacketRef>,
@@ -598,7 +599,7 @@ impl HttpConnection {
         let request = self.client == Some(side);
         // A head sent a line per segment would be parsed again from its start at every line:
         // lines that cannot change the outcome (see `head_still_partial`) wait unparsed.
-        if head_still_partial(rest, checked, self.sides[i].checked_lines, request, config) {
+        if head_still_partial(lines, checked, self.sides[i].checked_lines, request, config) {
             let reparse_last = !request && rest.last() == Some(&b'\n');
             return self.head_needs_more(side, rest, reparse_last, config, stats);
         }
@@ -1118,35 +1119,35 @@ impl HttpConnection {
     }
 }
 
-/// Would parsing the head in `rest` now certainly say "more bytes needed", as it said for the
-/// first `checked` bytes (ending `checked_lines` lines, counted by [`line_ends`])? Only then may the parse be
-/// skipped: the head cannot have ended (no line that may be blank has come), its first line
-/// was already parsed, there are too few lines to pass `max_headers`, no line ends at a lone
-/// CR (responses split lines there), and, in a request, every new line is a header line
-/// httparse takes as it is (a token name, a colon, a value of visible bytes, spaces, tabs or
-/// obs-text) — anything else (a refused line, a folded line) is parsed at once, as before, so
-/// the outcome never depends on where the sender cut its bytes.
+/// Would parsing the head whose complete lines are `lines` now certainly say "more bytes
+/// needed", as it said for the first `checked` bytes (ending `checked_lines` lines, counted
+/// by [`line_ends`])? Only then may the parse be skipped: the head cannot have ended (no
+/// line that may be blank has come), its first line was already parsed, there are too few
+/// lines to pass `max_headers`, no line ends at a lone CR (responses split lines there),
+/// and, in a request, every new line is a header line httparse takes as it is (a token name,
+/// a colon, a value of visible bytes, spaces, tabs or obs-text) — anything else (a refused
+/// line, a folded line) is parsed at once, as before, so the outcome never depends on where
+/// the sender cut its bytes.
 fn head_still_partial(
-    rest: &[u8],
+    lines: &[u8],
     checked: usize,
     checked_lines: usize,
     request: bool,
     config: &HttpConfig,
 ) -> bool {
-    if checked == 0 || memchr::memchr(b'\n', &rest[..checked]).is_none() {
-        return false; // the first line is new
-    }
-    let Some(last) = memchr::memrchr(b'\n', rest) else {
+    let Some(seen) = lines.get(..checked) else {
         return false;
     };
-    let new = &rest[..=last];
-    let new_lines = line_ends(&new[checked..], request);
+    if checked == 0 || memchr::memchr(b'\n', seen).is_none() {
+        return false; // the first line is new
+    }
+    let new_lines = line_ends(&lines[checked..], request);
     if checked_lines + new_lines >= config.max_headers {
         return false;
     }
     // The new complete lines: from the start of the first line that ends past `checked`.
-    let from = memchr::memrchr(b'\n', &rest[..checked]).map_or(0, |p| p + 1);
-    new[from..]
+    let from = memchr::memrchr(b'\n', seen).map_or(0, |p| p + 1);
+    lines[from..]
         .split_inclusive(|b| *b == b'\n')
         .all(|line| plain_line(line, request))
 }
