@@ -1147,9 +1147,7 @@ fn head_still_partial(
     }
     // The new complete lines: from the start of the first line that ends past `checked`.
     let from = memchr::memrchr(b'\n', seen).map_or(0, |p| p + 1);
-    lines[from..]
-        .split_inclusive(|b| *b == b'\n')
-        .all(|line| plain_line(line, request))
+    plain_lines(&lines[from..], request)
 }
 
 /// At least the number of lines that end in `bytes`: line feeds, and in a response carriage
@@ -1164,25 +1162,130 @@ fn line_ends(bytes: &[u8], request: bool) -> usize {
     }
 }
 
-/// A complete head line (with its line feed) that neither ends a head nor, in a request, is
-/// anything but a header line httparse accepts unchanged.
-fn plain_line(line: &[u8], request: bool) -> bool {
-    let body = line.strip_suffix(b"\n").unwrap_or(line);
-    let body = body.strip_suffix(b"\r").unwrap_or(body);
-    if body.is_empty() || body.contains(&b'\r') {
-        return false;
+/// Complete head lines (each with its line feed) none of which ends a head or, in a request,
+/// is anything but a header line httparse accepts unchanged: a token name, a colon, and a
+/// value of visible bytes, spaces, tabs or obs-text. One pass over the bytes, a table lookup
+/// per byte: a head sent a line per segment runs through here once per segment.
+fn plain_lines(lines: &[u8], request: bool) -> bool {
+    let mut rest = lines;
+    while let Some(lf) = memchr::memchr(b'\n', rest) {
+        let line = &rest[..lf];
+        rest = &rest[lf + 1..];
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        let plain = if request {
+            let name = body
+                .iter()
+                .take_while(|&&b| LINE_BYTE[usize::from(b)] & TOKEN != 0)
+                .count();
+            name > 0
+                && body.get(name) == Some(&b':')
+                && body[name + 1..]
+                    .iter()
+                    .all(|&b| LINE_BYTE[usize::from(b)] & VALUE != 0)
+        } else {
+            // Responses: only an empty or one-blank line ends the head (see response_head).
+            !body.is_empty()
+                && memchr::memchr(b'\r', body).is_none()
+                && !(body.len() == 1 && matches!(body[0], b' ' | b'\t'))
+        };
+        if !plain {
+            return false;
+        }
     }
-    if !request {
-        // Responses: only an empty or one-blank line ends the head (see response_head).
-        return !(body.len() == 1 && matches!(body[0], b' ' | b'\t'));
+    rest.is_empty()
+}
+
+/// [`LINE_BYTE`]: an RFC 9110 token byte (a header name's).
+const TOKEN: u8 = 1;
+/// [`LINE_BYTE`]: a byte a header value may hold unchanged (visible, space, tab, obs-text).
+const VALUE: u8 = 2;
+
+/// What each byte may be in a plain header line.
+static LINE_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte == b'\t' || (byte >= b' ' && byte <= b'~') || byte >= 0x80 {
+            t[b] |= VALUE;
+        }
+        if byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            )
+        {
+            t[b] |= TOKEN;
+        }
+        b += 1;
     }
-    let Some(colon) = memchr::memchr(b':', body) else {
-        return false;
-    };
-    let name = &body[..colon];
-    !name.is_empty()
-        && name.iter().all(|b| parser::is_token_byte(*b))
-        && body[colon + 1..]
-            .iter()
-            .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    t
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule of [`plain_lines`], one line at a time, written plainly.
+    fn plain_line_reference(line: &[u8], request: bool) -> bool {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if body.is_empty() || body.contains(&b'\r') {
+            return false;
+        }
+        if !request {
+            return !(body.len() == 1 && matches!(body[0], b' ' | b'\t'));
+        }
+        let Some(colon) = body.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let name = &body[..colon];
+        !name.is_empty()
+            && name.iter().all(|b| parser::is_token_byte(*b))
+            && body[colon + 1..]
+                .iter()
+                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    }
+
+    #[test]
+    fn plain_lines_agree_with_the_plain_rule_for_every_byte() {
+        for request in [true, false] {
+            for b in 0..=255u8 {
+                let lines: [Vec<u8>; 6] = [
+                    vec![b'X', b, b':', b' ', b'v', b'\r', b'\n'],
+                    vec![b'X', b':', b' ', b, b'\r', b'\n'],
+                    vec![b, b':', b'v', b'\n'],
+                    vec![b, b'\r', b'\n'],
+                    vec![b'\r', b'\n'],
+                    vec![b'X', b':', b'\r', b, b'\n'],
+                ];
+                for line in &lines {
+                    if line[..line.len() - 1].contains(&b'\n') {
+                        continue;
+                    }
+                    let want = plain_line_reference(line, request);
+                    assert_eq!(plain_lines(line, request), want, "{line:?} {request}");
+                    let mut two = b"Host: h\r\n".to_vec();
+                    two.extend_from_slice(line);
+                    assert_eq!(plain_lines(&two, request), want, "{two:?} {request}");
+                }
+            }
+            // Bytes after the last line feed are not a complete line.
+            assert!(!plain_lines(b"Host: h\r\nX", request));
+            assert!(plain_lines(b"", request));
+        }
+    }
 }

@@ -179,6 +179,18 @@ impl Headers {
         self.0.iter()
     }
 
+    /// Every header line's text `Name: value`, one after another, with nothing between
+    /// them: each line of [`Headers::iter_with_lines`] is a slice of it.
+    pub fn bytes(&self) -> &[u8] {
+        self.0.bytes()
+    }
+
+    /// The header lines, each with its text `Name: value` (the value's trailing spaces and
+    /// tabs left out), borrowed.
+    pub fn iter_with_lines(&self) -> impl Iterator<Item = (Header<'_>, &[u8])> + '_ {
+        self.0.iter_with_lines()
+    }
+
     /// The first value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.iter()
