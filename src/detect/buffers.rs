@@ -18,7 +18,6 @@
 //! Transforms are applied per rule buffer and cached by (buffer, transform chain).
 
 use std::borrow::Cow;
-use std::collections::hash_map::{Entry, HashMap};
 
 use crate::http::{
     host, Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri,
@@ -76,18 +75,9 @@ impl<'a> MergedHeader<'a> {
 /// Lists at most this long are merged by comparing each name with the entries so far.
 const LINEAR_MERGE: usize = 32;
 
-/// A header name that hashes and compares without regard to ASCII case.
-struct FoldedName<'a>(&'a [u8]);
-
-impl std::hash::Hash for FoldedName<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(folded_hash(self.0));
-    }
-}
-
 /// A hash of `name` that is the same for every spelling of it in ASCII case: eight bytes at a
 /// time with bit 0x20 set in each (which maps `A` and `a` together, and some other pairs too:
-/// those are only collisions, told apart by [`FoldedName`]'s comparison).
+/// those are only collisions, told apart by comparing the names).
 fn folded_hash(name: &[u8]) -> u64 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
     let mix = |h: u64, w: u64| {
@@ -109,14 +99,6 @@ fn folded_hash(name: &[u8]) -> u64 {
     h
 }
 
-impl PartialEq for FoldedName<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(other.0)
-    }
-}
-
-impl Eq for FoldedName<'_> {}
-
 /// Headers merged the way libhtp presents them, in order of first appearance. Longer lists
 /// find each name's entry through a hash table, so that a request with thousands of header
 /// lines costs one lookup per line, not a comparison with every name before it. (The table
@@ -132,19 +114,28 @@ pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
         }
         return out;
     }
-    let mut index: HashMap<FoldedName<'_>, usize, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(headers.len(), foldhash::fast::FixedState::default());
+    // Open addressing over the entries' indices, keyed by the case-folded hash of the name;
+    // an equal hash is confirmed by comparing the names.
+    let size = (headers.len() * 2).next_power_of_two();
+    let mask = size - 1;
+    let mut table = vec![u32::MAX; size];
+    let mut hashes: Vec<u64> = Vec::with_capacity(headers.len());
     for (h, line) in headers.iter_with_lines() {
-        match index.entry(FoldedName(h.name)) {
-            Entry::Occupied(e) => {
-                if let Some(o) = out.get_mut(*e.get()) {
-                    o.join(h.value);
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(out.len());
+        let hash = folded_hash(h.name);
+        let mut at = hash as usize & mask;
+        loop {
+            let entry = table[at] as usize;
+            if entry == u32::MAX as usize {
+                table[at] = out.len() as u32;
+                hashes.push(hash);
                 out.push(MergedHeader::first(h, line));
+                break;
             }
+            if hashes[entry] == hash && out[entry].name.eq_ignore_ascii_case(h.name) {
+                out[entry].join(h.value);
+                break;
+            }
+            at = (at + 1) & mask;
         }
     }
     out

@@ -125,6 +125,22 @@ impl FieldList {
         &self.bytes
     }
 
+    /// The values of the pairs named `name` (ASCII case ignored), in order. Names of another
+    /// length are passed over on their span alone: a lookup in 1,000 header lines was a
+    /// slice built and compared per line.
+    pub fn values_of<'l, 'n>(
+        &'l self,
+        name: &'n [u8],
+    ) -> impl Iterator<Item = &'l [u8]> + use<'l, 'n> {
+        let len = name.len() + SEPARATOR.len();
+        self.spans
+            .iter()
+            .filter(move |s| (s.value - s.name) as usize == len)
+            .map(|s| self.field(s))
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value)
+    }
+
     /// The pairs in order, each with its line (as [`FieldList::line`] gives it).
     pub fn iter_with_lines(&self) -> impl Iterator<Item = (Field<'_>, &[u8])> + '_ {
         self.spans.iter().map(|s| (self.field(s), self.line_of(s)))
@@ -168,8 +184,14 @@ mod tests {
         assert_eq!(l.line(2), Some(&b"X-Folded: one two"[..]));
         assert_eq!(l.line(3), None);
         assert_eq!(l.bytes(), b"Host: a: X-Folded: one two");
+        l.push(b"HOST", b"b");
+        let hosts: Vec<&[u8]> = l.values_of(b"host").collect();
+        assert_eq!(hosts, [&b"a"[..], b"b"]);
+        assert_eq!(l.values_of(b"").count(), 1);
+        assert_eq!(l.values_of(b"hos").count(), 0);
         assert_eq!(l.get(0).unwrap().name, b"Host");
-        assert!(l.get(3).is_none());
+        assert_eq!(l.get(3).unwrap().name, b"HOST");
+        assert!(l.get(4).is_none());
     }
 
     #[test]
