@@ -27,6 +27,8 @@ const BATCH: usize = 256;
 /// Time allowed to connect, and for one write or reply.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a TLS receiver gets after the handshake to refuse the connection.
+const TLS_SETTLE: Duration = Duration::from_millis(250);
 /// The largest UDP payload (IPv4).
 const MAX_DATAGRAM: usize = 65_507;
 
@@ -77,12 +79,6 @@ impl Sender {
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
-            while pending.len() < BATCH {
-                match self.rx.try_recv() {
-                    Ok(item) => pending.push(item),
-                    Err(_) => break,
-                }
-            }
             if conn.as_mut().is_some_and(|c| !c.alive()) {
                 conn = None;
             }
@@ -97,6 +93,14 @@ impl Sender {
                     }
                 },
             };
+            // Only with a connection: while the receiver is away the records wait in the
+            // queue, whose size is then what the output holds.
+            while pending.len() < BATCH {
+                match self.rx.try_recv() {
+                    Ok(item) => pending.push(item),
+                    Err(_) => break,
+                }
+            }
             match self.send(c, &pending) {
                 Ok(dropped) => {
                     self.counters.sent(pending.len() - dropped);
@@ -187,7 +191,7 @@ impl Sender {
                         .tls
                         .as_ref()
                         .ok_or_else(|| io::Error::other("TLS was not set up for this output"))?;
-                    Ok(Conn::Tls(Box::new(tls.connect(self.tcp()?)?)))
+                    Ok(Conn::Tls(Box::new(tls.connect(self.tcp()?, TLS_SETTLE)?)))
                 }
             },
             Kind::Redis { .. } => Ok(Conn::Redis(BufReader::new(self.tcp()?))),

@@ -1,8 +1,8 @@
 //! RFC 5424 syslog messages carrying EVE lines, and their framing on a stream (RFC 6587
 //! octet counting, which RFC 5425 prescribes for TLS).
 //!
-//! A message is `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG`: PRI is facility × 8
-//! + severity, TIMESTAMP the time the record was handed to the output (UTC, microseconds),
+//! A message is `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG`: PRI is the facility
+//! times 8 plus the severity, TIMESTAMP the time the record was handed to the output (UTC, microseconds),
 //! APP-NAME `exhound`, PROCID the process id, MSGID the record's `event_type`, no structured
 //! data, and MSG the EVE JSON line without its newline. On a stream each message is sent as
 //! `LEN SP MSG`, LEN being the message's length in octets in decimal; over UDP one message

@@ -3,9 +3,11 @@
 //! client certificate. The handshake is completed when connecting, so that a certificate
 //! that does not fit is reported as a failed connection, not as a lost record later.
 
+use std::io;
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -89,13 +91,52 @@ impl TlsClient {
         })
     }
 
-    /// Runs the handshake on `tcp` (which has its timeouts set).
-    pub fn connect(&self, mut tcp: TcpStream) -> std::io::Result<TlsStream> {
+    /// Runs the handshake on `tcp` (which has its timeouts set), then gives the receiver
+    /// `settle` to refuse the connection: a server checks a client certificate once its
+    /// side of the handshake is done, and closes the connection if it does not accept it,
+    /// by which time the client has finished its side. Records written before that would
+    /// be lost, since syslog over TLS has no acknowledgements.
+    pub fn connect(&self, mut tcp: TcpStream, settle: Duration) -> io::Result<TlsStream> {
         let mut conn = ClientConnection::new(Arc::clone(&self.config), self.name.clone())
-            .map_err(std::io::Error::other)?;
+            .map_err(io::Error::other)?;
         while conn.is_handshaking() {
             conn.complete_io(&mut tcp)?;
         }
-        Ok(StreamOwned::new(conn, tcp))
+        let io_timeout = tcp.read_timeout()?;
+        let mut s = StreamOwned::new(conn, tcp);
+        let refused = || {
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the receiver closed the connection after the handshake (does it want a client certificate?)",
+            )
+        };
+        let until = Instant::now() + settle;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s.sock.set_read_timeout(Some(left))?;
+            match s.conn.read_tls(&mut s.sock) {
+                Ok(0) => return Err(refused()),
+                Ok(_) => {
+                    let state = s.conn.process_new_packets().map_err(io::Error::other)?;
+                    if state.peer_has_closed() {
+                        return Err(refused());
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        s.sock.set_read_timeout(io_timeout)?;
+        Ok(s)
     }
 }
