@@ -44,6 +44,12 @@ impl FieldList {
         }
     }
 
+    /// Makes room for `pairs` more pairs of `bytes` bytes of names and values in all.
+    pub fn reserve(&mut self, pairs: usize, bytes: usize) {
+        self.bytes.reserve(bytes + pairs * SEPARATOR.len());
+        self.spans.reserve(pairs);
+    }
+
     /// Adds a pair.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
         let name_at = self.offset();
