@@ -141,20 +141,19 @@ fn is_space(b: u8) -> bool {
 /// (`header`), not when it is the first byte of the line.
 fn line_end(buf: &[u8], start: usize, header: bool) -> Option<usize> {
     let mut i = start;
-    while i < buf.len() {
-        match buf[i] {
-            b'\n' => return Some(i + 1),
-            b'\r' => match buf.get(i + 1) {
-                None => return None,
-                Some(b'\n') => {}
-                Some(_) if header && i == start => {}
-                Some(_) => return Some(i + 1),
-            },
-            _ => {}
+    loop {
+        i += memchr::memchr2(b'\n', b'\r', buf.get(i..)?)?;
+        if buf[i] == b'\n' {
+            return Some(i + 1);
+        }
+        match buf.get(i + 1) {
+            None => return None,
+            Some(b'\n') => {}
+            Some(_) if header && i == start => {}
+            Some(_) => return Some(i + 1),
         }
         i += 1;
     }
-    None
 }
 
 /// Does this header-block line end the head? `None` when that depends on a byte not seen yet.
