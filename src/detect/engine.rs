@@ -175,6 +175,9 @@ struct PatternList {
     nocase: bool,
 }
 
+/// Teddy passes a buffer may get before one automaton over every prefix replaces them.
+const PACKED_PASSES: usize = 2;
+
 /// Bytes of each pattern that the probes look for.
 const PROBE_PREFIX: usize = 4;
 
@@ -341,8 +344,12 @@ impl RuleSet {
             folded.sort();
             folded.dedup();
             let mut probes = Vec::new();
-            for chunk in folded.chunks(PROBE_PATTERNS) {
-                probes.push(Probe::new(chunk).map_err(matcher_error)?);
+            if folded.len() > PROBE_PATTERNS * PACKED_PASSES {
+                probes.push(Probe::many(&folded).map_err(matcher_error)?);
+            } else {
+                for chunk in folded.chunks(PROBE_PATTERNS) {
+                    probes.push(Probe::new(chunk).map_err(matcher_error)?);
+                }
             }
             let mut lists = Vec::new();
             for (nocase, pats) in modes.into_iter().enumerate() {
@@ -549,14 +556,16 @@ impl RuleSet {
         flow_state: &FlowDetectState,
         stats: &mut DetectStats,
     ) -> bool {
-        if !self.header_and_state(rule, ctx, flow_state, false) {
-            return false;
-        }
+        // The events first: a rule without a fast pattern (an anomaly rule) is checked
+        // against every transaction, and most have no event at all.
         if !rule
             .http_events
             .iter()
             .all(|e| tx.request.events.contains(*e))
         {
+            return false;
+        }
+        if !self.header_and_state(rule, ctx, flow_state, false) {
             return false;
         }
         if let Some(u) = rule.urilen {
@@ -773,9 +782,8 @@ impl RuleSet {
         flow_state: &FlowDetectState,
         stats: &mut DetectStats,
     ) -> bool {
-        if !self.header_and_state(rule, ctx, flow_state, true) {
-            return false;
-        }
+        // The packet's own size and flags first: they are one comparison each, and a rule
+        // without a fast pattern (a SYN with data, say) is checked against every packet.
         if let Some(d) = rule.dsize {
             if !d.matches(packet.len() as u64) {
                 return false;
@@ -785,6 +793,9 @@ impl RuleSet {
             if !tcp_flags.is_some_and(|flags| f.matches(flags)) {
                 return false;
             }
+        }
+        if !self.header_and_state(rule, ctx, flow_state, true) {
+            return false;
         }
         let mut budget = MatchBudget::new(self.config.max_match_steps);
         let ok = rule
