@@ -114,4 +114,47 @@ mod tests {
         assert_eq!(starts(&p, &hay), expected);
         assert_eq!(starts(&Probe::Automaton(ac), &hay), expected);
     }
+
+    #[test]
+    fn many_strings_in_one_automaton_find_what_packed_passes_find() {
+        // 300 prefixes: five Teddy passes, or one DFA.
+        let pats: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| {
+                let t = [
+                    b'a' + (i % 26) as u8,
+                    b'a' + (i / 26 % 26) as u8,
+                    b'/',
+                    b'x',
+                ];
+                t[..2 + (i % 3) as usize].to_vec()
+            })
+            .collect();
+        let hay = b"xxaa/xba/ qz/xcb--zz/x aaa/".repeat(20);
+        let many = Probe::many(&pats).unwrap();
+        let got = starts(&many, &hay);
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&pats)
+            .unwrap();
+        let expected: Vec<usize> = ac.find_iter(&hay).map(|m| m.start()).collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected);
+        // Every start a pass of 64 finds is inside or at a match of the single automaton, so
+        // the windows walked from its hits cover every occurrence.
+        let every = AhoCorasick::new(&pats).unwrap();
+        let all: Vec<usize> = every
+            .find_overlapping_iter(&hay)
+            .map(|m| m.start())
+            .collect();
+        for chunk in pats.chunks(PROBE_PATTERNS) {
+            let packed = Probe::new(chunk).unwrap();
+            for s in starts(&packed, &hay) {
+                assert!(all.contains(&s));
+                let covered = ac
+                    .find_iter(&hay)
+                    .any(|m| m.start() <= s && s < m.end().max(m.start() + 1));
+                assert!(covered, "start {s} not covered");
+            }
+        }
+    }
 }

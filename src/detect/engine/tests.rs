@@ -879,3 +879,41 @@ fn profiling_counts_checks_matches_and_prefilter_figures() {
         Some(4)
     );
 }
+
+/// Hundreds of fast patterns on one buffer go to a single automaton probe instead of Teddy
+/// passes: the rules whose patterns are there still alert, the others still do not.
+#[test]
+fn hundreds_of_patterns_on_one_buffer_find_the_same_rules() {
+    let tx = sample_tx();
+    let uri = String::from_utf8(
+        crate::detect::buffers::compute(&tx, TxSide::Request, Buffer::HttpUri)
+            .unwrap()
+            .remove(0)
+            .into_owned(),
+    )
+    .unwrap();
+    let mut text = String::new();
+    for i in 0..400u32 {
+        let tag: String = (0..4)
+            .map(|k| char::from(b'a' + ((i >> (k * 2)) % 26) as u8))
+            .collect();
+        text.push_str(&format!(
+            "alert http any any -> any any (http.uri; content:\"{tag}{i}\"; sid:{};)\n",
+            i + 10
+        ));
+    }
+    text.push_str(&format!(
+        "alert http any any -> any any (http.uri; content:\"{}\"; sid:1;)\n",
+        &uri[uri.len() - 4..]
+    ));
+    text.push_str("alert http any any -> any any (http.uri; content:\"ZZZZ-not-there\"; sid:2;)\n");
+    let rs = set(&text);
+    let kinds: Vec<&str> = rs
+        .request
+        .prefilters
+        .iter()
+        .flat_map(|p| p.probes.iter().map(Probe::kind))
+        .collect();
+    assert_eq!(kinds, ["automaton"]);
+    assert_eq!(sids(&rs, &tx), vec![1]);
+}
