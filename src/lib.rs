@@ -32,3 +32,4 @@ pub mod signatures;
 pub mod stream;
 pub mod synth;
 pub mod time;
+pub mod tls;
