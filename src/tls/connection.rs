@@ -45,6 +45,9 @@ struct Direction {
     reader: RecordReader,
     /// Nothing more to learn from this direction.
     done: bool,
+    /// It got there by the handshake itself (not by a gap, an error, its end or the
+    /// connection's).
+    complete: bool,
     /// The first bytes, while too few to tell whether they are TLS.
     head: Vec<u8>,
 }
@@ -138,34 +141,27 @@ impl TlsConnection {
             Mode::Detect => self.mode = Mode::NotTls,
             Mode::Tls if !self.sides[side.index()].done => {
                 stats.gaps += 1;
-                self.side_done(side);
+                self.side_done(side, false, stats);
             }
             _ => {}
         }
     }
 
     /// `side` finished sending.
-    pub fn on_close(&mut self, side: Side) {
+    pub fn on_close(&mut self, side: Side, stats: &mut TlsStats) {
         if self.mode == Mode::Tls {
-            self.side_done(side);
+            self.side_done(side, false, stats);
         }
     }
 
     /// The connection is over: a handshake not reported yet becomes reportable with what was
     /// seen.
     pub fn finish(&mut self, stats: &mut TlsStats) {
-        if self.mode != Mode::Tls || self.reported || self.ready {
+        if self.mode != Mode::Tls {
             return;
         }
-        if self.info.is_some() {
-            if self.sides.iter().any(|d| !d.done) {
-                stats.incomplete += 1;
-            }
-            self.ready = true;
-        }
-        for d in &mut self.sides {
-            d.done = true;
-            d.reader.release();
+        for side in [Side::Initiator, Side::Responder] {
+            self.side_done(side, false, stats);
         }
     }
 
@@ -179,15 +175,19 @@ impl TlsConnection {
         false
     }
 
-    fn side_done(&mut self, side: Side) {
+    fn side_done(&mut self, side: Side, complete: bool, stats: &mut TlsStats) {
         let d = &mut self.sides[side.index()];
         if d.done {
             return;
         }
         d.done = true;
+        d.complete = complete;
         d.reader.release();
         if self.sides.iter().all(|d| d.done) && self.info.is_some() {
             self.ready = true;
+            if !self.sides.iter().all(|d| d.complete) {
+                stats.incomplete += 1;
+            }
         }
     }
 
@@ -198,6 +198,7 @@ impl TlsConnection {
         }
         let mut reader = std::mem::take(&mut d.reader);
         let mut finished = false;
+        let malformed_before = stats.malformed;
         let result = {
             let info = &mut self.info;
             let client = &mut self.client;
@@ -210,14 +211,17 @@ impl TlsConnection {
         self.sides[side.index()].reader = reader;
         match result {
             Ok(true) if !finished => {}
-            Ok(_) => self.side_done(side),
+            Ok(_) => {
+                let complete = stats.malformed == malformed_before;
+                self.side_done(side, complete, stats);
+            }
             Err(ReadError::Malformed) => {
                 stats.malformed += 1;
-                self.side_done(side);
+                self.side_done(side, false, stats);
             }
             Err(ReadError::TooLarge) => {
                 stats.too_large += 1;
-                self.side_done(side);
+                self.side_done(side, false, stats);
             }
         }
     }
