@@ -467,6 +467,8 @@ struct Detection {
     payload_rules: bool,
     /// Whether a packet rule looks at bytes (else reassembled stream data is not gathered).
     stream_rules: bool,
+    /// Whether any rule inspects TLS handshakes.
+    tls_rules: bool,
     /// Stream bytes the current packet made deliverable, per side.
     stream: [Vec<u8>; 2],
     /// Mid-stream pick-up is on (for `flow:established`).
@@ -595,8 +597,42 @@ impl Detection {
     }
 
     /// Runs the TLS rules on the flow's handshake and hands out their alerts.
-    fn tls(&mut self, flow: &mut FlowState, facts: &FlowFacts, at: PacketRef, sink: &mut dyn EventSink) {
-        let _ = (flow, facts, at, sink);
+    fn tls(
+        &mut self,
+        flow: &mut FlowState,
+        facts: &FlowFacts,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        if !self.tls_rules {
+            return;
+        }
+        let meta = flow.meta(self.midstream, self.async_oneside);
+        let Some(info) = flow.tls.info() else {
+            return;
+        };
+        self.alerts.clear();
+        self.rules.inspect_tls(
+            &meta,
+            info,
+            &mut flow.detect,
+            &mut self.state,
+            at.ts,
+            &mut self.alerts,
+        );
+        self.settle();
+        for alert in &self.alerts {
+            sink.alert(
+                facts,
+                alert,
+                AlertContext {
+                    at,
+                    tx: None,
+                    payload: &[],
+                    tls: Some(info),
+                },
+            );
+        }
     }
 
     /// Runs the request-side rules on the requests that are over but whose transaction is
@@ -765,6 +801,7 @@ impl Worker {
             detection: rules.map(|rules| Detection {
                 payload_rules: rules.has_payload_rules(),
                 stream_rules: rules.needs_stream_data(),
+                tls_rules: rules.has_tls_rules(),
                 rules,
                 state: if profile {
                     WorkerDetectState::profiling()
@@ -936,6 +973,7 @@ impl Worker {
         }
         d.payload_rules = rules.has_payload_rules();
         d.stream_rules = rules.needs_stream_data();
+        d.tls_rules = rules.has_tls_rules();
         d.rules = rules;
     }
 
