@@ -246,6 +246,31 @@ mod tests {
         assert_eq!(j, format!("t13d0204h2_{}_{}", &b[..12], &c[..12]));
     }
 
+    /// The worked example of FoxIO's JA4 definition (`JA4.md`): a Chrome ClientHello whose
+    /// sorted ciphers and extensions hash to `8daaf6152771` and `e5627efa2ab1`.
+    #[test]
+    fn ja4_of_the_published_example() {
+        let h = ClientHello {
+            version: 0x0303,
+            ciphers: vec![
+                0x3a3a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            extensions: vec![
+                0x9a9a, 0x0000, 0x0017, 0xff01, 0x000a, 0x000b, 0x0023, 0x0010, 0x0005, 0x000d,
+                0x0012, 0x0033, 0x002d, 0x002b, 0x001b, 0x4469, 0x0015, 0xbaba,
+            ],
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            supported_versions: vec![0x7a7a, 0x0304, 0x0303],
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            sni: Some(b"example.com".to_vec()),
+            ..ClientHello::default()
+        };
+        assert_eq!(ja4(&h), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
     #[test]
     fn ja4_without_sni_alpn_or_lists() {
         let h = ClientHello {
