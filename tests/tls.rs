@@ -207,15 +207,22 @@ fn tls_is_found_by_content_on_any_port_and_is_not_http() {
         assert_eq!(tls[0]["src_ip"], "127.0.0.1");
         assert!(r.http().is_empty(), "{file}: TLS bytes are not HTTP");
         assert!(
-            r.stderr.contains("HTTP             0 transactions on 0 connections (0 not HTTP"),
+            r.stderr
+                .contains("HTTP             0 transactions on 0 connections (0 not HTTP"),
             "{file}: {}",
             r.stderr
         );
-        assert!(r.stderr.contains("TLS              1 connections"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("TLS              1 connections"),
+            "{}",
+            r.stderr
+        );
     }
     // Without --log-tls there is no tls record.
     let path = pcap("tls/tls13.pcap");
-    assert!(run(&["-q", path.to_str().expect("path")]).records.is_empty());
+    assert!(run(&["-q", path.to_str().expect("path")])
+        .records
+        .is_empty());
 }
 
 #[test]
@@ -233,7 +240,11 @@ fn truncated_handshake_is_logged_and_counted() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("TLS given up     0 malformed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("TLS given up     0 malformed"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Writes `rules` to a file in `dir`; returns its path.
