@@ -276,8 +276,12 @@ fn split_messages(data: &[u8], on_item: &mut dyn FnMut(Item<'_>) -> bool) -> (us
 mod tests {
     use super::*;
 
+    /// (type, bytes) of each item read: handshake type and body, record content type, or 0
+    /// and the body of an SSLv2 hello.
+    type Items = Vec<(u8, Vec<u8>)>;
+
     /// Collects the items read from `chunks` fed one after the other.
-    fn read(chunks: &[&[u8]], cap: usize) -> (Vec<(u8, Vec<u8>)>, Result<bool, ReadError>) {
+    fn read(chunks: &[&[u8]], cap: usize) -> (Items, Result<bool, ReadError>) {
         let mut reader = RecordReader::default();
         let mut items = Vec::new();
         let mut result = Ok(true);
