@@ -16,6 +16,11 @@
 //! empty buffer.
 //!
 //! Transforms are applied per rule buffer and cached by (buffer, transform chain).
+//!
+//! The TLS buffers ([`TlsBuffers`]) come from a connection's handshake as the `tls` record
+//! writes it: server name, the server certificate's subject, issuer, serial and SHA-1
+//! fingerprint (Suricata's spellings), each certificate of the chain (DER), JA3/JA3S hash and
+//! string, JA4. A field the handshake did not show (no certificate in TLS 1.3) is `None`.
 
 use std::borrow::Cow;
 
