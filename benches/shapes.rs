@@ -6,7 +6,12 @@
 //! ```text
 //! cargo bench --bench shapes            # every shape, 7 passes each, medians
 //! cargo bench --bench shapes -- header  # the shapes whose name contains "header"
+//! cargo bench --bench shapes -- --write-pcaps DIR   # write each shape as DIR/<shape>.pcap
 //! ```
+//!
+//! Wall time on a shared machine swings; the written captures let the same comparison be made
+//! in instructions, which do not (`callgrind` over `exhound replay -S bundled --threads 1`, less
+//! a run over an empty capture for the rule load).
 //!
 //! Shapes (each about 2–4 MB of frames): requests with 1,000 small headers; the same with
 //! every header line in its own TCP segment; one 48 KB header value; 2,000 cookies in one
@@ -219,8 +224,40 @@ fn median_pass(frames: &[Frame], rules: &Arc<RuleSet>) -> Duration {
     times[PASSES / 2]
 }
 
+/// Writes `frames` as a classic pcap file (Ethernet, microsecond times).
+fn write_pcap(path: &std::path::Path, frames: &[Frame]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+    out.write_all(&2u16.to_le_bytes())?;
+    out.write_all(&4u16.to_le_bytes())?;
+    out.write_all(&[0; 8])?;
+    out.write_all(&65535u32.to_le_bytes())?;
+    out.write_all(&1u32.to_le_bytes())?;
+    for f in frames {
+        let us = f.ts.0 / 1_000;
+        out.write_all(&((us / 1_000_000) as u32).to_le_bytes())?;
+        out.write_all(&((us % 1_000_000) as u32).to_le_bytes())?;
+        out.write_all(&(f.data.len() as u32).to_le_bytes())?;
+        out.write_all(&(f.data.len() as u32).to_le_bytes())?;
+        out.write_all(&f.data)?;
+    }
+    out.flush()
+}
+
 fn main() {
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--write-pcaps") {
+        let dir = std::path::PathBuf::from(args.get(i + 1).expect("--write-pcaps DIR"));
+        std::fs::create_dir_all(&dir).expect("create the directory");
+        for s in shapes() {
+            let path = dir.join(format!("{}.pcap", s.name));
+            write_pcap(&path, &s.frames).expect("write the capture");
+            println!("{}", path.display());
+        }
+        return;
+    }
+    let filter: Option<String> = args.iter().find(|a| !a.starts_with('-')).cloned();
     let rules = bundled();
     let mut ordinary_ns_per_byte = None;
     println!(

@@ -9,6 +9,10 @@
 #   tcpreplay    the live-capture tests replay pcaps/ onto veth pairs with it
 #   systemd, logrotate  the tests check dist/'s unit and logrotate snippet with
 #                systemd-analyze and logrotate -d
+#   rsyslog, rsyslog-gnutls, redis-server, openssl
+#                the shipping tests (tests/shipping.rs) start their own rsyslogd (UDP,
+#                TCP, and TLS through the gtls driver) and redis-server, with certificates
+#                made by openssl
 #   cargo-fuzz   (with cargo install) builds and runs the fuzz targets of fuzz/; make test
 #                runs each briefly. Under CI=true a failed install is an error; elsewhere
 #                the fuzz step is then skipped with a message.
@@ -25,6 +29,9 @@ command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v logrotate >/dev/null 2>&1 || need+=(logrotate)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
+dpkg -s rsyslog-gnutls >/dev/null 2>&1 || need+=(rsyslog-gnutls)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: installing ${need[*]}"

@@ -8,6 +8,7 @@
 //! defragmenter, reassembly memory, counters), so several workers can run side by side, each
 //! on its own share of the flows. Packet time drives every timeout.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::capture::RawPacket;
@@ -307,7 +308,7 @@ struct FlowState {
     /// The first transaction whose request has not been inspected on its own yet.
     next_request: u64,
     /// Transactions whose request was inspected before they finished.
-    requests_inspected: Vec<InspectedRequest>,
+    requests_inspected: AwaitingAnswers,
     /// The first packet was a SYN or a SYN/ACK (the handshake was captured, at least in part).
     opened_with_syn: bool,
     /// The first packet was a SYN/ACK: only the responder's half of the handshake was seen.
@@ -340,6 +341,75 @@ impl InspectedRequest {
     }
 }
 
+/// A flow's requests inspected before their answers, in `tx_id` order, with the heap bytes
+/// they hold kept as a running total: the flow is charged at every packet, and a walk over 400
+/// pipelined requests there was a walk per packet.
+#[derive(Default)]
+struct AwaitingAnswers {
+    list: VecDeque<InspectedRequest>,
+    heap: usize,
+}
+
+impl AwaitingAnswers {
+    fn push(&mut self, request: InspectedRequest) {
+        self.heap += request.heap_bytes();
+        self.list.push_back(request);
+    }
+
+    /// Takes the entry of `tx_id` (the oldest one, as answers come in order).
+    fn take(&mut self, tx_id: u64) -> Option<InspectedRequest> {
+        let i = self.list.iter().position(|r| r.tx_id == tx_id)?;
+        let request = self.list.remove(i)?;
+        self.heap = self.heap.saturating_sub(request.heap_bytes());
+        Some(request)
+    }
+
+    /// A later request is about to be inspected: the entries still judged by the flow's own
+    /// bits keep a copy of them as they are. Those are the newest ones (every older one got
+    /// its copy when the request after it came), so the walk stops at the first with a copy.
+    fn keep_bits(&mut self, bits: &FlowDetectState) {
+        for r in self.list.iter_mut().rev() {
+            if r.bits.is_some() {
+                break;
+            }
+            let before = r.heap_bytes();
+            r.bits = Some(bits.clone());
+            self.heap = self.heap.saturating_sub(before) + r.heap_bytes();
+        }
+    }
+
+    /// Carries the changes that took `before` to `after` over to every entry's copy.
+    fn apply_changes(&mut self, before: &FlowDetectState, after: &FlowDetectState) {
+        for r in &mut self.list {
+            let held = r.heap_bytes();
+            if let Some(b) = &mut r.bits {
+                b.apply_changes(before, after);
+            }
+            self.heap = self.heap.saturating_sub(held) + r.heap_bytes();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.heap = 0;
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.list.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        debug_assert_eq!(
+            self.heap,
+            self.list
+                .iter()
+                .map(InspectedRequest::heap_bytes)
+                .sum::<usize>()
+        );
+        self.list.capacity() * std::mem::size_of::<InspectedRequest>() + self.heap
+    }
+}
+
 impl FlowState {
     /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
     /// HTTP state, the overhead of its held TCP pieces, detection state.
@@ -349,12 +419,7 @@ impl FlowState {
             + self.tls.heap_bytes()
             + self.session.held_segments() * PIECE_OVERHEAD
             + self.detect.heap_bytes()
-            + self.requests_inspected.capacity() * std::mem::size_of::<InspectedRequest>()
-            + self
-                .requests_inspected
-                .iter()
-                .map(InspectedRequest::heap_bytes)
-                .sum::<usize>()
+            + self.requests_inspected.heap_bytes()
     }
 
     /// The side that sent a packet from `src`.
@@ -502,11 +567,7 @@ impl Detection {
         for tx in finished.iter() {
             self.alerts.clear();
             let now = tx.completed_at.ts;
-            let early = flow
-                .requests_inspected
-                .iter()
-                .position(|r| r.tx_id == tx.tx_id)
-                .map(|i| flow.requests_inspected.swap_remove(i));
+            let early = flow.requests_inspected.take(tx.tx_id);
             match early {
                 Some(InspectedRequest {
                     mut matched_either,
@@ -529,11 +590,7 @@ impl Detection {
                     );
                     if before != bits {
                         flow.detect.apply_changes(&before, &bits);
-                        for r in &mut flow.requests_inspected {
-                            if let Some(b) = &mut r.bits {
-                                b.apply_changes(&before, &bits);
-                            }
-                        }
+                        flow.requests_inspected.apply_changes(&before, &bits);
                     }
                 }
                 Some(InspectedRequest {
@@ -662,11 +719,7 @@ impl Detection {
             *next_request = tx.tx_id + 1;
             self.alerts.clear();
             // Pipelining: the answers still awaited keep the bits their requests left.
-            for r in requests_inspected.iter_mut() {
-                if r.bits.is_none() {
-                    r.bits = Some(detect.clone());
-                }
-            }
+            requests_inspected.keep_bits(detect);
             let mut matched_either = Vec::new();
             self.rules.inspect_http_side(
                 &meta,
@@ -1071,7 +1124,7 @@ impl Worker {
                     bytes: [0; 2],
                     detect: FlowDetectState::new(),
                     next_request: 0,
-                    requests_inspected: Vec::new(),
+                    requests_inspected: AwaitingAnswers::default(),
                     opened_with_syn: segment.flags.syn(),
                     opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
                     checksum_trust,

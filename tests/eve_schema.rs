@@ -91,3 +91,56 @@ fn schema_rejects_a_wrongly_typed_record() {
     let unknown = serde_json::json!({"timestamp":"2021-03-03T10:00:00.000000+0000","event_type":"http","exhound_extra":1});
     assert!(!validator.is_valid(&unknown));
 }
+
+#[test]
+fn stats_records_with_shipping_counters_validate() {
+    // A shipping output (here to a port nothing listens on) adds its counters to every
+    // `stats` record: they too must fit the schema.
+    let Some(schema_file) = schema_file() else {
+        return;
+    };
+    let schema_text = std::fs::read_to_string(schema_file).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pcaps/exchange/chain-proxylogon-testanull-keepalive.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
+        .args([
+            "replay",
+            "--log-stats",
+            "-q",
+            "--drain-timeout",
+            "0",
+            "-o",
+            "-",
+        ])
+        .args(["-o", &format!("syslog+tcp://127.0.0.1:{port}")])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let mut shipping_stats = 0;
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if record["event_type"] != "stats" {
+            continue;
+        }
+        assert!(
+            record["metadata"]["flowints"]["exhound.ship.0.dropped"].is_u64(),
+            "{line}"
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&record)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{line}\nviolates the EVE schema: {errors:?}"
+        );
+        shipping_stats += 1;
+    }
+    assert!(shipping_stats > 0, "no stats record");
+}

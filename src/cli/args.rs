@@ -1,9 +1,11 @@
 //! Every flag of `exhound`, defined once with its documentation (the doc comment is the help
 //! text), and the conversion of flags into pipeline settings. No other module reads flags.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use exhound::output::ship::Target;
 
 use exhound::pipeline::{ChecksumMode, PipelineConfig};
 use exhound::sensor::{OutputOptions, SensorConfig};
@@ -56,7 +58,8 @@ pub enum Command {
     #[command(
         after_help = BENCH_HELP,
         mut_arg("rules", |a| a.help(BENCH_SETS_HELP)),
-        mut_arg("output", |a| a.help("Write the report (text or JSON) here instead of standard output")),
+        mut_arg("output", |a| a.value_name("FILE").help("Write the report (text or JSON) here instead of standard output")),
+        mut_arg("drain_timeout", |a| a.hide(true)),
     )]
     Bench(BenchArgs),
     /// Write a synthetic capture of Exchange client traffic with attacks mixed in.
@@ -334,9 +337,28 @@ impl LiveArgs {
 /// Flags shared by `replay` and `live`: output, rules, threads and the limits of every stage.
 #[derive(Debug, Args)]
 pub struct SensorArgs {
-    /// Write EVE JSON here instead of standard output (created with mode 0640).
-    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
-    pub output: Option<PathBuf>,
+    /// Where EVE JSON goes; repeat it for several. A path is a file (created with mode
+    /// 0640), `-` standard output (the default when no path is given). A URL ships every
+    /// record as it is written: `syslog://HOST[:514]` (RFC 5424 over UDP),
+    /// `syslog+tcp://HOST[:514]` (octet counting), `syslog+tls://HOST[:6514]?ca=FILE`
+    /// (add `&cert=FILE&key=FILE` for a client certificate, `&name=NAME` for the name the
+    /// server's certificate must carry), `redis://HOST[:6379]/KEY` (RPUSH to a list; add
+    /// `?mode=channel` to PUBLISH, `?mode=lpush` for LPUSH). Syslog URLs take
+    /// `facility=NAME` (default local5), every URL `queue=N` (records held while the
+    /// receiver is slow or away; default 10000). With only URLs nothing goes to standard
+    /// output (add `-o -`).
+    #[arg(short, long, value_name = "FILE|URL", value_parser = parse_output, help_heading = "Output")]
+    pub output: Vec<OutputArg>,
+
+    /// Seconds to wait at the end for the shipping outputs to send what they still hold;
+    /// what is left then is dropped, counted and reported.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        help_heading = "Output"
+    )]
+    pub drain_timeout: u64,
 
     /// Write one EVE `http` record per HTTP transaction (alerts are always written).
     #[arg(long, help_heading = "Output")]
@@ -455,7 +477,84 @@ pub struct SensorArgs {
     pub defrag_timeout: u64,
 }
 
+/// One `--output`: a file, standard output, or a receiver to ship records to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputArg {
+    /// A file.
+    File(PathBuf),
+    /// Standard output (`-`).
+    Stdout,
+    /// A syslog or Redis receiver.
+    Ship(Target),
+}
+
+/// Parses one `--output`: `-`, a URL (`scheme://…`, checked here), or a path.
+pub fn parse_output(s: &str) -> Result<OutputArg, String> {
+    if s == "-" {
+        return Ok(OutputArg::Stdout);
+    }
+    let scheme = s.split_once("://").map(|(scheme, _)| scheme);
+    let looks_like_url = scheme.is_some_and(|sc| {
+        !sc.is_empty()
+            && sc
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if looks_like_url {
+        return Target::parse(s)
+            .map(OutputArg::Ship)
+            .map_err(|e| e.to_string());
+    }
+    if s.is_empty() {
+        return Err("an empty path".into());
+    }
+    Ok(OutputArg::File(PathBuf::from(s)))
+}
+
+/// Where the EVE lines are written (besides the receivers they are shipped to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EveSink<'a> {
+    /// A file.
+    File(&'a Path),
+    /// Standard output.
+    Stdout,
+    /// Nowhere: only shipped.
+    None,
+}
+
 impl SensorArgs {
+    /// Where the EVE lines are written: the one path or `-` given; with none, standard
+    /// output, unless records are shipped.
+    pub fn eve_sink(&self) -> anyhow::Result<EveSink<'_>> {
+        let mut sinks = self.output.iter().filter_map(|o| match o {
+            OutputArg::File(p) => Some(EveSink::File(p)),
+            OutputArg::Stdout => Some(EveSink::Stdout),
+            OutputArg::Ship(_) => None,
+        });
+        let first = sinks.next();
+        if sinks.next().is_some() {
+            anyhow::bail!(
+                "--output: give at most one file (or `-`); repeat --output for syslog:// and redis:// receivers"
+            );
+        }
+        Ok(match first {
+            Some(sink) => sink,
+            None if self.ship_targets().is_empty() => EveSink::Stdout,
+            None => EveSink::None,
+        })
+    }
+
+    /// The receivers records are shipped to, in the order given.
+    pub fn ship_targets(&self) -> Vec<Target> {
+        self.output
+            .iter()
+            .filter_map(|o| match o {
+                OutputArg::Ship(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The pipeline settings these flags ask for.
     pub fn pipeline_config(&self) -> PipelineConfig {
         let mut c = PipelineConfig::default();
@@ -672,5 +771,65 @@ mod tests {
     #[test]
     fn a_path_is_required() {
         assert!(Cli::try_parse_from(["exhound", "replay"]).is_err());
+    }
+
+    fn replay(args: &[&str]) -> Result<ReplayArgs, clap::Error> {
+        let mut all = vec!["exhound", "replay"];
+        all.extend_from_slice(args);
+        all.push("x.pcap");
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Replay(a) => a,
+            _ => panic!("not replay"),
+        })
+    }
+
+    #[test]
+    fn outputs_files_stdout_and_urls() {
+        let a = replay(&[]).unwrap();
+        assert_eq!(a.sensor.eve_sink().unwrap(), EveSink::Stdout);
+        assert!(a.sensor.ship_targets().is_empty());
+        let a = replay(&["-o", "eve.json"]).unwrap();
+        assert_eq!(
+            a.sensor.eve_sink().unwrap(),
+            EveSink::File(Path::new("eve.json"))
+        );
+        let a = replay(&[
+            "-o",
+            "syslog+tcp://127.0.0.1:1514",
+            "--output",
+            "redis://r/eve",
+        ])
+        .unwrap();
+        // Only receivers: nothing on standard output.
+        assert_eq!(a.sensor.eve_sink().unwrap(), EveSink::None);
+        let t = a.sensor.ship_targets();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].port, 1514);
+        let a = replay(&["-o", "-", "-o", "syslog://h"]).unwrap();
+        assert_eq!(a.sensor.eve_sink().unwrap(), EveSink::Stdout);
+        assert_eq!(a.sensor.drain_timeout, 10);
+        // A path that is not a URL stays a path.
+        let a = replay(&["-o", "logs/a:b.json"]).unwrap();
+        assert_eq!(
+            a.sensor.eve_sink().unwrap(),
+            EveSink::File(Path::new("logs/a:b.json"))
+        );
+        let a = replay(&["-o", "a.json", "-o", "b.json"]).unwrap();
+        let e = a.sensor.eve_sink().unwrap_err().to_string();
+        assert!(e.contains("at most one file"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_url_names_the_flag_and_the_fault() {
+        let e = replay(&["-o", "syslog+tls://siem:6514"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--output"), "{e}");
+        assert!(e.contains("needs ca=FILE"), "{e}");
+        let e = replay(&["-o", "http://x"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--output") && e.contains("unknown scheme `http`"),
+            "{e}"
+        );
     }
 }

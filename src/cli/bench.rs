@@ -102,7 +102,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         report::text(&report)
     };
-    write_report(s.output.as_deref(), &text)?;
+    write_report(bench_report_path(s)?, &text)?;
     Ok(ExitCode::from(EXIT_OK))
 }
 
@@ -230,4 +230,17 @@ fn write_report(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
                 .context("writing the report")
         }
     }
+}
+
+/// Where `bench` writes its report: the one `--output` path (standard output without one).
+fn bench_report_path(s: &super::args::SensorArgs) -> anyhow::Result<Option<&Path>> {
+    if !s.ship_targets().is_empty() {
+        anyhow::bail!(
+            "--output: bench writes a report to a file; receivers (URLs) are for replay and live"
+        );
+    }
+    Ok(match s.eve_sink()? {
+        super::args::EveSink::File(p) => Some(p),
+        _ => None,
+    })
 }

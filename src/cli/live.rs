@@ -46,7 +46,8 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     let s = &args.sensor;
     let signals = Signals::install().context("installing signal handlers")?;
     let rules = super::rules::for_sensor(&s.rules)?;
-    let mut output = EveOutput::open(s.output.as_deref(), true)?;
+    let mut output = EveOutput::open(s.eve_sink()?, true)?;
+    output.ship_to(s.ship_targets())?;
     output.reopen_on(Arc::clone(&signals.reopen));
     output.flush_every(Duration::from_secs(1));
     let config = LiveConfig {
@@ -114,7 +115,10 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
         kernel: Some(capture.kernel_counters()),
     };
     let report = sensor.finish(stats_every.is_some(), Some(moment))?;
-    let (out, stats) = EveOutput::closed(report)?;
+    let (mut out, stats) = EveOutput::closed(report)?;
+    // The receivers get a bounded time to take what their queues still hold.
+    let shipped = out.close_shipping(Duration::from_secs(s.drain_timeout));
+    super::output::report_shipping(&shipped, s.quiet);
     drop(pidfile);
     if !s.quiet {
         let run = RunFacts {

@@ -1,5 +1,7 @@
 //! Where the sensor's EVE lines go: a file (created with mode 0640, reopened on SIGHUP so
-//! that logrotate can move it) or standard output; and the alert tallies of the summary.
+//! that logrotate can move it) or standard output, and the receivers they are shipped to
+//! (syslog, Redis: each line is handed to their queues without waiting); and the alert
+//! tallies of the summary.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -13,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use exhound::sensor::{AlertNote, Destination, SensorReport, SensorStats};
+use exhound::output::ship::{ShipCounts, Shipper, Target};
+use exhound::sensor::{AlertNote, Destination, OutputCounters, SensorReport, SensorStats};
+
+use super::args::EveSink;
 
 /// Alerts per signature and per client → server pair, for the summary.
 #[derive(Default)]
@@ -77,19 +82,31 @@ pub struct EveOutput {
     /// The alerts written.
     pub tally: AlertTally,
     alerts: Arc<AtomicU64>,
+    /// The receivers every line is shipped to.
+    ships: Vec<Shipper>,
+    /// Whether lines go to a file or standard output at all.
+    writes: bool,
 }
 
 impl EveOutput {
-    /// Writes to `path` (truncated, or appended to with `append`), or to standard output.
-    pub fn open(path: Option<&Path>, append: bool) -> anyhow::Result<EveOutput> {
-        let sink: Box<dyn Write + Send> = match path {
-            Some(p) => Box::new(
-                open_file(p, append).with_context(|| format!("cannot create {}", p.display()))?,
+    /// Writes to a file (truncated, or appended to with `append`), to standard output, or
+    /// nowhere (when the lines are only shipped).
+    pub fn open(to: EveSink<'_>, append: bool) -> anyhow::Result<EveOutput> {
+        let (sink, path): (Box<dyn Write + Send>, _) = match to {
+            EveSink::File(p) => (
+                Box::new(
+                    open_file(p, append)
+                        .with_context(|| format!("cannot create {}", p.display()))?,
+                ),
+                Some(p.to_path_buf()),
             ),
-            None => Box::new(io::stdout()),
+            EveSink::Stdout => (Box::new(io::stdout()), None),
+            EveSink::None => (Box::new(io::sink()), None),
         };
         Ok(EveOutput {
-            path: path.map(Path::to_path_buf),
+            writes: to != EveSink::None,
+            ships: Vec::new(),
+            path,
             writer: BufWriter::with_capacity(1 << 16, sink),
             reopen: None,
             flush_every: None,
@@ -119,8 +136,33 @@ impl EveOutput {
     pub fn name(&self) -> String {
         match &self.path {
             Some(p) => p.display().to_string(),
-            None => "standard output".to_string(),
+            None if self.writes => "standard output".to_string(),
+            None => "no file".to_string(),
         }
+    }
+
+    /// Ships every line to `targets` too: starts their queues and sender threads.
+    pub fn ship_to(&mut self, targets: Vec<Target>) -> anyhow::Result<()> {
+        for t in targets {
+            let url = t.url.clone();
+            let shipper = Shipper::start(t).with_context(|| format!("--output {url}"))?;
+            self.ships.push(shipper);
+        }
+        Ok(())
+    }
+
+    /// Closes the shipping outputs: each gets up to `wait` to send what it still holds.
+    /// Their URLs and final counts (whatever was not sent is dropped).
+    pub fn close_shipping(&mut self, wait: Duration) -> Vec<(String, ShipCounts)> {
+        let until = Instant::now() + wait;
+        self.ships
+            .drain(..)
+            .map(|mut s| {
+                let left = until.saturating_duration_since(Instant::now());
+                let counts = s.close(left);
+                (s.url().to_string(), counts)
+            })
+            .collect()
     }
 
     /// Writes out what is buffered.
@@ -171,6 +213,15 @@ fn open_file(path: &Path, append: bool) -> io::Result<File> {
 impl Destination for EveOutput {
     fn line(&mut self, line: &[u8]) -> io::Result<()> {
         self.reopen_if_asked()?;
+        if !self.ships.is_empty() {
+            let shared: Arc<[u8]> = Arc::from(line);
+            for s in &self.ships {
+                s.offer(&shared);
+            }
+        }
+        if !self.writes {
+            return Ok(());
+        }
         // Whole lines only: BufWriter hands the file whole buffers of whole lines, so a
         // file cut short by a crash still ends with a whole line.
         self.writer.write_all(line)?;
@@ -191,5 +242,35 @@ impl Destination for EveOutput {
     fn flush(&mut self) -> io::Result<()> {
         self.reopen_if_asked()?;
         EveOutput::flush(self)
+    }
+
+    fn counters(&self) -> Vec<OutputCounters> {
+        self.ships
+            .iter()
+            .map(|s| {
+                let c = s.counts();
+                OutputCounters {
+                    sent: c.sent,
+                    queued: c.queued,
+                    dropped: c.dropped,
+                    failures: c.failures,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reports on standard error what each shipping output sent and dropped: always when
+/// records were dropped, else unless `quiet`.
+pub fn report_shipping(shipped: &[(String, ShipCounts)], quiet: bool) {
+    for (url, c) in shipped {
+        if c.dropped > 0 {
+            eprintln!(
+                "exhound: output {url}: {} sent, {} dropped (not sent: receiver away or slow, or queue full)",
+                c.sent, c.dropped
+            );
+        } else if !quiet {
+            eprintln!("exhound: output {url}: {} sent, 0 dropped", c.sent);
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,7 +32,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let s = &args.sensor;
     let signals = Signals::install().context("installing signal handlers")?;
-    let mut output = EveOutput::open(s.output.as_deref(), false)?;
+    let mut output = EveOutput::open(s.eve_sink()?, false)?;
+    output.ship_to(s.ship_targets())?;
     output.reopen_on(Arc::clone(&signals.reopen));
     let alerts = output.alerts_counter();
     let rules = super::rules::for_sensor(&s.rules)?;
@@ -81,7 +82,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     reader.progress.done();
     let report = sensor.finish(s.log_stats, None)?;
-    let (out, stats) = EveOutput::closed(report)?;
+    let (mut out, stats) = EveOutput::closed(report)?;
+    // The receivers get a bounded time to take what their queues still hold.
+    let shipped = out.close_shipping(Duration::from_secs(s.drain_timeout));
+    super::output::report_shipping(&shipped, s.quiet);
     if !s.quiet {
         let run = RunFacts {
             command: "replay",

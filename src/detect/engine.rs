@@ -500,11 +500,7 @@ impl RuleSet {
         };
         let mut bufs = TxBuffers::new(tx, side);
         self.collect_candidates(group, flow_state, worker, |key, scan| {
-            if let Some(inst) = bufs.get(key) {
-                for b in inst {
-                    scan(b.as_ref());
-                }
-            }
+            bufs.scan_all(key, scan);
         });
         let dir = match side {
             TxSide::Request => AlertDirection::ToServer,

@@ -62,7 +62,13 @@ impl Cookies {
     /// Parses one `Cookie` header value, appending its cookies.
     pub fn parse_header(&mut self, value: &[u8]) {
         let mut seen_cookie = false;
-        for segment in value.split(|b| *b == b';') {
+        let segments = memchr::memchr_iter(b';', value).count() + 1;
+        self.0.reserve(segments, value.len());
+        let mut rest = value;
+        while !rest.is_empty() {
+            let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+            let segment = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
             let segment = trim(segment);
             if segment.is_empty() {
                 continue;

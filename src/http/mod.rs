@@ -179,18 +179,26 @@ impl Headers {
         self.0.iter()
     }
 
+    /// Every header line's text `Name: value`, one after another, with nothing between
+    /// them: each line of [`Headers::iter_with_lines`] is a slice of it.
+    pub fn bytes(&self) -> &[u8] {
+        self.0.bytes()
+    }
+
+    /// The header lines, each with its text `Name: value` (the value's trailing spaces and
+    /// tabs left out), borrowed.
+    pub fn iter_with_lines(&self) -> impl Iterator<Item = (Header<'_>, &[u8])> + '_ {
+        self.0.iter_with_lines()
+    }
+
     /// The first value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value)
+        self.all(name).next()
     }
 
     /// Every value of `name` (case-insensitive), in wire order.
-    pub fn all<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h [u8]> + 'h {
-        self.iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value)
+    pub fn all<'h, 'n>(&'h self, name: &'n str) -> impl Iterator<Item = &'h [u8]> + use<'h, 'n> {
+        self.0.values_of(name.as_bytes())
     }
 
     /// Every value of `name` joined with `", "`, as Suricata presents duplicate headers.
@@ -211,10 +219,8 @@ impl Headers {
     /// The value of `name`: borrowed when it occurs once, every value [`Headers::joined`]
     /// when it occurs more than once.
     pub fn value(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        let mut values = self
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()));
-        let first = values.next()?.value;
+        let mut values = self.all(name);
+        let first = values.next()?;
         match values.next() {
             None => Some(Cow::Borrowed(first)),
             Some(_) => self.joined(name).map(Cow::Owned),

@@ -127,13 +127,21 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
 
 type Parsed<T> = httparse::Result<T>;
 
-/// `httparse` with a stack array of header slots, then a heap array of `max_headers`.
+/// `httparse` with a stack array of header slots, then a heap array of `max_headers`. A block
+/// with more lines than the stack array has slots goes to the heap array at once rather than
+/// being parsed twice (the choice never changes the result, only what it costs).
 fn run_request(
     config: &httparse::ParserConfig,
     buf: &[u8],
     max_headers: usize,
 ) -> Parsed<(usize, Headers)> {
     let inline = max_headers.min(INLINE_HEADERS);
+    // The request line, `inline` header lines and the blank line.
+    let fits_inline = memchr::memchr_iter(b'\n', buf).nth(inline + 1).is_none();
+    if !fits_inline && max_headers > inline {
+        let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+        return run_request_with(config, buf, &mut slots);
+    }
     let result = {
         let mut slots = [httparse::EMPTY_HEADER; INLINE_HEADERS];
         run_request_with(config, buf, &mut slots[..inline])
@@ -261,6 +269,13 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
 /// skipped, as `httparse` skips them; a blank-led line before the first header is the
 /// whitespace HTTP.sys tolerates after the request line, not a continuation.
 fn unfold(block: &[u8]) -> Option<Headers> {
+    // A continuation line follows a line feed: without a blank after any, nothing is folded
+    // (one vectorised pass instead of splitting every line).
+    let blank_led =
+        memchr::memchr_iter(b'\n', block).any(|lf| matches!(block.get(lf + 1), Some(b' ' | b'\t')));
+    if !blank_led {
+        return None;
+    }
     let lines = || {
         block
             .split(|b| *b == b'\n')

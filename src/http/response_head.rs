@@ -22,6 +22,8 @@
 //! Which headers frame the body (and how leniently their values are read) is decided in
 //! [`super::body`]; this module only splits the head.
 
+use std::borrow::Cow;
+
 use super::parser::Head;
 use super::{Headers, HttpResponse};
 
@@ -47,9 +49,10 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
     let (protocol, status, reason) = split_status_line(line);
     let http11 = protocol == b"HTTP/1.1";
 
-    let mut headers = Headers::with_capacity(16, buf.len().saturating_sub(head_start));
+    let mut headers = Headers::with_capacity(32, buf.len().saturating_sub(head_start));
     // The header being gathered (while `open`): it may still be continued by a folded line.
-    let mut current: Vec<u8> = Vec::new();
+    // Borrowed from `buf` until a continuation is joined to it.
+    let mut current: Cow<'_, [u8]> = Cow::Borrowed(&[]);
     let mut open = false;
     let mut pos = head_start;
     loop {
@@ -84,25 +87,22 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
         match data.first() {
             // A continuation with nothing before it starts the header itself.
             Some(b' ' | b'\t') | None if !open => {
-                current.clear();
-                current.extend_from_slice(data);
+                current = Cow::Borrowed(data);
                 open = true;
             }
             Some(b' ' | b'\t') | None => {
                 if http11 && data.contains(&b':') && current.contains(&b':') {
                     push_header(&mut headers, &current);
-                    current.clear();
-                    current.extend_from_slice(data.get(1..).unwrap_or_default());
+                    current = Cow::Borrowed(data.get(1..).unwrap_or_default());
                 } else {
-                    current.extend_from_slice(data);
+                    current.to_mut().extend_from_slice(data);
                 }
             }
             Some(_) => {
                 if open {
                     push_header(&mut headers, &current);
                 }
-                current.clear();
-                current.extend_from_slice(data);
+                current = Cow::Borrowed(data);
                 open = true;
             }
         }
@@ -122,7 +122,7 @@ pub(crate) fn looks_like_status_line(buf: &[u8]) -> Option<bool> {
         .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0))
         .count();
     let word = &buf[lead..buf.len().min(lead + 4)];
-    if !b"http".starts_with(&word.to_ascii_lowercase()) {
+    if !word.eq_ignore_ascii_case(&b"http"[..word.len()]) {
         Some(false)
     } else if word.len() == 4 {
         Some(true)

@@ -7,6 +7,7 @@
 //! leaves room (`metadata.flowvars`, `metadata.flowints`).
 
 pub mod eve;
+pub mod ship;
 pub mod stats;
 
 pub use eve::FlowFacts;

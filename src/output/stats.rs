@@ -152,6 +152,14 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     }
     put("memory.peak", w.memory_peak);
     put("eve.records", s.records);
+    // Shipping outputs (syslog, Redis), numbered in the order they were given. Only when
+    // there are some: their counts depend on the receivers, not on the input.
+    for (i, o) in s.outputs.iter().enumerate() {
+        put(&format!("ship.{i}.sent"), o.sent);
+        put(&format!("ship.{i}.queued"), o.queued);
+        put(&format!("ship.{i}.dropped"), o.dropped);
+        put(&format!("ship.{i}.failures"), o.failures);
+    }
     let record = StatsRecord {
         timestamp: format_timestamp(c.time),
         event_type: "stats",
@@ -173,7 +181,7 @@ struct StatsRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sensor::stats::{CaptureCounters, KernelCounters};
+    use crate::sensor::stats::{CaptureCounters, KernelCounters, OutputCounters};
     use crate::time::Timestamp;
 
     #[test]
@@ -192,6 +200,15 @@ mod tests {
         s.workers.http.transactions = 5;
         s.workers.stream.rst_invalid = 1;
         s.workers.detect.alerts = 7;
+        s.outputs = vec![
+            OutputCounters::default(),
+            OutputCounters {
+                sent: 5,
+                queued: 2,
+                dropped: 1,
+                failures: 3,
+            },
+        ];
         let line = stats_line(&s);
         let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["timestamp"], "2021-03-03T10:00:00.000005+0000");
@@ -206,6 +223,11 @@ mod tests {
         let own = &v["metadata"]["flowints"];
         assert_eq!(own["exhound.capture.queue_drops"], 7);
         assert_eq!(own["exhound.capture.queue_drops.worker1"], 4);
+        assert_eq!(own["exhound.ship.0.sent"], 0);
+        assert_eq!(own["exhound.ship.1.sent"], 5);
+        assert_eq!(own["exhound.ship.1.queued"], 2);
+        assert_eq!(own["exhound.ship.1.dropped"], 1);
+        assert_eq!(own["exhound.ship.1.failures"], 3);
         // A replay has no kernel counters.
         let replay = SensorStats {
             capture: CaptureCounters::default(),
@@ -213,5 +235,9 @@ mod tests {
         };
         let v: Value = serde_json::from_slice(&stats_line(&replay)).unwrap();
         assert!(v["stats"].get("capture").is_none());
+        // No shipping output, no shipping counters.
+        assert!(v["metadata"]["flowints"]
+            .get("exhound.ship.0.sent")
+            .is_none());
     }
 }

@@ -17,7 +17,7 @@ use crate::output;
 use crate::pipeline::WorkerStats;
 
 use super::batch::{AlertNote, OrderKey, Record, RecordKind, WorkerMessage};
-use super::stats::{CaptureCounters, SensorStats};
+use super::stats::{CaptureCounters, OutputCounters, SensorStats};
 
 /// Where the ordered EVE lines go.
 pub trait Destination: Send {
@@ -29,6 +29,11 @@ pub trait Destination: Send {
     /// buffered.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+    /// The counters of the outputs that ship records elsewhere, for `stats` records (none
+    /// by default).
+    fn counters(&self) -> Vec<OutputCounters> {
+        Vec::new()
     }
 }
 
@@ -164,12 +169,13 @@ impl<D: Destination> Merger<D> {
                 if entry.0.len() == workers {
                     if let Some((stats, capture)) = self.marks.remove(&r.key.position) {
                         let all: Vec<&WorkerStats> = stats.iter().collect();
-                        let s = SensorStats::new(
+                        let mut s = SensorStats::new(
                             (*capture).clone(),
                             &all,
                             &self.shared.stats,
                             self.records,
                         );
+                        s.outputs = self.destination.counters();
                         self.write(&output::stats::stats_line(&s));
                     }
                 }
@@ -201,7 +207,9 @@ impl<D: Destination> Merger<D> {
     /// The sensor's counters: `capture`'s, the finished workers', the output's.
     pub fn stats(&self, capture: CaptureCounters) -> SensorStats {
         let all: Vec<&WorkerStats> = self.finished.iter().flatten().collect();
-        SensorStats::new(capture, &all, &self.shared.stats, self.records)
+        let mut s = SensorStats::new(capture, &all, &self.shared.stats, self.records);
+        s.outputs = self.destination.counters();
+        s
     }
 
     /// The destination, and the first write error.

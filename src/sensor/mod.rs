@@ -44,7 +44,7 @@ use crate::time::Timestamp;
 pub use batch::AlertNote;
 pub use dispatch::{DispatchConfig, Dispatcher, SHARDS};
 pub use merge::{Destination, Merger};
-pub use stats::{CaptureCounters, KernelCounters, SensorStats, StatsMoment};
+pub use stats::{CaptureCounters, KernelCounters, OutputCounters, SensorStats, StatsMoment};
 pub use worker::{OutputOptions, WorkerThread};
 
 /// How the sensor runs.

@@ -50,6 +50,20 @@ pub struct CaptureCounters {
     pub queue_drops: Vec<u64>,
 }
 
+/// The counters of one output that ships records elsewhere (syslog, Redis), as the
+/// destination reports them when a `stats` record is made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputCounters {
+    /// Records the receiver took.
+    pub sent: u64,
+    /// Records waiting to be sent.
+    pub queued: u64,
+    /// Records dropped (queue full, or could not travel).
+    pub dropped: u64,
+    /// Connections that failed or broke.
+    pub failures: u64,
+}
+
 /// Every counter of the sensor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SensorStats {
@@ -59,6 +73,8 @@ pub struct SensorStats {
     pub workers: WorkerStats,
     /// EVE records written.
     pub records: u64,
+    /// The shipping outputs', in the order they were given (none: no such output).
+    pub outputs: Vec<OutputCounters>,
 }
 
 impl SensorStats {
@@ -80,6 +96,7 @@ impl SensorStats {
             capture,
             workers: sum,
             records,
+            outputs: Vec::new(),
         }
     }
 
