@@ -123,6 +123,9 @@ mod seeds {
                 put("pipeline", &format!("{name}-built"), &built)?;
                 put("sensor", &format!("{name}-built"), &built)?;
                 put("http", &name, &http_events(flow))?;
+                if path.components().any(|c| c.as_os_str() == "tls") {
+                    put("tls", &name, &http_events(flow))?;
+                }
             }
         }
         for (name, seed) in compressed_exchanges() {

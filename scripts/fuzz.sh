@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(pcap_reader decode reassembly http rules pipeline sensor)
+ALL_TARGETS=(pcap_reader decode reassembly http tls rules pipeline sensor)
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")

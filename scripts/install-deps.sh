@@ -3,6 +3,8 @@
 #   libpcap-dev  the pcap crate links libpcap
 #   tshark       the end-to-end tests compare exhound's HTTP view with Wireshark's
 #   tcpdump      scripts/capture-real.sh records real traffic with it
+#   openssl      tests/tls.rs reads the test certificate's fields with openssl x509
+#                (scripts/capture-tls.sh also runs its s_server)
 #   iproute2     network namespaces for the veth captures and the live-capture tests
 #   tcpreplay    the live-capture tests replay pcaps/ onto veth pairs with it
 #   systemd, logrotate  the tests check dist/'s unit and logrotate snippet with
@@ -21,6 +23,7 @@ need=()
 dpkg -s libpcap-dev >/dev/null 2>&1 || need+=(libpcap-dev)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
@@ -29,7 +32,6 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 dpkg -s rsyslog-gnutls >/dev/null 2>&1 || need+=(rsyslog-gnutls)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: installing ${need[*]}"

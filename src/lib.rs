@@ -6,7 +6,12 @@
 //! capture → decode → flow → stream → http → detect → output
 //!  (pcap)   (L2-L4,  (keys,  (TCP      (HTTP/1.x     (rules)  (EVE JSON)
 //!           defrag)  table)  reassembly) transactions)
+//!                                  ↘ tls ↗
+//!                                 (handshake metadata)
 //! ```
+//!
+//! A connection whose first bytes are a TLS handshake record goes to [`tls`] instead of
+//! [`http`], on any port.
 //!
 //! [`pipeline`] wires the stages together for one worker: it owns a flow table (with the TCP
 //! session and HTTP state of each flow), an IP defragmenter and the counters. Packet time
@@ -32,3 +37,4 @@ pub mod signatures;
 pub mod stream;
 pub mod synth;
 pub mod time;
+pub mod tls;

@@ -24,6 +24,7 @@ use crate::output::eve::flow_id;
 use crate::output::FlowFacts;
 use crate::stream::{ReassemblyMemory, StreamConfig, StreamEvent, StreamStats, TcpSession};
 use crate::time::Timestamp;
+use crate::tls::{TlsConfig, TlsConnection, TlsInfo, TlsStats};
 
 /// Settings of every stage.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct PipelineConfig {
     pub memcap: usize,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// TLS handshake parsing limits.
+    pub tls: TlsConfig,
     /// What to do with segments whose checksums are wrong. By default `auto`.
     pub checksums: ChecksumMode,
     /// Treat a connection seen from one side only (asymmetric routing, a tap on one
@@ -135,6 +138,7 @@ impl Default for PipelineConfig {
             stream: StreamConfig::default(),
             memcap: 480 << 20,
             http: HttpConfig::default(),
+            tls: TlsConfig::default(),
             checksums: ChecksumMode::default(),
             async_oneside: false,
             profile_rules: false,
@@ -146,8 +150,9 @@ impl Default for PipelineConfig {
 /// ordered map's node and the piece's own fields.
 const PIECE_OVERHEAD: usize = 64;
 
-/// Where an alert was raised: the packet, the transaction (for HTTP rules) and the bytes
-/// that matched (the message for HTTP rules, the stream data for stream rules).
+/// Where an alert was raised: the packet, the transaction (for HTTP rules), the bytes
+/// that matched (the message for HTTP rules, the stream data for stream rules) and, on a
+/// TLS connection, its handshake.
 #[derive(Debug, Clone, Copy)]
 pub struct AlertContext<'a> {
     /// The packet the alert is attributed to.
@@ -156,6 +161,8 @@ pub struct AlertContext<'a> {
     pub tx: Option<&'a HttpTransaction>,
     /// The inspected bytes, for stream and packet rules.
     pub payload: &'a [u8],
+    /// The connection's TLS handshake so far, on a TLS connection.
+    pub tls: Option<&'a TlsInfo>,
 }
 
 /// Receives what a worker finds: finished HTTP transactions and alerts.
@@ -164,6 +171,12 @@ pub trait EventSink {
     fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction);
     /// One alert on the flow described by `flow`.
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>);
+    /// The TLS handshake of the flow described by `flow`, once per TLS connection: when
+    /// both directions have told what they tell in clear, or when the connection ends.
+    /// `at` is the packet that completed it. By default ignored.
+    fn tls(&mut self, flow: &FlowFacts, tls: &TlsInfo, at: PacketRef) {
+        let _ = (flow, tls, at);
+    }
 }
 
 /// Packet and decoding counters of one worker.
@@ -200,6 +213,8 @@ pub struct WorkerStats {
     pub stream: StreamStats,
     /// HTTP parsing.
     pub http: HttpStats,
+    /// TLS handshake parsing.
+    pub tls: TlsStats,
     /// Detection.
     pub detect: DetectStats,
     /// Bytes charged to the memory budget at the time of these counters, all shards.
@@ -261,6 +276,7 @@ impl WorkerStats {
         h.bodies_truncated += oh.bodies_truncated;
         h.decode_errors += oh.decode_errors;
         h.pending_overflows += oh.pending_overflows;
+        self.tls.merge(&other.tls);
         self.detect.merge(&other.detect);
         self.memory_used += other.memory_used;
         self.memory_peak += other.memory_peak;
@@ -276,6 +292,7 @@ struct FlowState {
     flow_id: u64,
     session: TcpSession,
     http: HttpConnection,
+    tls: TlsConnection,
     /// The last packet of the flow, which stands for the end of data flushed at the flow's end.
     last_at: PacketRef,
     /// When the flow's first packet was seen.
@@ -399,6 +416,7 @@ impl FlowState {
     fn heap_bytes(&self) -> usize {
         std::mem::size_of::<FlowState>()
             + self.http.heap_bytes()
+            + self.tls.heap_bytes()
             + self.session.held_segments() * PIECE_OVERHEAD
             + self.detect.heap_bytes()
             + self.requests_inspected.heap_bytes()
@@ -414,7 +432,10 @@ impl FlowState {
     }
 
     fn client_side(&self) -> Side {
-        self.http.client().unwrap_or(Side::Initiator)
+        self.http
+            .client()
+            .or_else(|| self.tls.client())
+            .unwrap_or(Side::Initiator)
     }
 
     /// Whether `flow:established` holds: both sides have spoken, or the connection was picked
@@ -511,6 +532,8 @@ struct Detection {
     payload_rules: bool,
     /// Whether a packet rule looks at bytes (else reassembled stream data is not gathered).
     stream_rules: bool,
+    /// Whether any rule inspects TLS handshakes.
+    tls_rules: bool,
     /// Stream bytes the current packet made deliverable, per side.
     stream: [Vec<u8>; 2],
     /// Mid-stream pick-up is on (for `flow:established`).
@@ -624,6 +647,46 @@ impl Detection {
                     at,
                     tx: Some(tx),
                     payload: &[],
+                    tls: None,
+                },
+            );
+        }
+    }
+
+    /// Runs the TLS rules on the flow's handshake and hands out their alerts.
+    fn tls(
+        &mut self,
+        flow: &mut FlowState,
+        facts: &FlowFacts,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        if !self.tls_rules {
+            return;
+        }
+        let meta = flow.meta(self.midstream, self.async_oneside);
+        let Some(info) = flow.tls.info() else {
+            return;
+        };
+        self.alerts.clear();
+        self.rules.inspect_tls(
+            &meta,
+            info,
+            &mut flow.detect,
+            &mut self.state,
+            at.ts,
+            &mut self.alerts,
+        );
+        self.settle();
+        for alert in &self.alerts {
+            sink.alert(
+                facts,
+                alert,
+                AlertContext {
+                    at,
+                    tx: None,
+                    payload: &[],
+                    tls: Some(info),
                 },
             );
         }
@@ -735,6 +798,7 @@ impl Detection {
                             at,
                             tx: None,
                             payload,
+                            tls: flow.tls.info(),
                         },
                     );
                 }
@@ -790,6 +854,7 @@ impl Worker {
             detection: rules.map(|rules| Detection {
                 payload_rules: rules.has_payload_rules(),
                 stream_rules: rules.needs_stream_data(),
+                tls_rules: rules.has_tls_rules(),
                 rules,
                 state: if profile {
                     WorkerDetectState::profiling()
@@ -961,6 +1026,7 @@ impl Worker {
         }
         d.payload_rules = rules.has_payload_rules();
         d.stream_rules = rules.needs_stream_data();
+        d.tls_rules = rules.has_tls_rules();
         d.rules = rules;
     }
 
@@ -1050,6 +1116,7 @@ impl Worker {
                     flow_id: flow_id(at.ts, key.shard_hash()),
                     session,
                     http: HttpConnection::new(),
+                    tls: TlsConnection::new(),
                     last_at: at,
                     start: at.ts,
                     first_packet: at.pcap_cnt,
@@ -1082,6 +1149,9 @@ impl Worker {
         let http_cfg = &self.config.http;
         let http_stats = &mut self.stats.http;
         let http = &mut flow.http;
+        let tls = &mut flow.tls;
+        let tls_cfg = &self.config.tls;
+        let tls_stats = &mut self.stats.tls;
         let mut stream = match &mut self.detection {
             Some(d) if d.stream_rules => Some(&mut d.stream),
             _ => None,
@@ -1098,9 +1168,15 @@ impl Worker {
                 {
                     stream[side.index()].extend_from_slice(bytes);
                 }
-                deliver(http, event, at, http_cfg, http_stats)
+                deliver_tls(tls, event, tls_cfg, tls_stats);
+                if !tls.is_tls() {
+                    deliver(http, event, at, http_cfg, http_stats);
+                }
             },
         );
+        if flow.tls.take_report() {
+            Self::emit_tls(flow, at, &mut self.detection, sink);
+        }
         if let Some(d) = &mut self.detection {
             d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
             d.requests(flow, at, sink);
@@ -1175,6 +1251,9 @@ impl Worker {
         let http = &mut flow.http;
         let http_stats = &mut self.stats.http;
         let http_cfg = &self.config.http;
+        let tls = &mut flow.tls;
+        let tls_cfg = &self.config.tls;
+        let tls_stats = &mut self.stats.tls;
         let at = flow.last_at;
         let Some(sh) = self.shards.get_mut(flow.shard) else {
             return;
@@ -1183,8 +1262,17 @@ impl Worker {
             &self.config.stream,
             &mut sh.memory,
             &mut self.stats.stream,
-            &mut |event| deliver(http, event, at, http_cfg, http_stats),
+            &mut |event| {
+                deliver_tls(tls, event, tls_cfg, tls_stats);
+                if !tls.is_tls() {
+                    deliver(http, event, at, http_cfg, http_stats);
+                }
+            },
         );
+        flow.tls.finish(&mut self.stats.tls);
+        if flow.tls.take_report() {
+            Self::emit_tls(&mut flow, at, &mut self.detection, sink);
+        }
         sh.memory.used = sh.memory.used.saturating_sub(flow.charge);
         sh.recharge_table();
         flow.http.finish(&self.config.http, &mut self.stats.http);
@@ -1195,6 +1283,22 @@ impl Worker {
             &mut self.stats.http,
             sink,
         );
+    }
+
+    /// Hands out the flow's TLS handshake, with the alerts of the TLS rules on it, at `at`.
+    fn emit_tls(
+        flow: &mut FlowState,
+        at: PacketRef,
+        detection: &mut Option<Detection>,
+        sink: &mut dyn EventSink,
+    ) {
+        let facts = flow.facts();
+        if let Some(d) = detection {
+            d.tls(flow, &facts, at, sink);
+        }
+        if let Some(info) = flow.tls.info() {
+            sink.tls(&facts, info, at);
+        }
     }
 
     /// Takes the flow's completed transactions, runs the rules on them and hands out alerts
@@ -1222,6 +1326,20 @@ impl Worker {
         for tx in finished.iter() {
             sink.transaction(&facts, tx);
         }
+    }
+}
+
+/// Hands one stream event to the TLS state of its connection.
+fn deliver_tls(
+    tls: &mut TlsConnection,
+    event: StreamEvent<'_>,
+    cfg: &TlsConfig,
+    stats: &mut TlsStats,
+) {
+    match event {
+        StreamEvent::Data { side, bytes } => tls.on_data(side, bytes, cfg, stats),
+        StreamEvent::Gap { side, .. } => tls.on_gap(side, stats),
+        StreamEvent::Closed { side } => tls.on_close(side, stats),
     }
 }
 

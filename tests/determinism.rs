@@ -100,7 +100,7 @@ fn every_capture_alone_and_all_together() {
                 for f in part {
                     let f = f.to_str().expect("path");
                     same_for(
-                        &["--log-http", "--log-stats", "-q", f],
+                        &["--log-http", "--log-tls", "--log-stats", "-q", f],
                         &["1", "2", "4", "8"],
                     );
                 }
@@ -110,6 +110,7 @@ fn every_capture_alone_and_all_together() {
     let dir = pcaps_dir();
     let all = same_for_every_thread_count(&[
         "--log-http",
+        "--log-tls",
         "--log-stats",
         "-q",
         dir.to_str().expect("path"),
@@ -117,9 +118,10 @@ fn every_capture_alone_and_all_together() {
     let all = records(&all);
     let alerts = all.iter().filter(|r| r["event_type"] == "alert").count();
     let http = all.iter().filter(|r| r["event_type"] == "http").count();
+    let tls = all.iter().filter(|r| r["event_type"] == "tls").count();
     assert!(
-        alerts > 300 && http > 200,
-        "{alerts} alerts, {http} http records"
+        alerts > 300 && http > 200 && tls >= 4,
+        "{alerts} alerts, {http} http records, {tls} tls records"
     );
     // The last record is the final stats record, and it counts what came before.
     let last = all.last().expect("records");

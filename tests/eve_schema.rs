@@ -2,7 +2,8 @@
 //! own EVE JSON schema (`../shared/third-party/suricata-eve-schema.json`, Suricata 8.0.6), so
 //! it feeds any tool that reads Suricata's output. Skips with a message when `../shared` is
 //! absent (a user's clone); under `CI=true` that is a failure (CI lays `../shared` beside the
-//! checkout).
+//! checkout). The `tls` records of `pcaps/tls/`, and alerts carrying `tls`, are checked by
+//! `tests/tls.rs`.
 
 #[path = "support/prereq.rs"]
 mod prereq;
@@ -43,7 +44,14 @@ fn http_alert_and_stats_records_validate_against_suricata_schema() {
     let mut stats = 0;
     for pcap in pcaps() {
         let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
-            .args(["replay", "--log-http", "--payload", "--log-stats", "-q"])
+            .args([
+                "replay",
+                "--log-http",
+                "--log-tls",
+                "--payload",
+                "--log-stats",
+                "-q",
+            ])
             .arg(&pcap)
             .output()
             .unwrap();

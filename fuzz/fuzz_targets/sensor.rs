@@ -26,6 +26,7 @@ fn run(config: u8, frames: &[Frame], threads: usize) -> Vec<Vec<u8>> {
         pipeline: pipeline_config(config),
         output: OutputOptions {
             log_http: true,
+            log_tls: true,
             payload: true,
             pcap_filename: true,
         },

@@ -16,11 +16,12 @@ use exhound::decode::defrag::DefragConfig;
 use exhound::decode::linktype;
 use exhound::detect::rule::{LoadOptions, LoadedRules};
 use exhound::detect::{Alert, DetectConfig, RuleSet};
-use exhound::http::{HttpConfig, HttpTransaction};
+use exhound::http::{HttpConfig, HttpTransaction, PacketRef};
 use exhound::output::{eve, FlowFacts};
 use exhound::pipeline::{AlertContext, EventSink, PipelineConfig};
 use exhound::stream::{ReassemblyMemory, StreamConfig, StreamPolicy};
 use exhound::time::Timestamp;
+use exhound::tls::TlsInfo;
 
 /// Packet time of the first record of an input (2021-03-03T10:00:00Z).
 pub const START: Timestamp = Timestamp(1_614_765_600 * Timestamp::SECOND);
@@ -280,7 +281,21 @@ impl EventSink for EveSink {
             Some(tx) => eve::http_payload(tx, alert.direction),
             None => context.payload.to_vec(),
         };
-        let line = eve::alert_line(flow, alert, context.at, context.tx, Some(&payload), None);
+        let line = eve::alert_line(
+            flow,
+            alert,
+            context.at,
+            context.tx,
+            context.tls,
+            Some(&payload),
+            None,
+        );
+        check_line(&line);
+        self.lines.push(line);
+    }
+
+    fn tls(&mut self, flow: &FlowFacts, tls: &TlsInfo, at: PacketRef) {
+        let line = eve::tls_line(flow, tls, at, Some("fuzz.pcap"));
         check_line(&line);
         self.lines.push(line);
     }

@@ -364,6 +364,11 @@ pub struct SensorArgs {
     #[arg(long, help_heading = "Output")]
     pub log_http: bool,
 
+    /// Write one EVE `tls` record per TLS connection (alerts on TLS connections always
+    /// carry the `tls` object).
+    #[arg(long, help_heading = "Output")]
+    pub log_tls: bool,
+
     /// Add the inspected bytes to each alert (`payload` in base64 and `payload_printable`).
     #[arg(long, help_heading = "Output")]
     pub payload: bool,
@@ -578,6 +583,7 @@ impl SensorArgs {
             pipeline: self.pipeline_config(),
             output: OutputOptions {
                 log_http: self.log_http,
+                log_tls: self.log_tls,
                 payload: self.payload,
                 pcap_filename: !live,
             },

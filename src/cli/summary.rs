@@ -111,6 +111,17 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
         "  HTTP limits      {} bodies truncated, {} bodies not decodable, {} requests given up (too many pending)",
         h.bodies_truncated, h.decode_errors, h.pending_overflows
     );
+    let tl = &w.tls;
+    let _ = writeln!(
+        e,
+        "  TLS              {} connections ({} ClientHellos, {} ServerHellos, {} certificates), {} handshakes incomplete at the end",
+        tl.connections, tl.client_hellos, tl.server_hellos, tl.certificates, tl.incomplete
+    );
+    let _ = writeln!(
+        e,
+        "  TLS given up     {} malformed, {} past the handshake buffer cap, {} at a stream gap",
+        tl.malformed, tl.too_large, tl.gaps
+    );
     let t = &w.detect;
     let _ = writeln!(
         e,

@@ -16,6 +16,11 @@
 //! empty buffer.
 //!
 //! Transforms are applied per rule buffer and cached by (buffer, transform chain).
+//!
+//! The TLS buffers ([`TlsBuffers`]) come from a connection's handshake as the `tls` record
+//! writes it: server name, the server certificate's subject, issuer, serial and SHA-1
+//! fingerprint (Suricata's spellings), each certificate of the chain (DER), JA3/JA3S hash and
+//! string, JA4. A field the handshake did not show (no certificate in TLS 1.3) is `None`.
 
 use std::borrow::Cow;
 
@@ -24,6 +29,7 @@ use crate::http::{
 };
 
 use super::rule::{Buffer, BufferRef};
+use crate::tls::TlsInfo;
 
 /// Which message of a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -336,6 +342,70 @@ fn response_buffer<'a>(
         Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, merged(m, h)))),
         Buffer::HttpResponseHeader => per_header(merged(m, h)),
         _ => None,
+    }
+}
+
+/// One TLS buffer of a handshake (untransformed); `None` when the handshake did not tell it.
+/// `tls.certs` gives one instance per certificate of the chain.
+pub fn tls_buffer(tls: &TlsInfo, buffer: Buffer) -> Option<Vec<Cow<'_, [u8]>>> {
+    fn one(v: &[u8]) -> Option<Vec<Cow<'_, [u8]>>> {
+        Some(vec![Cow::Borrowed(v)])
+    }
+    let cert = tls.server_certificate.as_ref();
+    match buffer {
+        Buffer::TlsSni => one(tls.sni()?),
+        Buffer::TlsCertSubject => one(cert?.subject.as_bytes()),
+        Buffer::TlsCertIssuer => one(cert?.issuer.as_bytes()),
+        Buffer::TlsCertSerial => one(cert?.serial.as_bytes()),
+        Buffer::TlsCertFingerprint => one(cert?.fingerprint.as_bytes()),
+        Buffer::TlsCerts => (!tls.certificates.is_empty()).then(|| {
+            tls.certificates
+                .iter()
+                .map(|c| Cow::Borrowed(c.as_slice()))
+                .collect()
+        }),
+        Buffer::Ja3Hash => one(tls.ja3.as_ref()?.hash.as_bytes()),
+        Buffer::Ja3String => one(tls.ja3.as_ref()?.string.as_bytes()),
+        Buffer::Ja3sHash => one(tls.ja3s.as_ref()?.hash.as_bytes()),
+        Buffer::Ja3sString => one(tls.ja3s.as_ref()?.string.as_bytes()),
+        Buffer::Ja4Hash => one(tls.ja4.as_deref()?.as_bytes()),
+        _ => None,
+    }
+}
+
+/// The TLS buffers of one handshake, computed on first use (transformed ones cached).
+pub struct TlsBuffers<'a> {
+    tls: &'a TlsInfo,
+    cache: Vec<(BufferRef, Option<Instances<'a>>)>,
+}
+
+impl<'a> TlsBuffers<'a> {
+    /// An empty cache for `tls`.
+    pub fn new(tls: &'a TlsInfo) -> TlsBuffers<'a> {
+        TlsBuffers {
+            tls,
+            cache: Vec::new(),
+        }
+    }
+
+    /// The instances of a (transformed) buffer; `None` when it does not exist.
+    pub fn get(&mut self, key: &BufferRef) -> Option<&[Cow<'a, [u8]>]> {
+        let pos = match self.cache.iter().position(|(k, _)| k == key) {
+            Some(p) => p,
+            None => {
+                let value = tls_buffer(self.tls, key.buffer).map(|inst| {
+                    if key.transforms.is_empty() {
+                        return inst;
+                    }
+                    inst.iter()
+                        .map(|b| Cow::Owned(key.transform(b).into_owned()))
+                        .collect()
+                });
+                self.cache.push((key.clone(), value));
+                self.cache.len() - 1
+            }
+        };
+        self.cache[pos].1.as_deref()
     }
 }
 

@@ -86,6 +86,8 @@ pub enum RuleKind {
     Http(BufferSide),
     /// Packet payloads / stream data.
     Payload,
+    /// TLS handshakes, once per TLS connection.
+    Tls,
     /// Never (a protocol exhound does not inspect, e.g. dns).
     Never,
 }
@@ -113,6 +115,10 @@ pub struct CompiledRule {
     pub lists: Vec<MatchList>,
     /// `urilen`.
     pub urilen: Option<Urilen>,
+    /// `tls.version`: the negotiated version.
+    pub tls_version: Option<u16>,
+    /// For TLS rules: inspects the server's part (certificate, JA3S), so alerts `to_client`.
+    pub tls_server: bool,
     /// `dsize`.
     pub dsize: Option<IntCmp>,
     /// `flags`.
@@ -240,6 +246,7 @@ pub fn compile(
     let mut flowbit_actions = Vec::new();
     let mut xbit_conds = Vec::new();
     let mut xbit_actions = Vec::new();
+    let mut tls_version = None;
     let mut threshold = None;
     let mut detection_filter = None;
     for opt in &rule.options {
@@ -284,6 +291,7 @@ pub fn compile(
                 lists[li].items.push(item);
             }
             RuleOption::Urilen(u) => urilen = Some(*u),
+            RuleOption::TlsVersion(v) => tls_version = Some(*v),
             RuleOption::Dsize(d) => dsize = Some(*d),
             RuleOption::Flags(f) => tcp_flags = Some(*f),
             RuleOption::AppLayerEvent(e) => http_events.push(*e),
@@ -344,6 +352,7 @@ pub fn compile(
 
     let kind = match rule.protocol {
         Protocol::Dns | Protocol::Udp => RuleKind::Never,
+        _ if rule.is_tls() => RuleKind::Tls,
         _ if rule.is_http() => RuleKind::Http(rule.http_side()),
         Protocol::Http => RuleKind::Http(rule.http_side()),
         _ => RuleKind::Payload,
@@ -364,8 +373,10 @@ pub fn compile(
         dst_ports: loaded.dst_ports.clone(),
         bidirectional: rule.direction == Direction::Both,
         flow: rule.flow().unwrap_or_default(),
+        tls_server: lists.iter().any(|l| l.key.buffer.is_tls_server()),
         lists,
         urilen,
+        tls_version,
         dsize,
         tcp_flags,
         http_events,

@@ -22,8 +22,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 
 use crate::http::HttpTransaction;
 use crate::time::Timestamp;
+use crate::tls::TlsInfo;
 
-use super::buffers::{TxBuffers, TxSide};
+use super::buffers::{TlsBuffers, TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
 use super::content::{match_items, MatchBudget};
 use super::probe::{Probe, PROBE_PATTERNS};
@@ -208,6 +209,7 @@ pub struct RuleSet {
     request: Group,
     response: Group,
     payload: Group,
+    tls: Group,
     flowbit_names: Vec<String>,
     xbit_names: Vec<String>,
     skipped: Vec<SkippedRule>,
@@ -267,6 +269,7 @@ impl RuleSet {
             request: Group::default(),
             response: Group::default(),
             payload: Group::default(),
+            tls: Group::default(),
             flowbit_names: flowbits.names,
             xbit_names: xbits.names,
             skipped: loaded.skipped,
@@ -280,6 +283,8 @@ impl RuleSet {
         set.payload = set.group(|k| k == RuleKind::Payload)?;
         set.response.first_prefilter = set.request.prefilters.len();
         set.payload.first_prefilter = set.response.first_prefilter + set.response.prefilters.len();
+        set.tls = set.group(|k| k == RuleKind::Tls)?;
+        set.tls.first_prefilter = set.payload.first_prefilter + set.payload.prefilters.len();
         Ok(set)
     }
 
@@ -595,7 +600,7 @@ impl RuleSet {
     /// inspection. One check per inspection when it does not.
     fn profile_start(&self, worker: &mut WorkerDetectState) -> Option<Instant> {
         let p = worker.stats.profile.as_deref_mut()?;
-        let prefilters = self.payload.first_prefilter + self.payload.prefilters.len();
+        let prefilters = self.tls.first_prefilter + self.tls.prefilters.len();
         p.fit(self.rules.len(), prefilters);
         Some(Instant::now())
     }
@@ -621,6 +626,7 @@ impl RuleSet {
             ("request", &self.request),
             ("response", &self.response),
             ("payload", &self.payload),
+            ("tls", &self.tls),
         ];
         for (side, group) in groups {
             for (i, pf) in group.prefilters.iter().enumerate() {
@@ -684,6 +690,82 @@ impl RuleSet {
     /// buffer), so that callers can skip payload inspection when none does.
     pub fn has_payload_rules(&self) -> bool {
         !self.payload.prefilters.is_empty() || !self.payload.always.is_empty()
+    }
+
+    /// True when some rule inspects TLS handshakes, so that callers can skip
+    /// [`RuleSet::inspect_tls`] (and HTTP traffic costs nothing more) when none does.
+    pub fn has_tls_rules(&self) -> bool {
+        !self.tls.prefilters.is_empty() || !self.tls.always.is_empty()
+    }
+
+    /// Inspects the handshake of a TLS connection with the TLS rules (`tls.sni`,
+    /// `tls.cert_*`, `tls.certs`, `ja3*`, `ja4.hash`, `tls.version`, `app-layer-protocol:tls`,
+    /// protocol `tls`), in one ordered pass. A rule inspecting a server buffer (certificate,
+    /// JA3S) is matched `to_client`, others `to_server`. A rule alerts at most once per call;
+    /// callers call once per connection.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inspect_tls(
+        &self,
+        flow: &FlowMeta,
+        tls: &TlsInfo,
+        flow_state: &mut FlowDetectState,
+        worker: &mut WorkerDetectState,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        worker.stats.tls_handshakes += 1;
+        let started = self.profile_start(worker);
+        let mut bufs = TlsBuffers::new(tls);
+        self.collect_candidates(&self.tls, flow_state, worker, |key, scan| {
+            if let Some(inst) = bufs.get(key) {
+                for b in inst {
+                    scan(b.as_ref());
+                }
+            }
+        });
+        let version = tls.version();
+        let candidates = std::mem::take(&mut worker.candidates);
+        for &ri in &candidates {
+            let rule = &self.rules[ri as usize];
+            let ctx = Ctx {
+                flow,
+                dir: if rule.tls_server {
+                    AlertDirection::ToClient
+                } else {
+                    AlertDirection::ToServer
+                },
+                now,
+                tx_id: None,
+            };
+            worker.stats.rules_evaluated += 1;
+            let checked = started.map(|_| Instant::now());
+            let holds = self.header_and_state(rule, &ctx, flow_state, false)
+                && rule.tls_version.is_none_or(|v| version == Some(v))
+                && {
+                    let mut budget = MatchBudget::new(self.config.max_match_steps);
+                    let ok = rule.lists.iter().all(|list| {
+                        bufs.get(&list.key).is_some_and(|inst| {
+                            inst.iter()
+                                .any(|b| match_items(&list.items, b, &mut budget))
+                        })
+                    });
+                    if budget.exhausted {
+                        worker.stats.match_limit_hits += 1;
+                    }
+                    ok
+                };
+            let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
+            if let Some(at) = checked {
+                if let Some(p) = worker.stats.profile.as_deref_mut() {
+                    p.check(ri, self.tls.profiled_prefilter(ri), holds, at);
+                }
+            }
+            if pass {
+                break;
+            }
+        }
+        worker.candidates = candidates;
+        profile_end(worker, started);
     }
 
     /// True when some packet rule looks at bytes (has `content`, `pcre`…), so that callers

@@ -1,4 +1,5 @@
-//! Detection: Suricata-syntax rules matched against HTTP transactions and TCP payloads.
+//! Detection: Suricata-syntax rules matched against HTTP transactions, TLS handshakes and TCP
+//! payloads.
 //!
 //! In the pipeline this stage sits between `http` and `output`:
 //! `capture → decode → flow → stream → http → detect → output`.
@@ -38,7 +39,11 @@
 //!
 //! Which rules go where: a rule with any HTTP buffer (sticky, legacy modifier, pcre letter,
 //! `urilen`) or protocol `http` inspects transactions; its plain `content`s then inspect the
-//! transaction side's head and body as sent. Other `tcp`/`ip` rules inspect payloads.
+//! transaction side's head and body as sent. A rule with a TLS buffer (`tls.sni`,
+//! `tls.cert_*`, `tls.certs`, `ja3*`, `ja4.hash`), `tls.version`, `app-layer-protocol:tls` or
+//! protocol `tls` inspects each TLS handshake once ([`RuleSet::inspect_tls`]); plain
+//! `content`s in such a rule find nothing (the handshake has no payload buffer). Other
+//! `tcp`/`ip` rules inspect payloads.
 //! `dns`/`udp` rules load but never match (exhound parses neither).
 
 pub mod buffers;

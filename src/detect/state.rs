@@ -53,6 +53,8 @@ pub struct DetectStats {
     pub tx_sides: u64,
     /// Payload chunks (packets or stream data) inspected.
     pub payloads: u64,
+    /// TLS handshakes inspected.
+    pub tls_handshakes: u64,
     /// Rules fully evaluated (prefilter candidates plus rules without a fast pattern).
     pub rules_evaluated: u64,
     /// Buffer searches skipped because every rule searching them needs a flowbit the flow
@@ -79,6 +81,7 @@ impl DetectStats {
     /// Adds another worker's counters to these.
     pub fn merge(&mut self, o: &DetectStats) {
         self.tx_sides += o.tx_sides;
+        self.tls_handshakes += o.tls_handshakes;
         self.payloads += o.payloads;
         self.rules_evaluated += o.rules_evaluated;
         self.gated_scans += o.gated_scans;

@@ -1,9 +1,15 @@
-//! EVE JSON `http` and `alert` records.
+//! EVE JSON `http`, `tls` and `alert` records.
 //!
 //! `http`: one line per transaction, keys in Suricata's order: `timestamp` (packet time, RFC 3339 with
 //! microseconds and offset, always UTC `+0000`), `flow_id`, `pcap_cnt`, `event_type`,
 //! addresses (`src` = client), `proto`, `tx_id`, `http{…}`, then `metadata` and
 //! `pcap_filename`. Bytes that are not UTF-8 are written as `\xNN` text, as Suricata does.
+//!
+//! `tls`: one line per TLS connection, when its clear handshake is over (or the connection
+//! ends): the same leading fields, then `tls{…}` with Suricata's keys in Suricata's order —
+//! `subject`, `issuerdn`, `serial`, `fingerprint` (server certificate), `sni`, `version`,
+//! `notbefore`, `notafter`, `ja3{hash,string}`, `ja3s{hash,string}`, `ja4` — each left out
+//! when the handshake did not tell it. Alerts on a TLS connection carry the same object.
 
 use std::net::IpAddr;
 
@@ -12,6 +18,7 @@ use serde::Serialize;
 use crate::detect::{Alert, AlertDirection};
 use crate::http::{host, HttpTransaction, PacketRef};
 use crate::time::Timestamp;
+use crate::tls::{Fingerprint, TlsInfo};
 
 /// What the writer needs to know about the flow a transaction belongs to.
 #[derive(Debug, Clone)]
@@ -107,6 +114,55 @@ struct HttpObject {
 }
 
 #[derive(Serialize)]
+struct FingerprintObject<'a> {
+    hash: &'a str,
+    string: &'a str,
+}
+
+impl<'a> From<&'a Fingerprint> for FingerprintObject<'a> {
+    fn from(f: &'a Fingerprint) -> Self {
+        FingerprintObject {
+            hash: &f.hash,
+            string: &f.string,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TlsObject<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuerdn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sni: Option<String>,
+    version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notbefore: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notafter: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3: Option<FingerprintObject<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3s: Option<FingerprintObject<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja4: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TlsRecord<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    tls: TlsObject<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcap_filename: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 struct FlowVar {
     key: &'static str,
     value: String,
@@ -184,6 +240,8 @@ struct AlertRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<HttpObject>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsObject<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     app_proto: Option<&'static str>,
     direction: &'static str,
     flow: FlowObject,
@@ -223,15 +281,63 @@ pub fn http_line(flow: &FlowFacts, tx: &HttpTransaction, pcap_filename: Option<&
     to_line(&record)
 }
 
+/// The EVE `tls` record (one line, with its newline) of the handshake `tls` of `flow`,
+/// completed at packet `at`.
+pub fn tls_line(
+    flow: &FlowFacts,
+    tls: &TlsInfo,
+    at: PacketRef,
+    pcap_filename: Option<&str>,
+) -> Vec<u8> {
+    let record = TlsRecord {
+        common: Common {
+            timestamp: format_timestamp(at.ts),
+            flow_id: flow.flow_id,
+            pcap_cnt: at.pcap_cnt,
+            event_type: "tls",
+            vlan: &flow.vlan,
+            src_ip: flow.client_ip.to_string(),
+            src_port: flow.client_port,
+            dest_ip: flow.server_ip.to_string(),
+            dest_port: flow.server_port,
+            proto: "TCP",
+        },
+        tls: tls_object(tls),
+        pcap_filename,
+    };
+    to_line(&record)
+}
+
+/// The `tls` object of a record.
+fn tls_object(tls: &TlsInfo) -> TlsObject<'_> {
+    let cert = tls.server_certificate.as_ref();
+    TlsObject {
+        subject: cert.map(|c| c.subject.as_str()),
+        issuerdn: cert.map(|c| c.issuer.as_str()),
+        serial: cert.map(|c| c.serial.as_str()),
+        fingerprint: cert.map(|c| c.fingerprint.as_str()),
+        sni: tls.sni().map(bytes_to_string),
+        version: tls.version_name(),
+        notbefore: cert.map(|c| c.not_before.as_str()),
+        notafter: cert.map(|c| c.not_after.as_str()),
+        ja3: tls.ja3.as_ref().map(FingerprintObject::from),
+        ja3s: tls.ja3s.as_ref().map(FingerprintObject::from),
+        ja4: tls.ja4.as_deref(),
+    }
+}
+
 /// The EVE `alert` record (one line, with its newline) of `alert`, raised at packet `at` on
 /// `flow`. `src`/`dest` follow the direction of the data that matched (as Suricata writes
 /// them); the `flow` object keeps the client as `src`. With `payload`, the inspected bytes
-/// are added as `payload` (base64) and `payload_printable`.
+/// are added as `payload` (base64) and `payload_printable`. On a TLS connection, `tls` is
+/// its handshake so far, written as the `tls` object.
+#[allow(clippy::too_many_arguments)]
 pub fn alert_line(
     flow: &FlowFacts,
     alert: &Alert,
     at: PacketRef,
     tx: Option<&HttpTransaction>,
+    tls: Option<&TlsInfo>,
     payload: Option<&[u8]>,
     pcap_filename: Option<&str>,
 ) -> Vec<u8> {
@@ -288,7 +394,12 @@ pub fn alert_line(
             references: (!references.is_empty()).then_some(references),
         },
         http: tx.map(http_object),
-        app_proto: tx.map(|_| "http"),
+        tls: tls.map(tls_object),
+        app_proto: match (tx, tls) {
+            (Some(_), _) => Some("http"),
+            (None, Some(_)) => Some("tls"),
+            (None, None) => None,
+        },
         direction: alert.direction.as_str(),
         flow: FlowObject {
             pkts_toserver: flow.pkts_toserver,

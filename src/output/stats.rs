@@ -94,7 +94,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     stats.insert(
         "app_layer".into(),
         json!({
-            "flow": {"http": h.connections},
+            "flow": {"http": h.connections, "tls": w.tls.connections},
             "tx": {"http": h.transactions},
             "error": {"http": {"gap": h.resyncs, "parser": h.garbage}},
         }),
@@ -127,6 +127,13 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("http.bodies_truncated", h.bodies_truncated);
     put("http.decode_errors", h.decode_errors);
     put("http.pending_overflows", h.pending_overflows);
+    put("tls.client_hellos", w.tls.client_hellos);
+    put("tls.server_hellos", w.tls.server_hellos);
+    put("tls.certificates", w.tls.certificates);
+    put("tls.malformed", w.tls.malformed);
+    put("tls.too_large", w.tls.too_large);
+    put("tls.gaps", w.tls.gaps);
+    put("tls.incomplete", w.tls.incomplete);
     put("detect.rules_evaluated", t.rules_evaluated);
     put("detect.gated_scans", t.gated_scans);
     put("detect.match_limit_hits", t.match_limit_hits);

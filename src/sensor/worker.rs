@@ -16,6 +16,7 @@ use crate::http::{HttpTransaction, PacketRef};
 use crate::output::eve;
 use crate::output::FlowFacts;
 use crate::pipeline::{self, AlertContext, EventSink, PipelineConfig, WorkerStats};
+use crate::tls::TlsInfo;
 
 use super::batch::{AlertNote, Batch, Item, OrderKey, Record, RecordKind, WorkerMessage};
 use super::dispatch::SHARDS;
@@ -25,6 +26,8 @@ use super::dispatch::SHARDS;
 pub struct OutputOptions {
     /// Write an `http` record per transaction.
     pub log_http: bool,
+    /// Write a `tls` record per TLS connection.
+    pub log_tls: bool,
     /// Add the inspected bytes to alerts.
     pub payload: bool,
     /// Name the capture file of each record (`pcap_filename`).
@@ -279,6 +282,18 @@ impl EventSink for RecordSink {
         });
     }
 
+    fn tls(&mut self, flow: &FlowFacts, tls: &TlsInfo, at: PacketRef) {
+        if !self.options.log_tls {
+            return;
+        }
+        let line = eve::tls_line(flow, tls, at, self.file_of(at.pcap_cnt));
+        let key = self.key(flow);
+        self.records.push(Record {
+            key,
+            kind: RecordKind::Line(line),
+        });
+    }
+
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
         let line = (!alert.is_silent()).then(|| {
             let message;
@@ -291,7 +306,15 @@ impl EventSink for RecordSink {
                 (true, None) => Some(context.payload),
             };
             let file = self.file_of(context.at.pcap_cnt);
-            eve::alert_line(flow, alert, context.at, context.tx, payload, file)
+            eve::alert_line(
+                flow,
+                alert,
+                context.at,
+                context.tx,
+                context.tls,
+                payload,
+                file,
+            )
         });
         let key = self.key(flow);
         self.records.push(Record {

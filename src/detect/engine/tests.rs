@@ -6,6 +6,7 @@ use super::*;
 use crate::detect::buffers::tests::sample_tx;
 use crate::detect::rule::loader::LoadOptions;
 use crate::http::Headers;
+use crate::tls::TlsInfo;
 
 fn set(rules: &str) -> RuleSet {
     RuleSet::from_text(rules, &LoadOptions::default(), DetectConfig::default())
@@ -916,4 +917,107 @@ fn hundreds_of_patterns_on_one_buffer_find_the_same_rules() {
         .collect();
     assert_eq!(kinds, ["automaton"]);
     assert_eq!(sids(&rs, &tx), vec![1]);
+}
+
+/// A handshake as the tls stage reports it.
+fn sample_tls() -> TlsInfo {
+    use crate::tls::{ClientHello, Fingerprint, ServerHello};
+    TlsInfo {
+        client_hello: Some(ClientHello {
+            version: 0x0303,
+            sni: Some(b"mail.contoso.com".to_vec()),
+            ..ClientHello::default()
+        }),
+        server_hello: Some(ServerHello {
+            version: 0x0303,
+            cipher: 0xc02f,
+            ..ServerHello::default()
+        }),
+        ja3: Some(Fingerprint {
+            hash: "f1631d7b5c74e0eccf70af0a6086e84b".into(),
+            string: "771,49199-255,0-11,29,0".into(),
+        }),
+        ja3s: None,
+        ja4: Some("t12d0207h2_b06afd972a5c_a44c6288192a".into()),
+        certificates: vec![b"DER one".to_vec(), b"DER two CA".to_vec()],
+        server_certificate: Some(crate::tls::CertificateFields {
+            subject: "C=US, CN=mail.contoso.com".into(),
+            issuer: "C=US, CN=Contoso CA".into(),
+            serial: "5C:19:B7".into(),
+            fingerprint: "e1:91:5e".into(),
+            not_before: "2024-01-01T00:00:00".into(),
+            not_after: "2034-01-01T00:00:00".into(),
+        }),
+    }
+}
+
+/// (sid, direction) of the alerts on one handshake with fresh state.
+fn tls_alerts(rs: &RuleSet, tls: &TlsInfo) -> Vec<(u32, AlertDirection)> {
+    let mut alerts = Vec::new();
+    rs.inspect_tls(
+        &meta(),
+        tls,
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+    );
+    let mut s: Vec<_> = alerts.iter().map(|a| (a.sid(), a.direction)).collect();
+    s.sort_unstable_by_key(|(sid, _)| *sid);
+    s
+}
+
+#[test]
+fn tls_buffers_on_a_sample_handshake() {
+    use AlertDirection::{ToClient, ToServer};
+    let rs = set(concat!(
+        "alert tls any any -> any any (tls.sni; content:\"contoso\"; sid:1;)\n",
+        "alert tls any any -> any any (tls.cert_subject; content:\"CN=mail\"; sid:2;)\n",
+        "alert tls any any -> any any (tls.cert_issuer; content:\"Contoso CA\"; sid:3;)\n",
+        "alert tls any any -> any any (tls.cert_serial; content:\"5C:19\"; sid:4;)\n",
+        "alert tls any any -> any any (tls.cert_fingerprint; content:\"e1:91\"; sid:5;)\n",
+        "alert tls any any -> any any (tls.certs; content:\"CA\"; sid:6;)\n",
+        "alert tls any any -> any any (ja3.hash; content:\"f1631d7b\"; sid:7;)\n",
+        "alert tls any any -> any any (ja3.string; content:\"771,\"; startswith; sid:8;)\n",
+        "alert tls any any -> any any (ja3s.hash; content:\"0\"; sid:9;)\n",
+        "alert tls any any -> any any (ja4.hash; content:\"t12d\"; sid:10;)\n",
+        "alert tls any any -> any any (tls.version:1.2; sid:11;)\n",
+        "alert tls any any -> any any (tls.version:1.3; sid:12;)\n",
+        "alert tcp any any -> any any (app-layer-protocol:tls; sid:13;)\n",
+        "alert tls any any -> any any (tls.sni; content:\"other\"; sid:14;)\n",
+        "alert tls any any -> any any (tls.sni; content:\"CONTOSO\"; nocase; sid:15;)\n",
+        "alert tls any any -> any 80 (tls.sni; content:\"contoso\"; sid:16;)\n",
+        "alert http any any -> any any (http.uri; content:\"/\"; sid:17;)\n",
+    ));
+    assert!(rs.has_tls_rules());
+    assert_eq!(
+        tls_alerts(&rs, &sample_tls()),
+        vec![
+            (1, ToServer),
+            (2, ToClient),
+            (3, ToClient),
+            (4, ToClient),
+            (5, ToClient),
+            (6, ToClient),
+            (7, ToServer),
+            (8, ToServer),
+            (10, ToServer),
+            (11, ToServer),
+            (13, ToServer),
+            (15, ToServer),
+        ]
+    );
+    // No certificate (TLS 1.3): the certificate buffers do not exist.
+    let mut no_cert = sample_tls();
+    no_cert.server_certificate = None;
+    no_cert.certificates.clear();
+    let sids: Vec<u32> = tls_alerts(&rs, &no_cert).iter().map(|a| a.0).collect();
+    assert_eq!(sids, vec![1, 7, 8, 10, 11, 13, 15]);
+}
+
+#[test]
+fn http_rules_alone_make_no_tls_group() {
+    let rs = set("alert http any any -> any any (http.uri; content:\"/\"; sid:1;)\n");
+    assert!(!rs.has_tls_rules());
+    assert!(tls_alerts(&rs, &sample_tls()).is_empty());
 }

@@ -78,6 +78,28 @@ pub enum Buffer {
     DnsQuery,
     /// `base64_data`: what the preceding `base64_decode` decoded.
     Base64Data,
+    /// `tls.sni`: the server name of the ClientHello.
+    TlsSni,
+    /// `tls.cert_subject`: the server certificate's subject (`C=US, O=…, CN=…`).
+    TlsCertSubject,
+    /// `tls.cert_issuer`: the server certificate's issuer.
+    TlsCertIssuer,
+    /// `tls.cert_serial`: the server certificate's serial (`5C:19:B7:…`).
+    TlsCertSerial,
+    /// `tls.cert_fingerprint`: SHA-1 of the server certificate (`e1:91:…`, lower case).
+    TlsCertFingerprint,
+    /// `tls.certs`: each certificate of the server's chain, DER (one buffer per certificate).
+    TlsCerts,
+    /// `ja3.hash`: the client's JA3 (MD5, lower-case hex).
+    Ja3Hash,
+    /// `ja3.string`: the client's JA3 string.
+    Ja3String,
+    /// `ja3s.hash`: the server's JA3S.
+    Ja3sHash,
+    /// `ja3s.string`: the server's JA3S string.
+    Ja3sString,
+    /// `ja4.hash`: the client's JA4.
+    Ja4Hash,
 }
 
 /// Which message of an HTTP transaction a buffer belongs to.
@@ -95,7 +117,7 @@ pub enum BufferSide {
 
 impl Buffer {
     /// Every buffer, in a fixed order (used to size per-buffer tables).
-    pub const ALL: [Buffer; 33] = [
+    pub const ALL: [Buffer; 44] = [
         Buffer::Payload,
         Buffer::HttpUri,
         Buffer::HttpUriRaw,
@@ -129,6 +151,17 @@ impl Buffer {
         Buffer::HttpResponseHeader,
         Buffer::DnsQuery,
         Buffer::Base64Data,
+        Buffer::TlsSni,
+        Buffer::TlsCertSubject,
+        Buffer::TlsCertIssuer,
+        Buffer::TlsCertSerial,
+        Buffer::TlsCertFingerprint,
+        Buffer::TlsCerts,
+        Buffer::Ja3Hash,
+        Buffer::Ja3String,
+        Buffer::Ja3sHash,
+        Buffer::Ja3sString,
+        Buffer::Ja4Hash,
     ];
 
     /// Index into [`Buffer::ALL`].
@@ -172,6 +205,17 @@ impl Buffer {
             Buffer::HttpResponseHeader => "http.response_header",
             Buffer::DnsQuery => "dns.query",
             Buffer::Base64Data => "base64_data",
+            Buffer::TlsSni => "tls.sni",
+            Buffer::TlsCertSubject => "tls.cert_subject",
+            Buffer::TlsCertIssuer => "tls.cert_issuer",
+            Buffer::TlsCertSerial => "tls.cert_serial",
+            Buffer::TlsCertFingerprint => "tls.cert_fingerprint",
+            Buffer::TlsCerts => "tls.certs",
+            Buffer::Ja3Hash => "ja3.hash",
+            Buffer::Ja3String => "ja3.string",
+            Buffer::Ja3sHash => "ja3s.hash",
+            Buffer::Ja3sString => "ja3s.string",
+            Buffer::Ja4Hash => "ja4.hash",
         }
     }
 
@@ -211,6 +255,17 @@ impl Buffer {
             "http.response_header" => Buffer::HttpResponseHeader,
             "dns.query" | "dns_query" => Buffer::DnsQuery,
             "base64_data" => Buffer::Base64Data,
+            "tls.sni" | "tls_sni" => Buffer::TlsSni,
+            "tls.cert_subject" | "tls_cert_subject" => Buffer::TlsCertSubject,
+            "tls.cert_issuer" | "tls_cert_issuer" => Buffer::TlsCertIssuer,
+            "tls.cert_serial" | "tls_cert_serial" => Buffer::TlsCertSerial,
+            "tls.cert_fingerprint" | "tls_cert_fingerprint" => Buffer::TlsCertFingerprint,
+            "tls.certs" => Buffer::TlsCerts,
+            "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
+            "ja3.string" | "ja3_string" => Buffer::Ja3String,
+            "ja3s.hash" => Buffer::Ja3sHash,
+            "ja3s.string" => Buffer::Ja3sString,
+            "ja4.hash" => Buffer::Ja4Hash,
             _ => return None,
         })
     }
@@ -267,7 +322,44 @@ impl Buffer {
             HttpProtocol | HttpHeader | HttpHeaderRaw | HttpHeaderNames | HttpCookie
             | HttpContentType | HttpContentLen | HttpStart => BufferSide::Both,
             Payload | DnsQuery | Base64Data => BufferSide::None,
+            TlsSni | TlsCertSubject | TlsCertIssuer | TlsCertSerial | TlsCertFingerprint
+            | TlsCerts | Ja3Hash | Ja3String | Ja3sHash | Ja3sString | Ja4Hash => BufferSide::None,
         }
+    }
+
+    /// Whether the buffer is part of a TLS handshake (makes a rule a TLS rule).
+    pub fn is_tls(self) -> bool {
+        use Buffer::*;
+        matches!(
+            self,
+            TlsSni
+                | TlsCertSubject
+                | TlsCertIssuer
+                | TlsCertSerial
+                | TlsCertFingerprint
+                | TlsCerts
+                | Ja3Hash
+                | Ja3String
+                | Ja3sHash
+                | Ja3sString
+                | Ja4Hash
+        )
+    }
+
+    /// Whether a TLS buffer comes from the server (certificate, JA3S): a rule inspecting
+    /// one alerts `to_client`.
+    pub fn is_tls_server(self) -> bool {
+        use Buffer::*;
+        matches!(
+            self,
+            TlsCertSubject
+                | TlsCertIssuer
+                | TlsCertSerial
+                | TlsCertFingerprint
+                | TlsCerts
+                | Ja3sHash
+                | Ja3sString
+        )
     }
 
     /// Whether the buffer is part of an HTTP transaction (makes a rule an HTTP rule).
@@ -277,7 +369,10 @@ impl Buffer {
 
     /// Whether one transaction side holds several instances of this buffer.
     pub fn is_multi(self) -> bool {
-        matches!(self, Buffer::HttpRequestHeader | Buffer::HttpResponseHeader)
+        matches!(
+            self,
+            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader | Buffer::TlsCerts
+        )
     }
 
     /// Fast-pattern priority, as Suricata ranks buffers: app-layer buffers (2) before the

@@ -66,6 +66,8 @@ pub enum Protocol {
     Http,
     /// DNS (parsed for compatibility; never matches: exhound does not parse DNS).
     Dns,
+    /// TLS handshakes (`tls`).
+    Tls,
 }
 
 impl Protocol {
@@ -77,8 +79,9 @@ impl Protocol {
             "udp" => Ok(Protocol::Udp),
             "http" | "http1" => Ok(Protocol::Http),
             "dns" => Ok(Protocol::Dns),
+            "tls" => Ok(Protocol::Tls),
             _ => Err(format!(
-                "unsupported protocol `{s}` (expected ip, tcp, udp, http or dns)"
+                "unsupported protocol `{s}` (expected ip, tcp, udp, http, tls or dns)"
             )),
         }
     }
@@ -91,6 +94,7 @@ impl Protocol {
             Protocol::Udp => "udp",
             Protocol::Http => "http",
             Protocol::Dns => "dns",
+            Protocol::Tls => "tls",
         }
     }
 }

@@ -123,6 +123,16 @@ pub enum RuleOption {
     Flags(TcpFlagsMatch),
     /// `app-layer-event:http.<event>`.
     AppLayerEvent(HttpEvent),
+    /// `app-layer-protocol:<proto>` (`http` or `tls`; `!` negates).
+    AppLayerProtocol {
+        /// The protocol.
+        protocol: Protocol,
+        /// `!`: the flow is not of that protocol.
+        negated: bool,
+    },
+    /// `tls.version:<v>`: the negotiated TLS version (`1.0` … `1.3`, `ssl3`, or a number
+    /// like `0x0303`), as a protocol version number.
+    TlsVersion(u16),
     /// A buffer-bound match.
     Match(MatchItem),
 }
@@ -257,10 +267,39 @@ impl Rule {
         })
     }
 
-    /// Whether the rule inspects HTTP transactions (an `http` rule, or any HTTP buffer, pcre
-    /// letter or `urilen`).
+    /// Whether the rule inspects TLS handshakes: protocol `tls`, a TLS buffer,
+    /// `tls.version` or `app-layer-protocol:tls`.
+    pub fn is_tls(&self) -> bool {
+        self.protocol == Protocol::Tls
+            || self.match_items().any(|m| m.buffer.buffer.is_tls())
+            || self.options.iter().any(|o| {
+                matches!(
+                    o,
+                    RuleOption::TlsVersion(_)
+                        | RuleOption::AppLayerProtocol {
+                            protocol: Protocol::Tls,
+                            negated: false
+                        }
+                )
+            })
+    }
+
+    /// Whether the rule inspects HTTP transactions (an `http` rule, any HTTP buffer, pcre
+    /// letter or `urilen`, or `app-layer-protocol:http`), and is not a TLS rule.
     pub fn is_http(&self) -> bool {
+        if self.is_tls() {
+            return false;
+        }
         self.protocol == Protocol::Http
+            || self.options.iter().any(|o| {
+                matches!(
+                    o,
+                    RuleOption::AppLayerProtocol {
+                        protocol: Protocol::Http,
+                        negated: false
+                    }
+                )
+            })
             || self.match_items().any(|m| m.buffer.buffer.is_http())
             || self
                 .options

@@ -79,7 +79,6 @@ const UNSUPPORTED: &[&str] = &[
     "filesize",
     "file.name",
     "file.magic",
-    "app-layer-protocol",
     "app-layer-event",
     "decode-event",
     "stream-event",
@@ -106,10 +105,6 @@ const UNSUPPORTED: &[&str] = &[
     "http.request_header.raw",
     "http.response_header.raw",
     "http2.header",
-    "tls.sni",
-    "tls.cert_subject",
-    "ja3.hash",
-    "ja4.hash",
     "dns.opcode",
     "dns.answer.name",
     "dns.queries.rrname",
@@ -379,6 +374,27 @@ impl State {
                 let e = super::event::parse_app_layer_event(need()?)?;
                 self.push(RuleOption::AppLayerEvent(e), off, name);
             }
+            "app-layer-protocol" => {
+                let v = need()?.trim();
+                if v.starts_with('!') {
+                    return Err("a negated app-layer-protocol is not supported".into());
+                }
+                let (negated, word) = (false, v);
+                let protocol = match word.to_ascii_lowercase().as_str() {
+                    "http" | "http1" => Protocol::Http,
+                    "tls" => Protocol::Tls,
+                    _ => return Err(format!("unsupported protocol `{word}` (http or tls)").into()),
+                };
+                self.push(
+                    RuleOption::AppLayerProtocol { protocol, negated },
+                    off,
+                    name,
+                );
+            }
+            "tls.version" => {
+                let v = parse_tls_version(need()?)?;
+                self.push(RuleOption::TlsVersion(v), off, name);
+            }
             "msg" => {
                 let m = parse_quoted(need()?)?;
                 self.push(RuleOption::Msg(m), off, name);
@@ -460,6 +476,7 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
     let mut has_flags = None;
     let mut has_http = false;
     let mut has_dns = false;
+    let mut has_tls = false;
     let mut has_threshold = None;
     let mut has_filter = None;
     for (i, opt) in rule.options.iter().enumerate() {
@@ -489,11 +506,13 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
             RuleOption::Dsize(_) => has_dsize = Some(i),
             RuleOption::Flags(_) => has_flags = Some(i),
             RuleOption::Urilen(_) | RuleOption::AppLayerEvent(_) => has_http = true,
+            RuleOption::TlsVersion(_) => has_tls = true,
             RuleOption::Threshold(_) => has_threshold = Some(i),
             RuleOption::DetectionFilter(_) => has_filter = Some(i),
             RuleOption::Match(m) => {
                 has_http |= m.buffer.buffer.is_http();
                 has_dns |= m.buffer.buffer == Buffer::DnsQuery;
+                has_tls |= m.buffer.buffer.is_tls();
                 if let MatchKind::Content(c) = &m.kind {
                     c.validate().map_err(|e| err(i, e))?;
                     if c.fast_pattern.is_some() {
@@ -556,6 +575,27 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
             ),
         ));
     }
+    if has_tls && has_http {
+        return Err(ParseError::at(
+            0,
+            "the rule mixes TLS and HTTP buffers (a connection is one or the other)",
+        ));
+    }
+    if has_tls && !matches!(rule.protocol, Protocol::Tls | Protocol::Tcp | Protocol::Ip) {
+        return Err(ParseError::at(
+            0,
+            format!(
+                "TLS buffers can't be used in a {} rule",
+                rule.protocol.as_str()
+            ),
+        ));
+    }
+    if rule.protocol == Protocol::Tls && has_http {
+        return Err(ParseError::at(
+            0,
+            "HTTP buffers can't be used in a tls rule",
+        ));
+    }
     if has_dns && rule.protocol != Protocol::Dns {
         return Err(ParseError::at(0, "dns.query needs a dns rule"));
     }
@@ -593,6 +633,30 @@ fn validate(rule: &Rule, positions: &[(usize, String)]) -> Result<(), ParseError
         }
     }
     Ok(())
+}
+
+/// A `tls.version` value: `1.0`, `1.1`, `1.2`, `1.3`, `ssl3` (also `sslv3`, `tls1.2`), or
+/// a number (`0x0303`, `771`).
+fn parse_tls_version(v: &str) -> Result<u16, String> {
+    let w = v.trim().trim_matches('"').to_ascii_lowercase();
+    let w = w
+        .strip_prefix("tlsv")
+        .or_else(|| w.strip_prefix("tls"))
+        .unwrap_or(&w);
+    Ok(match w {
+        "1.0" | "1" => 0x0301,
+        "1.1" => 0x0302,
+        "1.2" => 0x0303,
+        "1.3" => 0x0304,
+        "ssl3" | "sslv3" | "3.0" => 0x0300,
+        _ => {
+            let parsed = match w.strip_prefix("0x") {
+                Some(hex) => u16::from_str_radix(hex, 16),
+                None => w.parse::<u16>(),
+            };
+            parsed.map_err(|_| format!("not a TLS version: `{v}`"))?
+        }
+    })
 }
 
 #[cfg(test)]

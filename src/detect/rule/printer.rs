@@ -69,6 +69,13 @@ fn write_option(f: &mut fmt::Formatter<'_>, opt: &RuleOption) -> fmt::Result {
         RuleOption::Urilen(u) => write!(f, "urilen:{u};"),
         RuleOption::Flags(t) => write!(f, "flags:{t};"),
         RuleOption::AppLayerEvent(e) => write!(f, "app-layer-event:http.{};", e.name()),
+        RuleOption::AppLayerProtocol { protocol, negated } => write!(
+            f,
+            "app-layer-protocol:{}{};",
+            if *negated { "!" } else { "" },
+            protocol.as_str()
+        ),
+        RuleOption::TlsVersion(v) => write!(f, "tls.version:{v:#06x};"),
         RuleOption::Match(m) => match &m.kind {
             MatchKind::Content(c) => {
                 write!(

@@ -830,7 +830,10 @@ fn arb_buffer() -> impl Strategy<Value = BufferRef> {
         .iter()
         .copied()
         .filter(|b| {
-            b.side() != BufferSide::Response && *b != Buffer::DnsQuery && *b != Buffer::Base64Data
+            b.side() != BufferSide::Response
+                && *b != Buffer::DnsQuery
+                && *b != Buffer::Base64Data
+                && !b.is_tls()
         })
         .collect();
     let transforms = prop::collection::vec(
@@ -1007,4 +1010,52 @@ fn flags_and_app_layer_events() {
     assert_eq!(e.keyword.as_deref(), Some("flags"), "{e:?}");
     let e = opts_err("flags:S; sid:5;");
     assert!(e.message.contains("HTTP rule"), "{e:?}");
+}
+
+#[test]
+fn tls_keywords() {
+    let r = rule(
+        "alert tls any any -> any 443 (tls.sni; content:\"mail\"; tls.certs; content:\"CA\"; \
+         ja3.hash; content:\"ab\"; ja4.hash; content:\"t13\"; tls.version:1.3; sid:1;)",
+    );
+    assert_eq!(r.protocol, Protocol::Tls);
+    assert!(r.is_tls() && !r.is_http());
+    let bufs: Vec<Buffer> = items(&r).iter().map(|m| m.buffer.buffer).collect();
+    assert_eq!(
+        bufs,
+        vec![
+            Buffer::TlsSni,
+            Buffer::TlsCerts,
+            Buffer::Ja3Hash,
+            Buffer::Ja4Hash
+        ]
+    );
+    assert!(r.options.contains(&RuleOption::TlsVersion(0x0304)));
+    // Printed and parsed again, the rule is the same.
+    assert_eq!(rule(&r.to_string()), r);
+    let a = rule("alert tcp any any -> any any (app-layer-protocol:tls; sid:2;)");
+    assert!(a.is_tls());
+    assert_eq!(rule(&a.to_string()), a);
+    let v = rule("alert tls any any -> any any (tls.version:0x0303; sid:3;)");
+    assert!(v.options.contains(&RuleOption::TlsVersion(0x0303)));
+    assert!(rule("alert tcp any any -> any any (tls_sni; content:\"x\"; sid:4;)").is_tls());
+}
+
+#[test]
+fn tls_keyword_errors() {
+    let mixed = err(
+        "alert tcp any any -> any any (tls.sni; content:\"a\"; http.uri; content:\"b\"; sid:1;)",
+    );
+    assert!(
+        format!("{mixed:?}").contains("mixes TLS and HTTP"),
+        "{mixed:?}"
+    );
+    let in_http = err("alert http any any -> any any (tls.sni; content:\"a\"; sid:1;)");
+    assert!(
+        format!("{in_http:?}").contains("TLS buffers"),
+        "{in_http:?}"
+    );
+    err("alert tls any any -> any any (tls.version:1.9; sid:1;)");
+    err("alert tls any any -> any any (app-layer-protocol:smb; sid:1;)");
+    err("alert tls any any -> any any (app-layer-protocol:!tls; sid:1;)");
 }
