@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 
-use crate::http::HttpTransaction;
+use crate::http::{HttpEvent, HttpEvents, HttpTransaction};
 use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
@@ -32,7 +32,7 @@ use super::profile::{nanos_since, PrefilterRow, ProfileReport, RuleProfile, Rule
 use super::rule::loader::{load_text, LoadOptions, LoadedRules};
 use super::rule::{
     Action, BitCmd, BitGroup, Buffer, BufferRef, BufferSide, FlowDirection, FlowState, FlowStream,
-    RuleError, SkippedRule, Track, UriKind, XbitsTrack,
+    IntCmp, RuleError, SkippedRule, TcpFlagsMatch, Track, UriKind, XbitsTrack,
 };
 use super::state::{
     CrossFlow, CrossFlowState, DetectConfig, DetectStats, FlowDetectState, RateLimit, TrackKey,
@@ -182,12 +182,53 @@ const PACKED_PASSES: usize = 2;
 /// Bytes of each pattern that the probes look for.
 const PROBE_PREFIX: usize = 4;
 
+/// Rules of a group without a fast pattern that share their cheap conditions (`dsize`,
+/// `flags`, `app-layer-event`): those are checked once per packet or transaction side for all
+/// of them. A rule set with 100 variants of the SYN-with-data rule otherwise made 100 rule
+/// evaluations of every packet.
+#[derive(Debug)]
+struct AlwaysRules {
+    dsize: Option<IntCmp>,
+    tcp_flags: Option<TcpFlagsMatch>,
+    http_events: Vec<HttpEvent>,
+    rules: Vec<u32>,
+}
+
+/// What the cheap conditions of [`AlwaysRules`] are checked against.
+#[derive(Clone, Copy)]
+enum Precheck<'a> {
+    /// A packet: its payload length and TCP flags (`None` for another side's data).
+    Packet { len: usize, flags: Option<u8> },
+    /// A transaction side: the request's HTTP events.
+    Tx(&'a HttpEvents),
+    /// Nothing to check (TLS handshakes).
+    Nothing,
+}
+
+impl AlwaysRules {
+    /// Whether the rules may hold: false only when a condition every one of them has fails
+    /// (each is checked again, with the rest, when the rule is evaluated).
+    fn may_hold(&self, on: Precheck<'_>) -> bool {
+        match on {
+            Precheck::Packet { len, flags } => {
+                self.dsize.is_none_or(|d| d.matches(len as u64))
+                    && self
+                        .tcp_flags
+                        .is_none_or(|f| flags.is_some_and(|x| f.matches(x)))
+            }
+            Precheck::Tx(events) => self.http_events.iter().all(|e| events.contains(*e)),
+            Precheck::Nothing => true,
+        }
+    }
+}
+
 /// Rules inspected at one place.
 #[derive(Default)]
 struct Group {
     prefilters: Vec<Prefilter>,
-    /// Rules evaluated on every inspection (no usable fast pattern), in order.
-    always: Vec<u32>,
+    /// Rules evaluated on every inspection (no usable fast pattern), by the cheap conditions
+    /// they share.
+    always: Vec<AlwaysRules>,
     /// For profiles: the position of this group's first prefilter over every group's.
     first_prefilter: usize,
     /// For profiles: rule → the prefilter (in `prefilters`) holding its fast pattern.
@@ -312,7 +353,20 @@ impl RuleSet {
                 continue;
             }
             let Some((li, bytes)) = &r.fast_pattern else {
-                group.always.push(i as u32);
+                let shared = group.always.iter_mut().find(|a| {
+                    a.dsize == r.dsize
+                        && a.tcp_flags == r.tcp_flags
+                        && a.http_events == r.http_events
+                });
+                match shared {
+                    Some(a) => a.rules.push(i as u32),
+                    None => group.always.push(AlwaysRules {
+                        dsize: r.dsize,
+                        tcp_flags: r.tcp_flags,
+                        http_events: r.http_events.clone(),
+                        rules: vec![i as u32],
+                    }),
+                }
                 continue;
             };
             let key = (r.lists[*li].key.clone(), prefilter_gate(r, &settable));
@@ -506,7 +560,8 @@ impl RuleSet {
             TxSide::Response => &self.response,
         };
         let mut bufs = TxBuffers::new(tx, side);
-        self.collect_candidates(group, flow_state, worker, |key, scan| {
+        let precheck = Precheck::Tx(&tx.request.events);
+        self.collect_candidates(group, flow_state, worker, precheck, |key, scan| {
             bufs.scan_all(key, scan);
         });
         let dir = match side {
@@ -716,7 +771,7 @@ impl RuleSet {
         worker.stats.tls_handshakes += 1;
         let started = self.profile_start(worker);
         let mut bufs = TlsBuffers::new(tls);
-        self.collect_candidates(&self.tls, flow_state, worker, |key, scan| {
+        self.collect_candidates(&self.tls, flow_state, worker, Precheck::Nothing, |key, scan| {
             if let Some(inst) = bufs.get(key) {
                 for b in inst {
                     scan(b.as_ref());
@@ -801,7 +856,11 @@ impl RuleSet {
     ) {
         worker.stats.payloads += 1;
         let started = self.profile_start(worker);
-        self.collect_candidates(&self.payload, flow_state, worker, |key, scan| {
+        let precheck = Precheck::Packet {
+            len: packet.len(),
+            flags: tcp_flags,
+        };
+        self.collect_candidates(&self.payload, flow_state, worker, precheck, |key, scan| {
             if key.buffer == Buffer::Payload {
                 scan(packet);
                 if let Some(s) = stream {
@@ -899,6 +958,7 @@ impl RuleSet {
         group: &'s Group,
         flow_state: &FlowDetectState,
         worker: &mut WorkerDetectState,
+        precheck: Precheck<'_>,
         mut with_buffer: impl FnMut(&BufferRef, &mut dyn FnMut(&[u8])),
     ) {
         if worker.marks.len() != self.rules.len() {
@@ -980,7 +1040,11 @@ impl RuleSet {
                 c.nanos += nanos_since(at);
             }
         }
-        worker.candidates.extend_from_slice(&group.always);
+        for a in &group.always {
+            if a.may_hold(precheck) {
+                worker.candidates.extend_from_slice(&a.rules);
+            }
+        }
         worker.candidates.sort_unstable();
     }
 

@@ -1021,3 +1021,44 @@ fn http_rules_alone_make_no_tls_group() {
     assert!(!rs.has_tls_rules());
     assert!(tls_alerts(&rs, &sample_tls()).is_empty());
 }
+
+/// Rules without a fast pattern that share `dsize` and `flags` are checked against a packet
+/// once for all of them; every one of them still alerts when they hold, and a rule with other
+/// conditions is not held back by theirs.
+#[test]
+fn rules_without_fast_patterns_grouped_by_cheap_conditions() {
+    let mut text = String::new();
+    for sid in 1..=5 {
+        text.push_str(&format!(
+            "alert tcp any any -> any any (flags:+S; dsize:>0; sid:{sid};)\n"
+        ));
+    }
+    text.push_str("alert tcp any any -> any any (dsize:>0; sid:6;)\n");
+    text.push_str("alert tcp any any -> any any (flags:+S; dsize:>0; flow:to_client; sid:7;)\n");
+    let rs = set(&text);
+    let run = |flags: Option<u8>, data: &[u8]| {
+        let mut alerts = Vec::new();
+        rs.inspect_payload(
+            &meta(),
+            AlertDirection::ToServer,
+            data,
+            flags,
+            None,
+            &mut FlowDetectState::new(),
+            &mut WorkerDetectState::new(),
+            t(0),
+            &mut alerts,
+        );
+        let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+        got.sort_unstable();
+        got
+    };
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    assert_eq!(run(Some(SYN), b"data"), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(run(Some(ACK), b"data"), [6]);
+    assert_eq!(run(Some(SYN), b""), Vec::<u32>::new());
+    assert_eq!(run(None, b"data"), [6]);
+    let groups: Vec<usize> = rs.payload.always.iter().map(|a| a.rules.len()).collect();
+    assert_eq!(groups, [6, 1], "sid 7 shares the cheap conditions of 1-5");
+}
