@@ -102,7 +102,10 @@ fn folded_hash(name: &[u8]) -> u64 {
         last[..tail.len()].copy_from_slice(tail);
         h = mix(h, u64::from_le_bytes(last));
     }
-    h
+    // Names that differ in a byte or two (X-H0001, X-H0002, …) must spread over the table.
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    h ^ (h >> 32)
 }
 
 /// Headers merged the way libhtp presents them, in order of first appearance. Longer lists
