@@ -592,11 +592,7 @@ impl RuleSet {
                 }
                 self.on_match(ri, rule, &ctx, flow_state, worker, alerts)
             };
-            if let Some(at) = checked {
-                if let Some(p) = worker.stats.profile.as_deref_mut() {
-                    p.check(ri, group.profiled_prefilter(ri), holds, at);
-                }
-            }
+            profile_check(worker, group, ri, holds, checked);
             if pass {
                 break;
             }
@@ -771,13 +767,19 @@ impl RuleSet {
         worker.stats.tls_handshakes += 1;
         let started = self.profile_start(worker);
         let mut bufs = TlsBuffers::new(tls);
-        self.collect_candidates(&self.tls, flow_state, worker, Precheck::Nothing, |key, scan| {
-            if let Some(inst) = bufs.get(key) {
-                for b in inst {
-                    scan(b.as_ref());
+        self.collect_candidates(
+            &self.tls,
+            flow_state,
+            worker,
+            Precheck::Nothing,
+            |key, scan| {
+                if let Some(inst) = bufs.get(key) {
+                    for b in inst {
+                        scan(b.as_ref());
+                    }
                 }
-            }
-        });
+            },
+        );
         let version = tls.version();
         let candidates = std::mem::take(&mut worker.candidates);
         for &ri in &candidates {
@@ -810,11 +812,7 @@ impl RuleSet {
                     ok
                 };
             let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
-            if let Some(at) = checked {
-                if let Some(p) = worker.stats.profile.as_deref_mut() {
-                    p.check(ri, self.tls.profiled_prefilter(ri), holds, at);
-                }
-            }
+            profile_check(worker, &self.tls, ri, holds, checked);
             if pass {
                 break;
             }
@@ -898,11 +896,7 @@ impl RuleSet {
                 &mut worker.stats,
             );
             let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
-            if let Some(at) = checked {
-                if let Some(p) = worker.stats.profile.as_deref_mut() {
-                    p.check(ri, self.payload.profiled_prefilter(ri), holds, at);
-                }
-            }
+            profile_check(worker, &self.payload, ri, holds, checked);
             if pass {
                 break;
             }
@@ -1203,6 +1197,20 @@ impl Prefilter {
 }
 
 /// Ends the clock of an inspection started by [`RuleSet::profile_start`].
+/// Counts one evaluation of rule `ri` of `group` in the profile, when profiling (`checked` is
+/// when the evaluation started).
+fn profile_check(
+    worker: &mut WorkerDetectState,
+    group: &Group,
+    ri: u32,
+    holds: bool,
+    checked: Option<Instant>,
+) {
+    if let (Some(at), Some(p)) = (checked, worker.stats.profile.as_deref_mut()) {
+        p.check(ri, group.profiled_prefilter(ri), holds, at);
+    }
+}
+
 fn profile_end(worker: &mut WorkerDetectState, started: Option<Instant>) {
     if let (Some(at), Some(p)) = (started, worker.stats.profile.as_deref_mut()) {
         p.inspections += 1;
