@@ -527,9 +527,8 @@ mod tests {
             got.contains(&format!("WWW-Authenticate: Negotiate, NTLM {}", m(t2))),
             "{got}"
         );
-        let got = r(&format!(
-            "WWW-Authenticate: Negotiate YIIBhgYGKwYBBQUCoIIBejCC\r\n"
-        ));
+        let got = r("WWW-Authenticate: Negotiate YIIBhgYGKwYBBQUCoIIBejCC
+");
         assert_eq!(
             got,
             format!(
@@ -731,8 +730,8 @@ mod tests {
             let _ = red.redact(d);
         }
         let got = red.redact(b"Cookie: s=\xff\x00\x01\r\npassword=\xc3\x28&x=1");
-        assert!(!memmem::find(&got, b"\xff\x00").is_some());
-        assert!(!memmem::find(&got, b"\xc3\x28").is_some());
+        assert!(memmem::find(&got, b"\xff\x00").is_none());
+        assert!(memmem::find(&got, b"\xc3\x28").is_none());
         let mut state = 1u32;
         for _ in 0..2000 {
             let len = (state % 64) as usize;
