@@ -527,8 +527,7 @@ mod tests {
             got.contains(&format!("WWW-Authenticate: Negotiate, NTLM {}", m(t2))),
             "{got}"
         );
-        let got = r("WWW-Authenticate: Negotiate YIIBhgYGKwYBBQUCoIIBejCC
-");
+        let got = r("WWW-Authenticate: Negotiate YIIBhgYGKwYBBQUCoIIBejCC\r\n");
         assert_eq!(
             got,
             format!(
