@@ -740,6 +740,59 @@ mod tests {
         assert!(!a.sensor.log_http);
     }
 
+    fn replay_args(args: &[&str]) -> Result<ReplayArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["exhound", "replay"].iter().chain(args))?;
+        match cli.command {
+            Command::Replay(a) => Ok(a),
+            _ => panic!("not replay"),
+        }
+    }
+
+    #[test]
+    fn redaction_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, key) = (
+            dir.path().join("a.pcap"),
+            dir.path().join("b.pcap"),
+            dir.path().join("k"),
+        );
+        std::fs::write(&a, b"capture a").unwrap();
+        std::fs::write(&b, b"capture b").unwrap();
+        std::fs::write(&key, [1u8; 16]).unwrap();
+        let (a, b, key) = (
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            key.to_str().unwrap(),
+        );
+        let on = replay_args(&[a]).unwrap().sensor;
+        assert!(on.sensor_config(false).output.redact.is_some());
+        let files = |p: &str| vec![PathBuf::from(p)];
+        // Keyed with the captures: the same for the same files, another for others.
+        let ka = on.redactor(Some(&files(a))).unwrap().unwrap();
+        assert_eq!(ka, on.redactor(Some(&files(a))).unwrap().unwrap());
+        assert_ne!(ka, on.redactor(Some(&files(b))).unwrap().unwrap());
+        assert_ne!(ka.mask(b"x"), Redactor::new(None).mask(b"x"));
+        // Standard input: the length only.
+        assert_eq!(
+            on.redactor(Some(&files("-"))).unwrap(),
+            Some(Redactor::new(None))
+        );
+        // A key file: the same whatever the captures.
+        let keyed = replay_args(&["--redact-key", key, a]).unwrap().sensor;
+        assert_eq!(
+            keyed.redactor(Some(&files(a))).unwrap(),
+            keyed.redactor(Some(&files(b))).unwrap()
+        );
+        let off = replay_args(&["--no-redact", a]).unwrap().sensor;
+        assert!(off.sensor_config(false).output.redact.is_none());
+        assert!(off.redactor(Some(&files(a))).unwrap().is_none());
+        assert!(replay_args(&["--no-redact", "--redact-key", key, a]).is_err());
+        let missing = replay_args(&["--redact-key", "/nonexistent/k", a])
+            .unwrap()
+            .sensor;
+        assert!(missing.redactor(None).is_err());
+    }
+
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["exhound", "replay", "a.pcap", "b.pcap"]).unwrap();

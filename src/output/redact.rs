@@ -400,6 +400,9 @@ fn json_secrets(data: &[u8], out: &mut Vec<(usize, usize)>) {
 /// `name="…"` to the next boundary line.
 fn multipart_secrets(data: &[u8], out: &mut Vec<(usize, usize)>) {
     const NAME: &[u8] = b"name=\"";
+    if memchr::memchr(b'"', data).is_none() {
+        return;
+    }
     let lower = data.to_ascii_lowercase();
     for at in memmem::find_iter(&lower, NAME) {
         let ns = at + NAME.len();
