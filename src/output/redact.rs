@@ -51,7 +51,7 @@ pub struct Redactor {
 
 impl Redactor {
     /// A redactor whose masks carry a keyed hash (`Some`) or only the length (`None`).
-    pub fn new(key: Option<[u8; 32]>) -> Redactor {
+    pub const fn new(key: Option<[u8; 32]>) -> Redactor {
         Redactor { key }
     }
 
