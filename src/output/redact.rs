@@ -44,9 +44,18 @@ pub const EVIDENCE_COOKIES: &[&str] = &[
 const MASK_PREFIX: &[u8] = b"[redacted:len";
 
 /// Masks secrets with one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Redactor {
     key: Option<[u8; 32]>,
+}
+
+/// Never shows the key (the options holding it are printed in debug output).
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("keyed", &self.key.is_some())
+            .finish()
+    }
 }
 
 impl Redactor {
@@ -696,6 +705,12 @@ mod tests {
         let none = Redactor::new(None);
         let once = none.redact(msg.as_bytes()).into_owned();
         assert_eq!(none.redact(&once), once);
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let shown = format!("{:?}", Redactor::new(Some(KEY)));
+        assert_eq!(shown, "Redactor { keyed: true }");
     }
 
     #[test]
