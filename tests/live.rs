@@ -85,10 +85,26 @@ fn facts(records: &[Value]) -> BTreeMap<String, usize> {
     m
 }
 
+/// A redaction key file for live and replay alike: by default a live run keys its masks
+/// with random bytes and a replay with its captures, so URLs carrying a canary would differ.
+fn redact_key() -> PathBuf {
+    let path = std::env::temp_dir().join("exhound-tests-live-redact.key");
+    // Written aside and renamed, so that a test reading it meanwhile never sees it short.
+    let aside = path.with_extension(format!(
+        "{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&aside, [0x42u8; 32]).expect("write the redaction key");
+    std::fs::rename(&aside, &path).expect("rename the redaction key");
+    path
+}
+
 /// `exhound replay --log-http` of `files`, as facts.
 fn replay_facts(files: &[PathBuf], extra: &[&str]) -> BTreeMap<String, usize> {
     let out = Command::new(exe())
-        .args(["replay", "--log-http", "-q"])
+        .args(["replay", "--log-http", "-q", "--redact-key"])
+        .arg(redact_key())
         .args(extra)
         .args(files)
         .output()
@@ -106,7 +122,11 @@ fn live_command(rig: &Rig, interfaces: &[String], out: &Path, extra: &[&str]) ->
     for i in interfaces {
         c.args(["-i", i]);
     }
-    c.args(["--log-http", "-o"]).arg(out).args(extra);
+    c.args(["--log-http", "-o"])
+        .arg(out)
+        .arg("--redact-key")
+        .arg(redact_key())
+        .args(extra);
     c
 }
 

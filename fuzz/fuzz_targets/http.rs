@@ -95,7 +95,13 @@ fuzz_target!(|data: &[u8]| {
         if let Some(resp) = &tx.response {
             assert!(resp.body.len() <= config.response_body_limit);
         }
-        check_line(&eve::http_line(&facts, tx, None));
+        check_line(&eve::http_line(&facts, tx, None, None));
+        check_line(&eve::http_line(
+            &facts,
+            tx,
+            None,
+            Some(&exhound_fuzz::REDACTOR),
+        ));
     }
     let piece = [1, 3, 8, 61][usize::from(config_byte >> 6)];
     let cut = run(events, &config, piece);

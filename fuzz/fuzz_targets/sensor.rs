@@ -29,6 +29,7 @@ fn run(config: u8, frames: &[Frame], threads: usize) -> Vec<Vec<u8>> {
             log_tls: true,
             payload: true,
             pcap_filename: true,
+            redact: Some(exhound::output::redact::Redactor::new(Some([1; 32]))),
         },
         queue_batches: 2,
         ..SensorConfig::default()

@@ -262,6 +262,10 @@ fn v6(a: IpAddr) -> Ipv6Addr {
     }
 }
 
+/// The redactor the sinks write with, so that fuzzing runs the masking too.
+pub const REDACTOR: exhound::output::redact::Redactor =
+    exhound::output::redact::Redactor::new(Some([1; 32]));
+
 /// A sink that writes every EVE record it is given (and checks each is one JSON line).
 #[derive(Default)]
 pub struct EveSink {
@@ -271,7 +275,7 @@ pub struct EveSink {
 
 impl EventSink for EveSink {
     fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
-        let line = eve::http_line(flow, tx, Some("fuzz.pcap"));
+        let line = eve::http_line(flow, tx, Some("fuzz.pcap"), Some(&REDACTOR));
         check_line(&line);
         self.lines.push(line);
     }
@@ -289,6 +293,7 @@ impl EventSink for EveSink {
             context.tls,
             Some(&payload),
             None,
+            Some(&REDACTOR),
         );
         check_line(&line);
         self.lines.push(line);

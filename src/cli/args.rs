@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use exhound::output::redact::Redactor;
 use exhound::output::ship::Target;
 
 use exhound::pipeline::{ChecksumMode, PipelineConfig};
@@ -387,6 +388,25 @@ pub struct SensorArgs {
     )]
     pub stats_interval: u64,
 
+    /// Write credentials as they were seen (forensic work on a trusted host). By default
+    /// every record masks them: `Authorization` and `Proxy-Authorization` credentials (the
+    /// scheme stays), NTLM and Kerberos tokens, cookie values other than the attack markers
+    /// (`X-BEResource`, `X-AnonResource*`, `Email`), password, token, session and canary
+    /// fields in URLs, form and JSON bodies, and `X-OWA-CANARY`. A masked value reads
+    /// `[redacted:lenN:hXXXXXXXX]`: its length in bytes and a keyed hash (see
+    /// `--redact-key`).
+    #[arg(long, conflicts_with = "redact_key", help_heading = "Redaction")]
+    pub no_redact: bool,
+
+    /// Key the hash in masks with this file (at least 16 bytes; make one with
+    /// `head -c 32 /dev/urandom`): a secret then has the same hash in every run and on every
+    /// sensor given the same file. Without it, `replay` keys the hash with the capture
+    /// files themselves (the same value has the same hash throughout one replay of the same
+    /// files; standard input gives masks with the length only) and `live` with a random
+    /// key for each run.
+    #[arg(long, value_name = "FILE", help_heading = "Redaction")]
+    pub redact_key: Option<PathBuf>,
+
     /// Don't print the summary (or the progress bar) on standard error.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -586,6 +606,7 @@ impl SensorArgs {
                 log_tls: self.log_tls,
                 payload: self.payload,
                 pcap_filename: !live,
+                redact: (!self.no_redact).then(|| Redactor::new(None)),
             },
             live,
             queue_batches: self
@@ -593,6 +614,56 @@ impl SensorArgs {
                 .unwrap_or(if live { 64 } else { 16 })
                 .max(1),
         }
+    }
+
+    /// The redactor for the records (`None` with `--no-redact`): keyed with `--redact-key`,
+    /// else with the first MiB of each capture file of a replay (`inputs`), else (live)
+    /// with random bytes; with the length only when no key material can be had (standard
+    /// input).
+    pub fn redactor(&self, inputs: Option<&[PathBuf]>) -> anyhow::Result<Option<Redactor>> {
+        use std::io::Read;
+        if self.no_redact {
+            return Ok(None);
+        }
+        if let Some(path) = &self.redact_key {
+            let key = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("--redact-key {}: {e}", path.display()))?;
+            if key.len() < 16 {
+                anyhow::bail!(
+                    "--redact-key {}: {} bytes; a key needs at least 16",
+                    path.display(),
+                    key.len()
+                );
+            }
+            return Ok(Some(Redactor::new(Some(Redactor::derive_key(&key)))));
+        }
+        let mut material = Vec::new();
+        match inputs {
+            Some(files) => {
+                if files.iter().any(|f| f.as_os_str() == "-") {
+                    return Ok(Some(Redactor::new(None)));
+                }
+                material.extend_from_slice(b"replay\0");
+                for f in files {
+                    let mut head = Vec::new();
+                    if let Ok(file) = std::fs::File::open(f) {
+                        let _ = file.take(1 << 20).read_to_end(&mut head);
+                    }
+                    material.extend_from_slice(&(head.len() as u64).to_le_bytes());
+                    material.extend_from_slice(&head);
+                }
+            }
+            None => {
+                let mut random = [0u8; 32];
+                match std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| f.read_exact(&mut random))
+                {
+                    Ok(()) => material.extend_from_slice(&random),
+                    Err(_) => return Ok(Some(Redactor::new(None))),
+                }
+            }
+        }
+        Ok(Some(Redactor::new(Some(Redactor::derive_key(&material)))))
     }
 
     /// Worker threads: `--threads`, or one per CPU core.
@@ -667,6 +738,59 @@ mod tests {
         assert_eq!(c.stream.depth, 0);
         assert_eq!(c.http.request_body_limit, 4096);
         assert!(!a.sensor.log_http);
+    }
+
+    fn replay_args(args: &[&str]) -> Result<ReplayArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["exhound", "replay"].iter().chain(args))?;
+        match cli.command {
+            Command::Replay(a) => Ok(a),
+            _ => panic!("not replay"),
+        }
+    }
+
+    #[test]
+    fn redaction_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, key) = (
+            dir.path().join("a.pcap"),
+            dir.path().join("b.pcap"),
+            dir.path().join("k"),
+        );
+        std::fs::write(&a, b"capture a").unwrap();
+        std::fs::write(&b, b"capture b").unwrap();
+        std::fs::write(&key, [1u8; 16]).unwrap();
+        let (a, b, key) = (
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            key.to_str().unwrap(),
+        );
+        let on = replay_args(&[a]).unwrap().sensor;
+        assert!(on.sensor_config(false).output.redact.is_some());
+        let files = |p: &str| vec![PathBuf::from(p)];
+        // Keyed with the captures: the same for the same files, another for others.
+        let ka = on.redactor(Some(&files(a))).unwrap().unwrap();
+        assert_eq!(ka, on.redactor(Some(&files(a))).unwrap().unwrap());
+        assert_ne!(ka, on.redactor(Some(&files(b))).unwrap().unwrap());
+        assert_ne!(ka.mask(b"x"), Redactor::new(None).mask(b"x"));
+        // Standard input: the length only.
+        assert_eq!(
+            on.redactor(Some(&files("-"))).unwrap(),
+            Some(Redactor::new(None))
+        );
+        // A key file: the same whatever the captures.
+        let keyed = replay_args(&["--redact-key", key, a]).unwrap().sensor;
+        assert_eq!(
+            keyed.redactor(Some(&files(a))).unwrap(),
+            keyed.redactor(Some(&files(b))).unwrap()
+        );
+        let off = replay_args(&["--no-redact", a]).unwrap().sensor;
+        assert!(off.sensor_config(false).output.redact.is_none());
+        assert!(off.redactor(Some(&files(a))).unwrap().is_none());
+        assert!(replay_args(&["--no-redact", "--redact-key", key, a]).is_err());
+        let missing = replay_args(&["--redact-key", "/nonexistent/k", a])
+            .unwrap()
+            .sensor;
+        assert!(missing.redactor(None).is_err());
     }
 
     #[test]

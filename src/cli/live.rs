@@ -46,6 +46,8 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     let s = &args.sensor;
     let signals = Signals::install().context("installing signal handlers")?;
     let rules = super::rules::for_sensor(&s.rules)?;
+    // Read the key file while the process may still read what root can.
+    let redact = s.redactor(None)?;
     let mut output = EveOutput::open(s.eve_sink()?, true)?;
     output.ship_to(s.ship_targets())?;
     output.reopen_on(Arc::clone(&signals.reopen));
@@ -64,7 +66,8 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
     super::privileges::drop_to(args.user.as_deref(), args.group.as_deref())
         .context("dropping privileges")?;
-    let config = s.sensor_config(true);
+    let mut config = s.sensor_config(true);
+    config.output.redact = redact;
     let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     if !s.quiet {

@@ -51,7 +51,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 .collect()
         }
     };
-    let config = s.sensor_config(false);
+    let mut config = s.sensor_config(false);
+    config.output.redact = s.redactor(Some(&files))?;
     let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     let mut reader = Reader {

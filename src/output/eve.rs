@@ -10,6 +10,10 @@
 //! `subject`, `issuerdn`, `serial`, `fingerprint` (server certificate), `sni`, `version`,
 //! `notbefore`, `notafter`, `ja3{hash,string}`, `ja3s{hash,string}`, `ja4` — each left out
 //! when the handshake did not tell it. Alerts on a TLS connection carry the same object.
+//!
+//! Every writer takes an `Option<&Redactor>`: with one, the values that can carry
+//! credentials (`http.url`, `http.http_refer`, the `iis_url` flow variable, `payload` and
+//! `payload_printable`) are masked ([`super::redact`]); `None` writes them as seen.
 
 use std::net::IpAddr;
 
@@ -17,6 +21,7 @@ use serde::Serialize;
 
 use crate::detect::{Alert, AlertDirection};
 use crate::http::{host, HttpTransaction, PacketRef};
+use crate::output::redact::Redactor;
 use crate::time::Timestamp;
 use crate::tls::{Fingerprint, TlsInfo};
 
@@ -258,8 +263,13 @@ fn is_zero(v: &u64) -> bool {
 }
 
 /// The EVE `http` record (one line, with its newline) of `tx` on `flow`, read from
-/// `pcap_filename`.
-pub fn http_line(flow: &FlowFacts, tx: &HttpTransaction, pcap_filename: Option<&str>) -> Vec<u8> {
+/// `pcap_filename`, its credentials masked by `redact`.
+pub fn http_line(
+    flow: &FlowFacts,
+    tx: &HttpTransaction,
+    pcap_filename: Option<&str>,
+    redact: Option<&Redactor>,
+) -> Vec<u8> {
     let record = HttpRecord {
         common: Common {
             timestamp: format_timestamp(tx.completed_at.ts),
@@ -274,8 +284,8 @@ pub fn http_line(flow: &FlowFacts, tx: &HttpTransaction, pcap_filename: Option<&
             proto: "TCP",
         },
         tx_id: tx.tx_id,
-        http: http_object(tx),
-        metadata: metadata(tx),
+        http: http_object(tx, redact),
+        metadata: metadata(tx, redact),
         pcap_filename,
     };
     to_line(&record)
@@ -330,7 +340,8 @@ fn tls_object(tls: &TlsInfo) -> TlsObject<'_> {
 /// `flow`. `src`/`dest` follow the direction of the data that matched (as Suricata writes
 /// them); the `flow` object keeps the client as `src`. With `payload`, the inspected bytes
 /// are added as `payload` (base64) and `payload_printable`. On a TLS connection, `tls` is
-/// its handshake so far, written as the `tls` object.
+/// its handshake so far, written as the `tls` object. With `redact`, credentials in the
+/// `http` object and the payload are masked.
 #[allow(clippy::too_many_arguments)]
 pub fn alert_line(
     flow: &FlowFacts,
@@ -340,6 +351,7 @@ pub fn alert_line(
     tls: Option<&TlsInfo>,
     payload: Option<&[u8]>,
     pcap_filename: Option<&str>,
+    redact: Option<&Redactor>,
 ) -> Vec<u8> {
     let rule = &alert.rule;
     let (client, server) = (
@@ -363,6 +375,7 @@ pub fn alert_line(
             .map(|v| serde_json::Value::String(v.to_string()));
         (k.to_string(), serde_json::Value::Array(values.collect()))
     }));
+    let payload = payload.map(|p| redacted(p, redact));
     let references: Vec<String> = rule
         .references
         .iter()
@@ -393,7 +406,7 @@ pub fn alert_line(
             metadata: (!metadata.is_empty()).then_some(metadata),
             references: (!references.is_empty()).then_some(references),
         },
-        http: tx.map(http_object),
+        http: tx.map(|tx| http_object(tx, redact)),
         tls: tls.map(tls_object),
         app_proto: match (tx, tls) {
             (Some(_), _) => Some("http"),
@@ -412,8 +425,8 @@ pub fn alert_line(
             dest_ip: server.0,
             dest_port: server.1,
         },
-        payload: payload.map(base64),
-        payload_printable: payload.map(printable),
+        payload: payload.as_deref().map(base64),
+        payload_printable: payload.as_deref().map(printable),
         pcap_filename,
     };
     to_line(&record)
@@ -446,8 +459,16 @@ pub(crate) fn to_line(record: &impl Serialize) -> Vec<u8> {
     line
 }
 
+/// `bytes` with their credentials masked when there is a redactor.
+fn redacted<'a>(bytes: &'a [u8], redact: Option<&Redactor>) -> std::borrow::Cow<'a, [u8]> {
+    match redact {
+        Some(r) => r.redact(bytes),
+        None => std::borrow::Cow::Borrowed(bytes),
+    }
+}
+
 /// The `http` object of a record.
-fn http_object(tx: &HttpTransaction) -> HttpObject {
+fn http_object(tx: &HttpTransaction, redact: Option<&Redactor>) -> HttpObject {
     let req = &tx.request;
     let (hostname, http_port) = match host::hostname(req) {
         Some((h, p)) => (Some(bytes_to_string(&h)), p),
@@ -458,12 +479,15 @@ fn http_object(tx: &HttpTransaction) -> HttpObject {
     HttpObject {
         hostname,
         http_port,
-        url: bytes_to_string(&req.target),
+        url: bytes_to_string(&redacted(&req.target, redact)),
         http_user_agent: header("user-agent"),
         http_content_type: response
             .and_then(|r| r.headers.get("content-type"))
             .map(bytes_to_string),
-        http_refer: header("referer"),
+        http_refer: req
+            .headers
+            .get("referer")
+            .map(|v| bytes_to_string(&redacted(v, redact))),
         http_method: bytes_to_string(&req.method),
         protocol: bytes_to_string(&req.protocol),
         status: response.map(|r| r.status),
@@ -518,13 +542,13 @@ fn printable(bytes: &[u8]) -> String {
 
 /// exhound's own facts about a transaction, as EVE flow variables: the IIS view of the URL
 /// when it differs from the wire, and the anomaly flags.
-fn metadata(tx: &HttpTransaction) -> Option<Metadata> {
+fn metadata(tx: &HttpTransaction, redact: Option<&Redactor>) -> Option<Metadata> {
     let mut vars = Vec::new();
     let iis = tx.request.uri.to_bytes();
     if iis != tx.request.target {
         vars.push(FlowVar {
             key: "iis_url",
-            value: bytes_to_string(&iis),
+            value: bytes_to_string(&redacted(&iis, redact)),
         });
     }
     let f = &tx.flags;
@@ -615,7 +639,7 @@ mod tests {
 
     #[test]
     fn http_record_has_suricata_fields() {
-        let line = String::from_utf8(http_line(&facts(), &tx(), Some("x.pcap"))).unwrap();
+        let line = String::from_utf8(http_line(&facts(), &tx(), Some("x.pcap"), None)).unwrap();
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         assert!(line.starts_with("{\"timestamp\":\"2021-03-03T10:00:00.123456+0000\",\"flow_id\":77,\"pcap_cnt\":9,\"event_type\":\"http\""), "{line}");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -638,7 +662,8 @@ mod tests {
         let mut t = tx();
         t.response = None;
         t.flags.incomplete = true;
-        let v: serde_json::Value = serde_json::from_slice(&http_line(&facts(), &t, None)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&http_line(&facts(), &t, None, None)).unwrap();
         assert!(v["http"].get("status").is_none());
         assert_eq!(v["http"]["length"], 0);
         assert_eq!(v["metadata"]["flowvars"][1]["value"], "incomplete");
@@ -677,7 +702,7 @@ mod tests {
     fn absolute_target_gives_the_hostname() {
         let mut t = tx();
         t.request.target = b"http://User@EVIL.example:8080/x".to_vec();
-        let http = http_object(&t);
+        let http = http_object(&t, None);
         assert_eq!(http.hostname.as_deref(), Some("evil.example"));
         assert_eq!(http.http_port, Some(8080));
     }

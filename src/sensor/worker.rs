@@ -14,6 +14,7 @@ use crate::capture::RawPacket;
 use crate::detect::{Alert, RuleSet};
 use crate::http::{HttpTransaction, PacketRef};
 use crate::output::eve;
+use crate::output::redact::Redactor;
 use crate::output::FlowFacts;
 use crate::pipeline::{self, AlertContext, EventSink, PipelineConfig, WorkerStats};
 use crate::tls::TlsInfo;
@@ -32,6 +33,9 @@ pub struct OutputOptions {
     pub payload: bool,
     /// Name the capture file of each record (`pcap_filename`).
     pub pcap_filename: bool,
+    /// Mask credentials in the records with this redactor (`None`: write them as seen, for
+    /// forensic work: `--no-redact`).
+    pub redact: Option<Redactor>,
 }
 
 /// The settings of one shard: the sensor's, with the memory budget divided among the
@@ -274,7 +278,12 @@ impl EventSink for RecordSink {
         if !self.options.log_http {
             return;
         }
-        let line = eve::http_line(flow, tx, self.file_of(tx.completed_at.pcap_cnt));
+        let line = eve::http_line(
+            flow,
+            tx,
+            self.file_of(tx.completed_at.pcap_cnt),
+            self.options.redact.as_ref(),
+        );
         let key = self.key(flow);
         self.records.push(Record {
             key,
@@ -314,6 +323,7 @@ impl EventSink for RecordSink {
                 context.tls,
                 payload,
                 file,
+                self.options.redact.as_ref(),
             )
         });
         let key = self.key(flow);
