@@ -43,6 +43,25 @@ fn sids(rs: &RuleSet, tx: &HttpTransaction) -> Vec<u32> {
     s
 }
 
+/// Sids alerting on one packet sent to the server, with fresh state.
+fn payload_sids(rs: &RuleSet, packet: &[u8], flags: Option<u8>, stream: Option<&[u8]>) -> Vec<u32> {
+    let mut alerts = Vec::new();
+    rs.inspect_payload(
+        &meta(),
+        AlertDirection::ToServer,
+        packet,
+        flags,
+        stream,
+        &mut FlowDetectState::new(),
+        &mut WorkerDetectState::new(),
+        t(0),
+        &mut alerts,
+    );
+    let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    s.sort_unstable();
+    s
+}
+
 fn one_rule(body: &str) -> bool {
     let rs = set(&format!("alert http any any -> any any ({body} sid:1;)"));
     sids(&rs, &sample_tx()) == vec![1]
@@ -711,23 +730,7 @@ fn payload_packet_versus_stream() {
         "alert tcp any any -> any any (flow:no_stream; content:\"sp\"; sid:3;)\n",
         "alert tcp any any -> any any (dsize:2; sid:4;)\n",
     ));
-    let run = |packet: &[u8], stream: Option<&[u8]>| {
-        let mut alerts = Vec::new();
-        rs.inspect_payload(
-            &meta(),
-            AlertDirection::ToServer,
-            packet,
-            None,
-            stream,
-            &mut FlowDetectState::new(),
-            &mut WorkerDetectState::new(),
-            t(0),
-            &mut alerts,
-        );
-        let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-        s.sort_unstable();
-        s
-    };
+    let run = |packet: &[u8], stream: Option<&[u8]>| payload_sids(&rs, packet, None, stream);
     // The packet carries "it" of "split"; the stream has the whole word.
     assert_eq!(run(b"it", Some(b"xxsplit")), vec![1, 2, 4]);
     assert_eq!(run(b"split", None), vec![1, 3]);
@@ -1036,23 +1039,7 @@ fn rules_without_fast_patterns_grouped_by_cheap_conditions() {
     text.push_str("alert tcp any any -> any any (dsize:>0; sid:6;)\n");
     text.push_str("alert tcp any any -> any any (flags:+S; dsize:>0; flow:to_client; sid:7;)\n");
     let rs = set(&text);
-    let run = |flags: Option<u8>, data: &[u8]| {
-        let mut alerts = Vec::new();
-        rs.inspect_payload(
-            &meta(),
-            AlertDirection::ToServer,
-            data,
-            flags,
-            None,
-            &mut FlowDetectState::new(),
-            &mut WorkerDetectState::new(),
-            t(0),
-            &mut alerts,
-        );
-        let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-        got.sort_unstable();
-        got
-    };
+    let run = |flags: Option<u8>, data: &[u8]| payload_sids(&rs, data, flags, None);
     const SYN: u8 = 0x02;
     const ACK: u8 = 0x10;
     assert_eq!(run(Some(SYN), b"data"), [1, 2, 3, 4, 5, 6]);
