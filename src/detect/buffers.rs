@@ -415,6 +415,24 @@ impl<'a> TlsBuffers<'a> {
 /// Every instance of one buffer (one for most buffers, one per header for the multi-buffers).
 pub type Instances<'a> = Vec<Cow<'a, [u8]>>;
 
+/// Where a rule's content lists find their buffers: a transaction side's or a handshake's.
+pub trait BufferSource<'a> {
+    /// The instances of a (transformed) buffer; `None` when it does not exist.
+    fn instances(&mut self, key: &BufferRef) -> Option<&[Cow<'a, [u8]>]>;
+}
+
+impl<'a> BufferSource<'a> for TxBuffers<'a> {
+    fn instances(&mut self, key: &BufferRef) -> Option<&[Cow<'a, [u8]>]> {
+        self.get(key)
+    }
+}
+
+impl<'a> BufferSource<'a> for TlsBuffers<'a> {
+    fn instances(&mut self, key: &BufferRef) -> Option<&[Cow<'a, [u8]>]> {
+        self.get(key)
+    }
+}
+
 /// Buffers of one transaction side, computed on first use.
 pub struct TxBuffers<'a> {
     tx: &'a HttpTransaction,

@@ -24,7 +24,7 @@ use crate::http::{HttpEvent, HttpEvents, HttpTransaction};
 use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
-use super::buffers::{TlsBuffers, TxBuffers, TxSide};
+use super::buffers::{BufferSource, TlsBuffers, TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
 use super::content::{match_items, MatchBudget};
 use super::probe::{Probe, PROBE_PATTERNS};
@@ -634,9 +634,20 @@ impl RuleSet {
                 return false;
             }
         }
+        self.lists_match(rule, bufs, stats)
+    }
+
+    /// Whether every content list of `rule` matches some instance of its buffer, within the
+    /// match budget (a budget run out is counted).
+    fn lists_match<'a>(
+        &self,
+        rule: &CompiledRule,
+        bufs: &mut impl BufferSource<'a>,
+        stats: &mut DetectStats,
+    ) -> bool {
         let mut budget = MatchBudget::new(self.config.max_match_steps);
         let ok = rule.lists.iter().all(|list| {
-            bufs.get(&list.key).is_some_and(|inst| {
+            bufs.instances(&list.key).is_some_and(|inst| {
                 inst.iter()
                     .any(|b| match_items(&list.items, b, &mut budget))
             })
@@ -798,19 +809,7 @@ impl RuleSet {
             let checked = started.map(|_| Instant::now());
             let holds = self.header_and_state(rule, &ctx, flow_state, false)
                 && rule.tls_version.is_none_or(|v| version == Some(v))
-                && {
-                    let mut budget = MatchBudget::new(self.config.max_match_steps);
-                    let ok = rule.lists.iter().all(|list| {
-                        bufs.get(&list.key).is_some_and(|inst| {
-                            inst.iter()
-                                .any(|b| match_items(&list.items, b, &mut budget))
-                        })
-                    });
-                    if budget.exhausted {
-                        worker.stats.match_limit_hits += 1;
-                    }
-                    ok
-                };
+                && self.lists_match(rule, &mut bufs, &mut worker.stats);
             let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
             profile_check(worker, &self.tls, ri, holds, checked);
             if pass {

@@ -27,6 +27,13 @@ fn t(secs: i64) -> Timestamp {
     Timestamp::from_secs(secs)
 }
 
+/// The sids of `alerts`, in order.
+fn sorted_sids(alerts: &[Alert]) -> Vec<u32> {
+    let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
+    s.sort_unstable();
+    s
+}
+
 /// Sids alerting on one transaction with fresh state.
 fn sids(rs: &RuleSet, tx: &HttpTransaction) -> Vec<u32> {
     let mut alerts = Vec::new();
@@ -38,9 +45,7 @@ fn sids(rs: &RuleSet, tx: &HttpTransaction) -> Vec<u32> {
         t(0),
         &mut alerts,
     );
-    let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    s.sort_unstable();
-    s
+    sorted_sids(&alerts)
 }
 
 /// Sids alerting on one packet sent to the server, with fresh state.
@@ -57,9 +62,7 @@ fn payload_sids(rs: &RuleSet, packet: &[u8], flags: Option<u8>, stream: Option<&
         t(0),
         &mut alerts,
     );
-    let mut s: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    s.sort_unstable();
-    s
+    sorted_sids(&alerts)
 }
 
 fn one_rule(body: &str) -> bool {
@@ -293,9 +296,7 @@ fn flowbit_groups_and_order_like_suricata() {
         t(0),
         &mut alerts,
     );
-    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![1, 2, 5, 7, 9, 12]);
+    assert_eq!(sorted_sids(&alerts), vec![1, 2, 5, 7, 9, 12]);
     assert!(alerts.iter().all(|a| a.tx_id.is_none()));
 }
 
@@ -529,9 +530,7 @@ fn header_addresses_ports_and_flow_state() {
         t(0),
         &mut alerts,
     );
-    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![1, 3, 6, 7]);
+    assert_eq!(sorted_sids(&alerts), vec![1, 3, 6, 7]);
 }
 
 #[test]
@@ -600,9 +599,7 @@ fn payload_rules() {
         t(0),
         &mut alerts,
     );
-    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![1, 2, 3, 5]);
+    assert_eq!(sorted_sids(&alerts), vec![1, 2, 3, 5]);
     // http rules inspect transactions, not payloads; dns rules never match.
     assert_eq!(sids(&rs, &sample_tx()), vec![6]);
 }
@@ -640,9 +637,7 @@ fn prefilter_selects_candidates_among_many_rules() {
         t(0),
         &mut alerts,
     );
-    let mut got: Vec<u32> = alerts.iter().map(|a| a.sid()).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![1042, 1149, 3000, 3001]);
+    assert_eq!(sorted_sids(&alerts), vec![1042, 1149, 3000, 3001]);
     // Two prefilter hits plus the two rules with no usable fast pattern.
     assert_eq!(w.stats.rules_evaluated, 4);
     // A case-sensitive fast pattern in the wrong case is not even a candidate: case-sensitive
