@@ -156,10 +156,26 @@ fn list_shows_sid_cves_buffers_and_fast_pattern() {
         .find(|l| l.starts_with("4210001\t"))
         .unwrap_or_else(|| panic!("4210001 not listed:\n{listing}"));
     let cols: Vec<&str> = line.split('\t').collect();
-    assert_eq!(cols.len(), 5, "{line}");
+    assert_eq!(cols.len(), 6, "{line}");
     assert!(cols[2].contains("CVE-2021-26855"), "{line}");
     assert!(cols[3].contains("http.cookie"), "{line}");
     assert!(cols[4].starts_with("http.cookie:"), "{line}");
+    assert!(
+        cols[5].starts_with("http.cookie: Cookie header values as sent"),
+        "{line}"
+    );
+    // A rule on a decoded view says which decoding: 4210101 reads the body as WCF's JSON
+    // reader does and the cookie's back-end URL as ASP.NET decodes it.
+    let ddi = listing
+        .lines()
+        .find(|l| l.starts_with("4210101\t"))
+        .unwrap_or_else(|| panic!("4210101 not listed:\n{listing}"));
+    assert!(
+        ddi.contains("http.request_body|json_decode: request body"),
+        "{ddi}"
+    );
+    assert!(ddi.contains("JSON escapes undone"), "{ddi}");
+    assert!(ddi.contains("http.cookie|form_decode:"), "{ddi}");
 }
 
 #[test]

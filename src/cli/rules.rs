@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use exhound::detect::rule::loader::{LoadOptions, LoadedRules};
+use exhound::detect::rule::reads;
 use exhound::detect::rule::SkippedRule;
 use exhound::detect::{DetectConfig, RuleSet};
 
@@ -102,12 +103,13 @@ fn check(src: &RuleSource) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Prints one line per rule: sid, message, CVEs, buffers and fast pattern.
+/// Prints one line per rule: sid, message, CVEs, buffers, fast pattern, and where each buffer
+/// reads (the message component and its decoding, [`reads::describe`]).
 fn list(src: &RuleSource) -> anyhow::Result<ExitCode> {
     let (set, _) = load_rules(src, src.skip_invalid)?;
     report_skipped(set.skipped());
     let mut out = io::stdout().lock();
-    writeln!(out, "sid\tmsg\tcves\tbuffers\tfast_pattern")?;
+    writeln!(out, "sid\tmsg\tcves\tbuffers\tfast_pattern\treads")?;
     for r in set.summaries() {
         let cves: Vec<&str> = r
             .info
@@ -120,14 +122,16 @@ fn list(src: &RuleSource) -> anyhow::Result<ExitCode> {
             Some((buffer, bytes)) => format!("{buffer}:{}", quote(bytes)),
             None => "-".to_string(),
         };
+        let reads: Vec<String> = r.reads.iter().map(reads::describe).collect();
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}",
             r.info.sid,
             r.info.msg,
             super::join_or_dash(&cves, ","),
             super::join_or_dash(&r.buffers, ","),
-            fast
+            fast,
+            super::join_or_dash(&reads, " | "),
         )?;
     }
     Ok(ExitCode::from(EXIT_OK))

@@ -134,6 +134,8 @@ pub struct RuleSummary {
     pub info: Arc<RuleInfo>,
     /// The buffers it inspects, in rule order.
     pub buffers: Vec<String>,
+    /// The buffers with their transforms, in rule order, each once.
+    pub reads: Vec<BufferRef>,
     /// The buffer and bytes of its fast pattern, when it has one.
     pub fast_pattern: Option<(String, Vec<u8>)>,
 }
@@ -730,15 +732,20 @@ impl RuleSet {
             .iter()
             .map(|r| {
                 let mut buffers: Vec<String> = Vec::new();
+                let mut reads: Vec<BufferRef> = Vec::new();
                 for l in &r.lists {
                     let name = l.key.buffer.to_string();
                     if !buffers.contains(&name) {
                         buffers.push(name);
                     }
+                    if !reads.contains(&l.key) {
+                        reads.push(l.key.clone());
+                    }
                 }
                 RuleSummary {
                     info: Arc::clone(&r.info),
                     buffers,
+                    reads,
                     fast_pattern: r
                         .fast_pattern
                         .as_ref()

@@ -305,16 +305,21 @@ pub enum HttpEvent {
     RequestTeAndCl,
     /// Two `Content-Length` headers with different values (HTTP.sys answers 400).
     DuplicateContentLength,
+    /// More than one `Cookie` header line: exhound's `http.cookie` joins them with `", "` as
+    /// Suricata does, and ASP.NET splits cookies on `;` only, so a cookie on the second line is
+    /// a cookie to the application only if HTTP.sys joins the lines with `"; "` (unverified).
+    RequestCookieLines,
 }
 
 impl HttpEvent {
     /// Every event.
-    pub const ALL: [HttpEvent; 5] = [
+    pub const ALL: [HttpEvent; 6] = [
         HttpEvent::RequestFieldFolding,
         HttpEvent::HostHeaderAmbiguous,
         HttpEvent::RequestChunkExtension,
         HttpEvent::RequestTeAndCl,
         HttpEvent::DuplicateContentLength,
+        HttpEvent::RequestCookieLines,
     ];
 
     /// The name rules and EVE records use.
@@ -325,6 +330,7 @@ impl HttpEvent {
             HttpEvent::RequestChunkExtension => "request_chunk_extension",
             HttpEvent::RequestTeAndCl => "request_transfer_encoding_and_content_length",
             HttpEvent::DuplicateContentLength => "duplicate_content_length_field_in_request",
+            HttpEvent::RequestCookieLines => "request_multiple_cookie_lines",
         }
     }
 

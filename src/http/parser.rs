@@ -233,8 +233,13 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
         None => headers,
     };
     let mut cookies = Cookies::default();
+    let mut cookie_lines = 0;
     for value in headers.all("Cookie") {
         cookies.parse_header(value);
+        cookie_lines += 1;
+    }
+    if cookie_lines > 1 {
+        events.insert(HttpEvent::RequestCookieLines);
     }
     {
         let mut lengths = headers.all("Content-Length").map(<[u8]>::trim_ascii);
@@ -533,6 +538,18 @@ mod tests {
         assert_eq!(req.headers.get("x-a"), Some(&b"v"[..]));
         assert_eq!(req.cookies.find("x-beresource"), Some(&b"a~1"[..]));
         assert_eq!(req.uri.to_bytes(), b"/ecp/y.js?a=A");
+    }
+
+    #[test]
+    fn a_second_cookie_line_is_an_event() {
+        let head = |cookies: &str| {
+            let raw = format!("GET /ecp/y.js HTTP/1.1\r\nHost: a\r\n{cookies}\r\n\r\n");
+            complete(parse_request(raw.as_bytes(), 16)).0
+        };
+        let two = head("Cookie: a=1\r\nX-A: b\r\ncookie: X-BEResource=x~1");
+        assert!(two.events.contains(HttpEvent::RequestCookieLines));
+        let one = head("Cookie: a=1, X-BEResource=x~1");
+        assert!(!one.events.contains(HttpEvent::RequestCookieLines));
     }
 
     #[test]

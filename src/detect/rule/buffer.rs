@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::decode;
+
 /// Where a match item looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Buffer {
@@ -404,6 +406,15 @@ pub enum Transform {
     StripWhitespace,
     /// `compress_whitespace`: each run of whitespace becomes its first byte.
     CompressWhitespace,
+    /// `json_decode` (exhound): JSON string escapes undone, as ECP's DDI service reads its
+    /// body ([`decode::json_decode`]).
+    JsonDecode,
+    /// `xml_decode` (exhound): entities, character references and CDATA undone, comments
+    /// dropped, as EWS and WSMan read XML ([`decode::xml_decode`]).
+    XmlDecode,
+    /// `form_decode` (exhound): `+`, `%XX` and `%uXXXX` decoded, as ASP.NET's `Request.Form`
+    /// reads a form ([`decode::form_decode`]).
+    FormDecode,
 }
 
 impl Transform {
@@ -415,6 +426,9 @@ impl Transform {
             "to_uppercase" => Transform::ToUppercase,
             "strip_whitespace" => Transform::StripWhitespace,
             "compress_whitespace" => Transform::CompressWhitespace,
+            "json_decode" => Transform::JsonDecode,
+            "xml_decode" => Transform::XmlDecode,
+            "form_decode" => Transform::FormDecode,
             _ => return None,
         })
     }
@@ -427,7 +441,18 @@ impl Transform {
             Transform::ToUppercase => "to_uppercase",
             Transform::StripWhitespace => "strip_whitespace",
             Transform::CompressWhitespace => "compress_whitespace",
+            Transform::JsonDecode => "json_decode",
+            Transform::XmlDecode => "xml_decode",
+            Transform::FormDecode => "form_decode",
         }
+    }
+
+    /// Whether the transform is exhound's own (Suricata does not load it).
+    pub fn is_exhound_only(self) -> bool {
+        matches!(
+            self,
+            Transform::JsonDecode | Transform::XmlDecode | Transform::FormDecode
+        )
     }
 
     /// Could the transform change `input`? False only when it certainly would not, which
@@ -441,7 +466,14 @@ impl Transform {
             Transform::CompressWhitespace => input
                 .windows(2)
                 .any(|w| is_c_space(w[0]) && is_c_space(w[1])),
-            Transform::UrlDecode => memchr::memchr2(b'%', b'+', input).is_some(),
+            Transform::UrlDecode | Transform::FormDecode => {
+                memchr::memchr2(b'%', b'+', input).is_some()
+            }
+            Transform::JsonDecode => memchr::memchr(b'\\', input).is_some(),
+            Transform::XmlDecode => {
+                memchr::memchr(b'&', input).is_some()
+                    || memchr::memmem::find(input, b"<!").is_some()
+            }
         }
     }
 
@@ -466,6 +498,9 @@ impl Transform {
                 out
             }
             Transform::UrlDecode => url_decode(input),
+            Transform::JsonDecode => decode::json_decode(input),
+            Transform::XmlDecode => decode::xml_decode(input),
+            Transform::FormDecode => decode::form_decode(input),
         }
     }
 }

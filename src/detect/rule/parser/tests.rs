@@ -842,6 +842,9 @@ fn arb_buffer() -> impl Strategy<Value = BufferRef> {
             Just(Transform::ToLowercase),
             Just(Transform::StripWhitespace),
             Just(Transform::CompressWhitespace),
+            Just(Transform::JsonDecode),
+            Just(Transform::XmlDecode),
+            Just(Transform::FormDecode),
         ],
         0..3,
     );
