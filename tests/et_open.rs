@@ -19,6 +19,9 @@ use std::path::Path;
 use std::process::Command;
 
 const EXPECTED: &[(&str, &[u64])] = &[
+    // An OWA search for "X-Rps-CAT= autodiscover.json /powershell": 2039065 wants a POST whose
+    // URI has autodiscover.json and then powershell anywhere, the query value included.
+    ("nm-markers-in-query-and-one-cookie-line", &[2039065]),
     ("nm-markers-inside-cookie-values", &[2033834]),
     ("pns-eomtv2-bypass-encoded", &[2033681]),
     ("pns-msf-gadget", &[2039065]),
@@ -37,6 +40,11 @@ const EXPECTED: &[(&str, &[u64])] = &[
         &[2033712, 2035649, 2039065],
     ),
     ("ps-powershell-export-msf-query", &[2033681, 2039065]),
+    // The dmaasland request again (its body's XML character references do not matter to ET).
+    (
+        "ps-powershell-export-xml-charrefs",
+        &[2033712, 2035649, 2039065],
+    ),
     ("pt-chain-zdi", &[2033834]),
     ("ws-antsword", &[2030036]),
     ("ws-helse-shell-scan", &[2032344]),

