@@ -76,9 +76,9 @@ const REPORT_HELP: &str = "\
 The report has one chain per attacker → server pair: the attack stages reached, in the
 attack's order, with their first and last time, attempts and successes and the answers that
 showed success; the web shells written and used and whether they answered; the mailboxes
-and SIDs named; the tools fingerprinted. Sources that share a web-shell path or a (non-
-browser) user agent are grouped into campaigns. The same EVE gives the same report, byte for
-byte. Alerts written with --payload give more evidence (the shell paths written, the
+and SIDs named; the tools fingerprinted. Sources that share a web-shell path or a user agent
+(other than a full browser's) are grouped into campaigns. The same EVE gives the same
+report, byte for byte. Alerts written with --payload give more evidence (the shell paths written, the
 mailboxes and SIDs in request bodies). The JSON schema is docs/report.schema.json.
 
 Formats, by the extension of each -o: .html (one self-contained page), .md, .json,

@@ -648,6 +648,9 @@ fn stage_rank(name: &str) -> (usize, &str) {
 }
 
 fn stage_label(name: &str) -> String {
+    if name == "other" {
+        return "Other alerts (rules without a stage)".to_string();
+    }
     STAGES
         .iter()
         .find(|(n, _)| *n == name)
@@ -738,6 +741,9 @@ fn sids(text: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// An answer: (sid, status, method, url); mapped to (first time, count, message).
+type AnswerKey<'a> = (u64, Option<u64>, Option<&'a str>, Option<&'a str>);
+
 #[derive(Default)]
 struct StageAcc<'a> {
     first: i64,
@@ -748,8 +754,7 @@ struct StageAcc<'a> {
     families: BTreeSet<&'a str>,
     rules: BTreeMap<u64, (&'a str, u64)>,
     urls: BTreeSet<&'a str>,
-    /// (sid, status, method, url) → (first time, count)
-    evidence: BTreeMap<(u64, Option<u64>, Option<&'a str>, Option<&'a str>), (i64, u64, &'a str)>,
+    evidence: BTreeMap<AnswerKey<'a>, (i64, u64, &'a str)>,
 }
 
 #[derive(Default)]
@@ -1015,8 +1020,7 @@ fn chain(client: IpAddr, server: IpAddr, list: &[&Alert], shells: &[Shell]) -> C
     };
     let furthest = stage_list
         .iter()
-        .filter(|s| !matches!(s.name.as_str(), "tool" | "evasion" | "other"))
-        .last()
+        .rfind(|s| !matches!(s.name.as_str(), "tool" | "evasion" | "other"))
         .or(stage_list.last())
         .map(|s| {
             format!(
