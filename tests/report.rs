@@ -411,7 +411,10 @@ fn attacker_strings_are_escaped() {
             "unescaped {c} in {md}"
         );
     }
-    assert!(md.contains(r"\<script\>console.error('xss')\</script\>"), "{md}");
+    assert!(
+        md.contains(r"\<script\>console.error('xss')\</script\>"),
+        "{md}"
+    );
     assert!(md.contains(r"\|\[l\](http://evil)"), "{md}");
 }
 

@@ -13,8 +13,8 @@
 //!   time, alerts, attempts and successes (`outcome succeeded`, or priority 1 for rules
 //!   without that key), the answers that showed success, the rules and URLs;
 //! * the **web shells**: paths written (the `FilePathName` or `\\host\c$\…` path in the
-//!   payload of a file-write alert, mapped to the URL it is served at), paths used (the URL of
-//!   a web-shell alert, without its query) and whether the shell answered (a succeeded
+//!   payload of a file-write alert, mapped to the URL it is served at), paths used (the path
+//!   of a web-shell alert's URL as IIS routes it, without its query) and whether the shell answered (a succeeded
 //!   web-shell alert on that path);
 //! * **campaigns**: sources that share a web-shell path or a user agent (full browser user
 //!   agents are left out: the PoCs send stock browser strings, which would join strangers).
@@ -31,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ReportError;
+use crate::http::NormalizedUri;
 
 /// The value of the `schema` field of the JSON report.
 pub const SCHEMA_ID: &str = "exhound-report/1";
@@ -340,10 +341,12 @@ impl Alert {
         self.has("family", "tool") || self.stage() == "tool"
     }
 
-    /// The path of the request (the IIS view when the EVE has it), without its query.
-    fn path(&self) -> Option<&str> {
+    /// The path of the request as IIS routes it (percent-decoded, `\\` as `/`, slashes
+    /// folded, dot-segments removed: [`NormalizedUri`]), without its query.
+    fn path(&self) -> Option<String> {
         let url = self.iis_url.as_deref().or(self.url.as_deref())?;
-        let path = url.split(['?', '#']).next().unwrap_or(url);
+        let n = NormalizedUri::from_target(url.as_bytes());
+        let path = String::from_utf8_lossy(&n.path).into_owned();
         (!path.is_empty()).then_some(path)
     }
 }
@@ -759,7 +762,6 @@ struct StageAcc<'a> {
 
 #[derive(Default)]
 struct ShellAcc<'a> {
-    path: Option<&'a str>,
     written_as: BTreeSet<String>,
     written_at: Option<i64>,
     written_by: BTreeSet<IpAddr>,
@@ -811,6 +813,7 @@ fn build(alerts: &[Alert], input: InputCounts) -> Report {
             continue;
         }
         let Some(path) = a.path() else { continue };
+        let path = path.as_str();
         let mut key = path.to_ascii_lowercase();
         // A written file known only by name is the shell used under that name.
         let name = key.rsplit('/').next().unwrap_or(&key).to_string();
@@ -822,7 +825,6 @@ fn build(alerts: &[Alert], input: InputCounts) -> Report {
             key = name;
         }
         let s = shells.entry(key).or_default();
-        s.path.get_or_insert(path);
         if s.display.as_deref().is_none_or(|d| !d.starts_with('/')) {
             s.display = Some(path.to_string());
         }
@@ -1418,6 +1420,43 @@ mod tests {
             .chains
             .iter()
             .all(|c| c.campaign.as_deref() == Some("campaign-1")));
+    }
+
+    #[test]
+    fn shell_paths_are_the_paths_iis_routes() {
+        let r = report(&[
+            alert(
+                "01.000000",
+                "10.0.0.1",
+                "10.0.0.9",
+                false,
+                4210601,
+                "webshell",
+                "webshell",
+                false,
+                r"/ASPNET_CLIENT/%73ystem_web\\x/../Shell.aspx?a=b",
+                "x",
+            ),
+            alert(
+                "02.000000",
+                "10.0.0.2",
+                "10.0.0.9",
+                false,
+                4210601,
+                "webshell",
+                "webshell",
+                false,
+                "/aspnet_client//system_web/shell.aspx",
+                "y",
+            ),
+        ]);
+        assert_eq!(r.shells.len(), 1, "{:#?}", r.shells);
+        assert_eq!(r.shells[0].path, "/ASPNET_CLIENT/system_web/Shell.aspx");
+        assert_eq!(r.shells[0].used_by, ["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(
+            r.campaigns[0].shared_shells,
+            ["/ASPNET_CLIENT/system_web/Shell.aspx"]
+        );
     }
 
     #[test]
