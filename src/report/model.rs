@@ -409,19 +409,24 @@ impl Builder {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let record: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
-        let Some(obj) = record.as_object() else {
+        // Most records of a Suricata EVE are not alerts: read their type only (the whole
+        // line is still checked to be JSON), and build the tree for alerts.
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            event_type: Option<std::borrow::Cow<'a, str>>,
+        }
+        if line.trim_ascii_start().first() != Some(&b'{') {
             return Err("not a JSON object".to_string());
-        };
-        let event_type = obj
-            .get("event_type")
-            .and_then(Value::as_str)
-            .ok_or("no event_type")?;
+        }
+        let head: Head = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+        let event_type = head.event_type.ok_or("no event_type")?;
         self.input.records += 1;
         if event_type != "alert" {
             self.input.other_events += 1;
             return Ok(());
         }
+        let record: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
         let alert = parse_alert(&record)?;
         self.input.alerts += 1;
         self.alerts.push(alert);
@@ -1594,7 +1599,16 @@ mod tests {
         assert!(e.starts_with("eve.json:3: not an EVE record: "), "{e}");
         let mut b = Builder::new();
         let e = b.read("e", "[1]\n".as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("e:1:"), "{e}");
+        assert_eq!(e, "e:1: not an EVE record: not a JSON object");
+        let mut b = Builder::new();
+        let e = b
+            .read("e", "{\"event_type\": 1}\n".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("e:1: not an EVE record: not JSON: invalid type"),
+            "{e}"
+        );
         // A cut last line (a file being written) is counted, not an error.
         let mut b = Builder::new();
         b.read("e", "{\"event_type\":\"stats\"}\n{\"event_ty".as_bytes())
