@@ -571,6 +571,33 @@ fn the_page_renders_in_headless_chromium() {
         "{dom}"
     );
 
+    // Printed: a PDF of the summary page and a page per chain (`@media print`).
+    let one = d.join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    replay(
+        &one,
+        &["exchange/chain-proxylogon-testanull-keepalive.pcap"],
+        &["r.html"],
+    );
+    let pdf = one.join("r.pdf");
+    let (stderr, _) = chromium(
+        &one.join("r.html"),
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+        ],
+    );
+    assert!(console_lines(&stderr).is_empty(), "{stderr}");
+    let pdf = std::fs::read(&pdf).expect("PDF written");
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    let pages = regex::bytes::Regex::new(r"/Count ([0-9]+)")
+        .unwrap()
+        .captures_iter(&pdf)
+        .filter_map(|c| std::str::from_utf8(&c[1]).ok()?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(pages >= 2, "{pages} pages printed");
+
     // The hostile strings stay text in the browser too: no element, no console message.
     let eve = d.join("hostile.json");
     std::fs::write(&eve, hostile_eve()).unwrap();
