@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use super::model::{parse_time, Chain, Report};
+use super::model::{parse_time, Chain, Report, Stage};
 
 /// `s` escaped for HTML text and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -289,7 +289,10 @@ fn overview_svg(o: &mut String, r: &Report) {
             "<line x1=\"{x1:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#90a4ae\" stroke-width=\"4\"/>",
             x2.max(x1 + 2.0)
         );
-        for s in &c.stages {
+        // Successes drawn last, on top of attempts at the same moment.
+        let mut dots: Vec<&Stage> = c.stages.iter().collect();
+        dots.sort_by_key(|s| s.succeeded);
+        for s in dots {
             let _ = write!(
                 o,
                 "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{}\"><title>{}: {} ({})</title></circle>",
