@@ -228,10 +228,29 @@ fn proxyshell_export_and_pst_shell() {
     let sh = &r["shells"][0];
     assert_eq!(sh["path"], "/aspnet_client/xqzpjkvmelrfcaws.aspx");
     assert_eq!(sh["answered"], true);
-    // The export's path travels base64-encoded in PSRP: not known as written.
-    assert_eq!(sh["written"], false);
-    // Different tools, no shared shell: not one campaign.
-    assert_eq!(r["campaigns"], serde_json::json!([]));
+    // The export's path, read from the base64 PSRP message, is the shell the other source
+    // used: written by one, used by the other, and they are one campaign.
+    assert_eq!(sh["written"], true);
+    assert_eq!(
+        sh["written_as"],
+        serde_json::json!([r"\\localhost\c$\inetpub\wwwroot\aspnet_client\xqzpjkvmelrfcaws.aspx"])
+    );
+    assert_eq!(sh["written_by"], serde_json::json!(["203.0.113.63"]));
+    assert_eq!(sh["used_by"], serde_json::json!(["203.0.113.65"]));
+    assert_eq!(
+        export["shells"],
+        serde_json::json!(["/aspnet_client/xqzpjkvmelrfcaws.aspx"])
+    );
+    let campaigns = r["campaigns"].as_array().unwrap();
+    assert_eq!(campaigns.len(), 1);
+    assert_eq!(
+        campaigns[0]["sources"],
+        serde_json::json!(["203.0.113.63", "203.0.113.65"])
+    );
+    assert_eq!(
+        campaigns[0]["shared_shells"],
+        serde_json::json!(["/aspnet_client/xqzpjkvmelrfcaws.aspx"])
+    );
 }
 
 #[test]

@@ -700,16 +700,78 @@ fn sid_re() -> &'static Regex {
     })
 }
 
-/// The Windows paths of server-side scripts a payload writes (JSON's `\\` read as `\`).
+/// The Windows paths of server-side scripts a payload writes: in its text (as sent, or with
+/// JSON's `\\` read as `\`) and in the base64 runs of 40 characters or more it carries
+/// (PowerShell remoting sends `New-MailboxExportRequest -FilePath …` base64-encoded). Runs of
+/// backslashes are folded to one, but the two of a UNC path.
 pub fn written_files(payload: &str) -> Vec<String> {
-    let text = payload.replace("\\\\", "\\");
-    let mut out: Vec<String> = written_path_re()
-        .find_iter(&text)
-        .map(|m| m.as_str().to_string())
+    let mut texts = vec![payload.to_string(), payload.replace("\\\\", "\\")];
+    texts.extend(base64_runs(payload));
+    let mut out: Vec<String> = texts
+        .iter()
+        .flat_map(|t| {
+            written_path_re()
+                .find_iter(t)
+                .map(|m| fold_backslashes(m.as_str()))
+        })
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+fn fold_backslashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    if path.starts_with("\\\\") {
+        out.push('\\');
+    }
+    let mut last = None;
+    for c in path.chars() {
+        if !(c == '\\' && last == Some('\\')) {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
+}
+
+/// The bytes (as Latin-1 text) of every run of 40 base64 characters or more in `text`.
+fn base64_runs(text: &str) -> Vec<String> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && value(bytes[i]).is_some() {
+            i += 1;
+        }
+        if i - start >= 40 {
+            let mut acc = 0u32;
+            let mut bits = 0;
+            let mut decoded = String::new();
+            for &c in &bytes[start..i] {
+                acc = (acc << 6) | value(c).unwrap_or(0);
+                bits += 6;
+                if bits >= 8 {
+                    bits -= 8;
+                    decoded.push(char::from(((acc >> bits) & 0xff) as u8));
+                }
+            }
+            runs.push(decoded);
+        }
+        i += 1;
+    }
+    runs
 }
 
 /// The URL path a written file is served at: under `FrontEnd\HttpProxy\` (the front end's
@@ -1661,6 +1723,16 @@ mod tests {
             "/owa/auth/k.aspx"
         );
         assert_eq!(served_path(r"D:\elsewhere\k.aspx"), "k.aspx");
+        // PowerShell remoting: the export's path is base64 in the PSRP message.
+        let psrp = "<rsp:Arguments>PE9iaj48UyBOPSJGaWxlUGF0aCI+XFxsb2NhbGhvc3RcYyRcaW5ldHB1Ylx3d3dyb290XGFzcG5ldF9jbGllbnRcc2hlbGwuYXNweDwvUz48L09iaj4=</rsp:Arguments>";
+        assert_eq!(
+            written_files(psrp),
+            [r"\\localhost\c$\inetpub\wwwroot\aspnet_client\shell.aspx"]
+        );
+        assert_eq!(
+            written_files(r"-FilePath \\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\s.aspx"),
+            [r"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\s.aspx"]
+        );
         let mut m = BTreeSet::new();
         emails(
             "/owa/Admin%40Contoso.com/powershell X-BEResource=Admin@EX01.contoso.local:444/mapi",
