@@ -448,6 +448,10 @@ fn chain(o: &mut String, c: &Chain) {
         }
         o.push_str("</table>\n");
     }
+    if c.stages.iter().all(|s| s.urls.is_empty()) {
+        o.push_str("</section>\n");
+        return;
+    }
     o.push_str("<h3>URLs per stage</h3>\n<ul>");
     for s in &c.stages {
         if s.urls.is_empty() {

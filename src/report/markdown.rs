@@ -278,6 +278,9 @@ fn chain(o: &mut String, c: &Chain) {
         }
         o.push('\n');
     }
+    if c.stages.iter().all(|s| s.urls.is_empty()) {
+        return;
+    }
     let _ = writeln!(o, "URLs per stage:\n");
     for s in &c.stages {
         if s.urls.is_empty() {
