@@ -139,6 +139,12 @@ fn proxylogon_chain_in_every_format_and_replay_report_equals_report() {
             ("webshell", true),
         ])
     );
+    // ... which the file-write stage says, without calling itself succeeded.
+    assert_eq!(
+        c["stages"][5]["confirmed_by"],
+        "/owa/auth/kxnqwz.aspx answered at 2021-03-03T10:00:00.037000Z"
+    );
+    assert_eq!(c["stages"][4]["confirmed_by"], Value::Null);
     let ssrf = &c["stages"][0];
     assert_eq!(ssrf["first_seen"], "2021-03-03T10:00:00.003000Z");
     assert!(ssrf["evidence"]

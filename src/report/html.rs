@@ -411,10 +411,13 @@ fn chain(o: &mut String, c: &Chain) {
             s.alerts,
             s.attempts,
             s.successes,
-            if s.succeeded {
-                "<span class=\"succeeded\">succeeded</span>"
-            } else {
-                "<span class=\"attempted\">attempted</span>"
+            match (&s.confirmed_by, s.succeeded) {
+                (_, true) => "<span class=\"succeeded\">succeeded</span>".to_string(),
+                (Some(c), false) => format!(
+                    "<span class=\"attempted\">attempted</span> confirmed: {}",
+                    esc(c)
+                ),
+                (None, false) => "<span class=\"attempted\">attempted</span>".to_string(),
             },
             list(&rules)
         );

@@ -238,10 +238,10 @@ fn chain(o: &mut String, c: &Chain) {
             s.alerts,
             s.attempts,
             s.successes,
-            if s.succeeded {
-                "**succeeded**"
-            } else {
-                "attempted"
+            match (&s.confirmed_by, s.succeeded) {
+                (_, true) => "**succeeded**".to_string(),
+                (Some(c), false) => format!("attempted; confirmed: {}", text(c)),
+                (None, false) => "attempted".to_string(),
             },
             list(&rules)
         );

@@ -196,6 +196,10 @@ pub struct Stage {
     pub evidence: Vec<Evidence>,
     /// Distinct answers in all.
     pub evidence_total: usize,
+    /// For a file-write stage with no success alert of its own: the web shell this client
+    /// wrote that later answered (`PATH answered at TIME`), which shows the write worked.
+    /// `succeeded` stays what the alerts said.
+    pub confirmed_by: Option<String>,
 }
 
 /// An answer that showed success.
@@ -1067,10 +1071,23 @@ fn chain(client: IpAddr, server: IpAddr, list: &[&Alert], shells: &[Shell]) -> C
                 urls_total: s.urls.len(),
                 evidence,
                 evidence_total,
+                confirmed_by: None,
             }
         })
         .collect();
     let client_s = client.to_string();
+    let mut stage_list = stage_list;
+    for st in stage_list
+        .iter_mut()
+        .filter(|s| s.name == "file-write" && !s.succeeded)
+    {
+        st.confirmed_by = shells
+            .iter()
+            .filter(|s| s.written_by.contains(&client_s))
+            .filter_map(|s| Some((s.answered_at.as_ref()?, &s.path)))
+            .min()
+            .map(|(at, path)| format!("{path} answered at {at}"));
+    }
     let chain_shells: Vec<String> = shells
         .iter()
         .filter(|s| s.written_by.contains(&client_s) || s.used_by.contains(&client_s))
@@ -1476,6 +1493,16 @@ mod tests {
         assert_eq!(
             s.answered_at.as_deref(),
             Some("2021-03-03T10:00:02.100000Z")
+        );
+        // The writer's file-write stage is confirmed by the answer, though no alert said so.
+        let write = &r.chains[0].stages[0];
+        assert_eq!(
+            (write.name.as_str(), write.succeeded),
+            ("file-write", false)
+        );
+        assert_eq!(
+            write.confirmed_by.as_deref(),
+            Some("/owa/auth/Evil.aspx answered at 2021-03-03T10:00:02.100000Z")
         );
         // The writer and the user share the shell: one campaign.
         assert_eq!(r.campaigns.len(), 1);
