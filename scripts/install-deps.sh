@@ -13,6 +13,8 @@
 #                the shipping tests (tests/shipping.rs) start their own rsyslogd (UDP,
 #                TCP, and TLS through the gtls driver) and redis-server, with certificates
 #                made by openssl
+#   chromium     tests/report.rs renders the HTML report in headless Chromium and takes a
+#                screenshot
 #   cargo-fuzz   (with cargo install) builds and runs the fuzz targets of fuzz/; make test
 #                runs each briefly. Under CI=true a failed install is an error; elsewhere
 #                the fuzz step is then skipped with a message.
@@ -32,6 +34,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 dpkg -s rsyslog-gnutls >/dev/null 2>&1 || need+=(rsyslog-gnutls)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: installing ${need[*]}"

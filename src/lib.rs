@@ -32,6 +32,7 @@ pub mod flow;
 pub mod http;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod sensor;
 pub mod signatures;
 pub mod stream;

@@ -66,6 +66,57 @@ pub enum Command {
     /// Write a synthetic capture of Exchange client traffic with attacks mixed in.
     #[command(after_help = SYNTH_HELP)]
     Synth(SynthArgs),
+    /// Build an incident report (HTML, Markdown, JSON, CSV or STIX indicators) from EVE
+    /// alerts: exhound's or Suricata's.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
+}
+
+const REPORT_HELP: &str = "\
+The report has one chain per attacker → server pair: the attack stages reached, in the
+attack's order, with their first and last time, attempts and successes and the answers that
+showed success; the web shells written and used and whether they answered; the mailboxes
+and SIDs named; the tools fingerprinted. Sources that share a web-shell path or a user agent
+(other than a full browser's) are grouped into campaigns. The same EVE gives the same
+report, byte for byte. Alerts written with --payload give more evidence (the shell paths written, the
+mailboxes and SIDs in request bodies). The JSON schema is docs/report.schema.json.
+
+Formats, by the extension of each -o: .html (one self-contained page), .md, .json,
+.csv (indicators), .stix.json (indicators and observed data, a STIX 2.1 bundle).
+
+Exit status:
+  0  written
+  2  usage error, an EVE file that cannot be read or holds a line that is not an EVE record
+     (reported as file:line), or a report that could not be written";
+
+/// `exhound report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// EVE JSON files (one record per line; other event types than `alert` are skipped), or
+    /// `-` for standard input (also read when no file is given). Several files are read as
+    /// one set of alerts.
+    #[arg(value_name = "EVE")]
+    pub paths: Vec<PathBuf>,
+
+    /// Write the report to FILE, in the format its extension names (repeatable: one file per
+    /// format). `-` is standard output (with --format). Without it, Markdown goes to
+    /// standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Vec<PathBuf>,
+
+    /// The format of every -o, whatever its extension: html, md, json, csv or stix.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format, help_heading = "Output")]
+    pub format: Option<exhound::report::Format>,
+}
+
+/// Parses a report format name.
+pub fn parse_format(s: &str) -> Result<exhound::report::Format, String> {
+    exhound::report::Format::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown report format {s:?} (one of: {})",
+            exhound::report::Format::NAMES.join(", ")
+        )
+    })
 }
 
 const SYNTH_HELP: &str = "\
@@ -205,6 +256,12 @@ pub struct ReplayArgs {
     /// Only packets matching this libpcap filter expression (applies to files too).
     #[arg(long, value_name = "EXPR", help_heading = "Input")]
     pub bpf: Option<String>,
+
+    /// At the end, also write the incident report of the run's alerts to FILE, in the format
+    /// its extension names: .html, .md, .json, .csv or .stix.json (repeatable). The same as
+    /// `exhound report` on the EVE written.
+    #[arg(long = "report", value_name = "FILE", help_heading = "Report")]
+    pub report: Vec<PathBuf>,
 
     /// Flags shared with `exhound live`.
     #[command(flatten)]

@@ -7,6 +7,7 @@ pub mod live;
 pub mod output;
 pub mod privileges;
 pub mod replay;
+pub mod report;
 pub mod rules;
 pub mod signals;
 pub mod summary;
@@ -43,6 +44,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Rules(c) => rules::run(&c),
         args::Command::Bench(a) => bench::run(&a),
         args::Command::Synth(a) => synth::run(&a),
+        args::Command::Report(a) => report::run(&a),
     }
 }
 

@@ -86,6 +86,8 @@ pub struct EveOutput {
     ships: Vec<Shipper>,
     /// Whether lines go to a file or standard output at all.
     writes: bool,
+    /// The incident report being built from every line written (`replay --report`).
+    pub report: Option<exhound::report::Builder>,
 }
 
 impl EveOutput {
@@ -113,6 +115,7 @@ impl EveOutput {
             last_flush: Instant::now(),
             tally: AlertTally::default(),
             alerts: Arc::new(AtomicU64::new(0)),
+            report: None,
         })
     }
 
@@ -213,6 +216,10 @@ fn open_file(path: &Path, append: bool) -> io::Result<File> {
 impl Destination for EveOutput {
     fn line(&mut self, line: &[u8]) -> io::Result<()> {
         self.reopen_if_asked()?;
+        if let Some(report) = &mut self.report {
+            // The sensor's own lines are always EVE records.
+            let _ = report.line(line);
+        }
         if !self.ships.is_empty() {
             let shared: Arc<[u8]> = Arc::from(line);
             for s in &self.ships {

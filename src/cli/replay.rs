@@ -32,7 +32,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let s = &args.sensor;
     let signals = Signals::install().context("installing signal handlers")?;
+    let report_targets = super::report::targets(&args.report, None).context("--report")?;
     let mut output = EveOutput::open(s.eve_sink()?, false)?;
+    if !args.report.is_empty() {
+        if report_targets.iter().any(|(p, _)| p.as_os_str() == "-") {
+            anyhow::bail!("--report: give a file (standard output carries the EVE)");
+        }
+        output.report = Some(exhound::report::Builder::new());
+    }
     output.ship_to(s.ship_targets())?;
     output.reopen_on(Arc::clone(&signals.reopen));
     let alerts = output.alerts_counter();
@@ -86,6 +93,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let (mut out, stats) = EveOutput::closed(report)?;
     // The receivers get a bounded time to take what their queues still hold.
     let shipped = out.close_shipping(Duration::from_secs(s.drain_timeout));
+    if let Some(builder) = out.report.take() {
+        super::report::write_all(&builder.finish(), &report_targets)?;
+    }
     super::output::report_shipping(&shipped, s.quiet);
     if !s.quiet {
         let run = RunFacts {
