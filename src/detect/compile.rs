@@ -77,6 +77,19 @@ pub struct XbitOp {
     pub track: XbitsTrack,
     /// Lifetime in seconds.
     pub expire: u32,
+    /// Where its value comes from (`value NAME`), if it is kept per value.
+    pub value: Option<XbitValue>,
+}
+
+/// The source of an xbit's value: a named group of one of the rule's `pcre`s.
+#[derive(Debug, Clone)]
+pub struct XbitValue {
+    /// The match list (buffer) the pcre runs on.
+    pub list: usize,
+    /// The pcre.
+    pub regex: regex::bytes::Regex,
+    /// The group's name.
+    pub group: String,
 }
 
 /// Where a rule is inspected.
@@ -246,6 +259,7 @@ pub fn compile(
     let mut flowbit_actions = Vec::new();
     let mut xbit_conds = Vec::new();
     let mut xbit_actions = Vec::new();
+    let mut xbit_values: Vec<(bool, usize, String)> = Vec::new();
     let mut tls_version = None;
     let mut threshold = None;
     let mut detection_filter = None;
@@ -316,16 +330,45 @@ pub fn compile(
                     id: xbits.id(name),
                     track: *track,
                     expire: x.expire_secs(),
+                    value: None,
                 };
-                if cmd.is_condition() {
-                    xbit_conds.push(op);
+                let ops = if cmd.is_condition() {
+                    &mut xbit_conds
                 } else {
-                    xbit_actions.push(op);
+                    &mut xbit_actions
+                };
+                if let Some(group) = &x.value {
+                    xbit_values.push((cmd.is_condition(), ops.len(), group.clone()));
                 }
+                ops.push(op);
             }
             RuleOption::Threshold(t) => threshold = Some(*t),
             RuleOption::DetectionFilter(d) => detection_filter = Some(*d),
             _ => {}
+        }
+    }
+    // `value NAME` names a group of a pcre that may come later in the rule: resolved here.
+    for (cond, index, group) in xbit_values {
+        let found = lists.iter().enumerate().find_map(|(li, l)| {
+            l.items.iter().find_map(|item| match item {
+                Item::Pcre(p)
+                    if !p.negated && p.regex.capture_names().flatten().any(|n| n == group) =>
+                {
+                    Some((li, p.regex.clone()))
+                }
+                _ => None,
+            })
+        });
+        let (list, regex) = found.ok_or_else(|| {
+            format!("xbits value `{group}`: no pcre of the rule has a group (?P<{group}>...)")
+        })?;
+        let ops = if cond {
+            &mut xbit_conds
+        } else {
+            &mut xbit_actions
+        };
+        if let Some(op) = ops.get_mut(index) {
+            op.value = Some(XbitValue { list, regex, group });
         }
     }
 

@@ -25,7 +25,7 @@ use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
 use super::buffers::{BufferSource, TlsBuffers, TxBuffers, TxSide};
-use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp};
+use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp, XbitValue};
 use super::content::{match_items, MatchBudget};
 use super::probe::{Probe, PROBE_PATTERNS};
 use super::profile::{nanos_since, PrefilterRow, ProfileReport, RuleProfile, RuleProfileRow};
@@ -35,8 +35,8 @@ use super::rule::{
     IntCmp, RuleError, SkippedRule, TcpFlagsMatch, Track, UriKind, XbitsTrack,
 };
 use super::state::{
-    CrossFlow, CrossFlowState, DetectConfig, DetectStats, FlowDetectState, RateLimit, TrackKey,
-    WorkerDetectState, XbitKey,
+    value_hash, CrossFlow, CrossFlowState, DetectConfig, DetectStats, FlowDetectState, RateLimit,
+    TrackKey, WorkerDetectState, XbitKey,
 };
 
 /// The facts of the flow a transaction or payload belongs to.
@@ -592,7 +592,7 @@ impl RuleSet {
                 if either {
                     matched_either.push(ri);
                 }
-                self.on_match(ri, rule, &ctx, flow_state, worker, alerts)
+                self.on_match(ri, rule, &ctx, Some(&mut bufs), flow_state, worker, alerts)
             };
             profile_check(worker, group, ri, holds, checked);
             if pass {
@@ -817,7 +817,8 @@ impl RuleSet {
             let holds = self.header_and_state(rule, &ctx, flow_state, false)
                 && rule.tls_version.is_none_or(|v| version == Some(v))
                 && self.lists_match(rule, &mut bufs, &mut worker.stats);
-            let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
+            let pass =
+                holds && self.on_match(ri, rule, &ctx, Some(&mut bufs), flow_state, worker, alerts);
             profile_check(worker, &self.tls, ri, holds, checked);
             if pass {
                 break;
@@ -901,7 +902,7 @@ impl RuleSet {
                 flow_state,
                 &mut worker.stats,
             );
-            let pass = holds && self.on_match(ri, rule, &ctx, flow_state, worker, alerts);
+            let pass = holds && self.on_match(ri, rule, &ctx, None, flow_state, worker, alerts);
             profile_check(worker, &self.payload, ri, holds, checked);
             if pass {
                 break;
@@ -1095,11 +1096,13 @@ impl RuleSet {
     /// decided here: the alert carries it as a [`CrossFlow`] to be settled in capture order.
     /// A rule with xbit conditions runs its flowbit commands (and, for `pass`, stops the
     /// evaluation) as if they held. Returns true when it was a `pass` rule (stop evaluating).
-    fn on_match(
+    #[allow(clippy::too_many_arguments)]
+    fn on_match<'a>(
         &self,
         ri: u32,
         rule: &CompiledRule,
         ctx: &Ctx<'_>,
+        bufs: Option<&mut dyn BufferSource<'a>>,
         flow_state: &mut FlowDetectState,
         worker: &mut WorkerDetectState,
         alerts: &mut Vec<Alert>,
@@ -1144,19 +1147,30 @@ impl RuleSet {
             Track::ByRule => TrackKey::Rule,
             Track::ByBoth => TrackKey::Pair(src, dst),
         };
+        let mut bufs = bufs;
+        let mut key_of = |x: &XbitOp| {
+            let key = xbit_key(x, ctx);
+            match (&x.value, bufs.as_deref_mut()) {
+                (Some(v), Some(b)) => key.with_value(xbit_value(v, rule, b)),
+                (Some(_), None) => key.with_value(value_hash(b"")),
+                (None, _) => key,
+            }
+        };
+        let conditions = rule
+            .xbit_conds
+            .iter()
+            .map(|x| (x.id, key_of(x), x.cmd == BitCmd::IsSet))
+            .collect();
+        let actions = rule
+            .xbit_actions
+            .iter()
+            .map(|x| (x.cmd, x.id, key_of(x), x.expire))
+            .collect();
         let cross_flow = CrossFlow {
             rule: ri,
             now: ctx.now,
-            conditions: rule
-                .xbit_conds
-                .iter()
-                .map(|x| (x.id, xbit_key(x, ctx), x.cmd == BitCmd::IsSet))
-                .collect(),
-            actions: rule
-                .xbit_actions
-                .iter()
-                .map(|x| (x.cmd, x.id, xbit_key(x, ctx), x.expire))
-                .collect(),
+            conditions,
+            actions,
             rate: rate.filter(|_| alert).map(|r| {
                 let track = match r {
                     RateLimit::Threshold(t) => t.track,
@@ -1271,6 +1285,19 @@ fn flowbit_holds(c: &BitOp, state: &FlowDetectState) -> bool {
         // `isset,a|b`: any is set. `isnotset,a|b`: any is not set.
         BitGroup::Any => it.any(|b| b),
     }
+}
+
+/// The value an xbit kept per value is about: the hash of what the named group of its pcre
+/// captured in the first instance of the buffer where that pcre matches (the hash of an empty
+/// value when it captured nothing: no file name is empty, so such a bit answers no request).
+fn xbit_value<'a>(v: &XbitValue, rule: &CompiledRule, bufs: &mut dyn BufferSource<'a>) -> u64 {
+    let captured = rule.lists.get(v.list).and_then(|list| {
+        bufs.instances(&list.key)?.iter().find_map(|b| {
+            let caps = v.regex.captures(b)?;
+            caps.name(&v.group).map(|m| value_hash(m.as_bytes()))
+        })
+    });
+    captured.unwrap_or_else(|| value_hash(b""))
 }
 
 fn xbit_key(x: &XbitOp, ctx: &Ctx<'_>) -> XbitKey {

@@ -174,16 +174,29 @@ impl FlowDetectState {
     }
 }
 
-/// Whose xbit: one address, or an unordered pair.
+/// Whose xbit: one address, or an unordered pair; for an xbit kept per value (exhound's
+/// `value NAME`), also the hash of the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum XbitKey {
     /// One host.
     Host(IpAddr),
     /// Two hosts, in a canonical order.
     Pair(IpAddr, IpAddr),
+    /// One host and a value.
+    HostValue(IpAddr, u64),
+    /// Two hosts, in a canonical order, and a value.
+    PairValue(IpAddr, IpAddr, u64),
 }
 
 impl XbitKey {
+    /// The same key, for one value (its hash, [`value_hash`]).
+    pub fn with_value(self, value: u64) -> XbitKey {
+        match self {
+            XbitKey::Host(a) | XbitKey::HostValue(a, _) => XbitKey::HostValue(a, value),
+            XbitKey::Pair(a, b) | XbitKey::PairValue(a, b, _) => XbitKey::PairValue(a, b, value),
+        }
+    }
+
     /// The key of a pair (same either way round).
     pub fn pair(a: IpAddr, b: IpAddr) -> XbitKey {
         if a <= b {
@@ -192,6 +205,14 @@ impl XbitKey {
             XbitKey::Pair(b, a)
         }
     }
+}
+
+/// The hash an xbit value is kept under: FNV-1a of the bytes lower-cased (values are
+/// compared without case, as Windows compares file names). Fixed, so the same on every run.
+pub fn value_hash(value: &[u8]) -> u64 {
+    value.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Whose matches a rate counter counts.

@@ -234,6 +234,8 @@ pub const UA_BARE_MOZILLA: u32 = 4210807;
 pub const UA_NMAP: u32 = 4210808;
 /// Crawler UA on /aspnet_client/ page.
 pub const UA_CRAWLER_SHELL: u32 = 4210809;
+/// A request for an ASP.NET file a DDI FilePathName named earlier on the same server.
+pub const WS_WRITTEN_FILE: u32 = 4210611;
 /// Anomaly: an Email/SecurityToken/cadata cookie on a second Cookie line.
 pub const AN_COOKIE_LINES: u32 = 4210706;
 
@@ -1471,7 +1473,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
         &[
             PL_BERESOURCE, PL_AUTODISCOVER, PL_MAPI, PL_PROXYLOGON, PL_PROXYLOGON_BODY, PL_DDI_READ, PL_DDI_SET,
             PL_FP_CLIENTINFO, PL_OK_BETARGET, PL_OK_241, PL_OK_SID, PL_OK_LEGACYDN, PL_27065_SSRF_SCRIPT,
-            PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, WS_JSCRIPT_BODY, WS_OK_OABDUMP,
+            PL_27065_SSRF_RESET, PL_27065_SSRF_PATH, WS_JSCRIPT_BODY, WS_WRITTEN_FILE, WS_OK_OABDUMP,
         ],
         &[CVE_2021_26855, CVE_2021_27065],
     ));
@@ -1499,6 +1501,7 @@ fn proxylogon_evasions(v: &mut Vec<Scenario>) {
                 PL_27065_SSRF_RESET,
                 PL_27065_SSRF_PATH,
                 WS_JSCRIPT_BODY,
+                WS_WRITTEN_FILE,
                 WS_OK_OABDUMP,
             ],
             &[CVE_2021_26855, CVE_2021_27065],
@@ -2386,6 +2389,32 @@ fn decoded_views(v: &mut Vec<Scenario>) {
         )],
         &[PS_NSPI, PS_OK_NSPI, PS_OK_BETARGET, AN_COOKIE_LINES],
         &[CVE_2021_34473],
+    ));
+    // The shell is reached under a path no path rule knows and speaks no known protocol: only
+    // the file name the write gave ties the request to it.
+    v.push(attack(
+        "ws-written-shell-any-path",
+        "CVE-2021-27065 with stolen credentials resets the OAB directory into ECP's ReportingWebService folder (…\\ClientAccess\\ecp\\ReportingWebService\\QzvRwt.aspx), then the shell is requested as /ecp/ReportingWebService/qzvrwt.aspx?c=... with a command protocol of its own: no path rule and no protocol rule knows it, the file name the write gave does (xbits kept per server and file name) (§2.8, §2.9).",
+        vec![
+            ex(
+                request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory&msExchEcpCanary={CANARY}"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=utf-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], &reset_body(r"C:\\Program Files\\Microsoft\\Exchange Server\\V15\\ClientAccess\\ecp\\ReportingWebService\\QzvRwt.aspx")),
+                ecp_json_ok(DDI_SET_OK, false),
+            ),
+            ex(
+                request("GET", "/ecp/ReportingWebService/qzvrwt.aspx?c=d2hvYW1p", &[("User-Agent", UA_EDGE)], b""),
+                response(200, "OK", &[("Content-Type", "text/plain")], b"bnQgYXV0aG9yaXR5XHN5c3RlbQ=="),
+            ),
+        ],
+        &[PL_27065_AUTH_PATH, WS_WRITTEN_FILE],
+        &[CVE_2021_27065],
+    ));
+    v.push(near_miss(
+        "nm-written-text-file-then-same-stem-page",
+        "An administrator saves the OAB settings to a text file (oab-settings.aspx.txt) and later opens /ecp/oab-settings.aspx: the write named no ASP.NET file, so the page is not a written shell (§2.8).",
+        vec![
+            ex(request("POST", &format!("/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory&msExchEcpCanary={CANARY}"), &[("User-Agent", UA_EDGE), ("Content-Type", "application/json; charset=UTF-8"), ("Cookie", &format!("{BACKEND_COOKIE}; {}", ecp_cookie_tail()))], &reset_body(r"\\\\fs01.contoso.local\\backup\\oab-settings.aspx.txt")), ecp_json_ok(DDI_SET_OK, true)),
+            ex(request("GET", "/ecp/oab-settings.aspx", &[("User-Agent", UA_EDGE), ("Cookie", &ecp_cookie_tail())], b""), not_found()),
+        ],
     ));
     // Benign look-alikes: the markers where the server does not read them.
     v.push(near_miss(

@@ -1044,3 +1044,52 @@ fn rules_without_fast_patterns_grouped_by_cheap_conditions() {
     let groups: Vec<usize> = rs.payload.always.iter().map(|a| a.rules.len()).collect();
     assert_eq!(groups, [6, 1], "sid 7 shares the cheap conditions of 1-5");
 }
+
+#[test]
+fn xbits_kept_per_captured_value_across_flows() {
+    // The setter remembers the path segment before '~' of the cookie ("x"); one reader asks
+    // for the uri's file stem ("y": not remembered), the other for the cookie name's first
+    // letter ("X": the same value without case).
+    let rs = set(concat!(
+        "alert http any any -> any any (flow:to_server; http.cookie; pcre:\"/\\/(?P<f>[a-z]+)~/\"; xbits:set,w,track ip_dst,expire 60,value f; noalert; sid:1;)\n",
+        "alert http any any -> any any (flow:to_server; http.uri; pcre:\"/\\/(?P<g>[^\\/?]+)\\.js/\"; xbits:isset,w,track ip_dst,value g; sid:2;)\n",
+        "alert http any any -> any any (flow:to_server; http.cookie; pcre:\"/(?P<g>X)-BE/\"; xbits:isset,w,track ip_dst,value g; sid:3;)\n",
+    ));
+    let mut tx = sample_tx();
+    tx.response = None;
+    let mut shared = CrossFlowState::new();
+    // The setter runs before the readers of the same request (setters first), so the
+    // matching reader fires at once, and again on another flow to the same server.
+    assert_eq!(
+        inspect_settled(&rs, &meta(), &tx, &mut shared, t(10)),
+        vec![3]
+    );
+    assert_eq!(
+        inspect_settled(&rs, &meta(), &tx, &mut shared, t(20)),
+        vec![3]
+    );
+    let server = meta().server_ip;
+    assert!(shared.xbit_is_set(0, XbitKey::HostValue(server, value_hash(b"X")), t(20)));
+    assert!(!shared.xbit_is_set(0, XbitKey::Host(server), t(20)));
+    // Another server: nothing remembered for it.
+    let other: IpAddr = "192.0.2.77".parse().unwrap();
+    assert!(!shared.xbit_is_set(0, XbitKey::HostValue(other, value_hash(b"x")), t(20)));
+    // Without the setter's request, the reader alone finds nothing remembered.
+    let readers = set(
+        "alert http any any -> any any (flow:to_server; http.cookie; pcre:\"/(?P<g>X)-BE/\"; xbits:isset,w,track ip_dst,value g; sid:3;)\n",
+    );
+    assert!(inspect_settled(&readers, &meta(), &tx, &mut CrossFlowState::new(), t(30)).is_empty());
+}
+
+#[test]
+fn xbits_value_needs_a_group_of_that_name() {
+    let err = RuleSet::from_text(
+        "alert http any any -> any any (http.uri; pcre:\"/(?P<a>x)/\"; xbits:isset,w,track ip_dst,value b; sid:9;)",
+        &LoadOptions::default(),
+        DetectConfig::default(),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("xbits value `b`"), "{err}");
+}

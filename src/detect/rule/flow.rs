@@ -263,6 +263,10 @@ pub struct Xbits {
     pub track: XbitsTrack,
     /// Seconds a set bit lives, if given.
     pub expire: Option<u32>,
+    /// exhound's `value NAME`: the bit is kept per value as well, the text a named group
+    /// `(?P<NAME>…)` of one of the rule's `pcre`s captured (compared without case), so that
+    /// one rule can remember a file name and another ask for the same name.
+    pub value: Option<String>,
 }
 
 impl Xbits {
@@ -273,6 +277,7 @@ impl Xbits {
         let name = valid_bit_name(parts.next().ok_or("missing name")?)?;
         let mut track = None;
         let mut expire = None;
+        let mut value = None;
         for p in parts {
             let (k, v) = p
                 .split_once(char::is_whitespace)
@@ -299,6 +304,12 @@ impl Xbits {
                         return Err("expire given twice".into());
                     }
                 }
+                "value" => {
+                    let name = valid_bit_name(v)?;
+                    if value.replace(name).is_some() {
+                        return Err("value given twice".into());
+                    }
+                }
                 other => return Err(format!("invalid xbits option `{other}`")),
             }
         }
@@ -307,6 +318,7 @@ impl Xbits {
             name,
             track: track.ok_or("missing `track`")?,
             expire,
+            value,
         })
     }
 
@@ -326,6 +338,9 @@ impl fmt::Display for Xbits {
         write!(f, "{},{},track {track}", self.cmd.as_str(), self.name)?;
         if let Some(e) = self.expire {
             write!(f, ",expire {e}")?;
+        }
+        if let Some(v) = &self.value {
+            write!(f, ",value {v}")?;
         }
         Ok(())
     }
@@ -421,5 +436,12 @@ mod tests {
         assert!(Xbits::parse("set,a,trackip_src").is_err());
         assert!(Xbits::parse("set,a,track ip_src,track ip_dst").is_err());
         assert!(Xbits::parse("noalert").is_err());
+        // exhound's value option.
+        let x = Xbits::parse("set,w,track ip_dst,expire 60,value written").unwrap();
+        assert_eq!(x.value.as_deref(), Some("written"));
+        assert_eq!(x.to_string(), "set,w,track ip_dst,expire 60,value written");
+        assert_eq!(Xbits::parse(&x.to_string()).unwrap(), x);
+        assert!(Xbits::parse("set,w,track ip_dst,value a,value b").is_err());
+        assert!(Xbits::parse("set,w,track ip_dst,value a|b").is_err());
     }
 }
