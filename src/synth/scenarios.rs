@@ -214,6 +214,8 @@ pub const WS_OK_REGEORG: u32 = 4210653;
 pub const WS_OK_GEORG_BANNER: u32 = 4210654;
 /// Success: SPORTSBALL page.
 pub const WS_OK_SPORTSBALL: u32 = 4210655;
+/// Success: base64-only tunnel answer after a base64-only request (Neo-reGeorg style).
+pub const WS_OK_B64_TUNNEL: u32 = 4210657;
 /// Success: Godzilla-style encrypted shell answer (16 hex, base64, 16 hex).
 pub const WS_OK_ENCRYPTED: u32 = 4210656;
 /// UA ExchangeServicesClient/0.0.0.0.
@@ -2407,6 +2409,33 @@ fn decoded_views(v: &mut Vec<Scenario>) {
         ],
         &[PL_27065_AUTH_PATH, WS_WRITTEN_FILE],
         &[CVE_2021_27065],
+    ));
+    // Neo-reGeorg: the banner on a GET, then bodies that are nothing but base64 in a permuted
+    // alphabet both ways (what its tunnel.aspx reads and writes, S-NEOREG).
+    let permute = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c {
+                'A'..='Y' | 'a'..='y' => char::from(c as u8 + 1),
+                'Z' => 'a',
+                'z' => '0',
+                '0'..='8' => char::from(c as u8 + 1),
+                '9' => 'A',
+                other => other,
+            })
+            .collect()
+    };
+    v.push(attack(
+        "ws-neoregeorg-style-tunnel",
+        "A Neo-reGeorg-style tunnel at /aspnet_client/system_web/tunnel.aspx: a GET answered with the NeoGeorg banner, then a CONNECT whose body is nothing but base64 in a permuted alphabet, answered the same way (§7.4; the tunnel's public source).",
+        vec![
+            ex(request("GET", "/aspnet_client/system_web/tunnel.aspx", &[("User-Agent", UA_EDGE)], b""), response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], b"NeoGeorg says, 'All seems fine'")),
+            ex(
+                request("POST", "/aspnet_client/system_web/tunnel.aspx", &[("User-Agent", UA_EDGE), ("Content-Type", "application/octet-stream")], permute(&base64(&noise(0x51ed_270b, 72))).as_bytes()),
+                response(200, "OK", &[("Content-Type", "text/html; charset=utf-8")], permute(&base64(&noise(0x2545_f491, 33))).as_bytes()),
+            ),
+        ],
+        &[WS_ASPNET_CLIENT, WS_OK_GEORG_BANNER, WS_OK_B64_TUNNEL],
+        &[],
     ));
     v.push(near_miss(
         "nm-written-text-file-then-same-stem-page",
