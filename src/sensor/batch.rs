@@ -69,6 +69,8 @@ pub enum Item {
         link_type: i32,
         /// Shard of the frame's flow.
         shard: u16,
+        /// Length on the wire (for evidence captures).
+        wire_len: u32,
         /// First byte in the batch.
         start: u32,
         /// Length.
@@ -196,6 +198,8 @@ pub enum RecordKind {
     },
     /// The rule set changes here.
     Rules(Arc<RuleSet>),
+    /// An evidence file was written (its index line) or could not be (why).
+    Evidence(Result<Vec<u8>, String>),
 }
 
 /// One record and its place in the output.

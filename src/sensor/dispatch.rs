@@ -138,6 +138,7 @@ impl Dispatcher {
                     ts: packet.ts,
                     link_type: packet.link_type,
                     shard: shard as u16,
+                    wire_len: packet.wire_len,
                     start,
                     len,
                 });
