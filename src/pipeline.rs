@@ -986,7 +986,14 @@ impl Worker {
         };
         match decode::decode_frame(packet.link_type, packet.data) {
             Ok(Decoded::Tcp(segment)) => {
-                self.tcp(shard, &segment, Some(packet), packet.data.len(), at, sink);
+                self.tcp(
+                    shard,
+                    &segment,
+                    std::slice::from_ref(packet),
+                    packet.data.len(),
+                    at,
+                    sink,
+                );
             }
             Ok(Decoded::Fragment(fragment)) => {
                 if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
@@ -1008,6 +1015,9 @@ impl Worker {
                         &datagram.payload,
                         packet.data.len(),
                         at,
+                        // The earlier fragments' frames are not kept on this path (the
+                        // sensor's dispatcher keeps them).
+                        &[],
                         sink,
                     );
                 }
@@ -1020,7 +1030,8 @@ impl Worker {
 
     /// Takes the transport payload of a reassembled IP datagram (protocol `protocol`, sent
     /// from `ip.src` to `ip.dst`, of a flow of shard `shard`), completed by a frame of
-    /// `wire_bytes` bytes at `at`.
+    /// `wire_bytes` bytes at `at`; `fragments` are the frames of its fragments, for
+    /// evidence captures (empty when not kept).
     #[allow(clippy::too_many_arguments)]
     pub fn handle_datagram(
         &mut self,
@@ -1030,10 +1041,13 @@ impl Worker {
         payload: &[u8],
         wire_bytes: usize,
         at: PacketRef,
+        fragments: &[RawPacket<'_>],
         sink: &mut dyn EventSink,
     ) {
         match decode::decode_transport(ip, protocol, payload) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(shard, &segment, None, wire_bytes, at, sink),
+            Ok(Decoded::Tcp(segment)) => {
+                self.tcp(shard, &segment, fragments, wire_bytes, at, sink);
+            }
             Ok(_) => self.stats.decode.other_ip += 1,
             Err(e) => self.count_error(e),
         }
@@ -1106,14 +1120,14 @@ impl Worker {
         }
     }
 
-    /// Takes one TCP segment; `frame` is the packet that carried it (`None` for a datagram
-    /// reassembled from fragments), for evidence captures.
+    /// Takes one TCP segment; `frames` are the packets that carried it (its fragments' for
+    /// a reassembled datagram; none when they were not kept), for evidence captures.
     #[allow(clippy::too_many_arguments)]
     fn tcp(
         &mut self,
         shard: usize,
         segment: &TcpSegment<'_>,
-        frame: Option<&RawPacket<'_>>,
+        frames: &[RawPacket<'_>],
         wire_bytes: usize,
         at: PacketRef,
         sink: &mut dyn EventSink,
@@ -1135,7 +1149,7 @@ impl Worker {
             let gate = trust.gate(mode, checksum_ok);
             if let (Gate::Drop, Some(capture), Some(cfg)) = (gate, &mut f.evidence, evidence) {
                 // Not inspected, but the flow's packet all the same.
-                keep_frame(capture, frame, cfg, &mut sh.evidence_used, evidence_stats);
+                keep_frames(capture, frames, cfg, &mut sh.evidence_used, evidence_stats);
             }
             (gate, segment.flags.syn() && f.session.is_reusable())
         });
@@ -1215,9 +1229,9 @@ impl Worker {
             self.stats.stream.offload_accepted += 1;
         }
         if let (Some(capture), Some(cfg)) = (&mut flow.evidence, &self.config.evidence) {
-            keep_frame(
+            keep_frames(
                 capture,
-                frame,
+                frames,
                 cfg,
                 &mut sh.evidence_used,
                 &mut self.stats.evidence,
@@ -1450,21 +1464,23 @@ impl Worker {
     }
 }
 
-/// Offers a flow's frame to its evidence ring (a segment without its frame is noted).
-fn keep_frame(
+/// Offers the frames of a flow's segment to its evidence ring (a segment whose frames were
+/// not kept is noted).
+fn keep_frames(
     capture: &mut FlowCapture,
-    frame: Option<&RawPacket<'_>>,
+    frames: &[RawPacket<'_>],
     cfg: &EvidenceConfig,
     used: &mut usize,
     stats: &mut EvidenceStats,
 ) {
-    let Some(frame) = frame else {
+    if frames.is_empty() {
         capture.note_without_frame();
-        return;
-    };
-    let kept = capture.push(frame, cfg.depth, used, cfg.memcap);
-    if kept == crate::evidence::ring::Kept::Memcap {
-        stats.dropped_memcap += 1;
+    }
+    for frame in frames {
+        let kept = capture.push(frame, cfg.depth, used, cfg.memcap);
+        if kept == crate::evidence::ring::Kept::Memcap {
+            stats.dropped_memcap += 1;
+        }
     }
 }
 

@@ -85,8 +85,8 @@ pub struct IndexEntry {
     /// How many.
     pub packets_dropped_after: u64,
     /// Packets of the flow missing from the file in its midst: the evidence budget was
-    /// spent, they came reassembled from IP fragments (their frames are not kept), or
-    /// they had another link type.
+    /// spent, the frames of a datagram's IP fragments were not kept (past the fragments'
+    /// budget or timeout), or they had another link type.
     pub packets_missing: u64,
 }
 

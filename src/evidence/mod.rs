@@ -9,6 +9,10 @@
 //! `--memcap`), so memory is bounded and which packets a full budget leaves out does not
 //! depend on the number of threads.
 //!
+//! IP fragments are reassembled by the capture thread, before any worker: with evidence on
+//! it keeps a copy of each fragment's frame ([`fragments`]) and hands the copies to the
+//! flow's worker with the datagram, so a fragmented flow's file has its fragments.
+//!
 //! Output side ([`file`]): when an alerted flow leaves the flow table (FIN/RST and the
 //! closed timeout, idle timeout, eviction, end of the capture or shutdown) its packets are
 //! written as a pcap with nanosecond timestamps and the link type of its packets, named by
@@ -20,6 +24,7 @@
 //! Evidence is never redacted: the files hold the packets as captured.
 
 pub mod file;
+pub mod fragments;
 pub mod ring;
 
 use std::path::PathBuf;

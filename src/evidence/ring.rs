@@ -55,7 +55,7 @@ pub struct FlowCapture {
     dropped_before: u64,
     /// Packets not kept because the budget was spent.
     dropped_memcap: u64,
-    /// Packets seen without their frame (reassembled from IP fragments before the worker).
+    /// Segments seen without their frames (IP fragments whose frames were not kept).
     without_frame: u64,
     /// Packets not kept after the alert because the depth was reached.
     dropped_after: u64,

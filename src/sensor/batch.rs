@@ -98,6 +98,21 @@ pub enum Item {
         /// Length.
         len: u32,
     },
+    /// The frame of one fragment of the datagram in the next [`Item::Datagram`] (with
+    /// evidence captures on): bytes `start..start + len` of the batch. A datagram's
+    /// fragment frames are in the same batch as the datagram, just before it.
+    FragmentFrame {
+        /// Capture time.
+        ts: Timestamp,
+        /// Link type of the frame.
+        link_type: i32,
+        /// Length on the wire.
+        wire_len: u32,
+        /// First byte in the batch.
+        start: u32,
+        /// Length.
+        len: u32,
+    },
     /// Packet time has reached `now`: close the flows idle past their timeout.
     Tick {
         /// Position in the sequence of items.

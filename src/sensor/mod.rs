@@ -155,6 +155,7 @@ impl<D: Destination + 'static> Sensor<D> {
                 drop_when_full: config.live,
                 defrag: config.pipeline.defrag.clone(),
                 checksums: config.pipeline.checksums,
+                fragment_frames: config.pipeline.evidence.is_some(),
             },
             queues,
             recycle_rx,

@@ -120,12 +120,34 @@ impl WorkerThread {
 
     /// Processes one batch.
     pub fn batch(&mut self, batch: &Batch) {
+        // The fragment frames of the next datagram (allocated only if there are some).
+        let mut fragments: Vec<RawPacket<'_>> = Vec::new();
         for item in &batch.items {
-            self.item(item, &batch.bytes);
+            if let Item::FragmentFrame {
+                ts,
+                link_type,
+                wire_len,
+                start,
+                len,
+            } = item
+            {
+                if let Some(data) = item_bytes(&batch.bytes, *start, *len) {
+                    fragments.push(RawPacket {
+                        ts: *ts,
+                        link_type: *link_type,
+                        data,
+                        wire_len: *wire_len,
+                        number: 0,
+                    });
+                }
+                continue;
+            }
+            self.item(item, &batch.bytes, &fragments);
+            fragments.clear();
         }
     }
 
-    fn item(&mut self, item: &Item, bytes: &[u8]) {
+    fn item(&mut self, item: &Item, bytes: &[u8], fragments: &[RawPacket<'_>]) {
         let sink = &mut self.sink;
         match item {
             Item::Frame {
@@ -179,9 +201,11 @@ impl WorkerThread {
                     payload,
                     *wire_len as usize,
                     at,
+                    fragments,
                     sink,
                 );
             }
+            Item::FragmentFrame { .. } => {}
             Item::Tick { position, now } => {
                 sink.begin(*position, true);
                 self.pipeline.expire(*now, sink);
