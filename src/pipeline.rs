@@ -453,9 +453,14 @@ impl AwaitingAnswers {
 
 impl FlowState {
     /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
-    /// HTTP state, the overhead of its held TCP pieces, detection state.
+    /// HTTP state, the overhead of its held TCP pieces, detection state, and its evidence
+    /// ring's own fields (the packets in it are charged to the evidence budget).
     fn heap_bytes(&self) -> usize {
         std::mem::size_of::<FlowState>()
+            + self
+                .evidence
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<FlowCapture>())
             + self.http.heap_bytes()
             + self.tls.heap_bytes()
             + self.session.held_segments() * PIECE_OVERHEAD

@@ -106,11 +106,12 @@ impl FlowCapture {
                 depth
             }
             .max(n);
+            // From the first packet's size up: a flood of one-packet flows must not reserve
+            // more than it holds.
             let want_bytes = (self.bytes.capacity() * 2)
                 .max(self.bytes.len() + n)
-                .max(4096)
                 .min(limit.max(self.bytes.len() + n));
-            let want_packets = (self.packets.capacity() * 2).max(16);
+            let want_packets = (self.packets.capacity() * 2).max(4);
             let new_charge = want_bytes.max(self.bytes.capacity())
                 + want_packets.max(self.packets.capacity()) * std::mem::size_of::<KeptPacket>();
             if (*used)
@@ -300,12 +301,13 @@ mod tests {
     #[test]
     fn wraps_around_without_mixing_bytes_and_without_growing() {
         let (mut r, mut used) = (FlowCapture::new(), 0);
-        for i in 0..5u8 {
-            push(&mut r, i, 1000, 4096, &mut used, usize::MAX);
-        }
-        let grown = r.heap_bytes();
+        let mut grown = 0;
         // Odd sizes make packets straddle the end of the byte queue.
-        for i in 5..200u8 {
+        for i in 0..250u8 {
+            if i == 50 {
+                grown = r.heap_bytes();
+                assert!(r.bytes.capacity() <= 4096, "never past the depth");
+            }
             push(
                 &mut r,
                 i,
@@ -325,6 +327,7 @@ mod tests {
             }
         }
         assert_eq!(r.heap_bytes(), grown, "steady state: no growth");
+        assert!(r.dropped_before() > 200);
         assert_eq!(used, r.heap_bytes());
     }
 
@@ -378,6 +381,17 @@ mod tests {
             r.release(&mut used);
         }
         assert_eq!(used, 0);
+    }
+
+    #[test]
+    fn a_one_packet_flow_reserves_about_its_packet() {
+        let (mut r, mut used) = (FlowCapture::new(), 0);
+        push(&mut r, 1, 60, 1 << 20, &mut used, usize::MAX);
+        assert!(
+            used <= 60 + 4 * std::mem::size_of::<KeptPacket>() + 64,
+            "{used}"
+        );
+        assert_eq!(used, r.heap_bytes());
     }
 
     #[test]
