@@ -1274,36 +1274,29 @@ impl Worker {
                 }
             },
         );
-        let mut tap;
-        let events: &mut dyn EventSink = if flow.evidence.is_some() {
-            self.alerted.clear();
-            tap = AlertTap {
-                inner: sink,
-                alerts: &mut self.alerted,
-            };
-            &mut tap
+        if flow.evidence.is_some() {
+            Self::inspect_for_evidence(
+                flow,
+                side,
+                segment,
+                at,
+                &mut self.detection,
+                &mut self.finished,
+                &mut self.stats.http,
+                &mut self.alerted,
+                sink,
+            );
         } else {
-            sink
-        };
-        if flow.tls.take_report() {
-            Self::emit_tls(flow, at, &mut self.detection, events);
-        }
-        if let Some(d) = &mut self.detection {
-            d.payloads(flow, side, segment.payload, segment.flags.0, at, events);
-            d.requests(flow, at, events);
-        }
-        Self::emit_completed(
-            flow,
-            &mut self.finished,
-            &mut self.detection,
-            &mut self.stats.http,
-            events,
-        );
-        if let Some(capture) = &mut flow.evidence {
-            for &(sid, ts) in &self.alerted {
-                capture.alert(ts, sid);
-            }
-            self.alerted.clear();
+            Self::inspect(
+                flow,
+                side,
+                segment,
+                at,
+                &mut self.detection,
+                &mut self.finished,
+                &mut self.stats.http,
+                sink,
+            );
         }
         let closed = flow.session.is_closed();
         if closed {
@@ -1317,6 +1310,59 @@ impl Worker {
             sh.flows.mark_closed(&key);
         }
         self.keep_budget(shard, &key, sink);
+    }
+
+    /// Runs the rules on what one segment of `side` completed (its TLS handshake, stream
+    /// and packet data, requests, transactions) and hands out what that makes.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn inspect(
+        flow: &mut FlowState,
+        side: Side,
+        segment: &TcpSegment<'_>,
+        at: PacketRef,
+        detection: &mut Option<Detection>,
+        finished: &mut Vec<HttpTransaction>,
+        http_stats: &mut HttpStats,
+        sink: &mut dyn EventSink,
+    ) {
+        if flow.tls.take_report() {
+            Self::emit_tls(flow, at, detection, sink);
+        }
+        if let Some(d) = detection {
+            d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
+            d.requests(flow, at, sink);
+        }
+        Self::emit_completed(flow, finished, detection, http_stats, sink);
+    }
+
+    /// [`Worker::inspect`], noting the alerts it raises in the flow's evidence ring. Out of
+    /// line, so that the per-packet path stays as it was for runs without evidence.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn inspect_for_evidence(
+        flow: &mut FlowState,
+        side: Side,
+        segment: &TcpSegment<'_>,
+        at: PacketRef,
+        detection: &mut Option<Detection>,
+        finished: &mut Vec<HttpTransaction>,
+        http_stats: &mut HttpStats,
+        alerted: &mut Vec<(u32, Timestamp)>,
+        sink: &mut dyn EventSink,
+    ) {
+        alerted.clear();
+        let mut tap = AlertTap {
+            inner: sink,
+            alerts: alerted,
+        };
+        Self::inspect(
+            flow, side, segment, at, detection, finished, http_stats, &mut tap,
+        );
+        if let Some(capture) = &mut flow.evidence {
+            capture.alerts(alerted);
+        }
+        alerted.clear();
     }
 
     /// Evicts flows of shard `shard` while it is past its budget: the eighth idle longest at
@@ -1413,9 +1459,7 @@ impl Worker {
             events,
         );
         if let Some(mut capture) = flow.evidence.take() {
-            for &(sid, ts) in &alerted {
-                capture.alert(ts, sid);
-            }
+            capture.alerts(&alerted);
             capture.release(&mut sh.evidence_used);
             if capture.trigger().is_some() {
                 sink.evidence(&flow.facts(), &capture);
@@ -1470,7 +1514,10 @@ impl Worker {
 }
 
 /// Offers the frames of a flow's segment to its evidence ring (a segment whose frames were
-/// not kept is noted).
+/// not kept is noted). Kept out of line: only evidence captures call it, and inlined it
+/// would make the per-packet path larger for everyone.
+#[cold]
+#[inline(never)]
 fn keep_frames(
     capture: &mut FlowCapture,
     frames: &[RawPacket<'_>],

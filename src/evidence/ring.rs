@@ -183,6 +183,14 @@ impl FlowCapture {
         }
     }
 
+    /// The flow raised these alerts (sid, packet time), in order.
+    #[inline(never)]
+    pub fn alerts(&mut self, alerts: &[(u32, Timestamp)]) {
+        for &(sid, ts) in alerts {
+            self.alert(ts, sid);
+        }
+    }
+
     /// The first alert, if the flow raised one.
     pub fn trigger(&self) -> Option<Trigger> {
         self.trigger
