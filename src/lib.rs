@@ -11,7 +11,8 @@
 //! ```
 //!
 //! A connection whose first bytes are a TLS handshake record goes to [`tls`] instead of
-//! [`http`], on any port.
+//! [`http`], on any port. With evidence captures on, each flow also keeps its recent frames
+//! ([`evidence`]); a flow that raised an alert has them written as a pcap when it ends.
 //!
 //! [`pipeline`] wires the stages together for one worker: it owns a flow table (with the TCP
 //! session and HTTP state of each flow), an IP defragmenter and the counters. Packet time
@@ -28,6 +29,7 @@
 pub mod capture;
 pub mod decode;
 pub mod detect;
+pub mod evidence;
 pub mod flow;
 pub mod http;
 pub mod output;

@@ -18,6 +18,7 @@ use crate::detect::{
     Alert, AlertDirection, CrossFlowState, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
     WorkerDetectState,
 };
+use crate::evidence::{EvidenceConfig, EvidenceStats, FlowCapture};
 use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
 use crate::http::{HttpConfig, HttpConnection, HttpStats, HttpTransaction, PacketRef};
 use crate::output::eve::flow_id;
@@ -54,6 +55,9 @@ pub struct PipelineConfig {
     /// Measure what each rule and prefilter costs (the workers' [`DetectStats::profile`]),
     /// for `exhound bench`. Slower; by default off.
     pub profile_rules: bool,
+    /// Keep each flow's recent frames and hand those of flows that raised an alert to the
+    /// sink when they end ([`EventSink::evidence`]). By default off (`None`).
+    pub evidence: Option<EvidenceConfig>,
 }
 
 /// What to do with TCP segments whose IPv4 or TCP checksum is wrong (Suricata's `-k`).
@@ -142,6 +146,7 @@ impl Default for PipelineConfig {
             checksums: ChecksumMode::default(),
             async_oneside: false,
             profile_rules: false,
+            evidence: None,
         }
     }
 }
@@ -176,6 +181,36 @@ pub trait EventSink {
     /// `at` is the packet that completed it. By default ignored.
     fn tls(&mut self, flow: &FlowFacts, tls: &TlsInfo, at: PacketRef) {
         let _ = (flow, tls, at);
+    }
+    /// The evidence packets of a flow that raised an alert, when the flow ends (evidence
+    /// captures on). By default ignored.
+    fn evidence(&mut self, flow: &FlowFacts, capture: &FlowCapture) {
+        let _ = (flow, capture);
+    }
+}
+
+/// Passes everything on to `inner`, noting the sid and packet time of each alert that is
+/// not silent: what the flow's evidence ring needs to know.
+struct AlertTap<'a> {
+    inner: &'a mut dyn EventSink,
+    alerts: &'a mut Vec<(u32, Timestamp)>,
+}
+
+impl EventSink for AlertTap<'_> {
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
+        self.inner.transaction(flow, tx);
+    }
+    fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
+        if !alert.is_silent() {
+            self.alerts.push((alert.sid(), context.at.ts));
+        }
+        self.inner.alert(flow, alert, context);
+    }
+    fn tls(&mut self, flow: &FlowFacts, tls: &TlsInfo, at: PacketRef) {
+        self.inner.tls(flow, tls, at);
+    }
+    fn evidence(&mut self, flow: &FlowFacts, capture: &FlowCapture) {
+        self.inner.evidence(flow, capture);
     }
 }
 
@@ -223,6 +258,8 @@ pub struct WorkerStats {
     pub memory_peak: u64,
     /// The memory budget, all shards.
     pub memory_cap: u64,
+    /// Evidence captures (files are counted by whoever writes them).
+    pub evidence: EvidenceStats,
 }
 
 impl WorkerStats {
@@ -281,6 +318,7 @@ impl WorkerStats {
         self.memory_used += other.memory_used;
         self.memory_peak += other.memory_peak;
         self.memory_cap += other.memory_cap;
+        self.evidence.merge(&other.evidence);
     }
 }
 
@@ -320,6 +358,9 @@ struct FlowState {
     /// Bytes charged to the shard's budget for what the flow owns besides its table entry
     /// and its held TCP data (which the reassembler charges itself).
     charge: usize,
+    /// The flow's recent frames, with evidence captures on (charged to the shard's
+    /// evidence budget, not to the flow's).
+    evidence: Option<Box<FlowCapture>>,
 }
 
 /// A transaction whose request was inspected as soon as it was over, awaiting its answer.
@@ -412,9 +453,14 @@ impl AwaitingAnswers {
 
 impl FlowState {
     /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
-    /// HTTP state, the overhead of its held TCP pieces, detection state.
+    /// HTTP state, the overhead of its held TCP pieces, detection state, and its evidence
+    /// ring's own fields (the packets in it are charged to the evidence budget).
     fn heap_bytes(&self) -> usize {
         std::mem::size_of::<FlowState>()
+            + self
+                .evidence
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<FlowCapture>())
             + self.http.heap_bytes()
             + self.tls.heap_bytes()
             + self.session.held_segments() * PIECE_OVERHEAD
@@ -501,6 +547,8 @@ struct Shard {
     table_bytes: usize,
     /// The most the shard has had charged at once.
     peak: usize,
+    /// Bytes the flows' evidence rings hold.
+    evidence_used: usize,
 }
 
 impl Shard {
@@ -520,6 +568,9 @@ pub struct Worker {
     stats: WorkerStats,
     finished: Vec<HttpTransaction>,
     detection: Option<Detection>,
+    /// The alerts raised by the packet being processed (sid, packet time), with evidence
+    /// captures on.
+    alerted: Vec<(u32, Timestamp)>,
 }
 
 /// A worker's detection state: the shared rules, its own xbits and rate trackers, and
@@ -834,6 +885,7 @@ impl Worker {
     ) -> Worker {
         let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
         let profile = config.profile_rules;
+        let evidence = config.evidence.is_some();
         let shards = (0..shards.max(1))
             .map(|_| Shard {
                 flows: FlowTable::new(config.flow.clone()),
@@ -843,14 +895,22 @@ impl Worker {
                 },
                 table_bytes: 0,
                 peak: 0,
+                evidence_used: 0,
             })
             .collect();
         Worker {
             shards,
             defrag: Defragmenter::new(config.defrag.clone()),
             config,
-            stats: WorkerStats::default(),
+            stats: WorkerStats {
+                evidence: EvidenceStats {
+                    enabled: evidence,
+                    ..EvidenceStats::default()
+                },
+                ..WorkerStats::default()
+            },
             finished: Vec::new(),
+            alerted: Vec::new(),
             detection: rules.map(|rules| Detection {
                 payload_rules: rules.has_payload_rules(),
                 stream_rules: rules.needs_stream_data(),
@@ -887,6 +947,10 @@ impl Worker {
             s.memory_used += sh.memory.used as u64;
             s.memory_peak += sh.peak.max(sh.memory.used) as u64;
             s.memory_cap += sh.memory.cap as u64;
+            s.evidence.memuse += sh.evidence_used as u64;
+        }
+        if let Some(e) = &self.config.evidence {
+            s.evidence.memcap = (e.memcap * self.shards.len()) as u64;
         }
         s.defrag = self.defrag.stats().clone();
         if let Some(d) = &self.detection {
@@ -926,7 +990,16 @@ impl Worker {
             pcap_cnt,
         };
         match decode::decode_frame(packet.link_type, packet.data) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(shard, &segment, packet.data.len(), at, sink),
+            Ok(Decoded::Tcp(segment)) => {
+                self.tcp(
+                    shard,
+                    &segment,
+                    std::slice::from_ref(packet),
+                    packet.data.len(),
+                    at,
+                    sink,
+                );
+            }
             Ok(Decoded::Fragment(fragment)) => {
                 if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
                     self.stats.decode.invalid_checksum += 1;
@@ -947,6 +1020,9 @@ impl Worker {
                         &datagram.payload,
                         packet.data.len(),
                         at,
+                        // The earlier fragments' frames are not kept on this path (the
+                        // sensor's dispatcher keeps them).
+                        &[],
                         sink,
                     );
                 }
@@ -959,7 +1035,8 @@ impl Worker {
 
     /// Takes the transport payload of a reassembled IP datagram (protocol `protocol`, sent
     /// from `ip.src` to `ip.dst`, of a flow of shard `shard`), completed by a frame of
-    /// `wire_bytes` bytes at `at`.
+    /// `wire_bytes` bytes at `at`; `fragments` are the frames of its fragments, for
+    /// evidence captures (empty when not kept).
     #[allow(clippy::too_many_arguments)]
     pub fn handle_datagram(
         &mut self,
@@ -969,10 +1046,13 @@ impl Worker {
         payload: &[u8],
         wire_bytes: usize,
         at: PacketRef,
+        fragments: &[RawPacket<'_>],
         sink: &mut dyn EventSink,
     ) {
         match decode::decode_transport(ip, protocol, payload) {
-            Ok(Decoded::Tcp(segment)) => self.tcp(shard, &segment, wire_bytes, at, sink),
+            Ok(Decoded::Tcp(segment)) => {
+                self.tcp(shard, &segment, fragments, wire_bytes, at, sink);
+            }
             Ok(_) => self.stats.decode.other_ip += 1,
             Err(e) => self.count_error(e),
         }
@@ -1045,10 +1125,14 @@ impl Worker {
         }
     }
 
+    /// Takes one TCP segment; `frames` are the packets that carried it (its fragments' for
+    /// a reassembled datagram; none when they were not kept), for evidence captures.
+    #[allow(clippy::too_many_arguments)]
     fn tcp(
         &mut self,
         shard: usize,
         segment: &TcpSegment<'_>,
+        frames: &[RawPacket<'_>],
         wire_bytes: usize,
         at: PacketRef,
         sink: &mut dyn EventSink,
@@ -1063,9 +1147,15 @@ impl Worker {
         let Some(sh) = self.shards.get_mut(shard) else {
             return;
         };
+        let evidence = self.config.evidence.as_ref();
+        let evidence_stats = &mut self.stats.evidence;
         let existing = sh.flows.get_mut(&key, at.ts).map(|f| {
             let trust = &mut f.checksum_trust[f.side_of(src).index()];
             let gate = trust.gate(mode, checksum_ok);
+            if let (Gate::Drop, Some(capture), Some(cfg)) = (gate, &mut f.evidence, evidence) {
+                // Not inspected, but the flow's packet all the same.
+                keep_frames(capture, frames, cfg, &mut sh.evidence_used, evidence_stats);
+            }
             (gate, segment.flags.syn() && f.session.is_reusable())
         });
         let restart = match existing {
@@ -1130,6 +1220,7 @@ impl Worker {
                     checksum_trust,
                     shard,
                     charge: 0,
+                    evidence: cfg.evidence.as_ref().map(|_| Box::new(FlowCapture::new())),
                 };
                 sh.flows.insert(key, Box::new(state), at.ts);
                 sh.recharge_table();
@@ -1141,6 +1232,15 @@ impl Worker {
         };
         if checksum_ok == Some(false) {
             self.stats.stream.offload_accepted += 1;
+        }
+        if let (Some(capture), Some(cfg)) = (&mut flow.evidence, &self.config.evidence) {
+            keep_frames(
+                capture,
+                frames,
+                cfg,
+                &mut sh.evidence_used,
+                &mut self.stats.evidence,
+            );
         }
         flow.last_at = at;
         let side = flow.side_of(src);
@@ -1174,20 +1274,30 @@ impl Worker {
                 }
             },
         );
-        if flow.tls.take_report() {
-            Self::emit_tls(flow, at, &mut self.detection, sink);
+        if flow.evidence.is_some() {
+            Self::inspect_for_evidence(
+                flow,
+                side,
+                segment,
+                at,
+                &mut self.detection,
+                &mut self.finished,
+                &mut self.stats.http,
+                &mut self.alerted,
+                sink,
+            );
+        } else {
+            Self::inspect(
+                flow,
+                side,
+                segment,
+                at,
+                &mut self.detection,
+                &mut self.finished,
+                &mut self.stats.http,
+                sink,
+            );
         }
-        if let Some(d) = &mut self.detection {
-            d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
-            d.requests(flow, at, sink);
-        }
-        Self::emit_completed(
-            flow,
-            &mut self.finished,
-            &mut self.detection,
-            &mut self.stats.http,
-            sink,
-        );
         let closed = flow.session.is_closed();
         if closed {
             flow.http.release_idle_buffers();
@@ -1200,6 +1310,59 @@ impl Worker {
             sh.flows.mark_closed(&key);
         }
         self.keep_budget(shard, &key, sink);
+    }
+
+    /// Runs the rules on what one segment of `side` completed (its TLS handshake, stream
+    /// and packet data, requests, transactions) and hands out what that makes.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn inspect(
+        flow: &mut FlowState,
+        side: Side,
+        segment: &TcpSegment<'_>,
+        at: PacketRef,
+        detection: &mut Option<Detection>,
+        finished: &mut Vec<HttpTransaction>,
+        http_stats: &mut HttpStats,
+        sink: &mut dyn EventSink,
+    ) {
+        if flow.tls.take_report() {
+            Self::emit_tls(flow, at, detection, sink);
+        }
+        if let Some(d) = detection {
+            d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
+            d.requests(flow, at, sink);
+        }
+        Self::emit_completed(flow, finished, detection, http_stats, sink);
+    }
+
+    /// [`Worker::inspect`], noting the alerts it raises in the flow's evidence ring. Out of
+    /// line, so that the per-packet path stays as it was for runs without evidence.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn inspect_for_evidence(
+        flow: &mut FlowState,
+        side: Side,
+        segment: &TcpSegment<'_>,
+        at: PacketRef,
+        detection: &mut Option<Detection>,
+        finished: &mut Vec<HttpTransaction>,
+        http_stats: &mut HttpStats,
+        alerted: &mut Vec<(u32, Timestamp)>,
+        sink: &mut dyn EventSink,
+    ) {
+        alerted.clear();
+        let mut tap = AlertTap {
+            inner: sink,
+            alerts: alerted,
+        };
+        Self::inspect(
+            flow, side, segment, at, detection, finished, http_stats, &mut tap,
+        );
+        if let Some(capture) = &mut flow.evidence {
+            capture.alerts(alerted);
+        }
+        alerted.clear();
     }
 
     /// Evicts flows of shard `shard` while it is past its budget: the eighth idle longest at
@@ -1270,8 +1433,20 @@ impl Worker {
             },
         );
         flow.tls.finish(&mut self.stats.tls);
+        let mut alerted = std::mem::take(&mut self.alerted);
+        alerted.clear();
+        let mut tap;
+        let events: &mut dyn EventSink = if flow.evidence.is_some() {
+            tap = AlertTap {
+                inner: &mut *sink,
+                alerts: &mut alerted,
+            };
+            &mut tap
+        } else {
+            &mut *sink
+        };
         if flow.tls.take_report() {
-            Self::emit_tls(&mut flow, at, &mut self.detection, sink);
+            Self::emit_tls(&mut flow, at, &mut self.detection, events);
         }
         sh.memory.used = sh.memory.used.saturating_sub(flow.charge);
         sh.recharge_table();
@@ -1281,8 +1456,17 @@ impl Worker {
             &mut self.finished,
             &mut self.detection,
             &mut self.stats.http,
-            sink,
+            events,
         );
+        if let Some(mut capture) = flow.evidence.take() {
+            capture.alerts(&alerted);
+            capture.release(&mut sh.evidence_used);
+            if capture.trigger().is_some() {
+                sink.evidence(&flow.facts(), &capture);
+            }
+        }
+        alerted.clear();
+        self.alerted = alerted;
     }
 
     /// Hands out the flow's TLS handshake, with the alerts of the TLS rules on it, at `at`.
@@ -1325,6 +1509,29 @@ impl Worker {
         }
         for tx in finished.iter() {
             sink.transaction(&facts, tx);
+        }
+    }
+}
+
+/// Offers the frames of a flow's segment to its evidence ring (a segment whose frames were
+/// not kept is noted). Kept out of line: only evidence captures call it, and inlined it
+/// would make the per-packet path larger for everyone.
+#[cold]
+#[inline(never)]
+fn keep_frames(
+    capture: &mut FlowCapture,
+    frames: &[RawPacket<'_>],
+    cfg: &EvidenceConfig,
+    used: &mut usize,
+    stats: &mut EvidenceStats,
+) {
+    if frames.is_empty() {
+        capture.note_without_frame();
+    }
+    for frame in frames {
+        let kept = capture.push(frame, cfg.depth, used, cfg.memcap);
+        if kept == crate::evidence::ring::Kept::Memcap {
+            stats.dropped_memcap += 1;
         }
     }
 }

@@ -502,3 +502,66 @@ fn a_missing_interface_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("exhound-none0: cannot capture"), "{err}");
 }
+
+#[test]
+fn evidence_files_are_written_live_and_replay_to_the_same_alerts() {
+    if !ready("evidence_files_are_written_live_and_replay_to_the_same_alerts") {
+        return;
+    }
+    let files: Vec<PathBuf> = [
+        "chain-proxylogon-pipelined.pcap",
+        "ws-chopper-aspnet-client.pcap",
+        "bn-ews-soap.pcap",
+    ]
+    .iter()
+    .map(|n| pcaps_dir().join("exchange").join(n))
+    .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("eve.json");
+    let evidence = dir.path().join("evidence");
+    let rig = Rig::new("evid", 1);
+    let ev = evidence.to_string_lossy().into_owned();
+    let live = LiveRun::start(live_command(
+        &rig,
+        &[rig.sensor_if(0)],
+        &out,
+        &["--evidence", &ev],
+    ));
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    rig.tcpreplay(&[], &refs);
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, stderr) = live.stop();
+    assert!(status.success(), "exit {status}; stderr:\n{stderr}");
+    let records = read_eve(&out);
+    // The sids of each alerted flow, live.
+    let mut alerted: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r["event_type"] == "alert") {
+        let sids = alerted.entry(r["flow_id"].as_u64().unwrap()).or_default();
+        sids.push(r["alert"]["signature_id"].as_u64().unwrap());
+    }
+    assert_eq!(alerted.len(), 2, "the two attack flows alert: {alerted:?}");
+    // Shutdown wrote every alerted flow's file.
+    let index: Vec<Value> = read_eve(&evidence.join("index.json"));
+    assert_eq!(index.len(), 2, "{index:#?}\n{stderr}");
+    for e in &index {
+        let flow = e["flow_id"].as_u64().unwrap();
+        let mut want = alerted[&flow].clone();
+        want.sort_unstable();
+        let file = evidence.join(e["file"].as_str().unwrap());
+        let again = Command::new(exe())
+            .args(["replay", "-q"])
+            .arg(&file)
+            .output()
+            .expect("replay the evidence");
+        let mut got: Vec<u64> = String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+            .filter(|r| r["event_type"] == "alert")
+            .map(|r| r["alert"]["signature_id"].as_u64().unwrap())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{}", file.display());
+    }
+    let last = records.last().expect("records");
+    assert_eq!(last["metadata"]["flowints"]["exhound.evidence.files"], 2);
+}

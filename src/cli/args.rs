@@ -2,9 +2,11 @@
 //! text), and the conversion of flags into pipeline settings. No other module reads flags.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use exhound::evidence::EvidenceConfig;
 use exhound::output::redact::Redactor;
 use exhound::output::ship::Target;
 
@@ -464,6 +466,27 @@ pub struct SensorArgs {
     #[arg(long, value_name = "FILE", help_heading = "Redaction")]
     pub redact_key: Option<PathBuf>,
 
+    /// Write the packets of every flow that raised an alert to DIR: one pcap per flow (its
+    /// packets as captured, with their timestamps and link type, never redacted), named
+    /// `<time of the first alert>_<client>-<port>_<server>-<port>_sid<first sid>.pcap`,
+    /// and one line per file in DIR/index.json (addresses, sids, packets, times, what was
+    /// left out). The file holds the flow's packets before the alert (the most recent
+    /// `--evidence-depth` bytes) and after it (until the flow ends or as many bytes again);
+    /// it is written when the flow ends. Replaying it raises the same alerts.
+    #[arg(long, value_name = "DIR", help_heading = "Evidence")]
+    pub evidence: Option<PathBuf>,
+
+    /// Bytes of each flow's packets kept before its first alert (the most recent), and
+    /// again after it. Suffixes k, m, g.
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Evidence")]
+    pub evidence_depth: u64,
+
+    /// The budget of every flow's evidence packets together (split evenly over the 64
+    /// flow shards). Past it, packets are not kept (counted in
+    /// `exhound.evidence.dropped_memcap`; the index says how many a file misses).
+    #[arg(long, value_name = "BYTES", default_value = "256m", value_parser = parse_size, help_heading = "Evidence")]
+    pub evidence_memcap: u64,
+
     /// Don't print the summary (or the progress bar) on standard error.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -649,6 +672,11 @@ impl SensorArgs {
         let total = to_usize(self.memcap);
         c.defrag.memcap = total / 16;
         c.memcap = total - total / 16;
+        c.evidence = self.evidence.as_ref().map(|dir| EvidenceConfig {
+            dir: Arc::new(dir.clone()),
+            depth: to_usize(self.evidence_depth).max(1),
+            memcap: to_usize(self.evidence_memcap),
+        });
         c
     }
 

@@ -143,6 +143,19 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
         f.evicted
     );
     let _ = writeln!(e, "  EVE records      {}", s.records);
+    let ev = &w.evidence;
+    if ev.enabled {
+        let _ = writeln!(
+            e,
+            "  evidence         {} files ({} packets, {:.1} MiB; {} truncated by the depth), {} packets not kept (evidence memcap), {} errors",
+            ev.files,
+            ev.packets,
+            mib(ev.bytes),
+            ev.truncated,
+            ev.dropped_memcap,
+            ev.errors
+        );
+    }
     let _ = writeln!(e, "  elapsed          {:.3} s ({rate:.1} MB/s)", run.secs);
 }
 

@@ -152,6 +152,18 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     }
     put("memory.peak", w.memory_peak);
     put("eve.records", s.records);
+    // Evidence captures, only when on (`--evidence`).
+    let ev = &w.evidence;
+    if ev.enabled {
+        put("evidence.files", ev.files);
+        put("evidence.packets", ev.packets);
+        put("evidence.bytes", ev.bytes);
+        put("evidence.truncated", ev.truncated);
+        put("evidence.dropped_memcap", ev.dropped_memcap);
+        put("evidence.errors", ev.errors);
+        put("evidence.memuse", ev.memuse);
+        put("evidence.memcap", ev.memcap);
+    }
     // Shipping outputs (syslog, Redis), numbered in the order they were given. Only when
     // there are some: their counts depend on the receivers, not on the input.
     for (i, o) in s.outputs.iter().enumerate() {

@@ -69,6 +69,8 @@ pub enum Item {
         link_type: i32,
         /// Shard of the frame's flow.
         shard: u16,
+        /// Length on the wire (for evidence captures).
+        wire_len: u32,
         /// First byte in the batch.
         start: u32,
         /// Length.
@@ -90,6 +92,21 @@ pub enum Item {
         /// Shard of the datagram's flow.
         shard: u16,
         /// Captured length of the last fragment.
+        wire_len: u32,
+        /// First byte in the batch.
+        start: u32,
+        /// Length.
+        len: u32,
+    },
+    /// The frame of one fragment of the datagram in the next [`Item::Datagram`] (with
+    /// evidence captures on): bytes `start..start + len` of the batch. A datagram's
+    /// fragment frames are in the same batch as the datagram, just before it.
+    FragmentFrame {
+        /// Capture time.
+        ts: Timestamp,
+        /// Link type of the frame.
+        link_type: i32,
+        /// Length on the wire.
         wire_len: u32,
         /// First byte in the batch.
         start: u32,
@@ -196,6 +213,8 @@ pub enum RecordKind {
     },
     /// The rule set changes here.
     Rules(Arc<RuleSet>),
+    /// An evidence file was written (its index line) or could not be (why).
+    Evidence(Result<Vec<u8>, String>),
 }
 
 /// One record and its place in the output.

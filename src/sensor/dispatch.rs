@@ -26,6 +26,7 @@ use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::RuleSet;
+use crate::evidence::fragments::FragmentFrames;
 use crate::flow::FlowKey;
 use crate::pipeline::{ChecksumMode, DecodeStats};
 use crate::time::Timestamp;
@@ -62,6 +63,9 @@ pub struct DispatchConfig {
     pub defrag: DefragConfig,
     /// Whether fragments with a wrong IPv4 header checksum are dropped (not with `None`).
     pub checksums: ChecksumMode,
+    /// Keep the frames of fragments and hand them to the worker with their datagram
+    /// (evidence captures on).
+    pub fragment_frames: bool,
 }
 
 /// Why the dispatcher could not hand a batch on.
@@ -81,6 +85,8 @@ pub struct Dispatcher {
     latest: Option<Timestamp>,
     first: Option<Timestamp>,
     defrag: Defragmenter,
+    /// Frames of the fragments of incomplete datagrams (evidence captures on).
+    fragment_frames: Option<FragmentFrames>,
     decode: DecodeStats,
     queue_drops: Vec<u64>,
     gone: Option<WorkerGone>,
@@ -97,6 +103,9 @@ impl Dispatcher {
         let workers = queues.len();
         Dispatcher {
             defrag: Defragmenter::new(config.defrag.clone()),
+            fragment_frames: config
+                .fragment_frames
+                .then(|| FragmentFrames::new(config.defrag.memcap, config.defrag.timeout_secs)),
             config,
             queues,
             recycled,
@@ -138,6 +147,7 @@ impl Dispatcher {
                     ts: packet.ts,
                     link_type: packet.link_type,
                     shard: shard as u16,
+                    wire_len: packet.wire_len,
                     start,
                     len,
                 });
@@ -148,8 +158,15 @@ impl Dispatcher {
                     return;
                 }
                 self.defrag.expire(packet.ts);
+                if let Some(frames) = &mut self.fragment_frames {
+                    frames.add(fragment.key, packet);
+                }
                 let Some(datagram) = self.defrag.insert(packet.ts, &fragment) else {
                     return;
+                };
+                let held = match &mut self.fragment_frames {
+                    Some(frames) => frames.take(&datagram.key),
+                    None => Vec::new(),
                 };
                 let ip = IpHeader::from(datagram.key.ip);
                 let protocol = datagram.key.protocol;
@@ -159,6 +176,20 @@ impl Dispatcher {
                         let shard = shard_of(&segment);
                         let position = self.position();
                         let wire_len = packet.data.len() as u32;
+                        let w = shard % self.pending.len();
+                        for f in &held {
+                            // Into the same batch as the datagram, just before it.
+                            let b = &mut self.pending[w];
+                            let start = b.bytes.len() as u32;
+                            b.bytes.extend_from_slice(&f.data);
+                            b.items.push(Item::FragmentFrame {
+                                ts: f.ts,
+                                link_type: f.link_type,
+                                wire_len: f.wire_len,
+                                start,
+                                len: f.data.len() as u32,
+                            });
+                        }
                         self.push_packet(shard, &datagram.payload, |start, len| Item::Datagram {
                             position,
                             pcap_cnt,
@@ -338,7 +369,9 @@ impl Dispatcher {
                 Err(TrySendError::Full(mut batch)) => {
                     // The packets are lost; the control items go with the next batch.
                     self.queue_drops[w] += batch.packets() as u64;
-                    batch.items.retain(|i| !i.is_packet());
+                    batch
+                        .items
+                        .retain(|i| !i.is_packet() && !matches!(i, Item::FragmentFrame { .. }));
                     batch.bytes.clear();
                     self.pending[w] = batch;
                     Ok(())

@@ -6,13 +6,15 @@
 //! number of workers and however their threads were scheduled. On the way it settles the
 //! matches that touch state shared across flows (xbits, `threshold`, `detection_filter`)
 //! against one [`CrossFlowState`], in that same order, and assembles the workers' counters
-//! at each stats mark into one EVE `stats` record.
+//! at each stats mark into one EVE `stats` record. With evidence captures on, it also
+//! writes the evidence index, in the same order.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
 use crate::detect::{CrossFlowState, RuleSet};
+use crate::evidence::EvidenceIndex;
 use crate::output;
 use crate::pipeline::WorkerStats;
 
@@ -50,6 +52,7 @@ pub struct Merger<D> {
     records: u64,
     error: Option<io::Error>,
     flush: bool,
+    evidence: Option<EvidenceIndex>,
 }
 
 impl<D: Destination> Merger<D> {
@@ -73,7 +76,13 @@ impl<D: Destination> Merger<D> {
             records: 0,
             error: None,
             flush,
+            evidence: None,
         }
+    }
+
+    /// Writes the index lines of evidence files to `index`.
+    pub fn set_evidence_index(&mut self, index: EvidenceIndex) {
+        self.evidence = Some(index);
     }
 
     /// Takes one worker message and writes what it makes writable.
@@ -107,6 +116,11 @@ impl<D: Destination> Merger<D> {
         if self.flush && self.error.is_none() {
             if let Err(e) = self.destination.flush() {
                 self.error = Some(e);
+            }
+        }
+        if self.flush {
+            if let Some(index) = &mut self.evidence {
+                index.flush();
             }
         }
     }
@@ -176,7 +190,16 @@ impl<D: Destination> Merger<D> {
                             self.records,
                         );
                         s.outputs = self.destination.counters();
+                        s.workers.evidence.errors += self.evidence_errors();
                         self.write(&output::stats::stats_line(&s));
+                    }
+                }
+            }
+            RecordKind::Evidence(outcome) => {
+                if let Some(index) = &mut self.evidence {
+                    match outcome {
+                        Ok(line) => index.line(&line),
+                        Err(message) => index.report(&message),
                     }
                 }
             }
@@ -209,7 +232,20 @@ impl<D: Destination> Merger<D> {
         let all: Vec<&WorkerStats> = self.finished.iter().flatten().collect();
         let mut s = SensorStats::new(capture, &all, &self.shared.stats, self.records);
         s.outputs = self.destination.counters();
+        s.workers.evidence.errors += self.evidence_errors();
         s
+    }
+
+    /// Evidence index lines that could not be written.
+    fn evidence_errors(&self) -> u64 {
+        self.evidence.as_ref().map_or(0, |i| i.errors)
+    }
+
+    /// Writes out the evidence index (at the end).
+    pub fn flush_evidence(&mut self) {
+        if let Some(index) = &mut self.evidence {
+            index.flush();
+        }
     }
 
     /// The destination, and the first write error.

@@ -131,6 +131,9 @@ impl<D: Destination + 'static> Sensor<D> {
         let output_failed = Arc::new(AtomicBool::new(false));
         let failed = Arc::clone(&output_failed);
         let mut merger = Merger::new(n, rules, destination, config.live);
+        if let Some(e) = &config.pipeline.evidence {
+            merger.set_evidence_index(crate::evidence::EvidenceIndex::open(&e.dir, config.live));
+        }
         let merger = std::thread::Builder::new()
             .name("exhound-output".into())
             .spawn(move || {
@@ -152,6 +155,7 @@ impl<D: Destination + 'static> Sensor<D> {
                 drop_when_full: config.live,
                 defrag: config.pipeline.defrag.clone(),
                 checksums: config.pipeline.checksums,
+                fragment_frames: config.pipeline.evidence.is_some(),
             },
             queues,
             recycle_rx,
@@ -230,6 +234,7 @@ impl<D: Destination + 'static> Sensor<D> {
             let stats = merger.stats(capture.clone());
             merger.write_line(&crate::output::stats::stats_line(&stats));
         }
+        merger.flush_evidence();
         let stats = merger.stats(capture);
         let (destination, write_error) = merger.into_parts();
         Ok(SensorReport {

@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::capture::RawPacket;
 use crate::detect::{Alert, RuleSet};
+use crate::evidence::{EvidenceStats, EvidenceWriter, FlowCapture};
 use crate::http::{HttpTransaction, PacketRef};
 use crate::output::eve;
 use crate::output::redact::Redactor;
@@ -43,6 +44,9 @@ pub struct OutputOptions {
 pub fn shard_config(config: &PipelineConfig) -> PipelineConfig {
     let mut c = config.clone();
     c.memcap = (c.memcap / SHARDS).max(1);
+    if let Some(e) = &mut c.evidence {
+        e.memcap = (e.memcap / SHARDS).max(1);
+    }
     c
 }
 
@@ -70,6 +74,11 @@ impl WorkerThread {
             workers,
             pipeline: pipeline::Worker::with_shards(shard_config(config), rules, owned),
             sink: RecordSink {
+                evidence: config
+                    .evidence
+                    .as_ref()
+                    .map(|e| EvidenceWriter::new(&e.dir)),
+                evidence_stats: EvidenceStats::default(),
                 options,
                 files: Vec::new(),
                 records: Vec::new(),
@@ -111,12 +120,34 @@ impl WorkerThread {
 
     /// Processes one batch.
     pub fn batch(&mut self, batch: &Batch) {
+        // The fragment frames of the next datagram (allocated only if there are some).
+        let mut fragments: Vec<RawPacket<'_>> = Vec::new();
         for item in &batch.items {
-            self.item(item, &batch.bytes);
+            if let Item::FragmentFrame {
+                ts,
+                link_type,
+                wire_len,
+                start,
+                len,
+            } = item
+            {
+                if let Some(data) = item_bytes(&batch.bytes, *start, *len) {
+                    fragments.push(RawPacket {
+                        ts: *ts,
+                        link_type: *link_type,
+                        data,
+                        wire_len: *wire_len,
+                        number: 0,
+                    });
+                }
+                continue;
+            }
+            self.item(item, &batch.bytes, &fragments);
+            fragments.clear();
         }
     }
 
-    fn item(&mut self, item: &Item, bytes: &[u8]) {
+    fn item(&mut self, item: &Item, bytes: &[u8], fragments: &[RawPacket<'_>]) {
         let sink = &mut self.sink;
         match item {
             Item::Frame {
@@ -125,6 +156,7 @@ impl WorkerThread {
                 ts,
                 link_type,
                 shard,
+                wire_len,
                 start,
                 len,
             } => {
@@ -135,7 +167,7 @@ impl WorkerThread {
                     ts: *ts,
                     link_type: *link_type,
                     data,
-                    wire_len: *len,
+                    wire_len: *wire_len,
                     number: *pcap_cnt,
                 };
                 sink.begin(*position, false);
@@ -169,9 +201,11 @@ impl WorkerThread {
                     payload,
                     *wire_len as usize,
                     at,
+                    fragments,
                     sink,
                 );
             }
+            Item::FragmentFrame { .. } => {}
             Item::Tick { position, now } => {
                 sink.begin(*position, true);
                 self.pipeline.expire(*now, sink);
@@ -208,7 +242,9 @@ impl WorkerThread {
 
     /// The counters of this worker's shards.
     pub fn stats(&self) -> WorkerStats {
-        self.pipeline.stats()
+        let mut s = self.pipeline.stats();
+        s.evidence.merge(&self.sink.evidence_stats);
+        s
     }
 
     /// End of input: finishes every flow (records at the end position, in the order of the
@@ -234,6 +270,10 @@ fn item_bytes(bytes: &[u8], start: u32, len: u32) -> Option<&[u8]> {
 /// Turns what the shards hand out into keyed records.
 struct RecordSink {
     options: OutputOptions,
+    /// Writes evidence files (evidence captures on).
+    evidence: Option<EvidenceWriter>,
+    /// Files, packets and bytes written, files truncated, errors.
+    evidence_stats: EvidenceStats,
     /// (first packet number, name) of each capture file, in order.
     files: Vec<(u64, Arc<str>)>,
     records: Vec<Record>,
@@ -274,6 +314,34 @@ impl RecordSink {
 }
 
 impl EventSink for RecordSink {
+    fn evidence(&mut self, flow: &FlowFacts, capture: &FlowCapture) {
+        let Some(writer) = &mut self.evidence else {
+            return;
+        };
+        let Some(result) = writer.write(flow, capture) else {
+            return;
+        };
+        let s = &mut self.evidence_stats;
+        let outcome = match result {
+            Ok(written) => {
+                s.files += 1;
+                s.packets += written.entry.packets;
+                s.bytes += written.entry.bytes;
+                s.truncated += u64::from(written.entry.truncated_before);
+                Ok(written.line)
+            }
+            Err(e) => {
+                s.errors += 1;
+                Err(e.to_string())
+            }
+        };
+        let key = self.key(flow);
+        self.records.push(Record {
+            key,
+            kind: RecordKind::Evidence(outcome),
+        });
+    }
+
     fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
         if !self.options.log_http {
             return;
