@@ -193,7 +193,7 @@ pub trait EventSink {
 /// not silent: what the flow's evidence ring needs to know.
 struct AlertTap<'a> {
     inner: &'a mut dyn EventSink,
-    alerts: &'a mut Vec<(u32, Timestamp)>,
+    alerts: &'a mut Vec<(u32, Timestamp, bool)>,
 }
 
 impl EventSink for AlertTap<'_> {
@@ -202,7 +202,8 @@ impl EventSink for AlertTap<'_> {
     }
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
         if !alert.is_silent() {
-            self.alerts.push((alert.sid(), context.at.ts));
+            self.alerts
+                .push((alert.sid(), context.at.ts, alert.cross_flow.is_none()));
         }
         self.inner.alert(flow, alert, context);
     }
@@ -570,7 +571,7 @@ pub struct Worker {
     detection: Option<Detection>,
     /// The alerts raised by the packet being processed (sid, packet time), with evidence
     /// captures on.
-    alerted: Vec<(u32, Timestamp)>,
+    alerted: Vec<(u32, Timestamp, bool)>,
 }
 
 /// A worker's detection state: the shared rules, its own xbits and rate trackers, and
@@ -602,6 +603,10 @@ impl Detection {
     fn settle(&mut self) {
         if let Some(state) = &mut self.cross_flow {
             crate::detect::settle_in_order(&mut self.alerts, state, self.rules.config());
+            // Settled here: final, nothing left for the output to settle.
+            for alert in &mut self.alerts {
+                alert.cross_flow = None;
+            }
         }
     }
 
@@ -1348,7 +1353,7 @@ impl Worker {
         detection: &mut Option<Detection>,
         finished: &mut Vec<HttpTransaction>,
         http_stats: &mut HttpStats,
-        alerted: &mut Vec<(u32, Timestamp)>,
+        alerted: &mut Vec<(u32, Timestamp, bool)>,
         sink: &mut dyn EventSink,
     ) {
         alerted.clear();

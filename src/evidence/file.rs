@@ -108,6 +108,11 @@ pub struct Written {
 }
 
 impl EvidenceWriter {
+    /// The path of a file written here.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// Files go to `dir`.
     pub fn new(dir: &Path) -> EvidenceWriter {
         EvidenceWriter {
@@ -125,7 +130,7 @@ impl EvidenceWriter {
         capture: &FlowCapture,
     ) -> Option<Result<Written, EvidenceError>> {
         let trigger = capture.trigger()?;
-        let base = file_stem(trigger.ts, flow, trigger.sid);
+        let base = file_stem(trigger.ts, flow, capture.name_sid().unwrap_or(trigger.sid));
         let mut name = format!("{base}.pcap");
         let mut n = 1;
         while self.names.contains(&name) {
@@ -422,7 +427,7 @@ mod tests {
             let mut c = FlowCapture::new();
             let mut used = 0;
             c.push(&frame(b"abc"), 100, &mut used, usize::MAX);
-            c.alert(Timestamp::from_secs(5), 9);
+            c.alert(Timestamp::from_secs(5), 9, true);
             let written = w.write(&flow, &c).unwrap().unwrap();
             names.push(written.entry.file);
         }
@@ -444,7 +449,7 @@ mod tests {
         let mut c = FlowCapture::new();
         let mut used = 0;
         c.push(&frame(b"abc"), 100, &mut used, usize::MAX);
-        c.alert(Timestamp::from_secs(5), 9);
+        c.alert(Timestamp::from_secs(5), 9, true);
         let err = w.write(&flow, &c).unwrap().unwrap_err().to_string();
         assert!(
             err.contains("/nonexistent-exhound-dir/x/19700101T000005.000000Z"),

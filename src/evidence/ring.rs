@@ -65,6 +65,11 @@ pub struct FlowCapture {
     sids: Vec<u32>,
     /// Bytes kept since the alert.
     after: usize,
+    /// Some alert of the flow stands whatever the state shared across flows says (it has no
+    /// xbit condition or rate limit left to settle).
+    certain: bool,
+    /// Sids raised only by alerts still to be settled across flows.
+    unsettled: Vec<u32>,
 }
 
 impl FlowCapture {
@@ -175,20 +180,52 @@ impl FlowCapture {
         self.without_frame += 1;
     }
 
-    /// The flow raised an alert of `sid` on a packet at `ts`.
-    pub fn alert(&mut self, ts: Timestamp, sid: u32) {
+    /// The flow raised an alert of `sid` on a packet at `ts`; `certain` when it stands
+    /// whatever the state shared across flows says.
+    pub fn alert(&mut self, ts: Timestamp, sid: u32, certain: bool) {
+        self.certain |= certain;
+        if certain {
+            self.unsettled.retain(|s| *s != sid);
+        } else if !self.sids.contains(&sid) {
+            self.unsettled.push(sid);
+        }
         self.trigger.get_or_insert(Trigger { ts, sid });
         if !self.sids.contains(&sid) {
             self.sids.push(sid);
         }
     }
 
-    /// The flow raised these alerts (sid, packet time), in order.
+    /// The flow raised these alerts (sid, packet time, certain), in order.
     #[inline(never)]
-    pub fn alerts(&mut self, alerts: &[(u32, Timestamp)]) {
-        for &(sid, ts) in alerts {
-            self.alert(ts, sid);
+    pub fn alerts(&mut self, alerts: &[(u32, Timestamp, bool)]) {
+        for &(sid, ts, certain) in alerts {
+            self.alert(ts, sid, certain);
         }
+    }
+
+    /// Whether some alert of the flow stands whatever the state shared across flows says;
+    /// if not, the output keeps the file only if one of them stood once settled.
+    pub fn certain(&self) -> bool {
+        self.certain
+    }
+
+    /// The sid a file is named by: the first alert's that stands whatever the state shared
+    /// across flows says, else the first alert's.
+    pub fn name_sid(&self) -> Option<u32> {
+        let first = self.trigger?.sid;
+        Some(
+            self.sids
+                .iter()
+                .copied()
+                .find(|s| !self.unsettled.contains(s))
+                .unwrap_or(first),
+        )
+    }
+
+    /// Sids raised only by alerts still to be settled across flows: the output drops those
+    /// that did not stand from the index line.
+    pub fn unsettled_sids(&self) -> &[u32] {
+        &self.unsettled
     }
 
     /// The first alert, if the flow raised one.
@@ -346,9 +383,9 @@ mod tests {
             push(&mut r, i, 100, 250, &mut used, usize::MAX);
         }
         assert_eq!(r.dropped_before(), 3);
-        r.alert(Timestamp::from_secs(4), 42);
-        r.alert(Timestamp::from_secs(4), 43);
-        r.alert(Timestamp::from_secs(5), 42);
+        r.alert(Timestamp::from_secs(4), 42, true);
+        r.alert(Timestamp::from_secs(4), 43, true);
+        r.alert(Timestamp::from_secs(5), 42, true);
         assert_eq!(r.sids(), &[42, 43]);
         assert_eq!(r.trigger().map(|t| t.sid), Some(42));
         for i in 5..7u8 {
@@ -409,5 +446,25 @@ mod tests {
         push(&mut r, 2, 300, 100, &mut used, usize::MAX);
         assert_eq!(contents(&r), vec![vec![2; 300]]);
         assert_eq!(r.dropped_before(), 1);
+    }
+
+    #[test]
+    fn alerts_left_to_settle_are_told_apart() {
+        let t = Timestamp::from_secs;
+        let mut c = FlowCapture::new();
+        c.alerts(&[(4210611, t(1), false)]);
+        assert!(!c.certain());
+        assert_eq!(c.unsettled_sids(), &[4210611]);
+        assert_eq!(c.name_sid(), Some(4210611));
+        c.alerts(&[(4210602, t(2), true), (4210611, t(3), false)]);
+        assert!(c.certain());
+        // Named by the first alert that stands without settling; 4210611 is still only
+        // raised unsettled, so the output may drop it from the index.
+        assert_eq!(c.name_sid(), Some(4210602));
+        assert_eq!(c.unsettled_sids(), &[4210611]);
+        assert_eq!(c.trigger().map(|t| t.sid), Some(4210611));
+        // A sid also raised by a final alert is no longer unsettled.
+        c.alerts(&[(4210611, t(4), true)]);
+        assert!(c.unsettled_sids().is_empty());
     }
 }

@@ -187,6 +187,8 @@ pub struct AlertNote {
     pub server_ip: IpAddr,
     /// Server port of the flow.
     pub server_port: u16,
+    /// The flow (the position of its first packet).
+    pub flow: u64,
 }
 
 /// What a worker hands to the output.
@@ -214,7 +216,7 @@ pub enum RecordKind {
     /// The rule set changes here.
     Rules(Arc<RuleSet>),
     /// An evidence file was written (its index line) or could not be (why).
-    Evidence(Result<Vec<u8>, String>),
+    Evidence(EvidenceRecord),
 }
 
 /// One record and its place in the output.
@@ -247,4 +249,22 @@ pub enum WorkerMessage {
         /// The worker's counters.
         stats: Box<WorkerStats>,
     },
+}
+
+/// An evidence file a worker wrote, for the output to index.
+#[derive(Debug)]
+pub struct EvidenceRecord {
+    /// Its index line, or why the file could not be written.
+    pub outcome: Result<Vec<u8>, String>,
+    /// The flow (the position of its first packet).
+    pub flow: u64,
+    /// Some alert of the flow stood without settling; if not, the file is kept only if one
+    /// of the flow's alerts stood once settled (xbits, thresholds), else withdrawn.
+    pub certain: bool,
+    /// The file, to remove when it is withdrawn.
+    pub path: Option<std::path::PathBuf>,
+    /// Sids of the index line raised only by alerts settled across flows.
+    pub unsettled_sids: Vec<u32>,
+    /// Its packets, bytes and whether it is truncated, to take back from the counters then.
+    pub counts: (u64, u64, bool),
 }

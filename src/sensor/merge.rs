@@ -9,7 +9,7 @@
 //! at each stats mark into one EVE `stats` record. With evidence captures on, it also
 //! writes the evidence index, in the same order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::evidence::EvidenceIndex;
 use crate::output;
 use crate::pipeline::WorkerStats;
 
-use super::batch::{AlertNote, OrderKey, Record, RecordKind, WorkerMessage};
+use super::batch::{AlertNote, EvidenceRecord, OrderKey, Record, RecordKind, WorkerMessage};
 use super::stats::{CaptureCounters, OutputCounters, SensorStats};
 
 /// Where the ordered EVE lines go.
@@ -53,6 +53,12 @@ pub struct Merger<D> {
     error: Option<io::Error>,
     flush: bool,
     evidence: Option<EvidenceIndex>,
+    /// Flows with alerts that stood once settled (their sids), until their evidence record
+    /// comes.
+    settled_alerts: HashMap<u64, Vec<u32>>,
+    /// Evidence files taken back because none of their flow's alerts stood once settled:
+    /// files, packets, bytes, truncated files (subtracted from the workers' counters).
+    withdrawn: (u64, u64, u64, u64),
 }
 
 impl<D: Destination> Merger<D> {
@@ -77,6 +83,8 @@ impl<D: Destination> Merger<D> {
             error: None,
             flush,
             evidence: None,
+            settled_alerts: HashMap::new(),
+            withdrawn: (0, 0, 0, 0),
         }
     }
 
@@ -167,6 +175,12 @@ impl<D: Destination> Merger<D> {
                     if !self.shared.settle(&c, &config) {
                         return;
                     }
+                    if self.evidence.is_some() {
+                        self.settled_alerts
+                            .entry(note.flow)
+                            .or_default()
+                            .push(note.rule.sid);
+                    }
                 }
                 if let Some(line) = line {
                     self.destination.alert(&note);
@@ -190,19 +204,12 @@ impl<D: Destination> Merger<D> {
                             self.records,
                         );
                         s.outputs = self.destination.counters();
-                        s.workers.evidence.errors += self.evidence_errors();
+                        self.correct_evidence(&mut s);
                         self.write(&output::stats::stats_line(&s));
                     }
                 }
             }
-            RecordKind::Evidence(outcome) => {
-                if let Some(index) = &mut self.evidence {
-                    match outcome {
-                        Ok(line) => index.line(&line),
-                        Err(message) => index.report(&message),
-                    }
-                }
-            }
+            RecordKind::Evidence(e) => self.evidence_record(e),
             RecordKind::Rules(new) => {
                 if let Some(old) = &self.rules {
                     self.shared.rebind(old.xbit_names(), new.xbit_names());
@@ -232,13 +239,61 @@ impl<D: Destination> Merger<D> {
         let all: Vec<&WorkerStats> = self.finished.iter().flatten().collect();
         let mut s = SensorStats::new(capture, &all, &self.shared.stats, self.records);
         s.outputs = self.destination.counters();
-        s.workers.evidence.errors += self.evidence_errors();
+        self.correct_evidence(&mut s);
         s
     }
 
     /// Evidence index lines that could not be written.
     fn evidence_errors(&self) -> u64 {
         self.evidence.as_ref().map_or(0, |i| i.errors)
+    }
+
+    /// Indexes an evidence file, or takes it back when its flow's alerts all waited on
+    /// state shared across flows (xbits, thresholds) and none of them stood: a worker writes
+    /// the file before the output has settled them.
+    fn evidence_record(&mut self, e: EvidenceRecord) {
+        let stood = self.settled_alerts.remove(&e.flow).unwrap_or_default();
+        let Some(index) = &mut self.evidence else {
+            return;
+        };
+        match e.outcome {
+            Ok(_) if !e.certain && stood.is_empty() => {
+                if let Some(path) = &e.path {
+                    if let Err(err) = std::fs::remove_file(path) {
+                        index.report(&format!("removing {}: {err}", path.display()));
+                    }
+                }
+                let (packets, bytes, truncated) = e.counts;
+                self.withdrawn.0 += 1;
+                self.withdrawn.1 += packets;
+                self.withdrawn.2 += bytes;
+                self.withdrawn.3 += u64::from(truncated);
+            }
+            Ok(line) => {
+                let dropped: Vec<u32> = e
+                    .unsettled_sids
+                    .iter()
+                    .copied()
+                    .filter(|sid| !stood.contains(sid))
+                    .collect();
+                if dropped.is_empty() {
+                    index.line(&line);
+                } else {
+                    index.line(&without_sids(&line, &dropped));
+                }
+            }
+            Err(message) => index.report(&message),
+        }
+    }
+
+    /// Takes the withdrawn evidence files out of the counters.
+    fn correct_evidence(&self, s: &mut SensorStats) {
+        let e = &mut s.workers.evidence;
+        e.errors += self.evidence_errors();
+        e.files = e.files.saturating_sub(self.withdrawn.0);
+        e.packets = e.packets.saturating_sub(self.withdrawn.1);
+        e.bytes = e.bytes.saturating_sub(self.withdrawn.2);
+        e.truncated = e.truncated.saturating_sub(self.withdrawn.3);
     }
 
     /// Writes out the evidence index (at the end).
@@ -252,4 +307,29 @@ impl<D: Destination> Merger<D> {
     pub fn into_parts(self) -> (D, Option<io::Error>) {
         (self.destination, self.error)
     }
+}
+
+/// An evidence index line without the sids of alerts that did not stand once settled (the
+/// `"sids":[…]` array rewritten in place, so the line keeps its field order).
+fn without_sids(line: &[u8], dropped: &[u32]) -> Vec<u8> {
+    const KEY: &[u8] = b"\"sids\":[";
+    let Some(start) = memchr::memmem::find(line, KEY).map(|i| i + KEY.len()) else {
+        return line.to_vec();
+    };
+    let Some(len) = line[start..].iter().position(|&b| b == b']') else {
+        return line.to_vec();
+    };
+    let kept: Vec<&[u8]> = line[start..start + len]
+        .split(|&b| b == b',')
+        .filter(|n| {
+            std::str::from_utf8(n)
+                .ok()
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .is_none_or(|n| !dropped.contains(&n))
+        })
+        .collect();
+    let mut out = line[..start].to_vec();
+    out.extend_from_slice(&kept.join(&b","[..]));
+    out.extend_from_slice(&line[start + len..]);
+    out
 }

@@ -20,7 +20,9 @@ use crate::output::FlowFacts;
 use crate::pipeline::{self, AlertContext, EventSink, PipelineConfig, WorkerStats};
 use crate::tls::TlsInfo;
 
-use super::batch::{AlertNote, Batch, Item, OrderKey, Record, RecordKind, WorkerMessage};
+use super::batch::{
+    AlertNote, Batch, EvidenceRecord, Item, OrderKey, Record, RecordKind, WorkerMessage,
+};
 use super::dispatch::SHARDS;
 
 /// What goes into the EVE lines.
@@ -322,23 +324,33 @@ impl EventSink for RecordSink {
             return;
         };
         let s = &mut self.evidence_stats;
-        let outcome = match result {
+        let (outcome, path, counts) = match result {
             Ok(written) => {
+                let e = &written.entry;
                 s.files += 1;
-                s.packets += written.entry.packets;
-                s.bytes += written.entry.bytes;
-                s.truncated += u64::from(written.entry.truncated_before);
-                Ok(written.line)
+                s.packets += e.packets;
+                s.bytes += e.bytes;
+                s.truncated += u64::from(e.truncated_before);
+                let path = writer.path_of(&e.file);
+                let counts = (e.packets, e.bytes, e.truncated_before);
+                (Ok(written.line), Some(path), counts)
             }
             Err(e) => {
                 s.errors += 1;
-                Err(e.to_string())
+                (Err(e.to_string()), None, (0, 0, false))
             }
         };
         let key = self.key(flow);
         self.records.push(Record {
             key,
-            kind: RecordKind::Evidence(outcome),
+            kind: RecordKind::Evidence(EvidenceRecord {
+                outcome,
+                flow: flow.first_packet,
+                certain: capture.certain(),
+                path,
+                unsettled_sids: capture.unsettled_sids().to_vec(),
+                counts,
+            }),
         });
     }
 
@@ -404,6 +416,7 @@ impl EventSink for RecordSink {
                     client_ip: flow.client_ip,
                     server_ip: flow.server_ip,
                     server_port: flow.server_port,
+                    flow: flow.first_packet,
                 },
                 cross_flow: alert.cross_flow.clone(),
             },
