@@ -5,26 +5,12 @@
 
 use std::fmt::Write as _;
 
+use exhound::report::html::esc;
+
 use super::report::{bytes, BenchReport, SetReport};
 
 /// Rules in the cost chart of each set.
 const TOP_RULES: usize = 20;
-
-/// Escapes `s` for HTML text and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A horizontal bar chart: one bar per (label, value), scaled to the largest, with the
 /// value's text `shown` at the end of the bar.
