@@ -472,7 +472,8 @@ pub struct SensorArgs {
     /// and one line per file in DIR/index.json (addresses, sids, packets, times, what was
     /// left out). The file holds the flow's packets before the alert (the most recent
     /// `--evidence-depth` bytes) and after it (until the flow ends or as many bytes again);
-    /// it is written when the flow ends. Replaying it raises the same alerts.
+    /// it is written when the flow ends. Replaying it raises the same alerts, except those that
+    /// need an xbit another flow set.
     #[arg(long, value_name = "DIR", help_heading = "Evidence")]
     pub evidence: Option<PathBuf>,
 
