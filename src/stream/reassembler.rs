@@ -319,6 +319,11 @@ impl TcpReassembler {
     ) {
         let aside = std::mem::take(&mut self.beyond_window);
         for a in aside {
+            if self.closed {
+                // Taking an earlier one reached the FIN: closing gave back the bytes of every
+                // segment set aside, these included, and nothing is held once closed.
+                continue;
+            }
             if ack.distance_from(a.seq) > 0 {
                 self.beyond_window_bytes = self.beyond_window_bytes.saturating_sub(a.bytes.len());
                 ctx.memory.used = ctx.memory.used.saturating_sub(a.bytes.len());

@@ -1189,6 +1189,27 @@ fn data_past_the_receivers_window_is_not_taken() {
 }
 
 #[test]
+fn nothing_is_held_once_an_acknowledged_segment_set_aside_reaches_the_fin() {
+    // Found by the reassembly fuzz target. Three segments past the window: the FIN-carrying
+    // one first, then the one before it, then one past the FIN that the receiver does not
+    // acknowledge. An ACK covering the first two takes them in turn; the second reaches the
+    // FIN and closes the direction, which gives back every byte set aside; the third must
+    // not be put back aside after that (it was, and stayed held after the close).
+    let mut h = small_window(None, None, 100);
+    h.c(C0, &[b'a'; 100]);
+    h.seg(C, C0 + 110, S0, ACK | PSH | FIN, &[b'c'; 10]);
+    h.c(C0 + 100, &[b'b'; 10]);
+    h.c(C0 + 130, &[b'z'; 1]);
+    assert_eq!(h.stats.out_of_window, 3);
+    h.seg_window(S, S0, C0 + 121, ACK, (100, None), b"");
+    assert!(h.session().direction(C).is_closed());
+    assert_eq!(h.session().direction(C).held_segments(), 0);
+    h.check_memory();
+    assert_eq!(h.bytes(C).len(), 120);
+    h.finish();
+}
+
+#[test]
 fn a_segment_set_aside_is_taken_when_the_receiver_acknowledges_it() {
     // The capture missed the window update: the receiver acknowledges bytes the sensor saw
     // past its window, so it did read them. They are delivered, not given up as a gap.
