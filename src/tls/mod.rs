@@ -15,6 +15,7 @@
 
 pub mod certificate;
 mod connection;
+pub mod decrypt;
 pub mod fingerprint;
 pub mod hello;
 mod record;
