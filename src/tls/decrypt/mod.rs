@@ -41,6 +41,8 @@ pub mod protection;
 pub mod rsa;
 pub mod schedule;
 pub mod suite;
+#[cfg(test)]
+mod tests;
 
 pub use keylog::{KeyLog, KeyLogError, LineError, SessionSecrets};
 pub use protection::RecordDecrypter;
