@@ -25,7 +25,7 @@ use crate::output::eve::flow_id;
 use crate::output::FlowFacts;
 use crate::stream::{ReassemblyMemory, StreamConfig, StreamEvent, StreamStats, TcpSession};
 use crate::time::Timestamp;
-use crate::tls::{TlsConfig, TlsConnection, TlsInfo, TlsStats};
+use crate::tls::{Decrypt, SessionCache, TlsConfig, TlsConnection, TlsInfo, TlsKeys, TlsStats};
 
 /// Settings of every stage.
 #[derive(Debug, Clone)]
@@ -172,8 +172,9 @@ pub struct AlertContext<'a> {
 
 /// Receives what a worker finds: finished HTTP transactions and alerts.
 pub trait EventSink {
-    /// One finished transaction of the flow described by `flow`.
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction);
+    /// One finished transaction of the flow described by `flow`; `tls` is the connection's
+    /// handshake when the transaction was decrypted from TLS.
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction, tls: Option<&TlsInfo>);
     /// One alert on the flow described by `flow`.
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>);
     /// The TLS handshake of the flow described by `flow`, once per TLS connection: when
@@ -197,8 +198,8 @@ struct AlertTap<'a> {
 }
 
 impl EventSink for AlertTap<'_> {
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
-        self.inner.transaction(flow, tx);
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction, tls: Option<&TlsInfo>) {
+        self.inner.transaction(flow, tx, tls);
     }
     fn alert(&mut self, flow: &FlowFacts, alert: &Alert, context: AlertContext<'_>) {
         if !alert.is_silent() {
@@ -550,6 +551,8 @@ struct Shard {
     peak: usize,
     /// Bytes the flows' evidence rings hold.
     evidence_used: usize,
+    /// TLS sessions whose master secret an RSA key exchange gave (for their resumptions).
+    tls_sessions: SessionCache,
 }
 
 impl Shard {
@@ -572,6 +575,8 @@ pub struct Worker {
     /// The alerts raised by the packet being processed (sid, packet time), with evidence
     /// captures on.
     alerted: Vec<(u32, Timestamp, bool)>,
+    /// The keys TLS connections are decrypted with (when any were given).
+    tls_keys: Option<TlsKeys>,
 }
 
 /// A worker's detection state: the shared rules, its own xbits and rate trackers, and
@@ -680,15 +685,17 @@ impl Detection {
                 }
             }
             self.settle();
-            self.hand_out_tx_alerts(facts, tx, sink);
+            self.hand_out_tx_alerts(facts, tx, flow.tls.info(), sink);
         }
     }
 
     /// Hands out the alerts raised on `tx`, each at the packet of its side.
+    /// `tls`: the connection's handshake, when the transaction was decrypted from TLS.
     fn hand_out_tx_alerts(
         &self,
         facts: &FlowFacts,
         tx: &HttpTransaction,
+        tls: Option<&TlsInfo>,
         sink: &mut dyn EventSink,
     ) {
         for alert in &self.alerts {
@@ -703,7 +710,7 @@ impl Detection {
                     at,
                     tx: Some(tx),
                     payload: &[],
-                    tls: None,
+                    tls,
                 },
             );
         }
@@ -765,6 +772,7 @@ impl Detection {
         let midstream = flow.session.is_midstream();
         let FlowState {
             http,
+            tls,
             detect,
             next_request,
             requests_inspected,
@@ -793,7 +801,7 @@ impl Detection {
                 bits: None,
             });
             self.settle();
-            self.hand_out_tx_alerts(&facts, tx, sink);
+            self.hand_out_tx_alerts(&facts, tx, tls.info(), sink);
         }
     }
 
@@ -901,9 +909,16 @@ impl Worker {
                 table_bytes: 0,
                 peak: 0,
                 evidence_used: 0,
+                tls_sessions: SessionCache::default(),
             })
             .collect();
+        let tls_keys = config
+            .tls
+            .decryption
+            .enabled()
+            .then(|| TlsKeys::new(&config.tls.decryption));
         Worker {
+            tls_keys,
             shards,
             defrag: Defragmenter::new(config.defrag.clone()),
             config,
@@ -1257,6 +1272,8 @@ impl Worker {
         let tls = &mut flow.tls;
         let tls_cfg = &self.config.tls;
         let tls_stats = &mut self.stats.tls;
+        let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions));
+        let server = (flow.responder.addr, flow.responder.port);
         let mut stream = match &mut self.detection {
             Some(d) if d.stream_rules => Some(&mut d.stream),
             _ => None,
@@ -1273,7 +1290,12 @@ impl Worker {
                 {
                     stream[side.index()].extend_from_slice(bytes);
                 }
-                deliver_tls(tls, event, tls_cfg, tls_stats);
+                let plain =
+                    &mut |plain: StreamEvent<'_>| deliver(http, plain, at, http_cfg, http_stats);
+                let mut decrypt = keys
+                    .as_mut()
+                    .map(|(k, s)| Decrypt::new(k, s, server, plain));
+                deliver_tls(tls, event, tls_cfg, tls_stats, decrypt.as_mut());
                 if !tls.is_tls() {
                     deliver(http, event, at, http_cfg, http_stats);
                 }
@@ -1426,18 +1448,29 @@ impl Worker {
         let Some(sh) = self.shards.get_mut(flow.shard) else {
             return;
         };
+        let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions));
+        let server = (flow.responder.addr, flow.responder.port);
         flow.session.finish(
             &self.config.stream,
             &mut sh.memory,
             &mut self.stats.stream,
             &mut |event| {
-                deliver_tls(tls, event, tls_cfg, tls_stats);
+                let plain =
+                    &mut |plain: StreamEvent<'_>| deliver(http, plain, at, http_cfg, http_stats);
+                let mut decrypt = keys
+                    .as_mut()
+                    .map(|(k, s)| Decrypt::new(k, s, server, plain));
+                deliver_tls(tls, event, tls_cfg, tls_stats, decrypt.as_mut());
                 if !tls.is_tls() {
                     deliver(http, event, at, http_cfg, http_stats);
                 }
             },
         );
-        flow.tls.finish(&mut self.stats.tls);
+        let plain = &mut |plain: StreamEvent<'_>| deliver(http, plain, at, http_cfg, http_stats);
+        let mut decrypt = keys
+            .as_mut()
+            .map(|(k, s)| Decrypt::new(k, s, server, plain));
+        tls.finish(tls_cfg, tls_stats, decrypt.as_mut());
         let mut alerted = std::mem::take(&mut self.alerted);
         alerted.clear();
         let mut tap;
@@ -1513,7 +1546,7 @@ impl Worker {
             d.transactions(flow, &facts, finished, sink);
         }
         for tx in finished.iter() {
-            sink.transaction(&facts, tx);
+            sink.transaction(&facts, tx, flow.tls.info());
         }
     }
 }
@@ -1541,17 +1574,19 @@ fn keep_frames(
     }
 }
 
-/// Hands one stream event to the TLS state of its connection.
+/// Hands one stream event to the TLS state of its connection (and, with `decrypt`, its
+/// plaintext to where `decrypt` sends it).
 fn deliver_tls(
     tls: &mut TlsConnection,
     event: StreamEvent<'_>,
     cfg: &TlsConfig,
     stats: &mut TlsStats,
+    decrypt: Option<&mut Decrypt<'_>>,
 ) {
     match event {
-        StreamEvent::Data { side, bytes } => tls.on_data(side, bytes, cfg, stats),
-        StreamEvent::Gap { side, .. } => tls.on_gap(side, stats),
-        StreamEvent::Closed { side } => tls.on_close(side, stats),
+        StreamEvent::Data { side, bytes } => tls.on_data(side, bytes, cfg, stats, decrypt),
+        StreamEvent::Gap { side, len } => tls.on_gap(side, len, stats, decrypt),
+        StreamEvent::Closed { side } => tls.on_close(side, stats, decrypt),
     }
 }
 

@@ -16,7 +16,7 @@ fn schema_file() -> Option<PathBuf> {
     prereq::require_shared("third-party/suricata-eve-schema.json")
 }
 
-fn pcaps() -> Vec<PathBuf> {
+fn pcaps() -> Vec<(PathBuf, Vec<String>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -27,6 +27,35 @@ fn pcaps() -> Vec<PathBuf> {
             Some("pcap" | "pcapng")
         )
     });
+    out.sort();
+    out.into_iter().map(|p| (p, Vec::new())).collect()
+}
+
+/// Every capture under `pcaps/` that has its TLS key log beside it (`X.pcap`, `X.keylog`),
+/// with the flag that decrypts it.
+fn decryptable_pcaps() -> Vec<(PathBuf, Vec<String>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "pcap") {
+                let keylog = p.with_extension("keylog");
+                if keylog.exists() {
+                    let flag = vec!["--tls-keylog".to_string(), keylog.display().to_string()];
+                    out.push((p, flag));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps"),
+        &mut out,
+    );
     out.sort();
     out
 }
@@ -42,7 +71,10 @@ fn http_alert_and_stats_records_validate_against_suricata_schema() {
     let mut checked = 0;
     let mut alerts = 0;
     let mut stats = 0;
-    for pcap in pcaps() {
+    let mut decrypted = 0;
+    let mut runs = pcaps();
+    runs.extend(decryptable_pcaps());
+    for (pcap, flags) in runs {
         let out = Command::new(env!("CARGO_BIN_EXE_exhound"))
             .args([
                 "replay",
@@ -52,6 +84,7 @@ fn http_alert_and_stats_records_validate_against_suricata_schema() {
                 "--log-stats",
                 "-q",
             ])
+            .args(&flags)
             .arg(&pcap)
             .output()
             .unwrap();
@@ -69,8 +102,13 @@ fn http_alert_and_stats_records_validate_against_suricata_schema() {
             checked += 1;
             alerts += usize::from(record["event_type"] == "alert");
             stats += usize::from(record["event_type"] == "stats");
+            decrypted += usize::from(record.get("http").is_some() && record.get("tls").is_some());
         }
     }
+    assert!(
+        decrypted > 0,
+        "no record of a decrypted transaction (with `http` and `tls`) was produced"
+    );
     assert!(checked > 0, "no EVE record was produced from pcaps/");
     assert!(alerts > 0, "no alert record was produced from pcaps/");
     assert!(stats > 0, "no stats record was produced from pcaps/");

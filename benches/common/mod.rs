@@ -13,6 +13,7 @@ use exhound::http::HttpTransaction;
 use exhound::output::FlowFacts;
 use exhound::pipeline::{AlertContext, EventSink, Worker};
 use exhound::time::Timestamp;
+use exhound::tls::TlsInfo;
 
 /// Counts what the pipeline hands out.
 #[derive(Default)]
@@ -24,7 +25,7 @@ pub struct Count {
 }
 
 impl EventSink for Count {
-    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction) {
+    fn transaction(&mut self, _: &FlowFacts, tx: &HttpTransaction, _: Option<&TlsInfo>) {
         self.transactions += 1;
         black_box(tx);
     }

@@ -95,10 +95,11 @@ fuzz_target!(|data: &[u8]| {
         if let Some(resp) = &tx.response {
             assert!(resp.body.len() <= config.response_body_limit);
         }
-        check_line(&eve::http_line(&facts, tx, None, None));
+        check_line(&eve::http_line(&facts, tx, None, None, None));
         check_line(&eve::http_line(
             &facts,
             tx,
+            None,
             None,
             Some(&exhound_fuzz::REDACTOR),
         ));

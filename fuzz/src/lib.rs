@@ -274,8 +274,8 @@ pub struct EveSink {
 }
 
 impl EventSink for EveSink {
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
-        let line = eve::http_line(flow, tx, Some("fuzz.pcap"), Some(&REDACTOR));
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction, tls: Option<&TlsInfo>) {
+        let line = eve::http_line(flow, tx, tls, Some("fuzz.pcap"), Some(&REDACTOR));
         check_line(&line);
         self.lines.push(line);
     }

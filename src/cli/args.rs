@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use exhound::evidence::EvidenceConfig;
@@ -13,6 +14,8 @@ use exhound::output::ship::Target;
 use exhound::pipeline::{ChecksumMode, PipelineConfig};
 use exhound::sensor::{OutputOptions, SensorConfig};
 use exhound::stream::StreamPolicy;
+use exhound::tls::decrypt::{KeyLog, ServerKey};
+use exhound::tls::DecryptionConfig;
 
 const EXIT_HELP: &str = "\
 Exit status:
@@ -429,6 +432,22 @@ pub struct SensorArgs {
     #[arg(long, help_heading = "Output")]
     pub log_tls: bool,
 
+    /// Decrypt TLS with the secrets in this key-log file (the NSS format that
+    /// `SSLKEYLOGFILE` makes curl, browsers, OpenSSL, Python and rustls write:
+    /// `CLIENT_RANDOM` for TLS 1.0-1.2, the `*_TRAFFIC_SECRET*` lines for TLS 1.3); repeat it
+    /// for several. Decrypted requests go through the same HTTP parser and rules as clear
+    /// ones; their `http` records and alerts carry the connection's `tls` object. `live`
+    /// re-reads lines appended to the file, so keys written after the handshake still count.
+    #[arg(long, value_name = "FILE", help_heading = "TLS decryption")]
+    pub tls_keylog: Vec<PathBuf>,
+
+    /// Decrypt TLS 1.0-1.2 connections that use RSA key exchange with this server private
+    /// key (PEM, PKCS#1 or PKCS#8); `@IP:PORT` keeps it to one server. Sessions resumed by
+    /// session ID or ticket are decrypted when their first connection was seen. It cannot
+    /// work with ECDHE or DHE key exchange, nor with TLS 1.3: use key logs for those.
+    #[arg(long, value_name = "FILE[@IP:PORT]", help_heading = "TLS decryption")]
+    pub tls_key: Vec<String>,
+
     /// Add the inspected bytes to each alert (`payload` in base64 and `payload_printable`).
     #[arg(long, help_heading = "Output")]
     pub payload: bool,
@@ -679,6 +698,34 @@ impl SensorArgs {
             memcap: to_usize(self.evidence_memcap),
         });
         c
+    }
+
+    /// The TLS keys these flags give, read (a file that cannot be read or does not parse
+    /// is an error naming it, and the line for key logs). `live`: key logs are re-read as
+    /// they grow.
+    pub fn decryption(&self, live: bool) -> anyhow::Result<DecryptionConfig> {
+        let keylog = if self.tls_keylog.is_empty() {
+            None
+        } else {
+            let mut log = KeyLog::new();
+            for path in &self.tls_keylog {
+                log.add_file(path)
+                    .with_context(|| format!("reading the TLS key log {}", path.display()))?;
+            }
+            Some(log)
+        };
+        let mut server_keys = Vec::new();
+        for spec in &self.tls_key {
+            server_keys.push(
+                ServerKey::load(spec)
+                    .with_context(|| format!("reading the TLS server key {spec}"))?,
+            );
+        }
+        Ok(DecryptionConfig {
+            keylog,
+            server_keys: Arc::new(server_keys),
+            live,
+        })
     }
 
     /// The sensor settings these flags ask for: live capture or a replay (which names the

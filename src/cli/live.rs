@@ -64,10 +64,13 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<ExitCode> {
         interfaces.push(LiveInterface::open(name, &config)?);
     }
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
+    // Key files are often readable by root only: read before privileges go.
+    let decryption = s.decryption(true)?;
     super::privileges::drop_to(args.user.as_deref(), args.group.as_deref())
         .context("dropping privileges")?;
     let mut config = s.sensor_config(true);
     config.output.redact = redact;
+    config.pipeline.tls.decryption = decryption;
     let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     if !s.quiet {

@@ -60,6 +60,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = s.sensor_config(false);
     config.output.redact = s.redactor(Some(&files))?;
+    config.pipeline.tls.decryption = s.decryption(false)?;
     let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     let mut reader = Reader {

@@ -122,6 +122,13 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
         "  TLS given up     {} malformed, {} past the handshake buffer cap, {} at a stream gap",
         tl.malformed, tl.too_large, tl.gaps
     );
+    if tl.decrypted + tl.no_key + tl.decrypt_failed + tl.unsupported > 0 {
+        let _ = writeln!(
+            e,
+            "  TLS decryption   {} connections decrypted ({} records), {} without key, {} failed, {} not decryptable (version, suite, renegotiation), {} stopped at a stream gap",
+            tl.decrypted, tl.records_decrypted, tl.no_key, tl.decrypt_failed, tl.unsupported, tl.decrypt_gaps
+        );
+    }
     let t = &w.detect;
     let _ = writeln!(
         e,

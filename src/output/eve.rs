@@ -233,6 +233,8 @@ struct HttpRecord<'a> {
     tx_id: u64,
     http: HttpObject,
     #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsObject<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pcap_filename: Option<&'a str>,
@@ -298,6 +300,7 @@ fn is_zero(v: &u64) -> bool {
 pub fn http_line(
     flow: &FlowFacts,
     tx: &HttpTransaction,
+    tls: Option<&TlsInfo>,
     pcap_filename: Option<&str>,
     redact: Option<&Redactor>,
 ) -> Vec<u8> {
@@ -316,6 +319,7 @@ pub fn http_line(
         },
         tx_id: tx.tx_id,
         http: http_object(tx, redact),
+        tls: tls.map(tls_object),
         metadata: metadata(tx, redact),
         pcap_filename,
     };
@@ -670,7 +674,8 @@ mod tests {
 
     #[test]
     fn http_record_has_suricata_fields() {
-        let line = String::from_utf8(http_line(&facts(), &tx(), Some("x.pcap"), None)).unwrap();
+        let line =
+            String::from_utf8(http_line(&facts(), &tx(), None, Some("x.pcap"), None)).unwrap();
         assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
         assert!(line.starts_with("{\"timestamp\":\"2021-03-03T10:00:00.123456+0000\",\"flow_id\":77,\"pcap_cnt\":9,\"event_type\":\"http\""), "{line}");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -694,7 +699,7 @@ mod tests {
         t.response = None;
         t.flags.incomplete = true;
         let v: serde_json::Value =
-            serde_json::from_slice(&http_line(&facts(), &t, None, None)).unwrap();
+            serde_json::from_slice(&http_line(&facts(), &t, None, None, None)).unwrap();
         assert!(v["http"].get("status").is_none());
         assert_eq!(v["http"]["length"], 0);
         assert_eq!(v["metadata"]["flowvars"][1]["value"], "incomplete");

@@ -134,6 +134,12 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("tls.too_large", w.tls.too_large);
     put("tls.gaps", w.tls.gaps);
     put("tls.incomplete", w.tls.incomplete);
+    put("tls.decrypted", w.tls.decrypted);
+    put("tls.no_key", w.tls.no_key);
+    put("tls.decrypt_failed", w.tls.decrypt_failed);
+    put("tls.unsupported", w.tls.unsupported);
+    put("tls.records_decrypted", w.tls.records_decrypted);
+    put("tls.decrypt_gaps", w.tls.decrypt_gaps);
     put("detect.rules_evaluated", t.rules_evaluated);
     put("detect.gated_scans", t.gated_scans);
     put("detect.match_limit_hits", t.match_limit_hits);

@@ -44,9 +44,16 @@ const BATCH_BYTES: usize = 256 << 10;
 /// Every batch is flushed at least this often (in positions).
 pub const FLUSH_EVERY: u64 = 8192;
 
-/// The shard of the flow a TCP segment belongs to.
-pub fn shard_of(segment: &TcpSegment<'_>) -> usize {
-    let hash = FlowKey::of_segment(segment).0.shard_hash();
+/// The shard of the flow a TCP segment belongs to. `by_address_pair`: the ports are left
+/// out, so that every connection between two hosts shares a shard (TLS sessions resumed
+/// from an RSA key exchange must meet the shard that saw the first connection).
+pub fn shard_of(segment: &TcpSegment<'_>, by_address_pair: bool) -> usize {
+    let hash = if by_address_pair {
+        let host = |addr| crate::flow::Endpoint { addr, port: 0 };
+        FlowKey::new(host(segment.ip.src), host(segment.ip.dst), segment.ip.vlan).shard_hash()
+    } else {
+        FlowKey::of_segment(segment).0.shard_hash()
+    };
     // The top bits of a multiplicative mix: FNV's low bits alone spread poorly.
     (hash.wrapping_mul(0x9E37_79B1) >> 26) as usize % SHARDS
 }
@@ -66,6 +73,8 @@ pub struct DispatchConfig {
     /// Keep the frames of fragments and hand them to the worker with their datagram
     /// (evidence captures on).
     pub fragment_frames: bool,
+    /// Shard flows by address pair only (see [`shard_of`]).
+    pub shard_by_address_pair: bool,
 }
 
 /// Why the dispatcher could not hand a batch on.
@@ -139,7 +148,7 @@ impl Dispatcher {
         match decode::decode_frame(packet.link_type, packet.data) {
             Ok(Decoded::Tcp(segment)) => {
                 self.decode.tcp += 1;
-                let shard = shard_of(&segment);
+                let shard = shard_of(&segment, self.config.shard_by_address_pair);
                 let position = self.position();
                 self.push_packet(shard, packet.data, |start, len| Item::Frame {
                     position,
@@ -173,7 +182,7 @@ impl Dispatcher {
                 match decode::decode_transport(ip, protocol, &datagram.payload) {
                     Ok(Decoded::Tcp(segment)) => {
                         self.decode.tcp += 1;
-                        let shard = shard_of(&segment);
+                        let shard = shard_of(&segment, self.config.shard_by_address_pair);
                         let position = self.position();
                         let wire_len = packet.data.len() as u32;
                         let w = shard % self.pending.len();
@@ -417,10 +426,11 @@ mod tests {
     fn both_directions_go_to_one_shard_and_shards_spread() {
         let fwd = segment("10.0.0.1", 51000, "10.0.0.2", 80);
         let rev = segment("10.0.0.2", 80, "10.0.0.1", 51000);
-        assert_eq!(shard_of(&fwd), shard_of(&rev));
+        assert_eq!(shard_of(&fwd, false), shard_of(&rev, false));
+        assert_eq!(shard_of(&fwd, true), shard_of(&rev, true));
         let mut used = [0u32; SHARDS];
         for port in 0..6400u16 {
-            used[shard_of(&segment("10.0.0.1", 1024 + port, "10.0.0.2", 80))] += 1;
+            used[shard_of(&segment("10.0.0.1", 1024 + port, "10.0.0.2", 80), false)] += 1;
         }
         // Every shard gets some flows, none more than twice its share.
         assert!(used.iter().all(|&n| n > 0 && n < 200), "{used:?}");

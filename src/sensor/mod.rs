@@ -156,6 +156,7 @@ impl<D: Destination + 'static> Sensor<D> {
                 defrag: config.pipeline.defrag.clone(),
                 checksums: config.pipeline.checksums,
                 fragment_frames: config.pipeline.evidence.is_some(),
+                shard_by_address_pair: !config.pipeline.tls.decryption.server_keys.is_empty(),
             },
             queues,
             recycle_rx,

@@ -354,13 +354,14 @@ impl EventSink for RecordSink {
         });
     }
 
-    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction) {
+    fn transaction(&mut self, flow: &FlowFacts, tx: &HttpTransaction, tls: Option<&TlsInfo>) {
         if !self.options.log_http {
             return;
         }
         let line = eve::http_line(
             flow,
             tx,
+            tls,
             self.file_of(tx.completed_at.pcap_cnt),
             self.options.redact.as_ref(),
         );

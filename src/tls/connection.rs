@@ -14,6 +14,7 @@
 use crate::flow::Side;
 
 use super::certificate::certificate_fields;
+use super::decryption::{Decrypt, Decryption};
 use super::fingerprint::{ja3, ja3s, ja4};
 use super::hello::{parse_client_hello, parse_server_hello, parse_sslv2_client_hello};
 use super::record::{
@@ -69,6 +70,8 @@ struct Handshake {
     /// The handshake can be reported (both directions done, or the connection ended).
     ready: bool,
     reported: bool,
+    /// Decryption, when keys were given.
+    decryption: Option<Box<Decryption>>,
 }
 
 impl TlsConnection {
@@ -103,24 +106,41 @@ impl TlsConnection {
                 .map(|d| d.reader.heap_bytes() + d.head.capacity())
                 .sum::<usize>()
             + h.info.as_ref().map_or(0, |i| i.heap_bytes())
+            + h.decryption.as_ref().map_or(0, |d| d.heap_bytes())
     }
 
-    /// Takes bytes sent by `side`.
-    pub fn on_data(&mut self, side: Side, bytes: &[u8], config: &TlsConfig, stats: &mut TlsStats) {
+    /// Takes bytes sent by `side`. With `decrypt`, the connection's records are decrypted
+    /// when its keys are known, and the plaintext handed to `decrypt`'s receiver.
+    pub fn on_data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        config: &TlsConfig,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
         match self.mode {
             Mode::NotTls => {}
             Mode::Tls => {
                 if let Some(h) = &mut self.handshake {
                     h.read(side, bytes, config, stats);
+                    h.decrypt(side, bytes, config, stats, decrypt);
                 }
             }
-            Mode::Detect => self.detect(side, bytes, config, stats),
+            Mode::Detect => self.detect(side, bytes, config, stats, decrypt),
         }
     }
 
     /// Decides from the first bytes of `side` (with those kept before, if too few to tell)
     /// whether the connection is TLS.
-    fn detect(&mut self, side: Side, bytes: &[u8], config: &TlsConfig, stats: &mut TlsStats) {
+    fn detect(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        config: &TlsConfig,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
         let kept = self
             .handshake
             .as_mut()
@@ -149,13 +169,29 @@ impl TlsConnection {
                 for d in &mut h.sides {
                     d.head = Vec::new();
                 }
+                if decrypt.is_some() {
+                    h.decryption = Some(Box::default());
+                }
                 h.read(side, &first, config, stats);
+                h.decrypt(side, &first, config, stats, decrypt);
             }
         }
     }
 
-    /// `side` lost bytes: its handshake cannot be followed any further.
-    pub fn on_gap(&mut self, side: Side, stats: &mut TlsStats) {
+    /// `side` lost `len` bytes: its handshake and its records cannot be followed any
+    /// further.
+    pub fn on_gap(
+        &mut self,
+        side: Side,
+        len: u64,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
+        if let (Some(h), Some(d)) = (self.handshake.as_mut(), decrypt) {
+            if let Some(dec) = h.decryption.as_mut() {
+                dec.on_gap(side, len, stats, d.out);
+            }
+        }
         match (self.mode, self.handshake.as_mut()) {
             (Mode::Detect, _) => {
                 self.mode = Mode::NotTls;
@@ -170,18 +206,34 @@ impl TlsConnection {
     }
 
     /// `side` finished sending.
-    pub fn on_close(&mut self, side: Side, stats: &mut TlsStats) {
+    pub fn on_close(
+        &mut self,
+        side: Side,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
         if let (Mode::Tls, Some(h)) = (self.mode, self.handshake.as_mut()) {
             h.side_done(side, false, stats);
+            if let (Some(dec), Some(d)) = (h.decryption.as_mut(), decrypt) {
+                dec.on_close(side, d.out);
+            }
         }
     }
 
     /// The connection is over: a handshake not reported yet becomes reportable with what was
-    /// seen.
-    pub fn finish(&mut self, stats: &mut TlsStats) {
+    /// seen; records still waiting for a key get a last chance (live capture).
+    pub fn finish(
+        &mut self,
+        config: &TlsConfig,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
         if let (Mode::Tls, Some(h)) = (self.mode, self.handshake.as_mut()) {
             for side in [Side::Initiator, Side::Responder] {
                 h.side_done(side, false, stats);
+            }
+            if let (Some(dec), Some(d)) = (h.decryption.as_mut(), decrypt) {
+                dec.finish(&mut d.ctx, config, stats, d.out);
             }
         }
     }
@@ -200,6 +252,20 @@ impl TlsConnection {
 }
 
 impl Handshake {
+    /// Hands `bytes` of `side` to the connection's decryption, if it has one.
+    fn decrypt(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        config: &TlsConfig,
+        stats: &mut TlsStats,
+        decrypt: Option<&mut Decrypt<'_>>,
+    ) {
+        if let (Some(dec), Some(d)) = (self.decryption.as_mut(), decrypt) {
+            dec.on_data(side, bytes, &mut d.ctx, config, stats, d.out);
+        }
+    }
+
     fn side_done(&mut self, side: Side, complete: bool, stats: &mut TlsStats) {
         let d = &mut self.sides[side.index()];
         if d.done {
@@ -378,7 +444,7 @@ mod tests {
     }
 
     fn feed(c: &mut TlsConnection, side: Side, bytes: &[u8], stats: &mut TlsStats) {
-        c.on_data(side, bytes, &TlsConfig::default(), stats);
+        c.on_data(side, bytes, &TlsConfig::default(), stats, None);
     }
 
     #[test]
@@ -422,7 +488,7 @@ mod tests {
         assert_eq!(stats.client_hellos, 1);
         assert_eq!(stats.server_hellos, 1);
         assert_eq!(stats.incomplete, 0);
-        c.finish(&mut stats);
+        c.finish(&TlsConfig::default(), &mut stats, None);
         assert!(!c.take_report());
     }
 
@@ -438,7 +504,7 @@ mod tests {
             &mut stats,
         );
         assert!(!c.is_tls() && c.info().is_none());
-        c.finish(&mut stats);
+        c.finish(&TlsConfig::default(), &mut stats, None);
         assert!(!c.take_report());
         assert_eq!(stats, TlsStats::default());
 
@@ -464,12 +530,12 @@ mod tests {
         );
         let flight = record(22, &server_flight());
         feed(&mut c, Side::Responder, &flight[..10], &mut stats);
-        c.on_gap(Side::Responder, &mut stats);
+        c.on_gap(Side::Responder, 10, &mut stats, None);
         feed(&mut c, Side::Responder, &flight[20..], &mut stats);
         assert_eq!(stats.gaps, 1);
         assert!(c.is_tls(), "the flow stays TLS");
         assert!(!c.take_report());
-        c.finish(&mut stats);
+        c.finish(&TlsConfig::default(), &mut stats, None);
         assert!(c.take_report());
         assert_eq!(stats.incomplete, 1);
         assert!(c.info().unwrap().server_hello.is_none());
@@ -485,16 +551,17 @@ mod tests {
             &mut stats,
         );
         assert_eq!(stats.malformed, 1, "a ClientHello that does not parse");
-        c.finish(&mut stats);
+        c.finish(&TlsConfig::default(), &mut stats, None);
         assert!(!c.take_report(), "nothing was learnt");
 
         let (mut c, mut stats) = (TlsConnection::new(), TlsStats::default());
         let config = TlsConfig {
             max_handshake_bytes: 100,
+            ..TlsConfig::default()
         };
         let big = record(22, &message(CLIENT_HELLO, &[0; 500]));
-        c.on_data(Side::Initiator, &big[..200], &config, &mut stats);
-        c.on_data(Side::Initiator, &big[200..], &config, &mut stats);
+        c.on_data(Side::Initiator, &big[..200], &config, &mut stats, None);
+        c.on_data(Side::Initiator, &big[200..], &config, &mut stats, None);
         assert_eq!(stats.too_large, 1);
         assert!(c.heap_bytes() <= 100 + std::mem::size_of::<TlsInfo>() + 1024);
 

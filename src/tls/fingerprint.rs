@@ -217,6 +217,7 @@ mod tests {
             extensions: vec![43, 51],
             selected_version: Some(0x0304),
             retry: false,
+            ..ServerHello::default()
         };
         let f = ja3s(&s);
         assert_eq!(f.string, "771,4865,43-51");

@@ -14,6 +14,7 @@ const EXT_SUPPORTED_GROUPS: u16 = 10;
 const EXT_EC_POINT_FORMATS: u16 = 11;
 const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXT_ALPN: u16 = 16;
+const EXT_SESSION_TICKET: u16 = 35;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 
 /// The ServerHello random of a HelloRetryRequest (RFC 8446 §4.1.3).
@@ -45,6 +46,13 @@ pub struct ClientHello {
     pub alpn: Vec<Vec<u8>>,
     /// Sent as an SSLv2-compatible hello (no extensions).
     pub sslv2: bool,
+    /// `ClientHello.random` (an SSLv2 hello's challenge, left-padded with zeros): what
+    /// key-log lines are keyed by.
+    pub random: [u8; 32],
+    /// The session ID offered for resumption (empty: none).
+    pub session_id: Vec<u8>,
+    /// The session ticket offered for resumption (extension 35, when not empty).
+    pub session_ticket: Option<Vec<u8>>,
 }
 
 /// What a ServerHello chose.
@@ -60,6 +68,10 @@ pub struct ServerHello {
     pub selected_version: Option<u16>,
     /// It is a HelloRetryRequest, not the real ServerHello.
     pub retry: bool,
+    /// `ServerHello.random`.
+    pub random: [u8; 32],
+    /// The session ID (the client's echoed when the session is resumed).
+    pub session_id: Vec<u8>,
 }
 
 impl ServerHello {
@@ -121,12 +133,19 @@ fn extensions(block: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+/// A hello's random as an array (tls-parser checks it is 32 bytes; anything else gives zeros).
+fn random32(bytes: &[u8]) -> [u8; 32] {
+    bytes.try_into().unwrap_or([0; 32])
+}
+
 /// Parses a ClientHello body (after the handshake header). `None` if it is not one.
 pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     let (_, ch) = parse_tls_handshake_client_hello(body).ok()?;
     let mut hello = ClientHello {
         version: ch.version.0,
         ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+        random: random32(ch.random),
+        session_id: ch.session_id.unwrap_or_default().to_vec(),
         ..ClientHello::default()
     };
     for (t, data) in extensions(ch.ext.unwrap_or_default()) {
@@ -154,6 +173,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
                 }
             }
             EXT_SUPPORTED_VERSIONS => hello.supported_versions = u16s(d.vec8().unwrap_or_default()),
+            EXT_SESSION_TICKET if !data.is_empty() => hello.session_ticket = Some(data.to_vec()),
             _ => {}
         }
     }
@@ -166,9 +186,15 @@ pub fn parse_sslv2_client_hello(body: &[u8]) -> Option<ClientHello> {
     let mut b = Bytes(body);
     let version = b.u16()?;
     let specs_len = usize::from(b.u16()?);
-    let _session_id_len = b.u16()?;
-    let _challenge_len = b.u16()?;
+    let session_id_len = usize::from(b.u16()?);
+    let challenge_len = usize::from(b.u16()?);
     let specs = b.take(specs_len)?;
+    let session_id = b.take(session_id_len).unwrap_or_default();
+    let challenge = b.take(challenge_len).unwrap_or_default();
+    // RFC 5246 App. E.2: the challenge, right-aligned in a 32-byte random.
+    let mut random = [0u8; 32];
+    let n = challenge.len().min(32);
+    random[32 - n..].copy_from_slice(&challenge[challenge.len() - n..]);
     let ciphers = specs
         .chunks_exact(3)
         .filter(|c| c[0] == 0)
@@ -178,6 +204,8 @@ pub fn parse_sslv2_client_hello(body: &[u8]) -> Option<ClientHello> {
         version,
         ciphers,
         sslv2: true,
+        random,
+        session_id: session_id.to_vec(),
         ..ClientHello::default()
     })
 }
@@ -189,6 +217,8 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         version: sh.version.0,
         cipher: sh.cipher.0,
         retry: sh.random == HELLO_RETRY_RANDOM,
+        random: random32(sh.random),
+        session_id: sh.session_id.unwrap_or_default().to_vec(),
         ..ServerHello::default()
     };
     for (t, data) in extensions(sh.ext.unwrap_or_default()) {

@@ -1,29 +1,38 @@
-//! TLS metadata: what the clear part of a TLS handshake tells, on any port, without
-//! decrypting anything.
+//! TLS: what the clear part of a handshake tells, on any port, and the plaintext of the
+//! connections exhound has keys for.
 //!
-//! Why: exhound is blind inside TLS, but the handshake is in clear up to the certificate
+//! Why: Exchange is reached over HTTPS. The handshake is in clear up to the certificate
 //! (TLS ≤ 1.2) or the ServerHello (TLS 1.3), and that is enough to log each connection
 //! (EVE `tls` records, Suricata's format) and to match rules on the server name, the
-//! certificate and the client's and server's fingerprints (JA3, JA3S, JA4).
+//! certificate and the client's and server's fingerprints (JA3, JA3S, JA4). With a key log
+//! or the server's RSA key the records themselves are decrypted, and the HTTP inside goes
+//! through the same parser and rules as clear HTTP.
 //!
 //! How: the stream stage's reassembled bytes of each direction are given to the flow's
 //! [`TlsConnection`] before the HTTP parser; a connection whose first bytes are a TLS
 //! handshake record (or an SSLv2-compatible hello) is TLS and its bytes no longer go to HTTP.
 //! [`record`] cuts records and handshake messages (bounded buffering), [`hello`] reads the
 //! hellos, [`certificate`] the server certificate, [`fingerprint`] computes JA3/JA3S/JA4;
-//! [`TlsInfo`] is the plain result that flows on to detection and output.
+//! [`TlsInfo`] is the plain result that flows on to detection and output. When keys were
+//! given, [`decryption`] follows the connection's records past the handshake and hands the
+//! plaintext on as stream events (through [`Decrypt`]), with the keys of [`keys`] and the
+//! record protection and key schedules of [`decrypt`].
 
 pub mod certificate;
 mod connection;
 pub mod decrypt;
+mod decryption;
 pub mod fingerprint;
 pub mod hello;
+pub mod keys;
 mod record;
 
 pub use certificate::CertificateFields;
 pub use connection::TlsConnection;
+pub use decryption::Decrypt;
 pub use fingerprint::Fingerprint;
 pub use hello::{ClientHello, ServerHello};
+pub use keys::{DecryptionConfig, SessionCache, TlsKeys};
 pub use record::ReadError;
 
 /// TLS parsing limits.
@@ -33,12 +42,20 @@ pub struct TlsConfig {
     /// incomplete (a certificate chain is usually a few KiB). Past it the direction's
     /// handshake is given up and counted ([`TlsStats::too_large`]). By default 64 KiB.
     pub max_handshake_bytes: usize,
+    /// The most stream bytes one connection may hold while it waits for a key (a record
+    /// delivered before the ServerHello; in live capture, a key-log line not written yet).
+    /// Past it the connection is counted as without key. By default 1 MiB.
+    pub max_held_bytes: usize,
+    /// Keys to decrypt with (none by default).
+    pub decryption: DecryptionConfig,
 }
 
 impl Default for TlsConfig {
     fn default() -> Self {
         TlsConfig {
             max_handshake_bytes: 64 << 10,
+            max_held_bytes: 1 << 20,
+            decryption: DecryptionConfig::default(),
         }
     }
 }
@@ -62,6 +79,21 @@ pub struct TlsStats {
     pub gaps: u64,
     /// Handshakes reported at the end of their connection before they were complete.
     pub incomplete: u64,
+    /// Connections of which at least one record was decrypted.
+    pub decrypted: u64,
+    /// Connections that could not be decrypted for want of a key (keys were given, none
+    /// fits this connection).
+    pub no_key: u64,
+    /// Connections on which a record failed to decrypt or authenticate (wrong key, corrupt
+    /// record): decryption stopped there.
+    pub decrypt_failed: u64,
+    /// Connections whose version or cipher suite exhound cannot decrypt (SSLv3, CCM, RC4,
+    /// renegotiation…).
+    pub unsupported: u64,
+    /// Records decrypted.
+    pub records_decrypted: u64,
+    /// Decrypted directions stopped by a stream gap.
+    pub decrypt_gaps: u64,
 }
 
 impl TlsStats {
@@ -75,6 +107,12 @@ impl TlsStats {
         self.too_large += o.too_large;
         self.gaps += o.gaps;
         self.incomplete += o.incomplete;
+        self.decrypted += o.decrypted;
+        self.no_key += o.no_key;
+        self.decrypt_failed += o.decrypt_failed;
+        self.unsupported += o.unsupported;
+        self.records_decrypted += o.records_decrypted;
+        self.decrypt_gaps += o.decrypt_gaps;
     }
 }
 
