@@ -6,7 +6,9 @@
 //! - SIGUSR2 reloads the rules (a broken file keeps the old ones), SIGHUP reopens the
 //!   output after logrotate moved it, SIGTERM ends the run with every line whole;
 //! - workers that cannot keep up lose packets, count them in the EVE `stats` records and
-//!   keep going: an attack sent after the flood is still reported.
+//!   keep going: an attack sent after the flood is still reported;
+//! - a TLS connection whose key-log lines are written after its records were captured is
+//!   still decrypted (its records wait for the key).
 //!
 //! These tests need root, iproute2 and tcpreplay (`make test` installs them); they skip
 //! elsewhere, and fail under `CI=true` when something is missing.
@@ -184,19 +186,9 @@ fn live_finds_what_replay_finds() {
 /// Splits a capture by direction: the frames sent by the side that spoke first on each
 /// connection (the client), and the others.
 fn split_by_direction(file: &Path) -> (Vec<pcap::Frame>, Vec<pcap::Frame>) {
-    let bytes = std::fs::read(file).expect("read capture");
     let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
     let mut clients: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    let mut at = 24;
-    while at + 16 <= bytes.len() {
-        let word = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
-        let (secs, usecs, caplen) = (word(at), word(at + 4), word(at + 8) as usize);
-        let data = bytes[at + 16..at + 16 + caplen].to_vec();
-        at += 16 + caplen;
-        let frame = pcap::Frame {
-            ts_ns: u64::from(secs) * 1_000_000_000 + u64::from(usecs) * 1000,
-            data,
-        };
+    for frame in read_frames(file) {
         let (src, dst) = endpoints(&frame.data);
         let known = clients
             .iter()
@@ -215,6 +207,24 @@ fn split_by_direction(file: &Path) -> (Vec<pcap::Frame>, Vec<pcap::Frame>) {
         }
     }
     (c2s, s2c)
+}
+
+/// The frames of a classic little-endian microsecond pcap.
+fn read_frames(file: &Path) -> Vec<pcap::Frame> {
+    let bytes = std::fs::read(file).expect("read capture");
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let word = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+        let (secs, usecs, caplen) = (word(at), word(at + 4), word(at + 8) as usize);
+        let data = bytes[at + 16..at + 16 + caplen].to_vec();
+        at += 16 + caplen;
+        frames.push(pcap::Frame {
+            ts_ns: u64::from(secs) * 1_000_000_000 + u64::from(usecs) * 1000,
+            data,
+        });
+    }
+    frames
 }
 
 /// (source, destination) of a frame: addresses and ports as bytes, enough to tell the two
@@ -564,4 +574,60 @@ fn evidence_files_are_written_live_and_replay_to_the_same_alerts() {
     }
     let last = records.last().expect("records");
     assert_eq!(last["metadata"]["flowints"]["exhound.evidence.files"], 2);
+}
+
+#[test]
+fn key_log_lines_written_after_the_handshake_still_decrypt() {
+    if !ready("key_log_lines_written_after_the_handshake_still_decrypt") {
+        return;
+    }
+    // A real TLS 1.3 ProxyLogon request (openssl s_client): its first 12 packets carry the
+    // handshake, the request and the answer; the key log is written only after they were
+    // sent, as a client that logs late would.
+    let capture = pcaps_dir().join("real-clients/openssl-proxylogon-tls.pcap");
+    let keys = std::fs::read_to_string(capture.with_extension("keylog")).expect("key log");
+    let frames = read_frames(&capture);
+    assert_eq!(frames.len(), 16, "the capture changed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, rest) = (dir.path().join("first.pcap"), dir.path().join("rest.pcap"));
+    std::fs::write(
+        &first,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames[..12]),
+    )
+    .expect("write");
+    std::fs::write(
+        &rest,
+        pcap::write(Format::PCAP, LinkType::Ethernet, &frames[12..]),
+    )
+    .expect("write");
+    let keylog = dir.path().join("keys.log");
+    std::fs::write(&keylog, "").expect("empty key log");
+    let out = dir.path().join("eve.json");
+    let rig = Rig::new("tlskey", 1);
+    let key_flag = keylog.to_str().expect("path");
+    let live = LiveRun::start(live_command(
+        &rig,
+        &[rig.sensor_if(0)],
+        &out,
+        &["--log-stats", "--tls-keylog", key_flag],
+    ));
+    rig.tcpreplay(&[], &[&first]);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&keylog, &keys).expect("key log");
+    std::thread::sleep(Duration::from_millis(100));
+    rig.tcpreplay(&[], &[&rest]);
+    wait_for_alerts(&out, 4210001, 1);
+    let (status, stderr) = live.stop();
+    assert!(status.success(), "exit {status}; stderr:\n{stderr}");
+    let records = read_eve(&out);
+    let http: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event_type"] == "http")
+        .collect();
+    assert_eq!(http.len(), 1, "{records:#?}");
+    assert_eq!(http[0]["http"]["url"], "/ecp/y.js");
+    assert_eq!(http[0]["tls"]["sni"], "mail.contoso.com");
+    let last = records.last().expect("records");
+    assert_eq!(last["metadata"]["flowints"]["exhound.tls.decrypted"], 1);
+    assert_eq!(last["metadata"]["flowints"]["exhound.tls.no_key"], 0);
 }
