@@ -117,8 +117,10 @@ pub(crate) struct Decryption {
     /// The master secret came from an RSA key exchange or a resumed session (remember the
     /// session once a record proves it).
     master_from_rsa: bool,
-    /// A session ticket the server issued in clear (TLS ≤ 1.2).
+    /// A session ticket the server issued in clear (TLS ≤ 1.2), not remembered yet.
     issued_ticket: Option<Vec<u8>>,
+    /// The session ID was remembered.
+    session_remembered: bool,
     /// Handshake messages so far (only with RSA server keys, up to the ClientKeyExchange).
     transcript: Option<Vec<u8>>,
     /// Counted: without key, failed.
@@ -435,7 +437,7 @@ impl Decryption {
             self.status = Status::Decrypting;
             stats.decrypted += 1;
         }
-        if self.master_from_rsa {
+        if self.master_from_rsa && (!self.session_remembered || self.issued_ticket.is_some()) {
             self.remember_session(ctx);
         }
         match inner_type {
@@ -548,6 +550,10 @@ impl Decryption {
                     let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
                     if let Some(ticket) = body.get(6..6 + len) {
                         self.issued_ticket = Some(ticket.to_vec());
+                        // The client's Finished may have proved the master secret already.
+                        if self.master_from_rsa && self.status == Status::Decrypting {
+                            self.remember_session(ctx);
+                        }
                     }
                 }
             }
@@ -784,17 +790,20 @@ impl Decryption {
                 .is_some_and(|h| h.extensions.contains(&EXT_EARLY_DATA))
     }
 
-    /// Remembers the session of an RSA key exchange once a record proved its master secret,
-    /// so that a later resumption (same address pair, same shard) finds it.
+    /// Remembers the session of an RSA key exchange once a record proved its master secret
+    /// (and each ticket issued for it, which may come after that record), so that a later
+    /// resumption (same address pair, same shard) finds it.
     fn remember_session(&mut self, ctx: &mut KeyContext<'_>) {
         let (Some(master), Some(server)) = (self.master, &self.server) else {
             return;
         };
-        ctx.sessions.insert_id(&server.session_id, master);
+        if !self.session_remembered {
+            self.session_remembered = true;
+            ctx.sessions.insert_id(&server.session_id, master);
+        }
         if let Some(ticket) = self.issued_ticket.take() {
             ctx.sessions.insert_ticket(&ticket, master);
         }
-        self.master_from_rsa = false;
     }
 
     /// A record of `side` (`len` bytes) failed: wrong keys or corrupt data.

@@ -78,12 +78,12 @@ pub enum LineError {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLogError {
     /// The file cannot be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: io::Error,
+        /// The error (not a `source`: the message already says it).
+        error: io::Error,
     },
     /// A malformed line: where and what.
     #[error("{file}:{line}:{column}: {error}")]
@@ -162,9 +162,9 @@ impl KeyLog {
     /// file is kept then. An unterminated last line (a writer may be in the middle of it) is
     /// applied if it parses and never an error; it is read again when more bytes complete it.
     pub fn add_file(&mut self, path: &Path) -> Result<(), KeyLogError> {
-        let io_err = |source| KeyLogError::Io {
+        let io_err = |error| KeyLogError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let mut file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;

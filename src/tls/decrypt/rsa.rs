@@ -19,12 +19,12 @@ use rustls_pki_types::PrivateKeyDer;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerKeyError {
     /// The file cannot be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The key file.
         path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        /// The error (not a `source`: the message already says it).
+        error: std::io::Error,
     },
     /// No PEM private key in the file (or PEM that does not parse).
     #[error("{}: no PEM private key (\"RSA PRIVATE KEY\" or \"PRIVATE KEY\") in it{}", path.display(), detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -100,9 +100,9 @@ impl ServerKey {
             None => (spec, None),
         };
         let path = PathBuf::from(file);
-        let pem = std::fs::read(&path).map_err(|source| ServerKeyError::Io {
+        let pem = std::fs::read(&path).map_err(|error| ServerKeyError::Io {
             path: path.clone(),
-            source,
+            error,
         })?;
         ServerKey::new(path, server, parse_pem(&pem))
     }
