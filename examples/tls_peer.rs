@@ -172,8 +172,8 @@ fn server(args: &Args) -> Result<(), Error> {
     let [_, listen, backend] = &args.positional[..] else {
         usage()
     };
-    let certs = CertificateDer::pem_file_iter(args.required("cert"))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let certs =
+        CertificateDer::pem_file_iter(args.required("cert"))?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(args.required("key"))?;
     let mut config = ServerConfig::builder_with_provider(provider(args.opt("suite"))?)
         .with_protocol_versions(&versions(args.opt("version"))?)?
