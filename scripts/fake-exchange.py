@@ -28,8 +28,10 @@ clients run whole attack chains against it and the capture holds both sides:
   200), ActiveSync OPTIONS, Autodiscover XML and v2 JSON. Like a real front end, proxied
   benign answers carry `X-CalculatedBETarget` and `X-FEServer` too.
 
-Usage: fake-exchange.py ADDRESS [--tls-port N --cert FILE --key FILE]
-Serves plain HTTP on ADDRESS:80 (and HTTPS on ADDRESS:N with --tls-port). Answers only; it
+Usage: fake-exchange.py ADDRESS [--port N] [--tls-port N --cert FILE --key FILE [--keylog FILE]
+                         [--tls-min V] [--tls-max V] [--ciphers LIST]]
+Serves plain HTTP on ADDRESS:80 (--port; 0 for none) and HTTPS on ADDRESS:N with --tls-port,
+writing its TLS secrets to --keylog (scripts/capture-tls-decrypt.sh). Answers only; it
 connects nowhere. Stops on SIGTERM.
 """
 
@@ -499,18 +501,54 @@ def main():
     parser.add_argument("--tls-port", type=int)
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    # TLS settings for scripts/capture-tls-decrypt.sh (Python's ssl cannot choose TLS 1.3
+    # suites: the clients do).
+    parser.add_argument("--keylog", help="write the TLS secrets here (NSS key-log format)")
+    parser.add_argument("--tls-min", choices=sorted(TLS_VERSIONS), help="lowest TLS version")
+    parser.add_argument("--tls-max", choices=sorted(TLS_VERSIONS), help="highest TLS version")
+    parser.add_argument("--ciphers", help="OpenSSL cipher list for TLS 1.2 and below")
     args = parser.parse_args()
     ThreadingHTTPServer.daemon_threads = True
-    servers = [ThreadingHTTPServer((args.address, args.port), Exchange)]
+    # --port 0: HTTPS only.
+    servers = [ThreadingHTTPServer((args.address, args.port), Exchange)] if args.port else []
     if args.tls_port:
-        tls = ThreadingHTTPServer((args.address, args.tls_port), Exchange)
+        tls = TLSServer((args.address, args.tls_port), Exchange)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
+        if args.keylog:
+            ctx.keylog_filename = args.keylog
+        if args.tls_min:
+            ctx.minimum_version = TLS_VERSIONS[args.tls_min]
+        if args.tls_max:
+            ctx.maximum_version = TLS_VERSIONS[args.tls_max]
+        if args.ciphers:
+            ctx.set_ciphers(args.ciphers)
         tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
         servers.append(tls)
     for s in servers[1:]:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     servers[0].serve_forever()
+
+
+class TLSServer(ThreadingHTTPServer):
+    """Ends each connection with close_notify (SSL_shutdown), as a TLS server should: OpenSSL
+    drops the session of a connection freed without it from its cache, and session-ID
+    resumption (scripts/capture-tls-decrypt.sh) would then fall back to a full handshake."""
+
+    def shutdown_request(self, request):
+        try:
+            request.unwrap()
+        except (ssl.SSLError, OSError, ValueError):
+            pass
+        super().shutdown_request(request)
+
+
+TLS_VERSIONS = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
 
 
 if __name__ == "__main__":
