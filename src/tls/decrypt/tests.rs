@@ -387,3 +387,14 @@ fn rustls_tls12_aead_suites() {
         assert!(srecs.len() > 4, "{id:#06x}");
     }
 }
+
+#[test]
+fn types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<RecordDecrypter>();
+    send_sync::<KeyLog>();
+    send_sync::<super::ServerKey>();
+    send_sync::<super::DecryptError>();
+    send_sync::<super::KeyLogError>();
+    send_sync::<super::ServerKeyError>();
+}
