@@ -232,8 +232,13 @@ impl TlsConnection {
             for side in [Side::Initiator, Side::Responder] {
                 h.side_done(side, false, stats);
             }
-            if let (Some(dec), Some(d)) = (h.decryption.as_mut(), decrypt) {
-                dec.finish(&mut d.ctx, config, stats, d.out);
+            let negotiated = h.negotiated();
+            match (h.decryption.as_mut(), decrypt) {
+                (Some(dec), Some(d)) => dec.finish(&mut d.ctx, config, stats, d.out),
+                // No keys given: a connection that got as far as its ServerHello had
+                // application data nothing could decrypt.
+                (None, _) if negotiated => stats.no_key += 1,
+                _ => {}
             }
         }
     }
@@ -252,6 +257,14 @@ impl TlsConnection {
 }
 
 impl Handshake {
+    /// The ServerHello (not a HelloRetryRequest) was seen.
+    fn negotiated(&self) -> bool {
+        self.info
+            .as_ref()
+            .and_then(|i| i.server_hello.as_ref())
+            .is_some_and(|s| !s.retry)
+    }
+
     /// Hands `bytes` of `side` to the connection's decryption, if it has one.
     fn decrypt(
         &mut self,

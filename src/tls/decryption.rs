@@ -123,6 +123,8 @@ pub(crate) struct Decryption {
     session_remembered: bool,
     /// Handshake messages so far (only with RSA server keys, up to the ClientKeyExchange).
     transcript: Option<Vec<u8>>,
+    /// A server key for this server did not decrypt the ClientKeyExchange (a wrong key).
+    key_rejected: bool,
     /// Counted: without key, failed.
     counted_no_key: bool,
     counted_failed: bool,
@@ -409,7 +411,11 @@ impl Decryption {
             if self.server.is_none() || ctx.keys.live() {
                 return Next::Wait;
             }
-            if self.status == Status::Handshake {
+            if self.key_rejected {
+                // A key was given for this server, and it is not the server's.
+                self.fail(side, record_len, stats, out);
+                self.stop();
+            } else if self.status == Status::Handshake {
                 self.no_key(stats);
             } else {
                 // TLS 1.3: the handshake was decrypted but the application secret is not
@@ -639,8 +645,10 @@ impl Decryption {
                 }
             };
             let Some(premaster) = key.decrypt_premaster(encrypted) else {
+                self.key_rejected = true;
                 continue;
             };
+            self.key_rejected = false;
             if let Ok(master) = tls12_master_secret(
                 server.version,
                 server.suite,

@@ -81,11 +81,12 @@ pub struct TlsStats {
     pub incomplete: u64,
     /// Connections of which at least one record was decrypted.
     pub decrypted: u64,
-    /// Connections that could not be decrypted for want of a key (keys were given, none
-    /// fits this connection).
+    /// Connections that could not be decrypted for want of a key: none given at all (every
+    /// connection that got to its ServerHello), or none that fits this connection.
     pub no_key: u64,
     /// Connections on which a record failed to decrypt or authenticate (wrong key, corrupt
-    /// record): decryption stopped there.
+    /// record), or whose server's RSA key did not decrypt the key exchange: decryption
+    /// stopped there.
     pub decrypt_failed: u64,
     /// Connections whose version or cipher suite exhound cannot decrypt (SSLv3, CCM, RC4,
     /// renegotiation…).
