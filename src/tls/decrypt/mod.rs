@@ -34,7 +34,14 @@
 //!   it parses and is kept for [`KeyLog::refresh`] either way, never an error; when more
 //!   bytes complete it later, the completed line is parsed again and replaces it.
 //! - [`ServerKey`]: aws-lc-rs accepts RSA keys of 2048 to 8192 bits only; a 1024-bit key is
-//!   refused at load with [`ServerKeyError::Rejected`].
+//!   refused at load with [`ServerKeyError::Rejected`]. Extras: `from_pem` (keys in memory),
+//!   `path`, and `public_key_der` (SubjectPublicKeyInfo DER, to check that a key belongs to
+//!   the server certificate before trying it). In `FILE@IP:PORT` the last `@` splits; a tail
+//!   that is not an address is an error unless the whole spec names an existing file.
+//! - [`MacHash`] and [`PrfHash`] have `output_len()` (not `len()`, which clippy wants paired
+//!   with `is_empty`); [`CipherSuite`] has `mac_len`, `key_block_iv_len`, `key_block_len`;
+//!   [`schedule`] also exposes `prf`, `key_block` and `hkdf_expand_label` (the bench and
+//!   TLS 1.3 Finished checks use them).
 
 pub mod keylog;
 pub mod protection;
