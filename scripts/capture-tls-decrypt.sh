@@ -64,7 +64,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 for tool in openssl curl python3 tcpdump tshark editcap ip cargo; do
-    command -v "$tool" >/dev/null || { echo "capture-tls-decrypt: $tool is missing (make deps)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || {
+        echo "capture-tls-decrypt: $tool is missing (apt-get install openssl curl python3 tcpdump tshark iproute2; cargo: rustup)" >&2
+        exit 1
+    }
 done
 for f in server.pem server.key ca.pem; do
     [ -f "$tls/$f" ] || { echo "capture-tls-decrypt: $tls/$f is missing (scripts/capture-tls.sh makes it)" >&2; exit 1; }
