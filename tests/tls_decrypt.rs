@@ -905,6 +905,61 @@ fn a_connection_split_over_two_files_is_decrypted_across_them() {
 }
 
 #[test]
+fn a_connection_picked_up_midstream_is_tls_not_http() {
+    // The second half alone: TLS 1.3 records with no handshake before them. Nothing can be
+    // decrypted (no client random to find keys by), nothing is logged as a handshake, and
+    // the records are not taken for HTTP.
+    let keys = Keys::KeyLog(keylog(SPLIT_FROM));
+    let run = exhound(&[file(SPLIT[1])], &[keys]).ok();
+    assert!(run.of("http").is_empty(), "{:?}", run.requests());
+    assert!(run.of("tls").is_empty());
+    assert_eq!(run.counter("exhound.tls.midstream"), 1);
+    assert_eq!(run.counter("exhound.http.not_http"), 0);
+    assert_eq!(run.counter(counter::DECRYPTED), 0);
+    assert_eq!(run.counter(counter::DECRYPT_FAILED), 0);
+}
+
+#[test]
+fn a_pcapng_that_carries_its_key_log_is_decrypted_without_one() {
+    // `editcap --inject-secrets` puts the key log in a Decryption Secrets Block, as
+    // Wireshark reads it: exhound reads it too.
+    let available = Command::new("editcap")
+        .arg("--help")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--inject-secrets"))
+        .unwrap_or(false);
+    if !prereq::require(
+        "editcap with --inject-secrets (make deps installs it)",
+        available,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in [
+        "tls13-chacha20-poly1305-sha256",
+        "tls12-ecdhe-rsa-aes128-sha-etm",
+    ] {
+        let with_keys = dir.path().join(format!("{name}.pcapng"));
+        let out = Command::new("editcap")
+            .arg("--inject-secrets")
+            .arg(format!("tls,{}", keylog(name).display()))
+            .arg(file(&format!("{name}.pcap")))
+            .arg(&with_keys)
+            .output()
+            .expect("run editcap");
+        assert!(
+            out.status.success(),
+            "editcap: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = exhound(&[with_keys], &[Keys::None]).ok();
+        let requests: Vec<Req> = run.requests().into_values().flatten().collect();
+        assert_eq!(requests.len(), 5, "{name}: {requests:?}");
+        assert_eq!(run.counter(counter::DECRYPTED), 1, "{name}");
+    }
+}
+
+#[test]
 fn one_key_log_for_every_capture() {
     // The key logs of every capture in one file (as a key-log file grows over a day), with
     // the RSA key beside it. (One replay per capture: the captures reuse 127.0.0.1 ports.)

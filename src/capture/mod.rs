@@ -6,10 +6,11 @@
 //! [`CaptureFile`] (feature `pcap`, on by default) reads one of them packet by packet, with an
 //! optional BPF filter, and hands out [`RawPacket`]s that borrow libpcap's buffer. Errors name the file and, for read errors,
 //! the number of the packet that could not be read, so the caller can report it and carry on
-//! with the next file.
+//! with the next file. [`secrets`] finds the TLS key logs a pcapng file carries.
 
 #[cfg(feature = "pcap")]
 pub mod live;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

@@ -52,7 +52,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let input = Input::load(&args.paths)?;
     let sets = load_sets(&s.rules)?;
     let loaded_rss_bytes = memory::rss();
-    let config = s.sensor_config(false);
+    let mut config = s.sensor_config(false);
+    config.pipeline.tls.decryption = s.decryption(false)?;
     let repeat = args.repeat as usize;
     let runs = sets.len() * (repeat + usize::from(!args.no_profile));
     let mut progress = Progress::new(input.bytes.saturating_mul(runs as u64), s.quiet);

@@ -61,6 +61,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut config = s.sensor_config(false);
     config.output.redact = s.redactor(Some(&files))?;
     config.pipeline.tls.decryption = s.decryption(false)?;
+    add_embedded_key_logs(&files, &mut config.pipeline.tls.decryption)?;
     let threads = config.threads;
     let mut sensor = Sensor::start(config, Some(rules), output)?;
     let mut reader = Reader {
@@ -114,6 +115,29 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_OK
     }))
+}
+
+/// Adds the TLS key logs embedded in pcapng files (Decryption Secrets Blocks) to the keys:
+/// a capture that carries its own secrets is decrypted without `--tls-keylog`. One that
+/// does not parse is an error naming the file and the line, as for `--tls-keylog`.
+fn add_embedded_key_logs(
+    files: &[std::path::PathBuf],
+    keys: &mut exhound::tls::DecryptionConfig,
+) -> anyhow::Result<()> {
+    for path in files.iter().filter(|p| p.as_os_str() != "-") {
+        // A file that cannot be read is reported when the replay gets to it.
+        let Ok(logs) = exhound::capture::secrets::embedded_key_logs(path) else {
+            continue;
+        };
+        for log in logs {
+            let source = format!("{} (embedded key log)", path.display());
+            keys.keylog
+                .get_or_insert_with(exhound::tls::decrypt::KeyLog::new)
+                .add_text(&String::from_utf8_lossy(&log), &source)
+                .context("reading a TLS key log embedded in a capture")?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads capture files into the sensor, numbering packets over the whole replay.

@@ -119,8 +119,8 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
     );
     let _ = writeln!(
         e,
-        "  TLS given up     {} malformed, {} past the handshake buffer cap, {} at a stream gap",
-        tl.malformed, tl.too_large, tl.gaps
+        "  TLS given up     {} malformed, {} past the handshake buffer cap, {} at a stream gap, {} picked up midstream (no handshake)",
+        tl.malformed, tl.too_large, tl.gaps, tl.midstream
     );
     if tl.decrypted + tl.no_key + tl.decrypt_failed + tl.unsupported > 0 {
         let _ = writeln!(

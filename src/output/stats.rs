@@ -134,6 +134,7 @@ pub fn stats_line(s: &SensorStats) -> Vec<u8> {
     put("tls.too_large", w.tls.too_large);
     put("tls.gaps", w.tls.gaps);
     put("tls.incomplete", w.tls.incomplete);
+    put("tls.midstream", w.tls.midstream);
     put("tls.decrypted", w.tls.decrypted);
     put("tls.no_key", w.tls.no_key);
     put("tls.decrypt_failed", w.tls.decrypt_failed);

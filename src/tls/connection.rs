@@ -18,7 +18,8 @@ use super::decryption::{Decrypt, Decryption};
 use super::fingerprint::{ja3, ja3s, ja4};
 use super::hello::{parse_client_hello, parse_server_hello, parse_sslv2_client_hello};
 use super::record::{
-    looks_like_tls, Item, ReadError, RecordReader, APPLICATION_DATA, CHANGE_CIPHER_SPEC,
+    looks_like_tls, looks_like_tls_midstream, Item, ReadError, RecordReader, APPLICATION_DATA,
+    CHANGE_CIPHER_SPEC,
 };
 use super::{TlsConfig, TlsInfo, TlsStats};
 
@@ -27,6 +28,18 @@ const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
 const CERTIFICATE: u8 = 11;
 const SERVER_HELLO_DONE: u8 = 14;
+
+/// How a connection's first bytes start.
+enum Start {
+    /// A TLS handshake record (or an SSLv2-compatible hello).
+    Handshake,
+    /// TLS records that follow a handshake not seen.
+    Midstream,
+    /// Not TLS.
+    NotTls,
+    /// Too few bytes to tell.
+    Unknown,
+}
 
 /// Whether the connection is TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -153,16 +166,37 @@ impl TlsConnection {
             all.extend_from_slice(bytes);
             std::borrow::Cow::Owned(all)
         };
-        match looks_like_tls(&first) {
-            Some(false) => {
+        let start = match looks_like_tls(&first) {
+            Some(false) => match looks_like_tls_midstream(&first) {
+                Some(true) => Start::Midstream,
+                Some(false) => Start::NotTls,
+                None => Start::Unknown,
+            },
+            Some(true) => Start::Handshake,
+            None => Start::Unknown,
+        };
+        match start {
+            Start::NotTls => {
                 self.mode = Mode::NotTls;
                 self.handshake = None;
             }
-            None => {
+            Start::Midstream => {
+                // TLS whose handshake was not seen: nothing to learn or decrypt, but its
+                // bytes are not HTTP either.
+                self.mode = Mode::Tls;
+                stats.connections += 1;
+                stats.midstream += 1;
+                let h = self.handshake.get_or_insert_with(Default::default);
+                for d in &mut h.sides {
+                    d.head = Vec::new();
+                }
+                h.read(side, &first, config, stats);
+            }
+            Start::Unknown => {
                 let h = self.handshake.get_or_insert_with(Default::default);
                 h.sides[side.index()].head = first.into_owned();
             }
-            Some(true) => {
+            Start::Handshake => {
                 self.mode = Mode::Tls;
                 stats.connections += 1;
                 let h = self.handshake.get_or_insert_with(Default::default);
@@ -530,6 +564,21 @@ mod tests {
         feed(&mut c, Side::Initiator, &hello[2..], &mut stats);
         assert!(c.is_tls());
         assert!(c.info().and_then(TlsInfo::sni).is_some());
+    }
+
+    #[test]
+    fn records_picked_up_midstream_are_tls_without_a_handshake() {
+        let (mut c, mut stats) = (TlsConnection::new(), TlsStats::default());
+        let data = [&b"\x17\x03\x03\x00\x04"[..], b"abcd"].concat();
+        feed(&mut c, Side::Initiator, &data[..3], &mut stats);
+        assert!(!c.is_tls(), "too few bytes to tell");
+        feed(&mut c, Side::Initiator, &data[3..], &mut stats);
+        assert!(c.is_tls(), "its bytes are not HTTP");
+        assert_eq!((stats.connections, stats.midstream), (1, 1));
+        feed(&mut c, Side::Responder, &data, &mut stats);
+        c.finish(&TlsConfig::default(), &mut stats, None);
+        assert!(!c.take_report(), "nothing was learnt");
+        assert_eq!(stats.no_key, 0, "there was no handshake to find a key for");
     }
 
     #[test]

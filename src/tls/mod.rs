@@ -79,6 +79,9 @@ pub struct TlsStats {
     pub gaps: u64,
     /// Handshakes reported at the end of their connection before they were complete.
     pub incomplete: u64,
+    /// Connections picked up midstream: TLS records without the handshake before them
+    /// (nothing to log or decrypt; their bytes do not go to HTTP).
+    pub midstream: u64,
     /// Connections of which at least one record was decrypted.
     pub decrypted: u64,
     /// Connections that could not be decrypted for want of a key: none given at all (every
@@ -108,6 +111,7 @@ impl TlsStats {
         self.too_large += o.too_large;
         self.gaps += o.gaps;
         self.incomplete += o.incomplete;
+        self.midstream += o.midstream;
         self.decrypted += o.decrypted;
         self.no_key += o.no_key;
         self.decrypt_failed += o.decrypt_failed;

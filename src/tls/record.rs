@@ -18,6 +18,7 @@ const MAX_RECORD: usize = (1 << 14) + 2048;
 
 /// Record content types.
 pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;
+pub(crate) const ALERT: u8 = 21;
 pub(crate) const HANDSHAKE: u8 = 22;
 pub(crate) const APPLICATION_DATA: u8 = 23;
 pub(crate) const HEARTBEAT: u8 = 24;
@@ -73,6 +74,22 @@ pub(crate) fn looks_like_tls(first: &[u8]) -> Option<bool> {
         return Some(msg_type == 1 && len >= 9 && (major == 3 || major == 0));
     }
     Some(false)
+}
+
+/// Whether the first bytes of a direction whose handshake was not seen (a connection picked
+/// up midstream) are TLS records that follow one: a ChangeCipherSpec, an alert or
+/// application data of version 3.1 to 3.4 with a length TLS allows. `None`: too few bytes
+/// to say.
+pub(crate) fn looks_like_tls_midstream(first: &[u8]) -> Option<bool> {
+    let b0 = *first.first()?;
+    if !matches!(b0, CHANGE_CIPHER_SPEC | ALERT | APPLICATION_DATA) {
+        return Some(false);
+    }
+    if *first.get(1)? != 3 || !(1..=4).contains(first.get(2)?) {
+        return Some(false);
+    }
+    let len = usize::from(u16::from_be_bytes([*first.get(3)?, *first.get(4)?]));
+    Some((1..=MAX_RECORD).contains(&len))
 }
 
 /// One direction's framing state.
@@ -408,5 +425,29 @@ mod tests {
         assert_eq!(looks_like_tls(b"\x16\x02\x01"), Some(false));
         assert_eq!(looks_like_tls(b"GET"), Some(false));
         assert_eq!(looks_like_tls(b""), None);
+        // Picked up midstream: records that follow a handshake.
+        assert_eq!(
+            looks_like_tls_midstream(b"\x17\x03\x03\x00\x20"),
+            Some(true)
+        );
+        assert_eq!(
+            looks_like_tls_midstream(b"\x15\x03\x01\x00\x02"),
+            Some(true)
+        );
+        assert_eq!(looks_like_tls_midstream(b"\x17\x03\x03\x00"), None);
+        assert_eq!(
+            looks_like_tls_midstream(b"\x17\x03\x03\x00\x00"),
+            Some(false)
+        );
+        assert_eq!(
+            looks_like_tls_midstream(b"\x17\x03\x03\x48\x01"),
+            Some(false)
+        );
+        assert_eq!(looks_like_tls_midstream(b"\x17\x03\x05"), Some(false));
+        assert_eq!(
+            looks_like_tls_midstream(b"\x16\x03\x03\x00\x20"),
+            Some(false)
+        );
+        assert_eq!(looks_like_tls_midstream(b"HTTP/1.1 200"), Some(false));
     }
 }
