@@ -223,8 +223,9 @@ const CAPTURES: &[Capture] = &[
     },
     // --- openssl s_client: TLS ----------------------------------------------------------
     Capture {
-        // The ProxyLogon probe inside TLS on :443. exhound does not decrypt TLS (the key log
-        // is kept beside the capture for when it does): no HTTP, no alert — correct today.
+        // The ProxyLogon probe inside TLS on :443, replayed without its key log: the
+        // handshake only, no HTTP, no alert. With the key log beside it, tests/tls_decrypt.rs
+        // and tests/live.rs decrypt it to the request and its alerts.
         file: "openssl-proxylogon-tls.pcap",
         client: ATTACKER,
         user_agent: "",

@@ -664,6 +664,50 @@ fn exhound_decrypts_what_tshark_decrypts() {
 }
 
 #[test]
+fn every_capture_with_a_key_log_in_pcaps_agrees_with_tshark() {
+    // Beyond the table above: any capture anywhere under pcaps/ with its key log beside it
+    // (`X.pcap`, `X.keylog`), such as the real clients' TLS captures.
+    if !tshark_available() {
+        return;
+    }
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "pcap")
+                && p.with_extension("keylog").exists()
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&pcap(""), &mut files);
+    files.sort();
+    assert!(
+        files.iter().any(|f| !f.starts_with(pcap(DIR))),
+        "no key-logged capture outside {DIR}: {files:?}"
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let keys = Keys::KeyLog(file.with_extension("keylog"));
+        let theirs = tshark_requests(file, &keys);
+        let ours = exhound_requests(std::slice::from_ref(file), &keys);
+        if theirs.is_empty() || ours != theirs {
+            failures.push(format!(
+                "{}: exhound {ours:?}\n    tshark {theirs:?}",
+                file.display()
+            ));
+        }
+    }
+    report("exhound and tshark decrypt different requests", failures);
+}
+
+#[test]
 fn decrypted_alerts_are_the_plain_http_alerts() {
     let plain = plain_sids();
     let mut failures = Vec::new();
