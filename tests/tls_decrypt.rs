@@ -1054,3 +1054,34 @@ fn stats_count_connections_without_keys() {
         );
     }
 }
+
+/// TLS 1.2 connections the server renegotiates between two exchanges, as IIS does to ask
+/// for a client certificate (`scripts/capture-tls-renegotiation.sh`): the name, and whether
+/// it is decrypted with the server's RSA key (else with its key log).
+const RENEGOTIATED: [(&str, bool); 3] = [("resumed", false), ("full", false), ("rsa", true)];
+
+#[test]
+fn renegotiated_connections_are_followed_into_their_new_keys() {
+    if !tshark_available() {
+        return;
+    }
+    for (name, rsa) in RENEGOTIATED {
+        let file = pcap(&format!("tls/renegotiation/{name}.pcap"));
+        let keys = if rsa {
+            Keys::RsaKey(rsa_key())
+        } else {
+            Keys::KeyLog(file.with_extension("keylog"))
+        };
+        let theirs = tshark_requests(&file, &keys);
+        let run = exhound(std::slice::from_ref(&file), std::slice::from_ref(&keys)).ok();
+        let ours = run.requests();
+        assert_eq!(ours, theirs, "{name}: exhound and tshark");
+        let urls: Vec<&str> = ours.values().flatten().map(|(_, u)| u.as_str()).collect();
+        assert_eq!(urls, ["/owa/auth/logon.aspx", "/ecp/y.js"], "{name}");
+        // The request after the renegotiation is the ProxyLogon probe.
+        let sids: Vec<u64> = run.sids().into_values().flatten().collect();
+        assert!(sids.contains(&4210001), "{name}: {sids:?}");
+        assert_eq!(run.counter(counter::DECRYPTED), 1, "{name}");
+        assert_eq!(run.counter(counter::DECRYPT_FAILED), 0, "{name}");
+    }
+}

@@ -125,7 +125,7 @@ pub fn print_counters(s: &SensorStats, run: &RunFacts<'_>) {
     if tl.decrypted + tl.no_key + tl.decrypt_failed + tl.unsupported > 0 {
         let _ = writeln!(
             e,
-            "  TLS decryption   {} connections decrypted ({} records), {} without key, {} failed, {} not decryptable (version, suite, renegotiation), {} stopped at a stream gap",
+            "  TLS decryption   {} connections decrypted ({} records), {} without key, {} failed, {} not decryptable (version, suite), {} stopped at a stream gap",
             tl.decrypted, tl.records_decrypted, tl.no_key, tl.decrypt_failed, tl.unsupported, tl.decrypt_gaps
         );
     }

@@ -22,9 +22,13 @@
 //!   KeyUpdate moves the sender to the next one. Middlebox ChangeCipherSpec records are
 //!   skipped. 0-RTT records (which a rejecting server skips too) fail under the handshake key
 //!   and are skipped while nothing of the client was decrypted yet.
+//! - TLS ≤ 1.2 renegotiation (IIS renegotiates to ask for a client certificate): the new
+//!   handshake comes decrypted and is read as the first one was (new randoms, new key-log
+//!   line, RSA key exchange or resumed session); each direction switches to the new keys at
+//!   its own (encrypted) ChangeCipherSpec.
 //! - A record that does not authenticate (wrong keys, corrupt data) or a stream gap ends the
 //!   direction's decryption: its plaintext consumer is told of a gap and nothing after it is
-//!   guessed. Renegotiation is not followed (its new keys are agreed inside the old ones).
+//!   guessed.
 //! - A record that needs a key not known yet waits, with the rest of its direction, within a
 //!   cap: until the ServerHello (out-of-order delivery, early data), or in live capture until
 //!   the key log has the line. Otherwise the connection is counted as without key and left.
@@ -98,6 +102,9 @@ struct Direction {
     application: bool,
     /// The current record protection, once derived.
     cipher: Option<RecordDecrypter>,
+    /// TLS ≤ 1.2 renegotiation: the protection the direction's next ChangeCipherSpec
+    /// switches to.
+    next: Option<RecordDecrypter>,
     /// Plaintext was handed on.
     delivered: bool,
     /// Nothing more is read from this direction.
@@ -453,12 +460,11 @@ impl Decryption {
             }
             HANDSHAKE => {
                 let plain = plain.to_vec();
-                self.protected_messages(side, &plain, config, stats, out);
+                self.protected_messages(side, &plain, ctx, config, stats, out);
             }
-            CHANGE_CIPHER_SPEC => {
-                // TLS ≤ 1.2 renegotiation: the new keys are agreed inside these ones and
-                // the key log's line for them is keyed by a random seen only decrypted.
-                stats.unsupported += 1;
+            // TLS ≤ 1.2 renegotiation: the direction switches to the keys its new
+            // handshake (decrypted before) agreed; without them it stops.
+            CHANGE_CIPHER_SPEC if !self.switch_keys(side, ctx) => {
                 self.stop_side(side, record_len, out);
             }
             _ => {}
@@ -531,8 +537,18 @@ impl Decryption {
                     if ctx.keys.has_server_keys() {
                         self.transcript = Some(Vec::new());
                     }
-                    // After a HelloRetryRequest the second hello keeps the random.
-                    self.hello.get_or_insert_with(|| Box::new(hello));
+                    if self.status == Status::Decrypting {
+                        // A renegotiation (it came decrypted): a new random, new secrets.
+                        self.hello = Some(Box::new(hello));
+                        self.master = None;
+                        self.master_from_rsa = false;
+                        self.session_remembered = false;
+                        self.issued_ticket = None;
+                        self.key_rejected = false;
+                    } else {
+                        // After a HelloRetryRequest the second hello keeps the random.
+                        self.hello.get_or_insert_with(|| Box::new(hello));
+                    }
                 }
             }
             SERVER_HELLO => {
@@ -726,16 +742,40 @@ impl Decryption {
             return false;
         };
         let client = self.client.unwrap_or(Side::Initiator);
-        self.sides[client.index()].cipher = Some(client_write);
-        self.sides[client.opposite().index()].cipher = Some(server_write);
+        let renegotiation = self.sides.iter().any(|d| d.cipher.is_some());
+        for (side, cipher) in [(client, client_write), (client.opposite(), server_write)] {
+            let d = &mut self.sides[side.index()];
+            if renegotiation {
+                d.next = Some(cipher);
+            } else {
+                d.cipher = Some(cipher);
+            }
+        }
         true
     }
 
-    /// Handshake messages decrypted from `side`'s records.
+    /// A renegotiation's ChangeCipherSpec from `side`: its records use the new keys from
+    /// now on. `false` if they are not known.
+    fn switch_keys(&mut self, side: Side, ctx: &mut KeyContext<'_>) -> bool {
+        if self.sides[side.index()].next.is_none() {
+            // The first ChangeCipherSpec of the new handshake: derive both directions'.
+            let derived = self.derive(side, ctx) || (ctx.keys.refresh() && self.derive(side, ctx));
+            if !derived {
+                return false;
+            }
+        }
+        let d = &mut self.sides[side.index()];
+        d.cipher = d.next.take();
+        d.cipher.is_some()
+    }
+
+    /// Handshake messages decrypted from `side`'s records: TLS 1.3's Finished and
+    /// KeyUpdate; a TLS ≤ 1.2 renegotiation's handshake, read as the first one was.
     fn protected_messages(
         &mut self,
         side: Side,
         plain: &[u8],
+        ctx: &mut KeyContext<'_>,
         config: &TlsConfig,
         stats: &mut TlsStats,
         out: &mut PlainSink<'_>,
@@ -758,8 +798,9 @@ impl Decryption {
             match msg_type {
                 FINISHED if tls13 => finished = true,
                 KEY_UPDATE if tls13 => update = true,
-                CLIENT_HELLO | SERVER_HELLO | 0 if !tls13 => {
-                    // Renegotiation starts: see `record`.
+                _ if !tls13 => {
+                    let message = &buffered[pos..pos + 4 + len];
+                    self.clear_message(side, msg_type, message, ctx, stats);
                 }
                 _ => {}
             }

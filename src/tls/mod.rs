@@ -92,7 +92,7 @@ pub struct TlsStats {
     /// stopped there.
     pub decrypt_failed: u64,
     /// Connections whose version or cipher suite exhound cannot decrypt (SSLv3, CCM, RC4,
-    /// renegotiation…).
+    /// 3DES…).
     pub unsupported: u64,
     /// Records decrypted.
     pub records_decrypted: u64,
