@@ -943,130 +943,22 @@ fn message_header(data: &[u8]) -> Option<(u8, usize)> {
 
 #[cfg(test)]
 mod tests {
-    //! Real TLS sessions made in memory by rustls (client and server, with their key log),
-    //! cut into segments and fed to a [`super::super::TlsConnection`]: the plaintext handed
-    //! on must be exactly what each side sent.
+    //! Real TLS sessions made in memory by rustls (client and server, with their key log:
+    //! [`super::super::testpeer`]), cut into segments and fed to a
+    //! [`super::super::TlsConnection`]: the plaintext handed on must be exactly what each
+    //! side sent.
 
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    use rustls::crypto::aws_lc_rs::{cipher_suite, default_provider};
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-    use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+    use rustls::crypto::aws_lc_rs::cipher_suite;
 
     use super::super::decrypt::KeyLog;
     use super::super::keys::{DecryptionConfig, SessionCache, TlsKeys};
+    use super::super::testpeer::{converse, Conversation};
     use super::super::{TlsConfig, TlsConnection, TlsStats};
     use super::*;
 
-    /// Key-log lines as rustls hands them out.
-    #[derive(Debug, Default)]
-    struct Lines(Mutex<String>);
-
-    impl rustls::KeyLog for Lines {
-        fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-            if let Ok(mut s) = self.0.lock() {
-                s.push_str(&format!("{label} {} {}\n", hex(client_random), hex(secret)));
-            }
-        }
-    }
-
-    /// What each side sent, in the order sent.
-    #[derive(Debug, Default)]
-    struct Session {
-        wire: Vec<(Side, Vec<u8>)>,
-        keylog: String,
-    }
-
-    /// Moves everything `from` has to send to `to`, noting it as sent by `side`.
-    fn pump(
-        from: &mut rustls::Connection,
-        to: &mut rustls::Connection,
-        side: Side,
-        wire: &mut Vec<(Side, Vec<u8>)>,
-    ) {
-        while from.wants_write() {
-            let mut buf = Vec::new();
-            from.write_tls(&mut buf).expect("write_tls");
-            to.read_tls(&mut &buf[..]).expect("read_tls");
-            to.process_new_packets().expect("process");
-            wire.push((side, buf));
-        }
-    }
-
-    /// A session of `suite` (TLS 1.3 or 1.2 by the suite) carrying `requests` from the
-    /// client, each answered by `response`; `key_update` sends a KeyUpdate from both sides
-    /// after the first exchange.
-    fn session(
-        suite: rustls::SupportedCipherSuite,
-        requests: &[&[u8]],
-        response: &[u8],
-        key_update: bool,
-    ) -> Session {
-        let mut provider = default_provider();
-        provider.cipher_suites = vec![suite];
-        let provider = Arc::new(provider);
-        let version = match suite {
-            rustls::SupportedCipherSuite::Tls13(_) => &rustls::version::TLS13,
-            rustls::SupportedCipherSuite::Tls12(_) => &rustls::version::TLS12,
-        };
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/pcaps/tls/");
-        let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(format!("{root}server.pem"))
-                .expect("server.pem")
-                .map(|c| c.expect("cert"))
-                .collect();
-        let key = PrivateKeyDer::from_pem_file(format!("{root}server.key")).expect("key");
-        let lines = Arc::new(Lines::default());
-        let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_protocol_versions(&[version])
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .expect("server config");
-        server.key_log = lines.clone();
-        let mut roots = RootCertStore::empty();
-        for ca in CertificateDer::pem_file_iter(format!("{root}ca.pem")).expect("ca.pem") {
-            roots.add(ca.expect("ca")).expect("root");
-        }
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[version])
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = ServerName::try_from("mail.exhound.test").expect("name");
-        let mut c: rustls::Connection = ClientConnection::new(Arc::new(client), name)
-            .expect("client")
-            .into();
-        let mut s: rustls::Connection = ServerConnection::new(Arc::new(server))
-            .expect("server")
-            .into();
-        let mut wire = Vec::new();
-        while c.is_handshaking() || s.is_handshaking() {
-            pump(&mut c, &mut s, Side::Initiator, &mut wire);
-            pump(&mut s, &mut c, Side::Responder, &mut wire);
-        }
-        for (i, request) in requests.iter().enumerate() {
-            c.writer().write_all(request).expect("request");
-            pump(&mut c, &mut s, Side::Initiator, &mut wire);
-            s.writer().write_all(response).expect("response");
-            pump(&mut s, &mut c, Side::Responder, &mut wire);
-            if key_update && i == 0 {
-                c.refresh_traffic_keys().expect("client key update");
-                s.refresh_traffic_keys().expect("server key update");
-            }
-        }
-        c.send_close_notify();
-        pump(&mut c, &mut s, Side::Initiator, &mut wire);
-        let keylog = lines.0.lock().expect("lines").clone();
-        Session { wire, keylog }
-    }
-
-    /// Feeds `session` to a connection in pieces of at most `piece` bytes, with `keylog` as
-    /// the key log; returns the plaintext of each side and the counters.
-    fn decrypt(session: &Session, keylog: &str, piece: usize) -> ([Vec<u8>; 2], TlsStats) {
+    /// Feeds `conv` to a connection in pieces of at most `piece` bytes, with `keylog` as the
+    /// key log; returns the plaintext of each side and the counters.
+    fn decrypt(conv: &Conversation, keylog: &str, piece: usize) -> ([Vec<u8>; 2], TlsStats) {
         let mut log = KeyLog::new();
         log.add_text(keylog, "test").expect("key log");
         let config = TlsConfig {
@@ -1082,7 +974,7 @@ mod tests {
         let mut conn = TlsConnection::new();
         let mut plain: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         let server = ("198.51.100.5".parse().expect("ip"), 443);
-        for (side, bytes) in &session.wire {
+        for (side, bytes) in &conv.wire.chunks {
             for chunk in bytes.chunks(piece) {
                 let out = &mut |e: StreamEvent<'_>| {
                     if let StreamEvent::Data { side, bytes } = e {
@@ -1096,25 +988,18 @@ mod tests {
         (plain, stats)
     }
 
-    const REQUESTS: [&[u8]; 2] = [
-        b"GET /ecp/y.js HTTP/1.1\r\nHost: mail\r\nCookie: X-BEResource=localhost~1942062522\r\n\r\n",
-        b"GET /owa/auth/logon.aspx HTTP/1.1\r\nHost: mail\r\n\r\n",
-    ];
-    const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-    fn check(suite: rustls::SupportedCipherSuite, key_update: bool) {
-        let s = session(suite, &REQUESTS, RESPONSE, key_update);
+    /// Every cut of the conversation decrypts to what each side sent.
+    fn check(suite: rustls::SupportedCipherSuite, tls13: bool) {
+        let conv = converse(suite, tls13);
         for piece in [usize::MAX, 1000, 7, 1] {
-            let (plain, stats) = decrypt(&s, &s.keylog, piece);
-            assert_eq!(
-                plain[0],
-                REQUESTS.concat(),
-                "{suite:?} piece {piece}: requests"
+            let (plain, stats) = decrypt(&conv, &conv.keylog, piece);
+            assert!(
+                plain[0] == conv.client_sent,
+                "{suite:?} piece {piece}: client"
             );
-            assert_eq!(
-                plain[1],
-                RESPONSE.repeat(2),
-                "{suite:?} piece {piece}: responses"
+            assert!(
+                plain[1] == conv.server_sent,
+                "{suite:?} piece {piece}: server"
             );
             assert_eq!(
                 (stats.decrypted, stats.no_key, stats.decrypt_failed),
@@ -1124,15 +1009,10 @@ mod tests {
     }
 
     #[test]
-    fn tls13_suites_decrypt_with_the_key_log() {
-        check(cipher_suite::TLS13_AES_128_GCM_SHA256, false);
-        check(cipher_suite::TLS13_AES_256_GCM_SHA384, false);
-        check(cipher_suite::TLS13_CHACHA20_POLY1305_SHA256, false);
-    }
-
-    #[test]
-    fn tls13_key_update_is_followed() {
+    fn tls13_suites_and_key_updates_decrypt_with_the_key_log() {
         check(cipher_suite::TLS13_AES_128_GCM_SHA256, true);
+        check(cipher_suite::TLS13_AES_256_GCM_SHA384, true);
+        check(cipher_suite::TLS13_CHACHA20_POLY1305_SHA256, true);
     }
 
     #[test]
@@ -1147,19 +1027,9 @@ mod tests {
 
     #[test]
     fn without_the_key_or_with_a_wrong_one_nothing_is_handed_on_and_it_is_counted() {
-        let s = session(
-            cipher_suite::TLS13_AES_128_GCM_SHA256,
-            &REQUESTS,
-            RESPONSE,
-            false,
-        );
-        let other = session(
-            cipher_suite::TLS13_AES_128_GCM_SHA256,
-            &REQUESTS,
-            RESPONSE,
-            false,
-        );
-        let (plain, stats) = decrypt(&s, &other.keylog, usize::MAX);
+        let suite = cipher_suite::TLS13_AES_128_GCM_SHA256;
+        let (conv, other) = (converse(suite, true), converse(suite, true));
+        let (plain, stats) = decrypt(&conv, &other.keylog, usize::MAX);
         assert!(plain.iter().all(Vec::is_empty));
         assert_eq!(
             (stats.decrypted, stats.no_key, stats.decrypt_failed),
@@ -1169,7 +1039,7 @@ mod tests {
         // The right randoms with secrets from another session: the records do not
         // authenticate.
         let mut wrong = String::new();
-        for (line, other_line) in s.keylog.lines().zip(other.keylog.lines()) {
+        for (line, other_line) in conv.keylog.lines().zip(other.keylog.lines()) {
             let mut f: Vec<&str> = line.split(' ').collect();
             if let Some(secret) = other_line.split(' ').nth(2) {
                 f[2] = secret;
@@ -1177,7 +1047,7 @@ mod tests {
             wrong.push_str(&f.join(" "));
             wrong.push('\n');
         }
-        let (plain, stats) = decrypt(&s, &wrong, usize::MAX);
+        let (plain, stats) = decrypt(&conv, &wrong, usize::MAX);
         assert!(plain.iter().all(Vec::is_empty));
         assert_eq!((stats.decrypted, stats.decrypt_failed), (0, 1));
     }

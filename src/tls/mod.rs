@@ -26,6 +26,8 @@ pub mod fingerprint;
 pub mod hello;
 pub mod keys;
 mod record;
+#[cfg(test)]
+mod testpeer;
 
 pub use certificate::CertificateFields;
 pub use connection::TlsConnection;

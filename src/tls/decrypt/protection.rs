@@ -433,15 +433,8 @@ mod tests {
     use super::super::schedule::{hkdf_expand_label, key_block};
     use super::super::suite::cipher_suite;
     use super::*;
+    use crate::tls::testpeer::hex;
     use aws_lc_rs::cipher::{EncryptingKey, EncryptionContext};
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
 
     /// Opens a whole record (header included) as it came from the wire.
     fn open_record(d: &mut RecordDecrypter, record: &[u8]) -> Result<(u8, Vec<u8>), DecryptError> {

@@ -218,14 +218,7 @@ pub fn hkdf_expand_label(
 mod tests {
     use super::super::suite::cipher_suite;
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
+    use crate::tls::testpeer::hex;
 
     #[test]
     fn tls12_prf_sha256_vector() {
