@@ -27,7 +27,7 @@
 use std::borrow::Cow;
 
 use memchr::memmem;
-use sha2::{Digest, Sha256};
+use aws_lc_rs::{digest, hmac};
 
 /// Cookies whose values are evidence of an attack, not credentials (ProxyLogon's SSRF
 /// cookies, ProxyShell's `Email`): they stay, though secrets inside them are still masked.
@@ -66,10 +66,12 @@ impl Redactor {
 
     /// A 32-byte key from any secret material (a key file's contents, random bytes).
     pub fn derive_key(material: &[u8]) -> [u8; 32] {
-        let mut h = Sha256::new();
+        let mut h = digest::Context::new(&digest::SHA256);
         h.update(b"exhound redaction key v1\0");
         h.update(material);
-        h.finalize().into()
+        let mut key = [0u8; 32];
+        key.copy_from_slice(h.finish().as_ref());
+        key
     }
 
     /// The mask of `secret`.
@@ -131,18 +133,10 @@ fn is_mask(v: &[u8]) -> bool {
 
 /// HMAC-SHA256 (RFC 2104) of `data` under `key` (at most one block long).
 fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    block[..32].copy_from_slice(key);
-    let pad = |x: u8| block.map(|b| b ^ x);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(data)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// Whether a header, parameter, cookie or JSON member called `name` carries a secret.
