@@ -26,8 +26,8 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem;
 use aws_lc_rs::{digest, hmac};
+use memchr::memmem;
 
 /// Cookies whose values are evidence of an attack, not credentials (ProxyLogon's SSRF
 /// cookies, ProxyShell's `Email`): they stay, though secrets inside them are still masked.

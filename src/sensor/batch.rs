@@ -12,9 +12,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::decode::IpHeader;
-use crate::detect::{CrossFlow, RuleInfo, RuleSet};
+use crate::detect::{Alert, CrossFlow, RuleInfo, RuleSet};
+use crate::http::{HttpTransaction, PacketRef};
+use crate::output::eve;
+use crate::output::redact::Redactor;
+use crate::output::FlowFacts;
 use crate::pipeline::WorkerStats;
 use crate::time::Timestamp;
+use crate::tls::TlsInfo;
 
 use super::stats::CaptureCounters;
 
@@ -191,6 +196,66 @@ pub struct AlertNote {
     pub flow: u64,
 }
 
+/// An alert's EVE line, made by the worker, or left to the output for an alert that may not
+/// stand.
+#[derive(Debug)]
+pub enum AlertLine {
+    /// The line (with its newline).
+    Ready(Vec<u8>),
+    /// What the line is made from: for an alert that waits on state shared across flows.
+    /// Most such candidates do not stand (a page request that no web-shell write named), and
+    /// a line costs several times more to make than its parts to keep, so the output makes
+    /// it only for those that stand.
+    Deferred(Box<DeferredAlert>),
+}
+
+impl AlertLine {
+    /// The line.
+    pub fn into_line(self) -> Vec<u8> {
+        match self {
+            AlertLine::Ready(line) => line,
+            AlertLine::Deferred(d) => d.line(),
+        }
+    }
+}
+
+/// The parts of an alert's EVE line: what [`eve::alert_line`] takes, owned.
+#[derive(Debug)]
+pub struct DeferredAlert {
+    /// The flow.
+    pub flow: FlowFacts,
+    /// The alert (without its cross-flow work, which the record carries).
+    pub alert: Alert,
+    /// The packet it is attributed to.
+    pub at: PacketRef,
+    /// The transaction, for HTTP rules.
+    pub tx: Option<HttpTransaction>,
+    /// The connection's TLS handshake, on a TLS connection.
+    pub tls: Option<TlsInfo>,
+    /// The payload to write (`--payload`).
+    pub payload: Option<Vec<u8>>,
+    /// The capture file's name.
+    pub pcap_filename: Option<String>,
+    /// How credentials are masked.
+    pub redact: Option<Redactor>,
+}
+
+impl DeferredAlert {
+    /// The line (with its newline), as the worker would have made it.
+    pub fn line(&self) -> Vec<u8> {
+        eve::alert_line(
+            &self.flow,
+            &self.alert,
+            self.at,
+            self.tx.as_ref(),
+            self.tls.as_ref(),
+            self.payload.as_deref(),
+            self.pcap_filename.as_deref(),
+            self.redact.as_ref(),
+        )
+    }
+}
+
 /// What a worker hands to the output.
 #[derive(Debug)]
 pub enum RecordKind {
@@ -199,8 +264,8 @@ pub enum RecordKind {
     /// An alert, or an entry with only xbit commands (`line` is `None`): settled against
     /// the state shared across flows first when it has `cross_flow` work.
     Alert {
-        /// The EVE line.
-        line: Option<Vec<u8>>,
+        /// The EVE line (none for an entry with only xbit commands).
+        line: Option<AlertLine>,
         /// For the summary.
         note: AlertNote,
         /// Cross-flow work to settle.

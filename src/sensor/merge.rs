@@ -184,7 +184,7 @@ impl<D: Destination> Merger<D> {
                 }
                 if let Some(line) = line {
                     self.destination.alert(&note);
-                    self.write(&line);
+                    self.write(&line.into_line());
                 }
             }
             RecordKind::Stats { worker, capture } => {

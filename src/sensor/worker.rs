@@ -21,7 +21,8 @@ use crate::pipeline::{self, AlertContext, EventSink, PipelineConfig, WorkerStats
 use crate::tls::TlsInfo;
 
 use super::batch::{
-    AlertNote, Batch, EvidenceRecord, Item, OrderKey, Record, RecordKind, WorkerMessage,
+    AlertLine, AlertNote, Batch, DeferredAlert, EvidenceRecord, Item, OrderKey, Record, RecordKind,
+    WorkerMessage,
 };
 use super::dispatch::SHARDS;
 
@@ -396,7 +397,25 @@ impl EventSink for RecordSink {
                 (true, None) => Some(context.payload),
             };
             let file = self.file_of(context.at.pcap_cnt);
-            eve::alert_line(
+            if alert.cross_flow.is_some() {
+                // It may not stand: the output makes the line if it does.
+                return AlertLine::Deferred(Box::new(DeferredAlert {
+                    flow: flow.clone(),
+                    alert: Alert {
+                        rule: Arc::clone(&alert.rule),
+                        direction: alert.direction,
+                        tx_id: alert.tx_id,
+                        cross_flow: None,
+                    },
+                    at: context.at,
+                    tx: context.tx.cloned(),
+                    tls: context.tls.cloned(),
+                    payload: payload.map(<[u8]>::to_vec),
+                    pcap_filename: file.map(str::to_string),
+                    redact: self.options.redact,
+                }));
+            }
+            AlertLine::Ready(eve::alert_line(
                 flow,
                 alert,
                 context.at,
@@ -405,7 +424,7 @@ impl EventSink for RecordSink {
                 payload,
                 file,
                 self.options.redact.as_ref(),
-            )
+            ))
         });
         let key = self.key(flow);
         self.records.push(Record {
