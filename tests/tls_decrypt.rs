@@ -1085,3 +1085,56 @@ fn renegotiated_connections_are_followed_into_their_new_keys() {
         assert_eq!(run.counter(counter::DECRYPT_FAILED), 0, "{name}");
     }
 }
+
+#[test]
+fn decrypted_output_is_the_same_for_any_thread_count() {
+    // With an RSA key, the master secrets of resumed sessions come from earlier connections:
+    // flows are then sharded by address pair so that the same shard sees them in capture
+    // order, whatever the number of workers.
+    let mut runs: Vec<(String, Vec<u8>)> = Vec::new();
+    let resumption = pcap(&format!(
+        "{DIR}/tls12-rsa-aes128-gcm-sha256-resumption.pcap"
+    ));
+    let keyupdate = pcap(&format!("{DIR}/tls13-keyupdate.pcap"));
+    let key = rsa_key();
+    let keylog = keylog("tls13-keyupdate");
+    for threads in ["1", "2", "5"] {
+        let out = Command::new(exe())
+            .args([
+                "replay",
+                "-q",
+                "--log-http",
+                "--log-tls",
+                "--threads",
+                threads,
+            ])
+            .arg("--tls-key")
+            .arg(&key)
+            .arg("--tls-keylog")
+            .arg(&keylog)
+            .arg(&resumption)
+            .arg(&keyupdate)
+            .output()
+            .expect("run exhound");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        runs.push((threads.to_string(), out.stdout));
+    }
+    let (first, rest) = runs.split_first().expect("runs");
+    let http = String::from_utf8_lossy(&first.1)
+        .matches("\"event_type\":\"http\"")
+        .count();
+    assert_eq!(
+        http, 25,
+        "four resumption connections and one KeyUpdate connection"
+    );
+    for (threads, out) in rest {
+        assert!(
+            out == &first.1,
+            "--threads {threads} differs from --threads 1"
+        );
+    }
+}
