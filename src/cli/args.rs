@@ -750,7 +750,9 @@ impl SensorArgs {
     }
 
     /// The redactor for the records (`None` with `--no-redact`): keyed with `--redact-key`,
-    /// else with the first MiB of each capture file of a replay (`inputs`), else (live)
+    /// else with the length and the first 64 KiB of each capture file of a replay
+    /// (`inputs`: the file header and the first packets, enough to tell captures apart,
+    /// and cheap for a directory of thousands of files), else (live)
     /// with random bytes; with the length only when no key material can be had (standard
     /// input).
     pub fn redactor(&self, inputs: Option<&[PathBuf]>) -> anyhow::Result<Option<Redactor>> {
@@ -779,9 +781,12 @@ impl SensorArgs {
                 material.extend_from_slice(b"replay\0");
                 for f in files {
                     let mut head = Vec::new();
+                    let mut len = 0u64;
                     if let Ok(file) = std::fs::File::open(f) {
-                        let _ = file.take(1 << 20).read_to_end(&mut head);
+                        len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                        let _ = file.take(64 << 10).read_to_end(&mut head);
                     }
+                    material.extend_from_slice(&len.to_le_bytes());
                     material.extend_from_slice(&(head.len() as u64).to_le_bytes());
                     material.extend_from_slice(&head);
                 }
