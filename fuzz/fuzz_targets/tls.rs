@@ -19,8 +19,7 @@ use exhound::output::eve;
 use exhound::stream::StreamEvent;
 use exhound::tls::decrypt::KeyLog;
 use exhound::tls::{
-    Decrypt, DecryptionConfig, SessionCache, TlsConfig, TlsConnection, TlsInfo, TlsKeys,
-    TlsStats,
+    Decrypt, DecryptionConfig, SessionCache, TlsConfig, TlsConnection, TlsInfo, TlsKeys, TlsStats,
 };
 use exhound_fuzz::format::{Reader, HTTP_CLOSE, HTTP_DATA, HTTP_GAP, HTTP_RESPONDER, HTTP_TAKE};
 use exhound_fuzz::{check_line, facts};
@@ -42,7 +41,8 @@ fn keylog() -> KeyLog {
         text.push_str(&format!("{label} {random} {}\n", "33".repeat(len)));
     }
     let mut log = KeyLog::new();
-    log.add_text(&text, "fuzz").expect("the fuzz key log parses");
+    log.add_text(&text, "fuzz")
+        .expect("the fuzz key log parses");
     log
 }
 
@@ -109,11 +109,12 @@ fn run(
         }
         let _ = (conn.client(), conn.is_tls(), conn.heap_bytes());
     }
-    let mut d = keys
-        .as_mut()
-        .map(|k| Decrypt::new(k, &mut sessions, server, &mut sink));
-    conn.finish(config, &mut stats, d.as_mut());
-    drop(d);
+    {
+        let mut d = keys
+            .as_mut()
+            .map(|k| Decrypt::new(k, &mut sessions, server, &mut sink));
+        conn.finish(config, &mut stats, d.as_mut());
+    }
     if conn.take_report() {
         assert!(reported.is_none(), "a handshake is reported once");
         reported = conn.info().cloned();
