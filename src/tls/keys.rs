@@ -64,7 +64,9 @@ impl TlsKeys {
         TlsKeys {
             keylog: config.keylog.clone().unwrap_or_default(),
             server_keys: Arc::clone(&config.server_keys),
-            live: config.live,
+            // Only a key log can bring a key later: with server keys alone, a connection
+            // they do not open is without key at once (and holds nothing).
+            live: config.live && config.keylog.is_some(),
             last_refresh: None,
         }
     }
@@ -91,7 +93,7 @@ impl TlsKeys {
         !self.server_keys.is_empty()
     }
 
-    /// Live capture: connections without keys wait for them.
+    /// Live capture with a key log: connections without keys wait for them.
     pub fn live(&self) -> bool {
         self.live
     }
@@ -183,6 +185,25 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_key_log_makes_live_connections_wait_for_keys() {
+        let mut config = DecryptionConfig {
+            live: true,
+            ..DecryptionConfig::default()
+        };
+        assert!(
+            !TlsKeys::new(&config).live(),
+            "server keys alone bring nothing later"
+        );
+        config.keylog = Some(KeyLog::new());
+        assert!(TlsKeys::new(&config).live());
+        config.live = false;
+        assert!(
+            !TlsKeys::new(&config).live(),
+            "a replay's key logs are read once"
+        );
+    }
 
     #[test]
     fn the_cache_forgets_the_oldest_sessions_first() {
