@@ -7,9 +7,14 @@
 
 #[path = "support/prereq.rs"]
 mod prereq;
+#[allow(dead_code)]
+#[path = "support/run.rs"]
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use run::key_logged_pcaps;
 
 /// The schema file, if `../shared` holds it (otherwise the test skips, or fails under CI).
 fn schema_file() -> Option<PathBuf> {
@@ -31,33 +36,19 @@ fn pcaps() -> Vec<(PathBuf, Vec<String>)> {
     out.into_iter().map(|p| (p, Vec::new())).collect()
 }
 
-/// Every capture under `pcaps/` that has its TLS key log beside it (`X.pcap`, `X.keylog`),
-/// with the flag that decrypts it.
+/// Every capture under `pcaps/` that has its TLS key log beside it, with the flag that
+/// decrypts it.
 fn decryptable_pcaps() -> Vec<(PathBuf, Vec<String>)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "pcap") {
-                let keylog = p.with_extension("keylog");
-                if keylog.exists() {
-                    let flag = vec!["--tls-keylog".to_string(), keylog.display().to_string()];
-                    out.push((p, flag));
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps"),
-        &mut out,
-    );
-    out.sort();
-    out
+    key_logged_pcaps()
+        .into_iter()
+        .map(|p| {
+            let flag = vec![
+                "--tls-keylog".to_string(),
+                p.with_extension("keylog").display().to_string(),
+            ];
+            (p, flag)
+        })
+        .collect()
 }
 
 #[test]

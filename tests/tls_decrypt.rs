@@ -22,7 +22,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use support::prereq;
-use support::run::{exe, pcap, str_of};
+use support::run::{exe, key_logged_pcaps, pcap, str_of};
 
 /// The EVE `stats` counters of decryption, as the names under the record's
 /// `metadata.flowints` (Suricata's schema has no place for them inside `stats`).
@@ -670,24 +670,7 @@ fn every_capture_with_a_key_log_in_pcaps_agrees_with_tshark() {
     if !tshark_available() {
         return;
     }
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "pcap")
-                && p.with_extension("keylog").exists()
-            {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&pcap(""), &mut files);
-    files.sort();
+    let files = key_logged_pcaps();
     assert!(
         files.iter().any(|f| !f.starts_with(pcap(DIR))),
         "no key-logged capture outside {DIR}: {files:?}"

@@ -28,6 +28,31 @@ pub fn pcap(name: &str) -> PathBuf {
     pcaps_dir().join(name)
 }
 
+/// Every capture under `pcaps/` with its TLS key log beside it (`X.pcap` and `X.keylog`),
+/// in path order.
+#[allow(dead_code)] // not every test binary uses it
+pub fn key_logged_pcaps() -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "pcap")
+                && p.with_extension("keylog").exists()
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&pcaps_dir(), &mut out);
+    out.sort();
+    out
+}
+
 /// What one run of `exhound replay` produced.
 #[derive(Debug)]
 pub struct Replay {
