@@ -8,6 +8,22 @@ use super::{
     cipher_suite, tls12_verify_data, transcript_hash, KeyLog, RecordDecrypter, SessionSecrets,
 };
 
+/// The plaintext decrypted from each side is what that side sent in `conv`.
+fn assert_sent(conv: &Conversation, client: &[u8], server: &[u8], id: u16) {
+    assert!(
+        client == conv.client_sent,
+        "{id:#06x} client data: {} of {} bytes",
+        client.len(),
+        conv.client_sent.len()
+    );
+    assert!(
+        server == conv.server_sent,
+        "{id:#06x} server data: {} of {} bytes",
+        server.len(),
+        conv.server_sent.len()
+    );
+}
+
 /// Cuts a byte stream into (header, body) records.
 fn records(mut data: &[u8]) -> Vec<([u8; 5], Vec<u8>)> {
     let mut out = Vec::new();
@@ -131,18 +147,7 @@ fn rustls_tls13_all_suites_with_key_update() {
             &hs(&s.server_handshake_traffic),
             &hs(&s.server_application_traffic),
         );
-        assert!(
-            cdata == conv.client_sent,
-            "{id:#06x} client data: {} of {} bytes",
-            cdata.len(),
-            conv.client_sent.len()
-        );
-        assert!(
-            sdata == conv.server_sent,
-            "{id:#06x} server data: {} of {} bytes",
-            sdata.len(),
-            conv.server_sent.len()
-        );
+        assert_sent(&conv, &cdata, &sdata, id);
         assert!(
             cupd >= 1 && supd >= 1,
             "{id:#06x}: key updates {cupd} {supd}"
@@ -202,18 +207,7 @@ fn rustls_tls12_aead_suites() {
         let h = transcript_hash(0x0303, suite, &transcript);
         let want = tls12_verify_data(0x0303, suite, &master, false, &h).expect("verify_data");
         assert_eq!(sfin, want, "{id:#06x}: server Finished");
-        assert!(
-            cdata == conv.client_sent,
-            "{id:#06x} client data: {} of {} bytes",
-            cdata.len(),
-            conv.client_sent.len()
-        );
-        assert!(
-            sdata == conv.server_sent,
-            "{id:#06x} server data: {} of {} bytes",
-            sdata.len(),
-            conv.server_sent.len()
-        );
+        assert_sent(&conv, &cdata, &sdata, id);
         assert!(srecs.len() > 4, "{id:#06x}");
     }
 }
