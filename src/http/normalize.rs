@@ -92,19 +92,42 @@ fn strip_scheme_and_authority(target: &[u8]) -> &[u8] {
 
 /// Percent-decodes once: `%XX` and `%uXXXX` (either case of `u`); invalid escapes stay as sent.
 pub fn percent_decode(input: &[u8]) -> Vec<u8> {
+    decode_escapes(input, false)
+}
+
+/// As [`percent_decode`], and `+` is a space (`application/x-www-form-urlencoded`). The same as
+/// replacing every `+` first, since no escape takes a `+` and a decoded `%2B` stays a `+`.
+pub fn percent_decode_form(input: &[u8]) -> Vec<u8> {
+    decode_escapes(input, true)
+}
+
+/// Copies `input` to a new buffer, decoding escapes (and `+` when `plus_is_space`); the runs
+/// between them are found with `memchr` and copied whole.
+fn decode_escapes(input: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if b == b'%' {
-            if let Some(skip) = decode_escape(&input[i + 1..], &mut out) {
-                i += 1 + skip;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
+    let mut rest = input;
+    loop {
+        let next = if plus_is_space {
+            memchr::memchr2(b'%', b'+', rest)
+        } else {
+            memchr::memchr(b'%', rest)
+        };
+        let Some(at) = next else {
+            out.extend_from_slice(rest);
+            return out;
+        };
+        out.extend_from_slice(&rest[..at]);
+        let after = &rest[at + 1..];
+        rest = if rest[at] == b'+' {
+            out.push(b' ');
+            after
+        } else if let Some(used) = decode_escape(after, &mut out) {
+            &after[used..]
+        } else {
+            out.push(b'%');
+            after
+        };
     }
-    out
 }
 
 /// Decodes the escape after a `%` into `out`; returns how many bytes after the `%` it used, or
@@ -328,6 +351,32 @@ mod tests {
             proptest::prop_assert!(!uri.path.windows(2).any(|w| w == b"//"));
             proptest::prop_assert!(!uri.path.windows(4).any(|w| w == b"/../"));
             proptest::prop_assert!(!uri.path.windows(3).any(|w| w == b"/./"));
+        }
+
+        #[test]
+        fn decoding_is_the_byte_at_a_time_definition(
+            input in proptest::collection::vec(proptest::sample::select(
+                b"%%%++uU0a9fFgz\xc3\xa9/".to_vec()), 0..48),
+        ) {
+            // One byte at a time: an escape is decoded where it is valid, a `+` of a form is
+            // a space, anything else is copied.
+            fn reference(input: &[u8], plus_is_space: bool) -> Vec<u8> {
+                let mut out = Vec::new();
+                let mut i = 0;
+                while let Some(&b) = input.get(i) {
+                    if b == b'%' {
+                        if let Some(used) = decode_escape(&input[i + 1..], &mut out) {
+                            i += 1 + used;
+                            continue;
+                        }
+                    }
+                    out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+                    i += 1;
+                }
+                out
+            }
+            proptest::prop_assert_eq!(percent_decode(&input), reference(&input, false));
+            proptest::prop_assert_eq!(percent_decode_form(&input), reference(&input, true));
         }
     }
 }

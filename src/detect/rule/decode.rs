@@ -14,7 +14,7 @@
 //! loses bytes an attacker could hide something in. Decoding is one pass (`&amp;lt;` becomes
 //! `&lt;`, as an XML parser reads it), and the output is never longer than the input.
 
-use crate::http::normalize::percent_decode;
+use crate::http::normalize::percent_decode_form;
 
 /// `json_decode`: undoes JSON string escapes as a JSON parser does — `\"`, `\\`, `\/`, `\b`,
 /// `\f`, `\n`, `\r`, `\t` and `\uXXXX` (surrogate pairs joined; a lone surrogate becomes
@@ -182,14 +182,7 @@ fn xml_reference(s: &[u8], out: &mut Vec<u8>) -> Option<usize> {
 /// `form_decode`: ASP.NET's `HttpUtility.UrlDecode`, as `Request.Form` and
 /// `Request.QueryString` apply it: `+` is a space, then `%XX` and `%uXXXX` are decoded once.
 pub fn form_decode(input: &[u8]) -> Vec<u8> {
-    if memchr::memchr(b'+', input).is_none() {
-        return percent_decode(input);
-    }
-    let spaced: Vec<u8> = input
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    percent_decode(&spaced)
+    percent_decode_form(input)
 }
 
 #[cfg(test)]
