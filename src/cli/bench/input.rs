@@ -85,7 +85,7 @@ impl Input {
         let started = Instant::now();
         let (mut packets, mut bytes) = (0u64, 0u64);
         for f in &self.files {
-            let mut file = CaptureFile::open(&f.path, None)?;
+            let mut file = CaptureFile::open_with_libpcap(&f.path, None)?;
             while let Some(p) = file.next_packet()? {
                 packets += 1;
                 bytes += p.data.len() as u64;
