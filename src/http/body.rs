@@ -87,14 +87,23 @@ fn is_chunked(headers: &Headers) -> bool {
 
 /// Values of the response headers called `name`, compared without case and NUL bytes.
 fn response_headers<'h>(headers: &'h Headers, name: &'h str) -> impl Iterator<Item = &'h [u8]> {
-    headers
-        .iter()
-        .filter(move |h| eq_nocase_nozero(h.name, name.as_bytes()))
-        .map(|h| h.value)
+    headers.values_nocase_nozero(name.as_bytes())
 }
 
-/// `a` equals `b` ignoring ASCII case and NUL bytes in `a`.
+/// `a` equals `b` ignoring ASCII case and NUL bytes in `a`. `b` holds no NUL byte.
+#[inline]
 pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
+    // Without NUL bytes the lengths must agree; a name of the same length holding a NUL
+    // cannot equal a `b` without one. Only a longer name with NUL bytes needs the walk, and
+    // one whose first byte is neither NUL nor `b`'s first cannot match at all.
+    if a.len() <= b.len() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    if let (Some(&x), Some(&y)) = (a.first(), b.first()) {
+        if x != 0 && !x.eq_ignore_ascii_case(&y) {
+            return false;
+        }
+    }
     let mut a = a.iter().filter(|c| **c != 0);
     let mut b = b.iter();
     loop {
@@ -108,6 +117,11 @@ pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
 
 /// Does `hay` contain `needle` ignoring ASCII case and NUL bytes in `hay`?
 pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
+    if memchr::memchr(0, hay).is_none() {
+        return hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle));
+    }
     let stripped: Vec<u8> = hay.iter().copied().filter(|c| *c != 0).collect();
     stripped
         .windows(needle.len())
@@ -184,6 +198,10 @@ pub(crate) struct BodySink<'a> {
     pub(crate) chunk_extension: bool,
 }
 
+/// Bytes of a body of known length reserved at once, at most: a body that declares more
+/// grows as its bytes come (so a length that is never sent costs no more than this).
+const BODY_RESERVE_AHEAD: u64 = 64 << 10;
+
 impl BodySink<'_> {
     /// Counts `data` and keeps what fits under the limit.
     pub(crate) fn push(&mut self, data: &[u8]) {
@@ -194,6 +212,23 @@ impl BodySink<'_> {
         if keep < data.len() {
             *self.truncated = true;
         }
+    }
+
+    /// [`BodySink::push`] for `data`, the start of the `expected` bytes its framing still
+    /// announces: when the body must grow, room for what is announced (up to the limit and
+    /// [`BODY_RESERVE_AHEAD`]) is made at once, instead of doubling the buffer, and copying
+    /// it, segment after segment.
+    pub(crate) fn push_expecting(&mut self, data: &[u8], expected: u64) {
+        let body = &mut *self.body;
+        if body.capacity() - body.len() < data.len() {
+            let room = self.limit.saturating_sub(body.len()) as u64;
+            let want = expected.min(room).min(BODY_RESERVE_AHEAD) as usize;
+            if want > data.len() {
+                // Amortised: chunk after chunk, the buffer still grows geometrically.
+                body.reserve(want);
+            }
+        }
+        self.push(data);
     }
 }
 
@@ -253,7 +288,7 @@ impl BodyReader {
             match *self {
                 BodyReader::Length { remaining } => {
                     let take = take_len(remaining, rest.len());
-                    sink.push(&rest[..take]);
+                    sink.push_expecting(&rest[..take], remaining);
                     pos += take;
                     let remaining = remaining - take as u64;
                     *self = BodyReader::Length { remaining };
@@ -270,7 +305,7 @@ impl BodyReader {
                 }
                 BodyReader::ChunkData { remaining } => {
                     let take = take_len(remaining, rest.len());
-                    sink.push(&rest[..take]);
+                    sink.push_expecting(&rest[..take], remaining);
                     pos += take;
                     let remaining = remaining - take as u64;
                     if remaining > 0 {

@@ -94,16 +94,19 @@ fn strip_scheme_and_authority(target: &[u8]) -> &[u8] {
 pub fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        if b == b'%' {
-            if let Some(skip) = decode_escape(&input[i + 1..], &mut out) {
-                i += 1 + skip;
-                continue;
+    // The bytes between escapes are copied a run at a time.
+    while let Some(p) = memchr::memchr(b'%', &input[i..]) {
+        let at = i + p;
+        out.extend_from_slice(&input[i..at]);
+        match decode_escape(&input[at + 1..], &mut out) {
+            Some(skip) => i = at + 1 + skip,
+            None => {
+                out.push(b'%');
+                i = at + 1;
             }
         }
-        out.push(b);
-        i += 1;
     }
+    out.extend_from_slice(&input[i..]);
     out
 }
 
@@ -143,8 +146,25 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Is `raw` a path that [`normalize_path`] leaves as it is: no escape, no backslash, no
+/// `//`, no segment that starts with a dot (so no dot-segment)? Most paths are; they are
+/// copied without the four passes.
+fn is_normal_path(raw: &[u8]) -> bool {
+    raw.first() != Some(&b'.')
+        && memchr::memchr2(b'%', b'\\', raw).is_none()
+        && memchr::memchr_iter(b'/', raw).all(|i| !matches!(raw.get(i + 1), Some(b'/' | b'.')))
+}
+
 /// Decode, backslash → slash, fold slashes, remove dot-segments.
 fn normalize_path(raw: &[u8]) -> Vec<u8> {
+    if is_normal_path(raw) {
+        return raw.to_vec();
+    }
+    normalize_path_in_full(raw)
+}
+
+/// [`normalize_path`] pass after pass.
+fn normalize_path_in_full(raw: &[u8]) -> Vec<u8> {
     let mut decoded = percent_decode(raw);
     for b in decoded.iter_mut() {
         if *b == b'\\' {
@@ -320,6 +340,14 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_shortcut_changes_nothing(target in proptest::collection::vec(
+            proptest::sample::select(b"/\\.%a2eu?#".to_vec()), 0..24)) {
+            if is_normal_path(&target) {
+                proptest::prop_assert_eq!(normalize_path_in_full(&target), target);
+            }
+        }
+
         #[test]
         fn never_panics_and_is_canonical(target in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let uri = NormalizedUri::from_target(&target);
