@@ -154,9 +154,15 @@ impl FieldList {
         name: &'n [u8],
     ) -> impl Iterator<Item = &'l [u8]> + use<'l, 'n> {
         let len = name.len() + SEPARATOR.len();
+        let first = name.first().map(u8::to_ascii_lowercase);
         self.spans
             .iter()
-            .filter(move |s| (s.value - s.name) as usize == len)
+            .filter(move |s| {
+                // The length, then the first byte, before the whole name.
+                (s.value - s.name) as usize == len
+                    && (first.is_none()
+                        || self.bytes.get(s.name as usize).map(u8::to_ascii_lowercase) == first)
+            })
             .map(|s| self.field(s))
             .filter(move |f| f.name.eq_ignore_ascii_case(name))
             .map(|f| f.value)

@@ -362,7 +362,8 @@ fn owned_headers(parsed: &[httparse::Header<'_>], buf: &[u8]) -> Headers {
         let name_end = name_at + name.len();
         let joined = !value.is_empty()
             && value_at == name_end + 2
-            && buf.get(name_end..value_at) == Some(&b": "[..]);
+            && buf.get(name_end) == Some(&b':')
+            && buf.get(name_end + 1) == Some(&b' ');
         if joined {
             out.push_joined(&buf[name_at..value_at + value.len()], name.len());
         } else {
