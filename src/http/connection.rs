@@ -1414,13 +1414,21 @@ mod tests {
                         continue;
                     }
                     let want = plain_line_reference(line, request);
-                    assert_eq!(plain_lines(line, request).is_some(), want, "{line:?} {request}");
+                    assert_eq!(
+                        plain_lines(line, request).is_some(),
+                        want,
+                        "{line:?} {request}"
+                    );
                     if want {
                         assert_eq!(plain_lines(line, request), Some(line_ends(line, request)));
                     }
                     let mut two = b"Host: h\r\n".to_vec();
                     two.extend_from_slice(line);
-                    assert_eq!(plain_lines(&two, request).is_some(), want, "{two:?} {request}");
+                    assert_eq!(
+                        plain_lines(&two, request).is_some(),
+                        want,
+                        "{two:?} {request}"
+                    );
                 }
             }
             // Bytes after the last line feed are not a complete line.

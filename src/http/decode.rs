@@ -40,10 +40,7 @@ pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
     if lenient {
         return headers
             .values_nocase_nozero(b"Content-Encoding")
-            .flat_map(|value| {
-                value
-                    .split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b)
-            })
+            .flat_map(|value| value.split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b))
             .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
             .map(|c| {
                 if contains_nocase_nozero(c, b"gzip") {

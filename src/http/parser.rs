@@ -173,12 +173,14 @@ fn run_request_with<'b>(
     slots: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Parsed<(usize, Headers)> {
     let mut req = httparse::Request::new(&mut []);
-    Ok(match config.parse_request_with_uninit_headers(&mut req, buf, slots)? {
-        httparse::Status::Complete(len) => {
-            httparse::Status::Complete((len, owned_headers(req.headers, buf)))
-        }
-        httparse::Status::Partial => httparse::Status::Partial,
-    })
+    Ok(
+        match config.parse_request_with_uninit_headers(&mut req, buf, slots)? {
+            httparse::Status::Complete(len) => {
+                httparse::Status::Complete((len, owned_headers(req.headers, buf)))
+            }
+            httparse::Status::Partial => httparse::Status::Partial,
+        },
+    )
 }
 
 /// A stand-in request line put before the header block of a request whose own line `httparse`
