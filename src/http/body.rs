@@ -87,14 +87,23 @@ fn is_chunked(headers: &Headers) -> bool {
 
 /// Values of the response headers called `name`, compared without case and NUL bytes.
 fn response_headers<'h>(headers: &'h Headers, name: &'h str) -> impl Iterator<Item = &'h [u8]> {
-    headers
-        .iter()
-        .filter(move |h| eq_nocase_nozero(h.name, name.as_bytes()))
-        .map(|h| h.value)
+    headers.values_nocase_nozero(name.as_bytes())
 }
 
-/// `a` equals `b` ignoring ASCII case and NUL bytes in `a`.
+/// `a` equals `b` ignoring ASCII case and NUL bytes in `a`. `b` holds no NUL byte.
+#[inline]
 pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
+    // Without NUL bytes the lengths must agree; a name of the same length holding a NUL
+    // cannot equal a `b` without one. Only a longer name with NUL bytes needs the walk, and
+    // one whose first byte is neither NUL nor `b`'s first cannot match at all.
+    if a.len() <= b.len() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    if let (Some(&x), Some(&y)) = (a.first(), b.first()) {
+        if x != 0 && !x.eq_ignore_ascii_case(&y) {
+            return false;
+        }
+    }
     let mut a = a.iter().filter(|c| **c != 0);
     let mut b = b.iter();
     loop {
@@ -108,6 +117,11 @@ pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
 
 /// Does `hay` contain `needle` ignoring ASCII case and NUL bytes in `hay`?
 pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &[u8]) -> bool {
+    if memchr::memchr(0, hay).is_none() {
+        return hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle));
+    }
     let stripped: Vec<u8> = hay.iter().copied().filter(|c| *c != 0).collect();
     stripped
         .windows(needle.len())

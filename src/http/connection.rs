@@ -87,6 +87,9 @@ struct SideParser {
     /// Lines ended in those bytes, as [`line_ends`] counts them (at least the lines of the
     /// head so far).
     checked_lines: usize,
+    /// Where the line that `checked` ends in starts (just after the last line feed in those
+    /// bytes), when known: a head arriving line by line is not searched back for it.
+    checked_line_start: Option<usize>,
     /// The packet that carried the first byte of the message being gathered in `pending`.
     msg_at: Option<PacketRef>,
     /// This side was seen speaking HTTP: its first bytes were recognised, or a head parsed.
@@ -103,6 +106,7 @@ impl SideParser {
     fn restart_scan(&mut self) {
         self.checked = 0;
         self.checked_lines = 0;
+        self.checked_line_start = None;
     }
 }
 
@@ -630,17 +634,36 @@ impl HttpConnection {
         }
         let limit = config.max_header_bytes;
         let checked = self.sides[i].checked.min(rest.len());
-        let new_line = memchr::memchr(b'\n', &rest[checked..]).is_some();
-        let lines = match memchr::memrchr(b'\n', rest) {
-            Some(last) if new_line || checked == 0 => &rest[..=last],
-            _ => return self.head_needs_more(side, rest, false, config, stats),
-        };
+        // The last line feed, if any came after the bytes already checked.
         let request = self.client == Some(side);
+        let lines = match memchr::memrchr(b'\n', &rest[checked..]) {
+            Some(last) => &rest[..=checked + last],
+            None => {
+                // No line feed since: in a request, no line end either.
+                let none = request.then_some(0);
+                return self.head_needs_more(side, rest, false, none, config, stats);
+            }
+        };
         // A head sent a line per segment would be parsed again from its start at every line:
         // lines that cannot change the outcome (see `head_still_partial`) wait unparsed.
-        if head_still_partial(lines, checked, self.sides[i].checked_lines, request, config) {
-            let reparse_last = !request && rest.last() == Some(&b'\n');
-            return self.head_needs_more(side, rest, reparse_last, config, stats);
+        let sp = &mut self.sides[i];
+        let line_start = sp.checked_line_start;
+        // What the head needs next is checked from `rest`'s end: for a request, the lines
+        // start after the last line feed of `lines` then (responses keep no start).
+        sp.checked_line_start = request.then_some(lines.len());
+        if let Some(new_lines) = head_still_partial(
+            lines,
+            checked,
+            (sp.checked_lines, line_start),
+            request,
+            config,
+        ) {
+            if request {
+                // Every line feed after `checked` is in `lines`, and was counted.
+                return self.head_needs_more(side, rest, false, Some(new_lines), config, stats);
+            }
+            let reparse_last = rest.last() == Some(&b'\n');
+            return self.head_needs_more(side, rest, reparse_last, None, config, stats);
         }
         if request {
             match parser::parse_request(lines, config.max_headers) {
@@ -648,7 +671,7 @@ impl HttpConnection {
                     self.on_request_head(side, request, at, config, stats);
                     HeadStep::Parsed(used)
                 }
-                Head::Partial => self.head_needs_more(side, rest, false, config, stats),
+                Head::Partial => self.head_needs_more(side, rest, false, None, config, stats),
                 _ => self.bad_head(side, config, stats),
             }
         } else {
@@ -661,7 +684,8 @@ impl HttpConnection {
                     HeadStep::Parsed(used)
                 }
                 Head::Partial => {
-                    self.head_needs_more(side, rest, rest.last() == Some(&b'\n'), config, stats)
+                    let reparse_last = rest.last() == Some(&b'\n');
+                    self.head_needs_more(side, rest, reparse_last, None, config, stats)
                 }
                 _ => self.bad_head(side, config, stats),
             }
@@ -669,12 +693,14 @@ impl HttpConnection {
     }
 
     /// The head is not complete in `rest`: wait, unless that is already more than a head
-    /// may take.
+    /// may take. `new_line_ends`, when the caller counted them, is [`line_ends`] of the bytes
+    /// after those checked before (to the end of `rest`; only without `reparse_last`).
     fn head_needs_more(
         &mut self,
         side: Side,
         rest: &[u8],
         reparse_last: bool,
+        new_line_ends: Option<usize>,
         config: &HttpConfig,
         stats: &mut HttpStats,
     ) -> HeadStep {
@@ -692,8 +718,13 @@ impl HttpConnection {
             len
         };
         let old = sp.checked.min(len);
+        debug_assert!(
+            new_line_ends.is_none()
+                || (!reparse_last && new_line_ends == Some(line_ends(&rest[old..], request)))
+        );
         sp.checked_lines = if checked >= old {
-            sp.checked_lines + line_ends(&rest[old..checked], request)
+            sp.checked_lines
+                + new_line_ends.unwrap_or_else(|| line_ends(&rest[old..checked], request))
         } else {
             sp.checked_lines
                 .saturating_sub(line_ends(&rest[checked..old], request))
@@ -1193,27 +1224,42 @@ impl HttpConnection {
 /// and, in a request, every new line is a header line httparse takes as it is (a token name,
 /// a colon, a value of visible bytes, spaces, tabs or obs-text) — anything else (a refused
 /// line, a folded line) is parsed at once, as before, so the outcome never depends on where
-/// the sender cut its bytes.
+/// the sender cut its bytes. Returns the line ends of the new lines (as [`plain_lines`]
+/// counts them) when the parse may be skipped.
 fn head_still_partial(
     lines: &[u8],
     checked: usize,
-    checked_lines: usize,
+    (checked_lines, line_start): (usize, Option<usize>),
     request: bool,
     config: &HttpConfig,
-) -> bool {
-    let Some(seen) = lines.get(..checked) else {
-        return false;
-    };
-    if checked == 0 || memchr::memchr(b'\n', seen).is_none() {
-        return false; // the first line is new
+) -> Option<usize> {
+    let seen = lines.get(..checked)?;
+    if checked == 0 {
+        return None;
     }
-    let new_lines = line_ends(&lines[checked..], request);
-    if checked_lines + new_lines >= config.max_headers {
-        return false;
+    // Is the first line new? In a request the lines counted in `seen` are its line feeds.
+    let first_line_seen = if request {
+        debug_assert_eq!(checked_lines > 0, memchr::memchr(b'\n', seen).is_some());
+        checked_lines > 0
+    } else {
+        memchr::memchr(b'\n', seen).is_some()
+    };
+    if !first_line_seen {
+        return None;
     }
     // The new complete lines: from the start of the first line that ends past `checked`.
-    let from = memchr::memrchr(b'\n', seen).map_or(0, |p| p + 1);
-    plain_lines(&lines[from..], request)
+    let from = match line_start {
+        Some(start) if start <= checked => start,
+        _ if seen.last() == Some(&b'\n') => checked,
+        _ => memchr::memrchr(b'\n', seen).map_or(0, |p| p + 1),
+    };
+    debug_assert_eq!(from, memchr::memrchr(b'\n', seen).map_or(0, |p| p + 1));
+    let new_lines = plain_lines(&lines[from..], request)?;
+    // At least the line ends after `checked` (in a request, exactly those).
+    if checked_lines + new_lines >= config.max_headers {
+        return None;
+    }
+    Some(new_lines)
 }
 
 /// At least the number of lines that end in `bytes`: line feeds, and in a response carriage
@@ -1230,35 +1276,60 @@ fn line_ends(bytes: &[u8], request: bool) -> usize {
 
 /// Complete head lines (each with its line feed) none of which ends a head or, in a request,
 /// is anything but a header line httparse accepts unchanged: a token name, a colon, and a
-/// value of visible bytes, spaces, tabs or obs-text. One pass over the bytes, a table lookup
-/// per byte: a head sent a line per segment runs through here once per segment.
-fn plain_lines(lines: &[u8], request: bool) -> bool {
+/// value of visible bytes, spaces, tabs or obs-text. `None` when a line is not such a line
+/// (or bytes after the last line feed are left), else the line ends as [`line_ends`] counts
+/// them. One pass over the bytes, a table lookup per byte: a head sent a line per segment
+/// runs through here once per segment.
+fn plain_lines(lines: &[u8], request: bool) -> Option<usize> {
+    if request {
+        return plain_request_lines(lines);
+    }
+    let mut count = 0;
     let mut rest = lines;
     while let Some(lf) = memchr::memchr(b'\n', rest) {
         let line = &rest[..lf];
         rest = &rest[lf + 1..];
         let body = line.strip_suffix(b"\r").unwrap_or(line);
-        let plain = if request {
-            let name = body
-                .iter()
-                .take_while(|&&b| LINE_BYTE[usize::from(b)] & TOKEN != 0)
-                .count();
-            name > 0
-                && body.get(name) == Some(&b':')
-                && body[name + 1..]
-                    .iter()
-                    .all(|&b| LINE_BYTE[usize::from(b)] & VALUE != 0)
-        } else {
-            // Responses: only an empty or one-blank line ends the head (see response_head).
-            !body.is_empty()
-                && memchr::memchr(b'\r', body).is_none()
-                && !(body.len() == 1 && matches!(body[0], b' ' | b'\t'))
-        };
+        // Responses: only an empty or one-blank line ends the head (see response_head).
+        let plain = !body.is_empty()
+            && memchr::memchr(b'\r', body).is_none()
+            && !(body.len() == 1 && matches!(body[0], b' ' | b'\t'));
         if !plain {
-            return false;
+            return None;
         }
+        count += 1 + usize::from(body.len() < line.len());
     }
-    rest.is_empty()
+    rest.is_empty().then_some(count)
+}
+
+/// [`plain_lines`] of a request: `token+ ":" value* "\r"? "\n"`, line after line, walked
+/// byte by byte (header lines are short: a search per line cost more than the walk).
+fn plain_request_lines(lines: &[u8]) -> Option<usize> {
+    let n = lines.len();
+    let mut count = 0;
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        while i < n && LINE_BYTE[usize::from(lines[i])] & TOKEN != 0 {
+            i += 1;
+        }
+        if i == start || lines.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        while i < n && LINE_BYTE[usize::from(lines[i])] & VALUE != 0 {
+            i += 1;
+        }
+        if lines.get(i) == Some(&b'\r') {
+            i += 1;
+        }
+        if lines.get(i) != Some(&b'\n') {
+            return None;
+        }
+        i += 1;
+        count += 1;
+    }
+    Some(count)
 }
 
 /// [`LINE_BYTE`]: an RFC 9110 token byte (a header name's).
@@ -1343,15 +1414,26 @@ mod tests {
                         continue;
                     }
                     let want = plain_line_reference(line, request);
-                    assert_eq!(plain_lines(line, request), want, "{line:?} {request}");
+                    assert_eq!(
+                        plain_lines(line, request).is_some(),
+                        want,
+                        "{line:?} {request}"
+                    );
+                    if want {
+                        assert_eq!(plain_lines(line, request), Some(line_ends(line, request)));
+                    }
                     let mut two = b"Host: h\r\n".to_vec();
                     two.extend_from_slice(line);
-                    assert_eq!(plain_lines(&two, request), want, "{two:?} {request}");
+                    assert_eq!(
+                        plain_lines(&two, request).is_some(),
+                        want,
+                        "{two:?} {request}"
+                    );
                 }
             }
             // Bytes after the last line feed are not a complete line.
-            assert!(!plain_lines(b"Host: h\r\nX", request));
-            assert!(plain_lines(b"", request));
+            assert!(plain_lines(b"Host: h\r\nX", request).is_none());
+            assert_eq!(plain_lines(b"", request), Some(0));
         }
     }
 }

@@ -14,7 +14,7 @@
 
 use std::io::{self, Read};
 
-use super::body::{contains_nocase_nozero, eq_nocase_nozero};
+use super::body::contains_nocase_nozero;
 use super::{Headers, HttpStats};
 
 /// A content coding named in `Content-Encoding`.
@@ -39,12 +39,8 @@ pub(crate) enum Coding {
 pub(crate) fn content_codings(headers: &Headers, lenient: bool) -> Vec<Coding> {
     if lenient {
         return headers
-            .iter()
-            .filter(|h| eq_nocase_nozero(h.name, b"Content-Encoding"))
-            .flat_map(|h| {
-                h.value
-                    .split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b)
-            })
+            .values_nocase_nozero(b"Content-Encoding")
+            .flat_map(|value| value.split(|b| *b == b',' || b.is_ascii_whitespace() || *b == 0x0b))
             .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
             .map(|c| {
                 if contains_nocase_nozero(c, b"gzip") {

@@ -65,6 +65,21 @@ impl FieldList {
         });
     }
 
+    /// Adds the pair whose name is `line[..name_len]` and whose value is the rest of `line`
+    /// after the `": "` that follows the name (the caller has checked it is there): the
+    /// text is already as stored, so it is copied at once.
+    pub fn push_joined(&mut self, line: &[u8], name_len: usize) {
+        debug_assert_eq!(line.get(name_len..name_len + 2), Some(SEPARATOR));
+        let name_at = self.offset();
+        self.bytes.extend_from_slice(line);
+        let end = self.offset();
+        self.spans.push(Span {
+            name: name_at,
+            value: name_at.saturating_add(name_len as u32 + SEPARATOR.len() as u32),
+            end,
+        });
+    }
+
     /// Appends `more` to the value of the last pair; nothing when there is none.
     pub fn extend_last_value(&mut self, more: &[u8]) {
         if !self.spans.is_empty() {
@@ -139,12 +154,28 @@ impl FieldList {
         name: &'n [u8],
     ) -> impl Iterator<Item = &'l [u8]> + use<'l, 'n> {
         let len = name.len() + SEPARATOR.len();
+        let first = name.first().map(u8::to_ascii_lowercase);
         self.spans
             .iter()
-            .filter(move |s| (s.value - s.name) as usize == len)
+            .filter(move |s| {
+                // The length, then the first byte, before the whole name.
+                (s.value - s.name) as usize == len
+                    && (first.is_none()
+                        || self.bytes.get(s.name as usize).map(u8::to_ascii_lowercase) == first)
+            })
             .map(|s| self.field(s))
             .filter(move |f| f.name.eq_ignore_ascii_case(name))
             .map(|f| f.value)
+    }
+
+    /// The pairs whose name is at least `len` bytes long, in order (the others are passed
+    /// over on their span alone).
+    pub fn names_at_least(&self, len: usize) -> impl Iterator<Item = Field<'_>> + '_ {
+        let len = len + SEPARATOR.len();
+        self.spans
+            .iter()
+            .filter(move |s| (s.value - s.name) as usize >= len)
+            .map(|s| self.field(s))
     }
 
     /// The pairs in order, each with its line (as [`FieldList::line`] gives it).

@@ -153,6 +153,12 @@ impl Headers {
         self.0.push(name, value);
     }
 
+    /// Adds the header line `line`, `Name: value` as stored: the name is `line[..name_len]`,
+    /// `": "` follows it.
+    pub(crate) fn push_joined(&mut self, line: &[u8], name_len: usize) {
+        self.0.push_joined(line, name_len);
+    }
+
     /// Appends `more` to the value of the last header line (a continuation line); nothing
     /// when there is none.
     pub fn extend_last_value(&mut self, more: &[u8]) {
@@ -199,6 +205,19 @@ impl Headers {
     /// Every value of `name` (case-insensitive), in wire order.
     pub fn all<'h, 'n>(&'h self, name: &'n str) -> impl Iterator<Item = &'h [u8]> + use<'h, 'n> {
         self.0.values_of(name.as_bytes())
+    }
+
+    /// Every value of the lines whose name is `name` once its NUL bytes are left out (ASCII
+    /// case ignored), in wire order: libhtp's and browsers' reading of response headers.
+    /// `name` holds no NUL byte.
+    pub(crate) fn values_nocase_nozero<'h, 'n>(
+        &'h self,
+        name: &'n [u8],
+    ) -> impl Iterator<Item = &'h [u8]> + use<'h, 'n> {
+        self.0
+            .names_at_least(name.len())
+            .filter(move |h| body::eq_nocase_nozero(h.name, name))
+            .map(|h| h.value)
     }
 
     /// Every value of `name` joined with `", "`, as Suricata presents duplicate headers.

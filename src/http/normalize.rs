@@ -166,8 +166,25 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Is `raw` a path that [`normalize_path`] leaves as it is: no escape, no backslash, no
+/// `//`, no segment that starts with a dot (so no dot-segment)? Most paths are; they are
+/// copied without the four passes.
+fn is_normal_path(raw: &[u8]) -> bool {
+    raw.first() != Some(&b'.')
+        && memchr::memchr2(b'%', b'\\', raw).is_none()
+        && memchr::memchr_iter(b'/', raw).all(|i| !matches!(raw.get(i + 1), Some(b'/' | b'.')))
+}
+
 /// Decode, backslash → slash, fold slashes, remove dot-segments.
 fn normalize_path(raw: &[u8]) -> Vec<u8> {
+    if is_normal_path(raw) {
+        return raw.to_vec();
+    }
+    normalize_path_in_full(raw)
+}
+
+/// [`normalize_path`] pass after pass.
+fn normalize_path_in_full(raw: &[u8]) -> Vec<u8> {
     let mut decoded = percent_decode(raw);
     for b in decoded.iter_mut() {
         if *b == b'\\' {
@@ -343,6 +360,14 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_shortcut_changes_nothing(target in proptest::collection::vec(
+            proptest::sample::select(b"/\\.%a2eu?#".to_vec()), 0..24)) {
+            if is_normal_path(&target) {
+                proptest::prop_assert_eq!(normalize_path_in_full(&target), target);
+            }
+        }
+
         #[test]
         fn never_panics_and_is_canonical(target in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let uri = NormalizedUri::from_target(&target);

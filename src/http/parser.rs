@@ -13,6 +13,8 @@
 //! whether the first bytes of a side are a request, a response or not HTTP at all, and
 //! [`find_message_start`] looks for the next request or status line after a gap.
 
+use std::mem::MaybeUninit;
+
 use super::{Cookies, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri};
 
 /// The outcome of parsing a head.
@@ -137,36 +139,48 @@ fn run_request(
 ) -> Parsed<(usize, Headers)> {
     let inline = max_headers.min(INLINE_HEADERS);
     // The request line, `inline` header lines and the blank line.
-    let fits_inline = memchr::memchr_iter(b'\n', buf).nth(inline + 1).is_none();
+    let fits_inline = memchr::memchr_iter(b'\n', buf).count() <= inline + 1;
     if !fits_inline && max_headers > inline {
-        let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-        return run_request_with(config, buf, &mut slots);
+        return run_request_on_heap(config, buf, max_headers);
     }
     let result = {
-        let mut slots = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; INLINE_HEADERS];
         run_request_with(config, buf, &mut slots[..inline])
     };
     match result {
         Err(httparse::Error::TooManyHeaders) if max_headers > inline => {
-            let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-            run_request_with(config, buf, &mut slots)
+            run_request_on_heap(config, buf, max_headers)
         }
         other => other,
     }
 }
 
+/// [`run_request_with`] on `max_headers` slots on the heap (left uninitialised: httparse
+/// writes a slot before it reads it).
+fn run_request_on_heap(
+    config: &httparse::ParserConfig,
+    buf: &[u8],
+    max_headers: usize,
+) -> Parsed<(usize, Headers)> {
+    let mut slots: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::with_capacity(max_headers);
+    slots.resize_with(max_headers, MaybeUninit::uninit);
+    run_request_with(config, buf, &mut slots)
+}
+
 fn run_request_with<'b>(
     config: &httparse::ParserConfig,
     buf: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Parsed<(usize, Headers)> {
-    let mut req = httparse::Request::new(slots);
-    Ok(match config.parse_request(&mut req, buf)? {
-        httparse::Status::Complete(len) => {
-            httparse::Status::Complete((len, owned_headers(req.headers)))
-        }
-        httparse::Status::Partial => httparse::Status::Partial,
-    })
+    let mut req = httparse::Request::new(&mut []);
+    Ok(
+        match config.parse_request_with_uninit_headers(&mut req, buf, slots)? {
+            httparse::Status::Complete(len) => {
+                httparse::Status::Complete((len, owned_headers(req.headers, buf)))
+            }
+            httparse::Status::Partial => httparse::Status::Partial,
+        },
+    )
 }
 
 /// A stand-in request line put before the header block of a request whose own line `httparse`
@@ -225,7 +239,7 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
     let target = parts.next().unwrap_or_default();
     let protocol = parts.next().unwrap_or_default();
     let mut events = HttpEvents::default();
-    let headers = match unfold(raw_headers) {
+    let headers = match unfold(raw_headers, headers.len()) {
         Some(unfolded) => {
             events.insert(HttpEvent::RequestFieldFolding);
             unfolded
@@ -272,8 +286,14 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
 /// header by one space (RFC 9112 §5.2: a recipient may replace obs-fold with spaces). `None`
 /// when nothing is folded: `httparse` has read the block then. Lines that are not headers are
 /// skipped, as `httparse` skips them; a blank-led line before the first header is the
-/// whitespace HTTP.sys tolerates after the request line, not a continuation.
-fn unfold(block: &[u8]) -> Option<Headers> {
+/// whitespace HTTP.sys tolerates after the request line, not a continuation. `parsed` is the
+/// number of header lines `httparse` took from the block.
+fn unfold(block: &[u8], parsed: usize) -> Option<Headers> {
+    // `httparse` skips a line that starts with a blank (a request's header name cannot): when
+    // it took every line but the blank one, none is a continuation (one counting pass).
+    if memchr::memchr_iter(b'\n', block).count() == parsed + 1 {
+        return None;
+    }
     // A continuation line follows a line feed: without a blank after any, nothing is folded
     // (one vectorised pass instead of splitting every line).
     let blank_led =
@@ -328,11 +348,29 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-fn owned_headers(parsed: &[httparse::Header<'_>]) -> Headers {
+/// The header lines httparse found in `buf`, copied into one [`Headers`]. A line written
+/// `Name: value` (one space after the colon, as almost every client writes it) is copied in
+/// one piece.
+fn owned_headers(parsed: &[httparse::Header<'_>], buf: &[u8]) -> Headers {
     let bytes = parsed.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut out = Headers::with_capacity(parsed.len(), bytes);
+    let base = buf.as_ptr() as usize;
     for h in parsed {
-        out.push(h.name.as_bytes(), h.value.trim_ascii());
+        let name = h.name.as_bytes();
+        let value = h.value.trim_ascii();
+        // Where the name and the value lie in `buf` (httparse hands out slices of it).
+        let name_at = (name.as_ptr() as usize).wrapping_sub(base);
+        let value_at = (value.as_ptr() as usize).wrapping_sub(base);
+        let name_end = name_at + name.len();
+        let joined = !value.is_empty()
+            && value_at == name_end + 2
+            && buf.get(name_end) == Some(&b':')
+            && buf.get(name_end + 1) == Some(&b' ');
+        if joined {
+            out.push_joined(&buf[name_at..value_at + value.len()], name.len());
+        } else {
+            out.push(name, value);
+        }
     }
     out
 }

@@ -148,7 +148,8 @@ fn line_end(buf: &[u8], start: usize, header: bool) -> Option<usize> {
         }
         match buf.get(i + 1) {
             None => return None,
-            Some(b'\n') => {}
+            // CRLF: the line ends at its LF.
+            Some(b'\n') => return Some(i + 2),
             Some(_) if header && i == start => {}
             Some(_) => return Some(i + 1),
         }
@@ -209,23 +210,36 @@ fn push_header(headers: &mut Headers, line: &[u8]) {
     if line.is_empty() {
         return;
     }
-    fn trim(s: &[u8]) -> &[u8] {
-        let lws = |b: &&u8| matches!(b, b' ' | b'\t');
-        let start = s.iter().take_while(lws).count();
-        let end = s.len() - s[start..].iter().rev().take_while(lws).count();
-        &s[start..end]
-    }
+    let lws = |b: u8| matches!(b, b' ' | b'\t');
+    // The value's bounds in `line`, spaces and tabs around it left out.
+    let value_of = |from: usize| {
+        let mut start = from;
+        while start < line.len() && lws(line[start]) {
+            start += 1;
+        }
+        let mut end = line.len();
+        while end > start && lws(line[end - 1]) {
+            end -= 1;
+        }
+        (start, end)
+    };
     match memchr::memchr(b':', line) {
-        None => headers.push(b"", trim(line)),
+        None => {
+            let (start, end) = value_of(0);
+            headers.push(b"", &line[start..end]);
+        }
         Some(colon) => {
-            let name = &line[..colon];
-            let keep = name.len()
-                - name
-                    .iter()
-                    .rev()
-                    .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0))
-                    .count();
-            headers.push(&name[..keep], trim(&line[colon + 1..]));
+            let mut keep = colon;
+            while keep > 0 && matches!(line[keep - 1], b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0) {
+                keep -= 1;
+            }
+            let (start, end) = value_of(colon + 1);
+            if keep == colon && start == colon + 2 && line[colon + 1] == b' ' {
+                // `Name: value` as stored: one copy.
+                headers.push_joined(&line[..end], colon);
+            } else {
+                headers.push(&line[..keep], &line[start..end]);
+            }
         }
     }
 }
