@@ -1223,7 +1223,7 @@ impl Worker {
                     key,
                     initiator,
                     responder,
-                    flow_id: flow_id(at.ts, key.shard_hash()),
+                    flow_id: flow_id(at.ts, key.stable_hash()),
                     session,
                     http: HttpConnection::new(),
                     tls: TlsConnection::new(),

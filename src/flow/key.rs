@@ -46,11 +46,11 @@ impl Side {
 /// A key that is the same for both directions of a flow: the two endpoints in a canonical
 /// order, plus the VLAN ids.
 ///
-/// The key carries its hash for flow tables, computed once with a keyed hash (SipHash with a
-/// key drawn at random once per process), so that a packet's several table lookups hash it
+/// The key carries its hash for flow tables, computed once with a keyed hash (foldhash, seeded
+/// at random once per process), so that a packet's several table lookups hash it
 /// once, and so that an attacker cannot choose addresses that collide in the tables. Nothing
 /// the sensor writes depends on that hash (tables are never read in their own order);
-/// [`FlowKey::shard_hash`] is the stable hash for everything that must not change between runs.
+/// [`FlowKey::stable_hash`] is the stable hash for everything that must not change between runs.
 #[derive(Debug, Clone, Copy)]
 pub struct FlowKey {
     low: Endpoint,
@@ -138,9 +138,10 @@ impl FlowKey {
         self.vlan
     }
 
-    /// A hash that is the same for both directions, for sharding flows over workers and for
-    /// the EVE `flow_id`. Stable across runs (no random state).
-    pub fn shard_hash(&self) -> u32 {
+    /// A hash that is the same for both directions, for the EVE `flow_id`. Stable across runs
+    /// and platforms (no random state). Workers' shards have their own cheaper hash
+    /// (`sensor::dispatch::shard_of`).
+    pub fn stable_hash(&self) -> u32 {
         let mut h = Fnv32::default();
         self.fields().hash(&mut h);
         h.finish() as u32
@@ -205,7 +206,7 @@ mod tests {
         let k1 = FlowKey::new(a, b, VlanIds::default());
         let k2 = FlowKey::new(b, a, VlanIds::default());
         assert_eq!(k1, k2);
-        assert_eq!(k1.shard_hash(), k2.shard_hash());
+        assert_eq!(k1.stable_hash(), k2.stable_hash());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! [`DispatchConfig::drop_when_full`] (live capture) the batch's packets are dropped and
 //! counted per worker instead, and its control items go with the next batch.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -27,7 +28,7 @@ use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::RuleSet;
 use crate::evidence::fragments::FragmentFrames;
-use crate::flow::FlowKey;
+use crate::flow::Endpoint;
 use crate::pipeline::{ChecksumMode, DecodeStats};
 use crate::time::Timestamp;
 
@@ -47,15 +48,50 @@ pub const FLUSH_EVERY: u64 = 8192;
 /// The shard of the flow a TCP segment belongs to. `by_address_pair`: the ports are left
 /// out, so that every connection between two hosts shares a shard (TLS sessions resumed
 /// from an RSA key exchange must meet the shard that saw the first connection).
+///
+/// The hash is its own, not the flow table's (seeded per run) nor the EVE `flow_id`'s (FNV
+/// over every byte, 2% of a replay when it ran per packet here): a few multiplications,
+/// the same on every run and platform, and the same for both directions.
 pub fn shard_of(segment: &TcpSegment<'_>, by_address_pair: bool) -> usize {
-    let hash = if by_address_pair {
-        let host = |addr| crate::flow::Endpoint { addr, port: 0 };
-        FlowKey::new(host(segment.ip.src), host(segment.ip.dst), segment.ip.vlan).shard_hash()
-    } else {
-        FlowKey::of_segment(segment).0.shard_hash()
+    let port = |p: u16| if by_address_pair { 0 } else { p };
+    let a = Endpoint {
+        addr: segment.ip.src,
+        port: port(segment.src_port),
     };
-    // The top bits of a multiplicative mix: FNV's low bits alone spread poorly.
-    (hash.wrapping_mul(0x9E37_79B1) >> 26) as usize % SHARDS
+    let b = Endpoint {
+        addr: segment.ip.dst,
+        port: port(segment.dst_port),
+    };
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let mut hash = 0;
+    for e in [low, high] {
+        hash = mix(hash ^ address_bits(e.addr));
+        hash = mix(hash ^ u64::from(e.port));
+    }
+    for &id in segment.ip.vlan.as_slice() {
+        hash = mix(hash ^ u64::from(id));
+    }
+    // The top bits: the best mixed.
+    (hash >> 58) as usize % SHARDS
+}
+
+/// An address folded to 64 bits (IPv6 halves combined, and kept apart from IPv4).
+fn address_bits(addr: IpAddr) -> u64 {
+    match addr {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let bits = a.to_bits();
+            (bits as u64) ^ mix((bits >> 64) as u64) ^ (1 << 63)
+        }
+    }
+}
+
+/// SplitMix64's finaliser: every input bit reaches every output bit.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// How the dispatcher behaves.
