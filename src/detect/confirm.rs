@@ -31,13 +31,19 @@ struct Pattern {
 /// The fast patterns of one prefilter, found by their lower-cased prefix.
 pub struct Confirm {
     patterns: Vec<Pattern>,
-    /// (prefix key, patterns range) sorted by key: every pattern with that prefix.
+    /// Open-addressing table of (prefix key, patterns range): every pattern with that
+    /// prefix; a key of 0 (no prefix has it: the length is above the bytes) is a free slot.
     index: Vec<(u64, u32, u32)>,
+    /// `index.len() - 1` (a power of two less one).
+    mask: usize,
     /// The distinct prefix lengths (a pattern shorter than [`PROBE_PREFIX`] is its own
     /// prefix), shortest first.
     lens: Vec<usize>,
-    /// The lower-cased first bytes of the patterns: any other starts none.
-    first: [bool; 256],
+    /// By lower-cased first byte of a pattern, a bit for each lower-cased second byte (its
+    /// low five bits) that follows it in some pattern (every bit when a one-byte pattern
+    /// starts with it): most positions inside a probe hit start no pattern, and two table
+    /// reads tell so.
+    pairs: [u32; 256],
     /// Every pattern (by its position in `patterns`) in one automaton that ignores ASCII
     /// case and lists every occurrence, overlapping: a case-sensitive pattern it finds is
     /// then compared as it is.
@@ -52,6 +58,16 @@ fn pack(prefix: &[u8]) -> u64 {
         k |= u64::from(b) << (8 * i);
     }
     k
+}
+
+/// The bit of a (lower-cased) second byte in [`Confirm`]'s pair table.
+fn pair_bit(second: u8) -> u32 {
+    1 << (second & 31)
+}
+
+/// The first slot of key `k` in a table of `mask + 1` slots.
+fn slot(k: u64, mask: usize) -> usize {
+    (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask
 }
 
 impl Confirm {
@@ -71,13 +87,22 @@ impl Confirm {
         let prefix_key =
             |p: &Pattern| pack(&p.bytes[..p.bytes.len().min(PROBE_PREFIX)].to_ascii_lowercase());
         patterns.sort_by_key(prefix_key);
-        let mut index: Vec<(u64, u32, u32)> = Vec::new();
+        let mut ranges: Vec<(u64, u32, u32)> = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
             let k = prefix_key(p);
-            match index.last_mut() {
+            match ranges.last_mut() {
                 Some((last, _, end)) if *last == k => *end = i as u32 + 1,
-                _ => index.push((k, i as u32, i as u32 + 1)),
+                _ => ranges.push((k, i as u32, i as u32 + 1)),
             }
+        }
+        let mask = (ranges.len() * 2).next_power_of_two() - 1;
+        let mut index = vec![(0u64, 0u32, 0u32); mask + 1];
+        for range in ranges {
+            let mut at = slot(range.0, mask);
+            while index[at].0 != 0 {
+                at = (at + 1) & mask;
+            }
+            index[at] = range;
         }
         let mut lens: Vec<usize> = patterns
             .iter()
@@ -85,10 +110,13 @@ impl Confirm {
             .collect();
         lens.sort_unstable();
         lens.dedup();
-        let mut first = [false; 256];
+        let mut pairs = [0u32; 256];
         for p in &patterns {
-            if let Some(b) = p.bytes.first() {
-                first[usize::from(b.to_ascii_lowercase())] = true;
+            let lower: Vec<u8> = p.bytes.iter().take(2).map(u8::to_ascii_lowercase).collect();
+            match lower[..] {
+                [a] => pairs[usize::from(a)] = u32::MAX,
+                [a, b, ..] => pairs[usize::from(a)] |= pair_bit(b),
+                [] => {}
             }
         }
         let full = AhoCorasick::builder()
@@ -100,8 +128,9 @@ impl Confirm {
         Ok(Confirm {
             patterns,
             index,
+            mask,
             lens,
-            first,
+            pairs,
             full,
         })
     }
@@ -142,15 +171,43 @@ impl Confirm {
         len / 2 + 64
     }
 
-    /// Calls `found` with the rules of each pattern that occurs at `at` in `hay`. Returns
-    /// what it cost: one unit per prefix looked up and per pattern compared, and one per 16
-    /// bytes compared.
-    pub fn at(&self, hay: &[u8], at: usize, found: &mut impl FnMut(&[u32])) -> usize {
+    /// The range of `patterns` with prefix key `k`, if any.
+    fn find(&self, k: u64) -> Option<(u32, u32)> {
+        let mut at = slot(k, self.mask);
+        loop {
+            let (key, from, to) = *self.index.get(at)?;
+            if key == k {
+                return Some((from, to));
+            }
+            if key == 0 {
+                return None;
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// Calls `found` with the rules of each pattern that occurs at `at` in `hay`. `folded`
+    /// is `hay` lower-cased, when the caller made it: `nocase` patterns are then compared
+    /// with it byte for byte (a plain comparison, several times cheaper than one ignoring
+    /// case). Returns what it cost: one unit per prefix looked up and per pattern compared,
+    /// and one per 16 bytes compared.
+    pub fn at(
+        &self,
+        hay: &[u8],
+        folded: Option<&[u8]>,
+        at: usize,
+        found: &mut impl FnMut(&[u32]),
+    ) -> usize {
         let rest = hay.get(at..).unwrap_or_default();
+        let folded_rest = folded.and_then(|f| f.get(at..));
         let Some(first) = rest.first() else {
             return 0;
         };
-        if !self.first[usize::from(first.to_ascii_lowercase())] {
+        let seconds = self.pairs[usize::from(first.to_ascii_lowercase())];
+        let second_fits = rest
+            .get(1)
+            .is_none_or(|b| seconds & pair_bit(b.to_ascii_lowercase()) != 0);
+        if seconds == 0 || !second_fits {
             return 1;
         }
         let mut prefix = [0u8; PROBE_PREFIX];
@@ -164,18 +221,18 @@ impl Confirm {
                 break;
             }
             cost += 1;
-            let k = pack(&prefix[..len]);
-            let Ok(pos) = self.index.binary_search_by_key(&k, |e| e.0) else {
+            let Some((from, to)) = self.find(pack(&prefix[..len])) else {
                 continue;
             };
-            let (_, from, to) = self.index[pos];
             for p in &self.patterns[from as usize..to as usize] {
                 cost += 1 + p.bytes.len() / 16;
-                let there = rest.get(..p.bytes.len());
-                let found_here = if p.nocase {
-                    there.is_some_and(|t| t.eq_ignore_ascii_case(&p.bytes))
-                } else {
-                    there == Some(&p.bytes[..])
+                let len = p.bytes.len();
+                let found_here = match (p.nocase, folded_rest) {
+                    (false, _) => rest.get(..len) == Some(&p.bytes[..]),
+                    (true, Some(f)) => f.get(..len) == Some(&p.bytes[..]),
+                    (true, None) => rest
+                        .get(..len)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(&p.bytes)),
                 };
                 if found_here {
                     found(&p.rules);
@@ -192,8 +249,13 @@ mod tests {
 
     fn found_at(c: &Confirm, hay: &[u8], at: usize) -> Vec<u32> {
         let mut v = Vec::new();
-        c.at(hay, at, &mut |r| v.extend_from_slice(r));
+        c.at(hay, None, at, &mut |r| v.extend_from_slice(r));
         v.sort_unstable();
+        let folded = hay.to_ascii_lowercase();
+        let mut w = Vec::new();
+        c.at(hay, Some(&folded), at, &mut |r| w.extend_from_slice(r));
+        w.sort_unstable();
+        assert_eq!(v, w, "at {at}");
         v
     }
 
