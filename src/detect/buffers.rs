@@ -42,13 +42,16 @@ pub enum TxSide {
 
 /// Suricata's `http.uri`: the normalised path, then `?` and the decoded query when there is
 /// one (what [`NormalizedUri::to_bytes`] documents).
-fn uri_bytes(uri: &NormalizedUri) -> Vec<u8> {
-    let mut out = uri.path.clone();
-    if let Some(q) = &uri.query_decoded {
-        out.push(b'?');
-        out.extend_from_slice(q);
-    }
-    out
+/// Borrowed when there is no query.
+fn uri_bytes(uri: &NormalizedUri) -> Cow<'_, [u8]> {
+    let Some(q) = &uri.query_decoded else {
+        return Cow::Borrowed(&uri.path);
+    };
+    let mut out = Vec::with_capacity(uri.path.len() + 1 + q.len());
+    out.extend_from_slice(&uri.path);
+    out.push(b'?');
+    out.extend_from_slice(q);
+    Cow::Owned(out)
 }
 
 /// One entry of the merged header view: the first spelling of a name, and its values joined
@@ -230,24 +233,23 @@ fn start(line: &[u8], merged: &[MergedHeader<'_>]) -> Vec<u8> {
     out
 }
 
+/// `Name: value` of one merged header: borrowed from the header list while the name occurs
+/// once, built when its values were joined.
+fn header_line<'a>(h: &MergedHeader<'a>) -> Cow<'a, [u8]> {
+    if let Some(line) = h.line {
+        return Cow::Borrowed(line);
+    }
+    let mut v = h.name.to_vec();
+    v.extend_from_slice(b": ");
+    v.extend_from_slice(trim_end_ws(&h.value));
+    Cow::Owned(v)
+}
+
 fn per_header<'a>(merged: &[MergedHeader<'a>]) -> Option<Vec<Cow<'a, [u8]>>> {
     if merged.is_empty() {
         return None;
     }
-    Some(
-        merged
-            .iter()
-            .map(|h| {
-                if let Some(line) = h.line {
-                    return Cow::Borrowed(line);
-                }
-                let mut v = h.name.to_vec();
-                v.extend_from_slice(b": ");
-                v.extend_from_slice(trim_end_ws(&h.value));
-                Cow::Owned(v)
-            })
-            .collect(),
-    )
+    Some(merged.iter().map(header_line).collect())
 }
 
 fn head_and_body(line: &[u8], raw_headers: &[u8], body: &[u8]) -> Vec<u8> {
@@ -277,7 +279,7 @@ fn request_buffer<'a>(
             &req.raw_headers,
             &req.body,
         ))),
-        Buffer::HttpUri => one(Cow::Owned(uri_bytes(&req.uri))),
+        Buffer::HttpUri => one(uri_bytes(&req.uri)),
         Buffer::HttpUriRaw => one(Cow::Borrowed(&req.target)),
         Buffer::HttpMethod => non_empty(&req.method).and_then(one),
         Buffer::HttpProtocol => non_empty(&req.protocol).and_then(one),
@@ -447,7 +449,8 @@ impl<'a> TxBuffers<'a> {
         TxBuffers {
             tx,
             side,
-            cache: Vec::new(),
+            // Rule sets read a handful of buffers per side: one allocation, not three growths.
+            cache: Vec::with_capacity(8),
             merged: None,
         }
     }
@@ -484,9 +487,6 @@ impl<'a> TxBuffers<'a> {
     /// scans); the lines of a repeated name, joined into a new value, are scanned on their own.
     pub fn scan_all(&mut self, key: &BufferRef, scan: &mut dyn FnMut(&[u8])) {
         let (tx, side) = (self.tx, self.side);
-        let Some(instances) = self.get(key) else {
-            return;
-        };
         let lines = match key.buffer {
             Buffer::HttpRequestHeader if side == TxSide::Request => Some(&tx.request.headers),
             Buffer::HttpResponseHeader if side == TxSide::Response => {
@@ -495,19 +495,24 @@ impl<'a> TxBuffers<'a> {
             _ => None,
         };
         match lines {
-            Some(headers) if key.transforms.is_empty() && instances.len() > 1 => {
-                let run = headers.bytes();
-                scan(run);
-                for inst in instances {
-                    match inst {
-                        Cow::Borrowed(line) => {
-                            debug_assert!(run.as_ptr_range().contains(&line.as_ptr()));
-                        }
-                        Cow::Owned(joined) => scan(joined),
+            // The instances themselves are not built: only a rule evaluated on them needs
+            // them.
+            Some(headers) if key.transforms.is_empty() => match merged(&mut self.merged, headers) {
+                [] => {}
+                [one] => scan(&header_line(one)),
+                several => {
+                    let run = headers.bytes();
+                    scan(run);
+                    for h in several.iter().filter(|h| h.line.is_none()) {
+                        scan(&header_line(h));
                     }
                 }
+            },
+            _ => {
+                if let Some(instances) = self.get(key) {
+                    instances.iter().for_each(|inst| scan(inst));
+                }
             }
-            _ => instances.iter().for_each(|inst| scan(inst)),
         }
     }
 }

@@ -18,14 +18,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
-
 use crate::http::{HttpEvent, HttpEvents, HttpTransaction};
 use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
 use super::buffers::{BufferSource, TlsBuffers, TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp, XbitValue};
+use super::confirm::{Confirm, PROBE_PREFIX};
 use super::content::{match_items, MatchBudget};
 use super::probe::{Probe, PROBE_PATTERNS};
 use super::profile::{nanos_since, PrefilterRow, ProfileReport, RuleProfile, RuleProfileRow};
@@ -159,30 +158,27 @@ struct Prefilter {
     /// can match, and the buffer is not scanned for them. Success rules on response bodies
     /// are gated this way, so benign responses (most of the bytes) cost no pattern search.
     gate: Option<u32>,
-    /// The first [`PROBE_PREFIX`] bytes of every pattern, lower-cased, in probes of at most
-    /// [`PROBE_PATTERNS`] strings, run on the lower-cased buffer: most buffers hold no
-    /// pattern, and the vectorised probes prove it quickly (see [`super::probe`]).
+    /// The first [`PROBE_PREFIX`] bytes of every pattern, in probes of at most
+    /// [`PROBE_PATTERNS`] strings: most buffers hold no pattern, and the vectorised probes
+    /// prove it quickly (see [`super::probe`]). Either every spelling the patterns match (a
+    /// case-sensitive prefix as it is, each case of a `nocase` one), run on the buffer as it
+    /// is, or (when those are more than [`RAW_SPELLINGS`]) the prefixes lower-cased, run on
+    /// the lower-cased buffer.
     probes: Vec<Probe>,
-    /// The case-sensitive patterns and the `nocase` ones, each in a standard automaton that
-    /// lists every occurrence (overlapping), with the rules of each pattern.
-    lists: Vec<PatternList>,
-    /// Bytes from a probe hit that a pattern may span: the longest pattern plus the prefix
-    /// length (a prefix the probe stepped over starts less than that after the hit).
-    window: usize,
+    /// The probes look for lower-cased prefixes in the lower-cased buffer.
+    fold: bool,
+    /// Every pattern with its rules: probe hits are confirmed with it, and short buffers
+    /// (or those whose hits cost too much to confirm one by one) walk its automaton.
+    confirm: Confirm,
 }
 
-/// Patterns of one case mode and the rules (indexes into `RuleSet::rules`) of each.
-struct PatternList {
-    ac: AhoCorasick,
-    rules: Vec<Vec<u32>>,
-    nocase: bool,
-}
+/// Most spellings of the prefixes a probe of the buffer as it is looks for: up to 32, Teddy
+/// stays in its fast form (8 buckets, 32 bytes a step), about as fast as lower-casing the
+/// buffer alone.
+const RAW_SPELLINGS: usize = 32;
 
 /// Teddy passes a buffer may get before one automaton over every prefix replaces them.
 const PACKED_PASSES: usize = 2;
-
-/// Bytes of each pattern that the probes look for.
-const PROBE_PREFIX: usize = 4;
 
 /// Rules of a group without a fast pattern that share their cheap conditions (`dsize`,
 /// `flags`, `app-layer-event`): those are checked once per packet or transaction side for all
@@ -397,49 +393,42 @@ impl RuleSet {
         for ((key, gate), modes) in by_key {
             // A pattern can only occur where its first bytes do, so the probes look for distinct
             // prefixes: fewer probe patterns for large rule sets, still rare in real traffic.
-            let mut folded: Vec<Vec<u8>> = modes
-                .iter()
-                .flatten()
-                .map(|(p, _)| p[..p.len().min(PROBE_PREFIX)].to_ascii_lowercase())
-                .collect();
-            folded.sort();
-            folded.dedup();
+            // When they are few in every spelling they match, the probe reads the buffer as it
+            // is; else it looks for the lower-cased prefixes in the lower-cased buffer.
+            let prefixes = || {
+                modes.iter().enumerate().flat_map(|(nocase, pats)| {
+                    pats.iter()
+                        .map(move |(p, _)| (&p[..p.len().min(PROBE_PREFIX)], nocase == 1))
+                })
+            };
+            let raw = spellings(prefixes(), RAW_SPELLINGS);
+            let fold = raw.is_none();
+            let strings = raw.unwrap_or_else(|| {
+                let mut folded: Vec<Vec<u8>> =
+                    prefixes().map(|(p, _)| p.to_ascii_lowercase()).collect();
+                folded.sort();
+                folded.dedup();
+                folded
+            });
             let mut probes = Vec::new();
-            if folded.len() > PROBE_PATTERNS * PACKED_PASSES {
-                probes.push(Probe::many(&folded).map_err(matcher_error)?);
+            if strings.len() > PROBE_PATTERNS * PACKED_PASSES {
+                probes.push(Probe::many(&strings).map_err(matcher_error)?);
             } else {
-                for chunk in folded.chunks(PROBE_PATTERNS) {
+                for chunk in strings.chunks(PROBE_PATTERNS) {
                     probes.push(Probe::new(chunk).map_err(matcher_error)?);
                 }
             }
-            let mut lists = Vec::new();
-            for (nocase, pats) in modes.into_iter().enumerate() {
-                if pats.is_empty() {
-                    continue;
-                }
-                let ac = AhoCorasick::builder()
-                    .ascii_case_insensitive(nocase == 1)
-                    .match_kind(AcMatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(pats.iter().map(|(p, _)| p))
-                    .map_err(matcher_error)?;
-                lists.push(PatternList {
-                    ac,
-                    rules: pats.into_iter().map(|(_, r)| r).collect(),
-                    nocase: nocase == 1,
-                });
-            }
-            let longest = lists
-                .iter()
-                .map(|l| l.ac.max_pattern_len())
-                .max()
-                .unwrap_or(0);
+            let confirm = Confirm::new(modes.into_iter().enumerate().flat_map(|(nocase, pats)| {
+                pats.into_iter()
+                    .map(move |(p, rules)| (p, nocase == 1, rules))
+            }))
+            .map_err(matcher_error)?;
             group.prefilters.push(Prefilter {
                 key,
                 gate,
                 probes,
-                lists,
-                window: longest + PROBE_PREFIX,
+                fold,
+                confirm,
             });
         }
         Ok(group)
@@ -705,8 +694,8 @@ impl RuleSet {
                     gate: pf
                         .gate
                         .and_then(|b| self.flowbit_names.get(b as usize).cloned()),
-                    patterns: pf.lists.iter().map(|l| l.ac.patterns_len()).sum(),
-                    rules: pf.lists.iter().flat_map(|l| &l.rules).map(Vec::len).sum(),
+                    patterns: pf.confirm.len(),
+                    rules: pf.confirm.rules(),
                     automaton: pf.describe(),
                     cost: profile
                         .prefilters
@@ -996,40 +985,54 @@ impl RuleSet {
                 bytes += hay.len() as u64;
                 // Most buffers hold no pattern at all, and the probes prove it quickly. A
                 // pattern can only start where a probe hit (its prefix) is, or inside a hit
-                // that the probe's non-overlapping search stepped over, so the full automata
-                // only walk windows of `window` bytes from each hit, merged when they touch.
-                folded.clear();
-                folded.extend(hay.iter().map(u8::to_ascii_lowercase));
-                let mut mark_window = |from: usize, to: usize| {
-                    windows += 1;
-                    let window = hay.get(from..to.min(hay.len())).unwrap_or_default();
-                    for list in &pf.lists {
-                        for m in list.ac.find_overlapping_iter(window) {
-                            for &ri in &list.rules[m.pattern().as_usize()] {
-                                let mark = &mut marks[ri as usize];
-                                if *mark != generation {
-                                    *mark = generation;
-                                    candidates.push(ri);
-                                }
-                            }
+                // that the probe's non-overlapping search stepped over: those positions are
+                // confirmed by comparing the patterns with that prefix. When that costs too
+                // much (a buffer built to hit everywhere), the full automata walk the rest.
+                let mut mark = |rules: &[u32]| {
+                    for &ri in rules {
+                        let mark = &mut marks[ri as usize];
+                        if *mark != generation {
+                            *mark = generation;
+                            candidates.push(ri);
                         }
                     }
                 };
+                let folded: Option<&[u8]> = if pf.fold {
+                    // Sized first, then written in place: a loop the compiler vectorises
+                    // (extending with a mapping iterator cost three instructions a byte).
+                    folded.clear();
+                    folded.resize(hay.len(), 0);
+                    for (f, b) in folded.iter_mut().zip(hay) {
+                        *f = b.to_ascii_lowercase();
+                    }
+                    Some(folded)
+                } else {
+                    None
+                };
+                let probed = folded.unwrap_or(hay);
+                let mut allowance = Confirm::allowance(hay.len());
+                // Where the automaton walked to the end: later probes stop there.
+                let mut walked_from = hay.len();
                 for probe in &pf.probes {
-                    let mut open: Option<(usize, usize)> = None;
-                    probe.for_each_start(folded, |start| {
-                        let end = start.saturating_add(pf.window);
-                        open = match open {
-                            Some((from, to)) if start < to => Some((from, to.max(end))),
-                            Some((from, to)) => {
-                                mark_window(from, to);
-                                Some((start, end))
-                            }
-                            None => Some((start, end)),
-                        };
+                    let mut rest = None;
+                    probe.for_each_match(probed, |start, end| {
+                        if start >= walked_from {
+                            return false;
+                        }
+                        windows += 1;
+                        for at in start..end {
+                            let cost = pf.confirm.at(hay, folded, at, &mut mark);
+                            allowance = allowance.saturating_sub(cost);
+                        }
+                        if allowance == 0 {
+                            rest = Some(end);
+                            return false;
+                        }
+                        true
                     });
-                    if let Some((from, to)) = open {
-                        mark_window(from, to);
+                    if let Some(from) = rest.filter(|&from| from < walked_from) {
+                        walked_from = from;
+                        pf.confirm.walk(&hay[from..], &mut mark);
                     }
                 }
             });
@@ -1191,27 +1194,18 @@ impl RuleSet {
 }
 
 impl Prefilter {
-    /// Its automata, for profiles: the probes (of pattern prefixes, leftmost-first) and the
-    /// full pattern automata, by aho-corasick kind.
+    /// Its searchers, for profiles: the probes (of pattern prefixes, leftmost-first) and the
+    /// full pattern automaton, by aho-corasick kind.
     fn describe(&self) -> String {
-        let kinds = |acs: &mut dyn Iterator<Item = (&AhoCorasick, &str)>| {
-            acs.map(|(ac, what)| format!("{:?}{what}", ac.kind()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         format!(
-            "probe: {}; full: {}",
+            "probe: {}{}; full: {:?}",
             self.probes
                 .iter()
                 .map(Probe::kind)
                 .collect::<Vec<_>>()
                 .join(", "),
-            kinds(
-                &mut self
-                    .lists
-                    .iter()
-                    .map(|l| (&l.ac, if l.nocase { " nocase" } else { "" }))
-            ),
+            if self.fold { " (lower-cased)" } else { "" },
+            self.confirm.kind(),
         )
     }
 }
@@ -1265,6 +1259,37 @@ impl Ctx<'_> {
             AlertDirection::ToClient => (f.server_ip, f.server_port, f.client_ip, f.client_port),
         }
     }
+}
+
+/// Every spelling of `prefixes` (bytes, nocase) that a search of the buffer as it is must
+/// look for: a case-sensitive prefix as it is, a `nocase` one in each case of its letters;
+/// `None` when they are more than `most`.
+fn spellings<'p>(
+    prefixes: impl Iterator<Item = (&'p [u8], bool)>,
+    most: usize,
+) -> Option<Vec<Vec<u8>>> {
+    let mut out = std::collections::BTreeSet::new();
+    for (prefix, nocase) in prefixes {
+        if !nocase {
+            out.insert(prefix.to_vec());
+        } else {
+            let mut cases = vec![prefix.to_ascii_lowercase()];
+            for (i, b) in prefix.iter().enumerate() {
+                if b.is_ascii_alphabetic() && cases.len() <= most {
+                    for j in 0..cases.len() {
+                        let mut other = cases[j].clone();
+                        other[i] = other[i].to_ascii_uppercase();
+                        cases.push(other);
+                    }
+                }
+            }
+            out.extend(cases);
+        }
+        if out.len() > most {
+            return None;
+        }
+    }
+    Some(out.into_iter().collect())
 }
 
 /// The flowbit `rule` requires (`isset` of one bit, or of all of several) that no rule in

@@ -48,6 +48,7 @@
 
 pub mod buffers;
 mod compile;
+mod confirm;
 pub mod content;
 pub mod engine;
 mod probe;

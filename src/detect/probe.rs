@@ -68,13 +68,42 @@ impl Probe {
         }
     }
 
-    /// Calls `hit` with the start of each non-overlapping occurrence in `hay`, in order.
-    pub fn for_each_start(&self, hay: &[u8], mut hit: impl FnMut(usize)) {
+    /// Calls `hit` with the start and end of each non-overlapping occurrence in `hay`, in
+    /// order, while it returns true.
+    pub fn for_each_match(&self, hay: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
         match self {
-            Probe::One(finder) => finder.find_iter(hay).for_each(hit),
-            Probe::Packed(searcher) => searcher.find_iter(hay).for_each(|m| hit(m.start())),
-            Probe::Automaton(ac) => ac.find_iter(hay).for_each(|m| hit(m.start())),
+            Probe::One(finder) => {
+                let len = finder.needle().len();
+                for start in finder.find_iter(hay) {
+                    if !hit(start, start + len) {
+                        return;
+                    }
+                }
+            }
+            Probe::Packed(searcher) => {
+                for m in searcher.find_iter(hay) {
+                    if !hit(m.start(), m.end()) {
+                        return;
+                    }
+                }
+            }
+            Probe::Automaton(ac) => {
+                for m in ac.find_iter(hay) {
+                    if !hit(m.start(), m.end()) {
+                        return;
+                    }
+                }
+            }
         }
+    }
+
+    /// Calls `hit` with the start of each non-overlapping occurrence in `hay`, in order.
+    #[cfg(test)]
+    pub fn for_each_start(&self, hay: &[u8], mut hit: impl FnMut(usize)) {
+        self.for_each_match(hay, |start, _| {
+            hit(start);
+            true
+        });
     }
 }
 

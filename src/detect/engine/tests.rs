@@ -1093,3 +1093,66 @@ fn xbits_value_needs_a_group_of_that_name() {
     .unwrap_or_default();
     assert!(err.contains("xbits value `b`"), "{err}");
 }
+
+/// A buffer built to hit the probe everywhere (one prefix repeated) makes confirming hit by
+/// hit too dear: the automaton takes over for the rest, and finds what confirming would have.
+/// Case-sensitive patterns still need their case there, `nocase` ones do not.
+#[test]
+fn a_buffer_full_of_hits_finds_the_same_rules() {
+    let rules = concat!(
+        "alert http any any -> any any (http.request_body; content:\"aaab\"; sid:1;)\n",
+        "alert http any any -> any any (http.request_body; content:\"AAAC\"; nocase; sid:2;)\n",
+        "alert http any any -> any any (http.request_body; content:\"aaad\"; sid:3;)\n",
+        "alert http any any -> any any (http.request_body; content:\"aaaE\"; sid:4;)\n",
+        "alert http any any -> any any (http.request_body; content:\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaX\"; sid:5;)\n",
+        "alert http any any -> any any (http.request_body; content:\"qaaa\"; nocase; sid:6;)\n",
+    );
+    let rs = set(rules);
+    let mut tx = sample_tx();
+    for (head, tail, want) in [
+        ("Q", "aaab aaAc AAAE", vec![1, 2, 6]),
+        ("", "aaaaX", vec![5]),
+        ("", "AAAB aaae", vec![]),
+    ] {
+        let mut body = head.as_bytes().to_vec();
+        body.extend(std::iter::repeat_n(b'a', 20_000));
+        body.extend_from_slice(tail.as_bytes());
+        tx.request.body = body;
+        assert_eq!(sids(&rs, &tx), want, "{tail}");
+        // Short: confirmed hit by hit.
+        let mut short = head.as_bytes().to_vec();
+        short.extend(std::iter::repeat_n(b'a', 80));
+        short.extend_from_slice(tail.as_bytes());
+        tx.request.body = short;
+        assert_eq!(sids(&rs, &tx), want, "short {tail}");
+    }
+}
+
+/// Prefixes that are few in every spelling they match are probed in the buffer as it is; the
+/// others in the lower-cased buffer. Both find the same rules.
+#[test]
+fn probes_of_the_buffer_as_it_is_and_lower_cased_agree() {
+    // Case-sensitive prefixes: one spelling each.
+    let exact = set(concat!(
+        "alert http any any -> any any (http.request_body; content:\"ASPX Shell\"; sid:1;)\n",
+        "alert http any any -> any any (http.request_body; content:\"<%@ Page\"; sid:2;)\n",
+    ));
+    assert!(exact.request.prefilters.iter().all(|p| !p.fold));
+    // Many nocase prefixes: 16 spellings each, too many.
+    let mut text = String::new();
+    for (i, w) in ["aspx", "shel", "page", "eval", "exec"].iter().enumerate() {
+        text.push_str(&format!(
+            "alert http any any -> any any (http.request_body; content:\"{w}\"; nocase; sid:{};)\n",
+            i + 10
+        ));
+    }
+    let folded = set(&text);
+    assert!(folded.request.prefilters.iter().all(|p| p.fold));
+    let mut tx = sample_tx();
+    tx.request.body = b"x ASPX Shell <%@ Page aspx shell".to_vec();
+    assert_eq!(sids(&exact, &tx), vec![1, 2]);
+    assert_eq!(sids(&folded, &tx), vec![10, 11, 12]);
+    tx.request.body = b"x aspx shell <%@ page EXEC".to_vec();
+    assert_eq!(sids(&exact, &tx), Vec::<u32>::new());
+    assert_eq!(sids(&folded, &tx), vec![10, 11, 12, 14]);
+}
