@@ -995,6 +995,33 @@ impl Worker {
         self.handle_in(0, packet, pcap_cnt, sink);
     }
 
+    /// [`Self::handle_in`] for a frame already decoded to `segment` (by the sensor's
+    /// dispatcher, see [`crate::decode::SegmentLayout`]): the same outcome, without decoding
+    /// the frame again.
+    pub fn handle_segment(
+        &mut self,
+        shard: usize,
+        packet: &RawPacket<'_>,
+        segment: &TcpSegment<'_>,
+        pcap_cnt: u64,
+        sink: &mut dyn EventSink,
+    ) {
+        self.stats.decode.packets += 1;
+        self.stats.decode.bytes += packet.data.len() as u64;
+        let at = PacketRef {
+            ts: packet.ts,
+            pcap_cnt,
+        };
+        self.tcp(
+            shard,
+            segment,
+            std::slice::from_ref(packet),
+            packet.data.len(),
+            at,
+            sink,
+        );
+    }
+
     /// Takes one packet of a flow of shard `shard` (an index below the number of shards).
     pub fn handle_in(
         &mut self,

@@ -21,8 +21,11 @@
 pub mod checksum;
 pub mod defrag;
 pub mod ip;
+mod layout;
 pub mod link;
 pub mod tcp;
+
+pub use layout::SegmentLayout;
 #[cfg(test)]
 mod testutil;
 

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::decode::IpHeader;
+use crate::decode::{IpHeader, SegmentLayout};
 use crate::detect::{Alert, CrossFlow, RuleInfo, RuleSet};
 use crate::http::{HttpTransaction, PacketRef};
 use crate::output::eve;
@@ -80,6 +80,9 @@ pub enum Item {
         start: u32,
         /// Length.
         len: u32,
+        /// The TCP segment the dispatcher decoded, so that the worker need not decode the
+        /// frame again (`None`: it does).
+        layout: Option<SegmentLayout>,
     },
     /// The TCP payload of a datagram reassembled from fragments, completed by packet
     /// `pcap_cnt` of `wire_len` bytes: bytes `start..start + len` of the batch.

@@ -1,8 +1,9 @@
 //! The capture side of the sensor: packets in capture order → batches for the workers.
 //!
-//! [`Dispatcher`] decodes each packet just enough to find its TCP flow, reassembles IP
-//! fragments (later fragments carry no ports, so this cannot wait for the workers), and
-//! appends the packet to the batch of the worker that owns the flow's shard. Flows are
+//! [`Dispatcher`] decodes each packet to find its TCP flow, reassembles IP fragments (later
+//! fragments carry no ports, so this cannot wait for the workers), and appends the packet,
+//! with the segment it decoded ([`SegmentLayout`]), to the batch of the worker that owns the
+//! flow's shard. Flows are
 //! hashed symmetrically into a fixed number of [`SHARDS`], and shard `s` belongs to worker
 //! `s % workers`: which flows share a table, and so which flows a memory cap evicts, does
 //! not depend on the number of workers.
@@ -25,7 +26,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, Defragmenter};
-use crate::decode::{self, DecodeError, Decoded, IpHeader, TcpSegment};
+use crate::decode::{self, DecodeError, Decoded, IpHeader, SegmentLayout, TcpSegment};
 use crate::detect::RuleSet;
 use crate::evidence::fragments::FragmentFrames;
 use crate::flow::Endpoint;
@@ -186,6 +187,7 @@ impl Dispatcher {
                 self.decode.tcp += 1;
                 let shard = shard_of(&segment, self.config.shard_by_address_pair);
                 let position = self.position();
+                let layout = SegmentLayout::of(&segment, packet.data);
                 self.push_packet(shard, packet.data, |start, len| Item::Frame {
                     position,
                     pcap_cnt,
@@ -195,6 +197,7 @@ impl Dispatcher {
                     wire_len: packet.wire_len,
                     start,
                     len,
+                    layout,
                 });
             }
             Ok(Decoded::Fragment(fragment)) => {

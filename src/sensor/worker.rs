@@ -162,6 +162,7 @@ impl WorkerThread {
                 wire_len,
                 start,
                 len,
+                layout,
             } => {
                 let Some(data) = item_bytes(bytes, *start, *len) else {
                     return;
@@ -175,7 +176,12 @@ impl WorkerThread {
                 };
                 sink.begin(*position, false);
                 let local = usize::from(*shard) / self.workers;
-                self.pipeline.handle_in(local, &packet, *pcap_cnt, sink);
+                match layout.and_then(|l| l.segment(data)) {
+                    Some(segment) => self
+                        .pipeline
+                        .handle_segment(local, &packet, &segment, *pcap_cnt, sink),
+                    None => self.pipeline.handle_in(local, &packet, *pcap_cnt, sink),
+                }
             }
             Item::Datagram {
                 position,
