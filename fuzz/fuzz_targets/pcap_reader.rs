@@ -1,7 +1,8 @@
-//! The pcap/pcapng reader: the input is a capture file, read through libpcap
-//! (`CaptureFile`, which opens a path, so the input is written to a file first: an unlinked
-//! temporary file, opened through /proc/self/fd), without and with a BPF filter; every
-//! packet is decoded.
+//! The pcap/pcapng reader: the input is a capture file (`CaptureFile` opens a path, so the
+//! input is written to a file first: an unlinked temporary file, opened through
+//! /proc/self/fd), read without and with a BPF filter; every packet is decoded. Without a
+//! filter, a classic pcap file is read by exhound's own block reader: it must give what
+//! libpcap gives (the same packets, and an error at the same packet).
 #![no_main]
 
 use std::fs::File;
@@ -10,8 +11,9 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use exhound::capture::{looks_like_capture, CaptureFile};
+use exhound::capture::{looks_like_capture, CaptureError, CaptureFile};
 use exhound::decode::decode_frame;
+use exhound::time::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
 /// Packets read per file at most (a small input can announce many empty records).
@@ -44,6 +46,16 @@ fuzz_target!(|data: &[u8]| {
     file.write_all(data).expect("write the input file");
     let path = &*path;
     let _ = looks_like_capture(path);
+    if let (Ok(ours), Ok(libpcap)) = (
+        CaptureFile::open(path, None),
+        CaptureFile::open_with_libpcap(path, None),
+    ) {
+        assert_eq!(
+            read_all(ours),
+            read_all(libpcap),
+            "the two readers disagree"
+        );
+    }
     for bpf in [None, Some("tcp or ip6")] {
         let Ok(mut capture) = CaptureFile::open(path, bpf) else {
             return;
@@ -62,3 +74,27 @@ fuzz_target!(|data: &[u8]| {
         assert!(capture.packets_read() >= last);
     }
 });
+
+/// A packet as compared: time, bytes, length on the wire, number.
+type Record = (Timestamp, Vec<u8>, u32, u64);
+
+/// The link type and the packets `capture` gives (at most [`MAX_PACKETS`]), and the number of
+/// the packet whose error ended it.
+fn read_all(mut capture: CaptureFile) -> (i32, Vec<Record>, Option<u64>) {
+    let mut packets = Vec::new();
+    loop {
+        match capture.next_packet() {
+            Ok(Some(p)) => {
+                packets.push((p.ts, p.data.to_vec(), p.wire_len, p.number));
+                if p.number >= MAX_PACKETS {
+                    return (capture.link_type(), packets, None);
+                }
+            }
+            Ok(None) => return (capture.link_type(), packets, None),
+            Err(CaptureError::Read { packet, .. }) => {
+                return (capture.link_type(), packets, Some(packet))
+            }
+            Err(_) => return (capture.link_type(), packets, Some(0)),
+        }
+    }
+}

@@ -427,24 +427,45 @@ mod tests {
             state ^= state << 5;
             state
         };
-        for case in 0..400 {
+        // Where each record header starts.
+        let records: Vec<usize> = packets
+            .iter()
+            .scan(24, |at, p| {
+                let this = *at;
+                *at += 16 + p.len();
+                Some(this)
+            })
+            .collect();
+        for case in 0..600 {
             let mut bytes = whole.clone();
-            match case % 4 {
+            if case % 2 == 1 {
+                // Microseconds instead of nanoseconds.
+                bytes[..4].copy_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+            }
+            let (pick, noise) = (next() % 7, next());
+            let odd = match pick {
+                0 => 0u32,
+                1 => 262_145,
+                2 => 65_536,
+                3 => u32::MAX,
+                4 => 0x8000_0000,
+                5 => 1_000_000_000 + noise % 5_000_000,
+                _ => noise % 2000,
+            };
+            let at = match case % 3 {
                 // Cut anywhere.
-                0 => bytes.truncate(next() as usize % whole.len()),
-                // A record length, time or snap length replaced by something odd.
-                _ => {
-                    let at = 16 + next() as usize % (bytes.len() - 16);
-                    let value = match next() % 5 {
-                        0 => 0u32,
-                        1 => 262_145,
-                        2 => 65_536,
-                        3 => u32::MAX,
-                        _ => next() % 2000,
-                    };
-                    let end = (at + 4).min(bytes.len());
-                    bytes[at..end].copy_from_slice(&value.to_le_bytes()[..end - at]);
+                0 => {
+                    bytes.truncate(next() as usize % whole.len());
+                    None
                 }
+                // A snap length, record length, time or data word replaced by something odd.
+                1 => Some(16 + next() as usize % (bytes.len() - 16)),
+                // A record's seconds or fraction.
+                _ => Some(records[next() as usize % records.len()] + 4 * (next() as usize % 2)),
+            };
+            if let Some(at) = at {
+                let end = (at + 4).min(bytes.len());
+                bytes[at..end].copy_from_slice(&odd.to_le_bytes()[..end - at]);
             }
             std::fs::write(&path, &bytes).unwrap();
             let Ok(libpcap) = CaptureFile::open_with_libpcap(&path, None) else {
@@ -457,6 +478,62 @@ mod tests {
             let libpcap = read_all(libpcap);
             let blocks = read_all(CaptureFile::open(&path, None).unwrap());
             assert!(blocks == libpcap, "case {case}: {blocks:?}\n{libpcap:?}");
+        }
+    }
+
+    #[test]
+    fn odd_times_are_read_as_libpcap_reads_them() {
+        // libpcap sign-extends a record's 32-bit times when the file is in the host's byte
+        // order and not when it is swapped; a fraction out of range carries into the
+        // seconds or, negative or too large once scaled, reads as 0.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.pcap");
+        let times = [
+            (5u32, u32::MAX),
+            (5, 0x8000_0000),
+            (5, 0x7fff_ffff),
+            (5, 3_087_007_744),
+            (5, 1_000_000_001),
+            (5, 4_294_967),
+            (5, 4_294_968),
+            (0x8000_0000, 0),
+            (u32::MAX, 1),
+        ];
+        for magic in [0xa1b2_3c4du32, 0xa1b2_c3d4] {
+            for big_endian in [false, true] {
+                for (secs, fraction) in times {
+                    let word = |v: u32| {
+                        if big_endian {
+                            v.to_be_bytes()
+                        } else {
+                            v.to_le_bytes()
+                        }
+                    };
+                    let mut file = Vec::new();
+                    file.extend_from_slice(&word(magic));
+                    // Version 2.4.
+                    file.extend_from_slice(if big_endian {
+                        &[0, 2, 0, 4]
+                    } else {
+                        &[2, 0, 4, 0]
+                    });
+                    file.extend_from_slice(&[0; 8]);
+                    file.extend_from_slice(&word(65535));
+                    file.extend_from_slice(&word(1));
+                    for v in [secs, fraction, 4, 4] {
+                        file.extend_from_slice(&word(v));
+                    }
+                    file.extend_from_slice(&[1, 2, 3, 4]);
+                    std::fs::write(&path, &file).unwrap();
+                    assert!(is_block_read(&path));
+                    let blocks = read_all(CaptureFile::open(&path, None).unwrap());
+                    let libpcap = read_all(CaptureFile::open_with_libpcap(&path, None).unwrap());
+                    assert_eq!(
+                        blocks, libpcap,
+                        "magic {magic:x}, big-endian {big_endian}, {secs} s {fraction}"
+                    );
+                }
+            }
         }
     }
 

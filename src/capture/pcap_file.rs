@@ -10,8 +10,8 @@
 //! nanosecond timestamps, and a link type whose number libpcap hands on unchanged (or maps
 //! plainly, as `LINKTYPE_RAW` to `DLT_RAW`). Anything else (pcapng, standard input, other
 //! versions or link types, FCS flags) is left to libpcap by [`PcapReader::open`] returning
-//! `None`. Records are read as libpcap 1.10 reads them: the 32-bit times are signed, a
-//! capture length above 256 KiB is an error, one above the file's snap length is cut to it,
+//! `None`. Records are read as libpcap 1.10 reads them: the 32-bit times signed or not as
+//! it takes them, a capture length above 256 KiB is an error, one above the file's snap length is cut to it,
 //! and a record cut short by the end of the file is an error naming the packet.
 
 use std::fs::File;
@@ -49,6 +49,8 @@ pub(super) struct PcapReader {
     /// End of file reached (nothing more to read into the buffer).
     eof: bool,
     big_endian: bool,
+    /// The file's byte order is not the host's.
+    swapped: bool,
     nanoseconds: bool,
     snaplen: u32,
     link_type: i32,
@@ -97,6 +99,7 @@ impl PcapReader {
             end: 0,
             eof: false,
             big_endian,
+            swapped: big_endian != cfg!(target_endian = "big"),
             nanoseconds,
             snaplen,
             link_type,
@@ -140,11 +143,21 @@ impl PcapReader {
         self.start = data_start + stored;
         // Beyond the snap length, libpcap reads the bytes and drops them.
         let kept = stored.min(self.snaplen as usize);
-        // The record's times are signed 32-bit values; microseconds become nanoseconds.
-        let secs = i64::from(secs as i32);
-        let fraction = i64::from(fraction as i32) * if self.nanoseconds { 1 } else { 1000 };
+        // libpcap takes the two 32-bit times as signed when the file is in the host's byte
+        // order and as unsigned when it swaps them, and scales microseconds to
+        // nanoseconds; a fraction past a second carries into the seconds, one negative or
+        // too large for 32 bits reads as 0 (as `CaptureFile` takes libpcap's).
+        let time = |v: u32| {
+            if self.swapped {
+                i64::from(v)
+            } else {
+                i64::from(v as i32)
+            }
+        };
+        let scale = if self.nanoseconds { 1 } else { 1000 };
+        let nanos = u32::try_from(time(fraction) * scale).unwrap_or(0);
         Ok(Some(RawPacket {
-            ts: Timestamp::from_parts(secs, u32::try_from(fraction).unwrap_or(0)),
+            ts: Timestamp::from_parts(time(secs), nanos),
             link_type: self.link_type,
             data: &self.buffer[data_start..data_start + kept],
             wire_len,
