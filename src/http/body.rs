@@ -204,7 +204,11 @@ impl BodySink<'_> {
         *self.len = self.len.saturating_add(data.len() as u64);
         let room = self.limit.saturating_sub(self.body.len());
         let keep = room.min(data.len());
-        self.body.extend_from_slice(&data[..keep]);
+        match data[..keep] {
+            // One-byte chunks or segments: skip the call a copy costs.
+            [byte] => self.body.push(byte),
+            ref kept => self.body.extend_from_slice(kept),
+        }
         if keep < data.len() {
             *self.truncated = true;
         }
@@ -356,11 +360,19 @@ impl BodyReader {
                     if line == b"\n" || line == b"\r\n" {
                         continue; // tolerate empty lines before a chunk size
                     }
-                    sink.chunk_extension |= line.contains(&b';');
                     match chunk_size(line) {
-                        Some(0) => *self = BodyReader::Trailers { seen: 0 },
-                        Some(remaining) => *self = BodyReader::ChunkData { remaining },
-                        None => return (pos, Err(BodyError)),
+                        Some((size, extension)) => {
+                            sink.chunk_extension |= extension;
+                            *self = if size == 0 {
+                                BodyReader::Trailers { seen: 0 }
+                            } else {
+                                BodyReader::ChunkData { remaining: size }
+                            };
+                        }
+                        None => {
+                            sink.chunk_extension |= line.contains(&b';');
+                            return (pos, Err(BodyError));
+                        }
                     }
                 }
                 BodyReader::Trailers { seen } => {
@@ -434,7 +446,18 @@ fn take_len(remaining: u64, available: usize) -> usize {
 /// LF, `Ok(None)` when the line needs more bytes, or an error when it is longer than
 /// `max_line`.
 fn chunk_size_line_end(rest: &[u8], max_line: usize) -> Result<Option<usize>, BodyError> {
-    match memchr::memchr(b'\n', rest) {
+    // Chunk-size lines are short: a plain look at their first bytes is cheaper than setting
+    // up a vector search, which takes over past them.
+    const SHORT: usize = 8;
+    let short = &rest[..rest.len().min(SHORT)];
+    let lf = match short.iter().position(|b| *b == b'\n') {
+        Some(lf) => Some(lf),
+        None => rest
+            .get(SHORT..)
+            .and_then(|tail| memchr::memchr(b'\n', tail))
+            .map(|lf| lf + SHORT),
+    };
+    match lf {
         Some(lf) if lf >= max_line => Err(BodyError),
         Some(lf) => Ok(Some(lf)),
         None if rest.len() > max_line => Err(BodyError),
@@ -465,8 +488,12 @@ fn lenient_chunk_size(line: &[u8]) -> Option<u64> {
     Some(size)
 }
 
-/// The size on a chunk-size line (which ends in a line feed).
-fn chunk_size(line: &[u8]) -> Option<u64> {
+/// The size on a chunk-size line (which ends in a line feed), read exactly as
+/// `httparse::parse_chunk_size` reads it (the line's CRLF, or a bare LF, ends it): hex digits
+/// (at most 16 after leading zeros), then spaces or tabs, then nothing or `;` and an extension
+/// of any bytes but CR. Also says whether the line carried an extension (`;`). Hand-written
+/// because this runs once per chunk and a peer can send a chunk per byte.
+fn chunk_size(line: &[u8]) -> Option<(u64, bool)> {
     if !line.first().is_some_and(u8::is_ascii_hexdigit) {
         return None;
     }
@@ -477,16 +504,28 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     } else {
         &line[zeros.saturating_sub(1)..]
     };
-    let parsed = if line.ends_with(b"\r\n") {
-        httparse::parse_chunk_size(line)
-    } else {
-        // A bare LF: give httparse the CRLF it insists on.
-        let mut fixed = line[..line.len() - 1].to_vec();
-        fixed.extend_from_slice(b"\r\n");
-        httparse::parse_chunk_size(&fixed)
-    };
-    match parsed {
-        Ok(httparse::Status::Complete((_, size))) => Some(size),
+    let line = line.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut size: u64 = 0;
+    let mut digits = 0;
+    for b in line {
+        let Some(digit) = char::from(*b).to_digit(16) else {
+            break;
+        };
+        if digits == 16 {
+            return None;
+        }
+        size = size.checked_mul(16)?.checked_add(u64::from(digit))?;
+        digits += 1;
+    }
+    let tail = &line[digits..];
+    let space = tail
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    match tail.get(space) {
+        None => Some((size, false)),
+        Some(b';') if !tail[space..].contains(&b'\r') => Some((size, true)),
         _ => None,
     }
 }
@@ -744,6 +783,65 @@ mod tests {
         // An endless run of digits is still bounded.
         let long = vec![b'1'; 100];
         assert_eq!(run_lenient(&[&long]).1, Err(BodyError));
+    }
+
+    /// The size httparse reads on a chunk-size line, as `chunk_size` read it before it was
+    /// written by hand.
+    fn httparse_chunk_size(line: &[u8]) -> Option<(u64, bool)> {
+        if !line.first().is_some_and(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let zeros = line.iter().take_while(|b| **b == b'0').count();
+        let line = if line.get(zeros).is_some_and(u8::is_ascii_hexdigit) {
+            &line[zeros..]
+        } else {
+            &line[zeros.saturating_sub(1)..]
+        };
+        let mut fixed = line.to_vec();
+        if !line.ends_with(b"\r\n") {
+            fixed.pop();
+            fixed.extend_from_slice(b"\r\n");
+        }
+        match httparse::parse_chunk_size(&fixed) {
+            Ok(httparse::Status::Complete((_, size))) => Some((size, line.contains(&b';'))),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn chunk_size_reads_as_httparse() {
+        const BYTES: &[u8] = b"00aF9g \t;\rx";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut shorter = lines.clone();
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = shorter
+                .iter()
+                .flat_map(|line| {
+                    BYTES.iter().map(move |b| {
+                        let mut line = line.clone();
+                        line.push(*b);
+                        line
+                    })
+                })
+                .collect();
+            lines.extend(longer.iter().cloned());
+            shorter = longer;
+        }
+        lines.push(b"00000000000000000000ffffffffffffffff".to_vec());
+        lines.push(b"1ffffffffffffffff".to_vec());
+        lines.push(b"ffffffffffffffff ; a".to_vec());
+        for line in lines {
+            for end in [&b"\n"[..], b"\r\n", b"\r\r\n"] {
+                let mut line = line.clone();
+                line.extend_from_slice(end);
+                assert_eq!(
+                    chunk_size(&line),
+                    httparse_chunk_size(&line),
+                    "{:?}",
+                    String::from_utf8_lossy(&line)
+                );
+            }
+        }
     }
 
     #[test]
