@@ -1030,23 +1030,19 @@ impl Worker {
         pcap_cnt: u64,
         sink: &mut dyn EventSink,
     ) {
+        let decoded = decode::decode_frame(packet.link_type, packet.data);
+        if let Ok(Decoded::Tcp(segment)) = &decoded {
+            return self.handle_segment(shard, packet, segment, pcap_cnt, sink);
+        }
         self.stats.decode.packets += 1;
         self.stats.decode.bytes += packet.data.len() as u64;
         let at = PacketRef {
             ts: packet.ts,
             pcap_cnt,
         };
-        match decode::decode_frame(packet.link_type, packet.data) {
-            Ok(Decoded::Tcp(segment)) => {
-                self.tcp(
-                    shard,
-                    &segment,
-                    std::slice::from_ref(packet),
-                    packet.data.len(),
-                    at,
-                    sink,
-                );
-            }
+        match decoded {
+            // Taken above.
+            Ok(Decoded::Tcp(_)) => {}
             Ok(Decoded::Fragment(fragment)) => {
                 if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
                     self.stats.decode.invalid_checksum += 1;
