@@ -165,7 +165,11 @@ impl CaptureFile {
     /// given.
     pub fn open(path: &Path, bpf: Option<&str>) -> Result<CaptureFile, CaptureError> {
         let name = path.display().to_string();
-        if bpf.is_none() && path.as_os_str() != "-" {
+        // Only a regular file: the block reader reads a header before it knows whether it
+        // takes the file, and a pipe (`<(zcat x.pcapng.gz)`, a FIFO) cannot give those bytes
+        // to libpcap again.
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if bpf.is_none() && regular {
             // Whatever the block reader does not take (or cannot even open) goes to libpcap,
             // which gives its own errors.
             let reader = std::fs::File::open(path)
@@ -535,6 +539,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_pipe_goes_to_libpcap_whole() {
+        // A pcapng capture through a FIFO: nothing may be read from it before libpcap.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/pcapng-ns.pcapng");
+        let bytes = std::fs::read(&file).unwrap();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+        };
+        let through_pipe = read_all(CaptureFile::open(&fifo, None).unwrap());
+        writer.join().unwrap();
+        let direct = read_all(CaptureFile::open(&file, None).unwrap());
+        assert!(!direct.1.is_empty());
+        assert!(through_pipe == direct);
     }
 
     #[test]
