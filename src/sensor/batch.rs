@@ -93,8 +93,9 @@ pub enum Item {
         pcap_cnt: u64,
         /// Capture time of the last fragment.
         ts: Timestamp,
-        /// Addresses and VLAN ids.
-        ip: IpHeader,
+        /// Addresses and VLAN ids (boxed: datagrams are rare, and the other items need not
+        /// be as large as they are).
+        ip: Box<IpHeader>,
         /// IP protocol of the payload.
         protocol: u8,
         /// Shard of the datagram's flow.
@@ -335,4 +336,20 @@ pub struct EvidenceRecord {
     pub unsettled_sids: Vec<u32>,
     /// Its packets, bytes and whether it is truncated, to take back from the counters then.
     pub counts: (u64, u64, bool),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_fits_in_a_cache_line() {
+        // Items are written by the capture thread and read by a worker on another core:
+        // one cache line each (see `decode::layout`).
+        assert!(
+            std::mem::size_of::<Item>() <= 64,
+            "{} bytes",
+            std::mem::size_of::<Item>()
+        );
+    }
 }

@@ -29,7 +29,6 @@ use crate::decode::defrag::{DefragConfig, Defragmenter};
 use crate::decode::{self, DecodeError, Decoded, IpHeader, SegmentLayout, TcpSegment};
 use crate::detect::RuleSet;
 use crate::evidence::fragments::FragmentFrames;
-use crate::flow::Endpoint;
 use crate::pipeline::{ChecksumMode, DecodeStats};
 use crate::time::Timestamp;
 
@@ -54,21 +53,12 @@ pub const FLUSH_EVERY: u64 = 8192;
 /// over every byte, 2% of a replay when it ran per packet here): a few multiplications,
 /// the same on every run and platform, and the same for both directions.
 pub fn shard_of(segment: &TcpSegment<'_>, by_address_pair: bool) -> usize {
-    let port = |p: u16| if by_address_pair { 0 } else { p };
-    let a = Endpoint {
-        addr: segment.ip.src,
-        port: port(segment.src_port),
-    };
-    let b = Endpoint {
-        addr: segment.ip.dst,
-        port: port(segment.dst_port),
-    };
-    let (low, high) = if a <= b { (a, b) } else { (b, a) };
-    let mut hash = 0;
-    for e in [low, high] {
-        hash = mix(hash ^ address_bits(e.addr));
-        hash = mix(hash ^ u64::from(e.port));
-    }
+    let port = |p: u16| if by_address_pair { 0 } else { u64::from(p) };
+    // Each end hashed on its own and the two added: the same sum in both directions,
+    // without ordering the ends first.
+    let ends = endpoint_hash(segment.ip.src, port(segment.src_port))
+        .wrapping_add(endpoint_hash(segment.ip.dst, port(segment.dst_port)));
+    let mut hash = mix(ends);
     for &id in segment.ip.vlan.as_slice() {
         hash = mix(hash ^ u64::from(id));
     }
@@ -76,13 +66,15 @@ pub fn shard_of(segment: &TcpSegment<'_>, by_address_pair: bool) -> usize {
     (hash >> 58) as usize % SHARDS
 }
 
-/// An address folded to 64 bits (IPv6 halves combined, and kept apart from IPv4).
-fn address_bits(addr: IpAddr) -> u64 {
+/// One end of a flow, mixed: an IPv4 address and its port fill 48 bits, an IPv6 address is
+/// folded to 64 (halves combined, and kept apart from IPv4) before its port goes in.
+fn endpoint_hash(addr: IpAddr, port: u64) -> u64 {
     match addr {
-        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V4(a) => mix((u64::from(a.to_bits()) << 16) | port),
         IpAddr::V6(a) => {
             let bits = a.to_bits();
-            (bits as u64) ^ mix((bits >> 64) as u64) ^ (1 << 63)
+            let folded = (bits as u64) ^ mix((bits >> 64) as u64) ^ (1 << 63);
+            mix(mix(folded) ^ port)
         }
     }
 }
@@ -242,7 +234,7 @@ impl Dispatcher {
                             position,
                             pcap_cnt,
                             ts: packet.ts,
-                            ip,
+                            ip: Box::new(ip),
                             protocol,
                             shard: shard as u16,
                             wire_len,
@@ -467,11 +459,29 @@ mod tests {
         let rev = segment("10.0.0.2", 80, "10.0.0.1", 51000);
         assert_eq!(shard_of(&fwd, false), shard_of(&rev, false));
         assert_eq!(shard_of(&fwd, true), shard_of(&rev, true));
+        let fwd6 = segment("2001:db8::1", 51000, "2001:db8::2", 443);
+        let rev6 = segment("2001:db8::2", 443, "2001:db8::1", 51000);
+        assert_eq!(shard_of(&fwd6, false), shard_of(&rev6, false));
+        assert_eq!(shard_of(&fwd6, true), shard_of(&rev6, true));
         let mut used = [0u32; SHARDS];
         for port in 0..6400u16 {
             used[shard_of(&segment("10.0.0.1", 1024 + port, "10.0.0.2", 80), false)] += 1;
         }
         // Every shard gets some flows, none more than twice its share.
         assert!(used.iter().all(|&n| n > 0 && n < 200), "{used:?}");
+        // So do clients that differ only in their address (IPv4 and IPv6).
+        for v6 in [false, true] {
+            let mut used = [0u32; SHARDS];
+            for host in 0..6400u32 {
+                let client = if v6 {
+                    format!("2001:db8::{:x}:{:x}", host >> 16, host & 0xffff)
+                } else {
+                    format!("10.{}.{}.{}", host >> 16, (host >> 8) & 0xff, host & 0xff)
+                };
+                let server = if v6 { "2001:db8::80" } else { "192.0.2.80" };
+                used[shard_of(&segment(&client, 51000, server, 443), false)] += 1;
+            }
+            assert!(used.iter().all(|&n| n > 0 && n < 200), "{used:?}");
+        }
     }
 }

@@ -205,7 +205,7 @@ impl WorkerThread {
                 let local = usize::from(*shard) / self.workers;
                 self.pipeline.handle_datagram(
                     local,
-                    *ip,
+                    **ip,
                     *protocol,
                     payload,
                     *wire_len as usize,
