@@ -296,6 +296,7 @@ impl Capture {
                 data: &w.data,
                 wire_len: w.wire_len,
                 number: self.pcap_cnt,
+                shared: None,
             };
             sensor.packet(&packet, self.pcap_cnt);
             n += 1;

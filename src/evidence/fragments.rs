@@ -138,6 +138,7 @@ mod tests {
             data,
             wire_len: data.len() as u32,
             number: 0,
+            shared: None,
         }
     }
 

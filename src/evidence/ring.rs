@@ -322,6 +322,7 @@ mod tests {
             data: &data,
             wire_len: len as u32,
             number: u64::from(i),
+            shared: None,
         };
         r.push(&frame, depth, used, cap)
     }

@@ -141,16 +141,18 @@ impl WorkerThread {
                         data,
                         wire_len: *wire_len,
                         number: 0,
+                        shared: None,
                     });
                 }
                 continue;
             }
-            self.item(item, &batch.bytes, &fragments);
+            self.item(item, batch, &fragments);
             fragments.clear();
         }
     }
 
-    fn item(&mut self, item: &Item, bytes: &[u8], fragments: &[RawPacket<'_>]) {
+    fn item(&mut self, item: &Item, batch: &Batch, fragments: &[RawPacket<'_>]) {
+        let bytes = &batch.bytes[..];
         let sink = &mut self.sink;
         match item {
             Item::Frame {
@@ -160,19 +162,21 @@ impl WorkerThread {
                 link_type,
                 shard,
                 wire_len,
+                block,
                 start,
                 len,
                 layout,
             } => {
-                let Some(data) = item_bytes(bytes, *start, *len) else {
+                let Some(data) = batch.packet_bytes(*block, *start, *len) else {
                     return;
                 };
                 let packet = RawPacket {
                     ts: *ts,
-                    link_type: *link_type,
+                    link_type: i32::from(*link_type),
                     data,
                     wire_len: *wire_len,
                     number: *pcap_cnt,
+                    shared: None,
                 };
                 sink.begin(*position, false);
                 let local = usize::from(*shard) / self.workers;
