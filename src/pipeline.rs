@@ -806,6 +806,7 @@ impl Detection {
     }
 
     /// Runs the stream and packet rules on what one packet of `side` carried and delivered.
+    #[inline]
     fn payloads(
         &mut self,
         flow: &mut FlowState,
@@ -818,8 +819,32 @@ impl Detection {
         if !self.payload_rules {
             return;
         }
-        let client = flow.client_side();
-        let meta = flow.meta(self.midstream, self.async_oneside);
+        // Nearly every packet: no data of the other side came free, and no rule can hold on
+        // this one (see `RuleSet::skip_payload`).
+        if self.stream[side.opposite().index()].is_empty()
+            && self
+                .rules
+                .skip_payload(&mut self.state, packet.len(), Some(tcp_flags))
+        {
+            self.stream[side.index()].clear();
+            return;
+        }
+        self.inspect_payloads(flow, side, packet, tcp_flags, at, sink);
+    }
+
+    /// [`Detection::payloads`] for a packet that some rule may hold on.
+    #[inline(never)]
+    fn inspect_payloads(
+        &mut self,
+        flow: &mut FlowState,
+        side: Side,
+        packet: &[u8],
+        tcp_flags: u8,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        // Who the client is and the flow's facts for rules, made once a rule may hold.
+        let mut roles = None;
         let mut facts = None;
         for s in [side, side.opposite()] {
             let stream = std::mem::take(&mut self.stream[s.index()]);
@@ -833,6 +858,19 @@ impl Detection {
             } else {
                 (stream.as_slice(), Some(stream.as_slice()))
             };
+            let flags = (s == side).then_some(tcp_flags);
+            if self.rules.skip_payload(&mut self.state, pkt.len(), flags) {
+                let mut stream = stream;
+                stream.clear();
+                self.stream[s.index()] = stream;
+                continue;
+            }
+            let (client, meta) = *roles.get_or_insert_with(|| {
+                (
+                    flow.client_side(),
+                    flow.meta(self.midstream, self.async_oneside),
+                )
+            });
             let dir = if s == client {
                 AlertDirection::ToServer
             } else {
@@ -843,7 +881,7 @@ impl Detection {
                 &meta,
                 dir,
                 pkt,
-                (s == side).then_some(tcp_flags),
+                flags,
                 data,
                 &mut flow.detect,
                 &mut self.state,

@@ -826,6 +826,32 @@ impl RuleSet {
             .any(|r| r.kind == RuleKind::Payload && !r.lists.is_empty())
     }
 
+    /// Whether [`RuleSet::inspect_payload`] can be left out for a packet (or another side's
+    /// data, `tcp_flags` `None`) of `len` bytes: no payload rule has a fast pattern, and a
+    /// cheap condition (`dsize`, `flags`) that every rule without one shares fails, so no rule
+    /// can hold. The inspection is counted all the same. (Nearly every packet with the
+    /// bundled rules, whose one payload rule looks for a SYN with data: a one-byte segment
+    /// paid some 300 instructions to learn that.) Never while rules are profiled.
+    pub fn skip_payload(
+        &self,
+        worker: &mut WorkerDetectState,
+        len: usize,
+        tcp_flags: Option<u8>,
+    ) -> bool {
+        if !self.payload.prefilters.is_empty() || worker.stats.profile.is_some() {
+            return false;
+        }
+        let precheck = Precheck::Packet {
+            len,
+            flags: tcp_flags,
+        };
+        if self.payload.always.iter().any(|a| a.may_hold(precheck)) {
+            return false;
+        }
+        worker.stats.payloads += 1;
+        true
+    }
+
     /// Inspects one packet of a flow (sent in direction `dir`) with the `tcp`/`ip` rules that
     /// have no HTTP buffer, in one ordered pass (so flowbits set by one rule are seen by the
     /// next). `packet` is the packet's payload: `dsize` measures it, and rules without
