@@ -806,6 +806,7 @@ impl Detection {
     }
 
     /// Runs the stream and packet rules on what one packet of `side` carried and delivered.
+    #[inline]
     fn payloads(
         &mut self,
         flow: &mut FlowState,
@@ -818,8 +819,32 @@ impl Detection {
         if !self.payload_rules {
             return;
         }
-        let client = flow.client_side();
-        let meta = flow.meta(self.midstream, self.async_oneside);
+        // Nearly every packet: no data of the other side came free, and no rule can hold on
+        // this one (see `RuleSet::skip_payload`).
+        if self.stream[side.opposite().index()].is_empty()
+            && self
+                .rules
+                .skip_payload(&mut self.state, packet.len(), Some(tcp_flags))
+        {
+            self.stream[side.index()].clear();
+            return;
+        }
+        self.inspect_payloads(flow, side, packet, tcp_flags, at, sink);
+    }
+
+    /// [`Detection::payloads`] for a packet that some rule may hold on.
+    #[inline(never)]
+    fn inspect_payloads(
+        &mut self,
+        flow: &mut FlowState,
+        side: Side,
+        packet: &[u8],
+        tcp_flags: u8,
+        at: PacketRef,
+        sink: &mut dyn EventSink,
+    ) {
+        // Who the client is and the flow's facts for rules, made once a rule may hold.
+        let mut roles = None;
         let mut facts = None;
         for s in [side, side.opposite()] {
             let stream = std::mem::take(&mut self.stream[s.index()]);
@@ -833,6 +858,19 @@ impl Detection {
             } else {
                 (stream.as_slice(), Some(stream.as_slice()))
             };
+            let flags = (s == side).then_some(tcp_flags);
+            if self.rules.skip_payload(&mut self.state, pkt.len(), flags) {
+                let mut stream = stream;
+                stream.clear();
+                self.stream[s.index()] = stream;
+                continue;
+            }
+            let (client, meta) = *roles.get_or_insert_with(|| {
+                (
+                    flow.client_side(),
+                    flow.meta(self.midstream, self.async_oneside),
+                )
+            });
             let dir = if s == client {
                 AlertDirection::ToServer
             } else {
@@ -843,7 +881,7 @@ impl Detection {
                 &meta,
                 dir,
                 pkt,
-                (s == side).then_some(tcp_flags),
+                flags,
                 data,
                 &mut flow.detect,
                 &mut self.state,
@@ -1192,44 +1230,58 @@ impl Worker {
         };
         let evidence = self.config.evidence.as_ref();
         let evidence_stats = &mut self.stats.evidence;
-        let existing = sh.flows.get_mut(&key, at.ts).map(|f| {
-            let trust = &mut f.checksum_trust[f.side_of(src).index()];
-            let gate = trust.gate(mode, checksum_ok);
-            if let (Gate::Drop, Some(capture), Some(cfg)) = (gate, &mut f.evidence, evidence) {
-                // Not inspected, but the flow's packet all the same.
-                keep_frames(capture, frames, cfg, &mut sh.evidence_used, evidence_stats);
+        // One look-up for the packet of a known flow (nearly every packet): the flow found is
+        // the one inspected, unless the packet drops, restarts or reuses it.
+        let Shard {
+            flows,
+            memory,
+            evidence_used,
+            tls_sessions,
+            ..
+        } = sh;
+        let mut restart = false;
+        let found = match flows.get_mut(&key, at.ts) {
+            Some(f) => {
+                let trust = &mut f.checksum_trust[f.side_of(src).index()];
+                let gate = trust.gate(mode, checksum_ok);
+                if let (Gate::Drop, Some(capture), Some(cfg)) = (gate, &mut f.evidence, evidence) {
+                    // Not inspected, but the flow's packet all the same.
+                    keep_frames(capture, frames, cfg, evidence_used, evidence_stats);
+                }
+                match gate {
+                    Gate::Drop => {
+                        self.stats.stream.invalid_checksum += 1;
+                        return;
+                    }
+                    Gate::Restart => {
+                        self.stats.stream.checksum_restarts += 1;
+                        restart = true;
+                        None
+                    }
+                    Gate::Take if segment.flags.syn() && f.session.is_reusable() => {
+                        self.stats.stream.reused += 1;
+                        restart = true;
+                        None
+                    }
+                    Gate::Take => Some((f, memory, evidence_used, tls_sessions)),
+                }
             }
-            (gate, segment.flags.syn() && f.session.is_reusable())
-        });
-        let restart = match existing {
-            Some((Gate::Drop, _)) => {
-                self.stats.stream.invalid_checksum += 1;
-                return;
-            }
-            Some((Gate::Restart, _)) => {
-                self.stats.stream.checksum_restarts += 1;
-                true
-            }
-            Some((_, true)) => {
-                self.stats.stream.reused += 1;
-                true
-            }
-            _ => false,
+            None => None,
         };
-        if let Some(old) = restart.then(|| sh.flows.remove(&key)).flatten() {
-            // Port reuse, or a direction that looked checksum-offloaded sent a right
-            // checksum (what came before was never the server's): the old connection ends
-            // here and this packet opens a new one.
-            self.close_flow(old, sink);
-        }
-        let cfg = &self.config;
-        let stats = &mut self.stats;
-        let Some(sh) = self.shards.get_mut(shard) else {
-            return;
-        };
-        let flow = match sh.flows.get_mut(&key, at.ts) {
-            Some(flow) => flow,
+        let (flow, memory, evidence_used, tls_sessions) = match found {
+            Some(found) => found,
             None => {
+                if let Some(old) = restart.then(|| sh.flows.remove(&key)).flatten() {
+                    // Port reuse, or a direction that looked checksum-offloaded sent a right
+                    // checksum (what came before was never the server's): the old connection
+                    // ends here and this packet opens a new one.
+                    self.close_flow(old, sink);
+                }
+                let cfg = &self.config;
+                let stats = &mut self.stats;
+                let Some(sh) = self.shards.get_mut(shard) else {
+                    return;
+                };
                 // A SYN/ACK seen first was sent by the responder; anything else by the initiator.
                 let (initiator, responder, side) = if segment.flags.syn() && segment.flags.ack() {
                     (dst, src, Side::Responder)
@@ -1267,8 +1319,15 @@ impl Worker {
                 };
                 sh.flows.insert(key, Box::new(state), at.ts);
                 sh.recharge_table();
-                match sh.flows.get_mut(&key, at.ts) {
-                    Some(flow) => flow,
+                let Shard {
+                    flows,
+                    memory,
+                    evidence_used,
+                    tls_sessions,
+                    ..
+                } = sh;
+                match flows.get_mut(&key, at.ts) {
+                    Some(flow) => (flow, memory, evidence_used, tls_sessions),
                     None => return,
                 }
             }
@@ -1281,7 +1340,7 @@ impl Worker {
                 capture,
                 frames,
                 cfg,
-                &mut sh.evidence_used,
+                evidence_used,
                 &mut self.stats.evidence,
             );
         }
@@ -1295,7 +1354,7 @@ impl Worker {
         let tls = &mut flow.tls;
         let tls_cfg = &self.config.tls;
         let tls_stats = &mut self.stats.tls;
-        let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions));
+        let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut *tls_sessions));
         let server = (flow.responder.addr, flow.responder.port);
         let mut stream = match &mut self.detection {
             Some(d) if d.stream_rules => Some(&mut d.stream),
@@ -1306,7 +1365,7 @@ impl Worker {
             side,
             at.ts,
             &self.config.stream,
-            &mut sh.memory,
+            memory,
             &mut self.stats.stream,
             &mut |event| {
                 if let (Some(stream), StreamEvent::Data { side, bytes }) = (stream.as_mut(), event)
@@ -1354,10 +1413,12 @@ impl Worker {
             flow.requests_inspected.shrink_to_fit();
         }
         let charge = flow.heap_bytes();
-        sh.memory.used = (sh.memory.used + charge).saturating_sub(flow.charge);
+        memory.used = (memory.used + charge).saturating_sub(flow.charge);
         flow.charge = charge;
         if closed {
-            sh.flows.mark_closed(&key);
+            if let Some(sh) = self.shards.get_mut(shard) {
+                sh.flows.mark_closed(&key);
+            }
         }
         self.keep_budget(shard, &key, sink);
     }

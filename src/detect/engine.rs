@@ -204,16 +204,20 @@ enum Precheck<'a> {
 }
 
 impl AlwaysRules {
+    /// [`AlwaysRules::may_hold`] on a packet of `len` bytes with `flags` (`None` for another
+    /// side's data): the flags first, the condition that fails on nearly every packet.
+    #[inline]
+    fn may_hold_on_packet(&self, len: usize, flags: Option<u8>) -> bool {
+        self.tcp_flags
+            .is_none_or(|f| flags.is_some_and(|x| f.matches(x)))
+            && self.dsize.is_none_or(|d| d.matches(len as u64))
+    }
+
     /// Whether the rules may hold: false only when a condition every one of them has fails
     /// (each is checked again, with the rest, when the rule is evaluated).
     fn may_hold(&self, on: Precheck<'_>) -> bool {
         match on {
-            Precheck::Packet { len, flags } => {
-                self.dsize.is_none_or(|d| d.matches(len as u64))
-                    && self
-                        .tcp_flags
-                        .is_none_or(|f| flags.is_some_and(|x| f.matches(x)))
-            }
+            Precheck::Packet { len, flags } => self.may_hold_on_packet(len, flags),
             Precheck::Tx(events) => self.http_events.iter().all(|e| events.contains(*e)),
             Precheck::Nothing => true,
         }
@@ -824,6 +828,34 @@ impl RuleSet {
         self.rules
             .iter()
             .any(|r| r.kind == RuleKind::Payload && !r.lists.is_empty())
+    }
+
+    /// Whether [`RuleSet::inspect_payload`] can be left out for a packet (or another side's
+    /// data, `tcp_flags` `None`) of `len` bytes: no payload rule has a fast pattern, and a
+    /// cheap condition (`dsize`, `flags`) that every rule without one shares fails, so no rule
+    /// can hold. The inspection is counted all the same. (Nearly every packet with the
+    /// bundled rules, whose one payload rule looks for a SYN with data: a one-byte segment
+    /// paid some 300 instructions to learn that.) Never while rules are profiled.
+    #[inline]
+    pub fn skip_payload(
+        &self,
+        worker: &mut WorkerDetectState,
+        len: usize,
+        tcp_flags: Option<u8>,
+    ) -> bool {
+        if !self.payload.prefilters.is_empty() || worker.stats.profile.is_some() {
+            return false;
+        }
+        if self
+            .payload
+            .always
+            .iter()
+            .any(|a| a.may_hold_on_packet(len, tcp_flags))
+        {
+            return false;
+        }
+        worker.stats.payloads += 1;
+        true
     }
 
     /// Inspects one packet of a flow (sent in direction `dir`) with the `tcp`/`ip` rules that

@@ -1156,3 +1156,49 @@ fn probes_of_the_buffer_as_it_is_and_lower_cased_agree() {
     assert_eq!(sids(&exact, &tx), Vec::<u32>::new());
     assert_eq!(sids(&folded, &tx), vec![10, 11, 12, 14]);
 }
+
+#[test]
+fn payload_inspection_is_left_out_only_where_no_rule_can_hold() {
+    let syn_data = set(
+        "alert tcp any any -> any any (msg:\"SYN with data\"; flags:S; dsize:>0; sid:1;)\n\
+         alert tcp any any -> any any (msg:\"big\"; flags:A; dsize:>1000; sid:2;)",
+    );
+    let content = set("alert tcp any any -> any any (content:\"GET\"; sid:3;)");
+    let bare = set("alert tcp any any -> any any (flow:established; sid:4;)");
+    let (syn, ack, syn_ack) = (0x02u8, 0x10u8, 0x12u8);
+    for len in [0usize, 1, 3, 1001] {
+        let packet = vec![b'G'; len];
+        for flags in [None, Some(syn), Some(ack), Some(syn_ack)] {
+            for rs in [&syn_data, &content, &bare] {
+                let mut w = WorkerDetectState::new();
+                let skipped = rs.skip_payload(&mut w, len, flags);
+                // Counted as inspected either way.
+                assert_eq!(w.stats.payloads, u64::from(skipped));
+                if skipped {
+                    assert_eq!(payload_sids(rs, &packet, flags, None), Vec::<u32>::new());
+                    assert_eq!(
+                        payload_sids(rs, &packet, flags, Some(&packet)),
+                        Vec::<u32>::new()
+                    );
+                }
+            }
+            let mut w = WorkerDetectState::new();
+            // Rules with a fast pattern, or with no cheap condition, are always inspected.
+            assert!(!content.skip_payload(&mut w, len, flags));
+            assert!(!bare.skip_payload(&mut w, len, flags));
+            // The SYN-with-data rules are left out but for a SYN with data or a big ACK (`S`
+            // and `A` ask for that flag alone), where they alert.
+            let may = (len > 0 && flags == Some(syn)) || (len > 1000 && flags == Some(ack));
+            assert_eq!(
+                !syn_data.skip_payload(&mut w, len, flags),
+                may,
+                "{len} {flags:?}"
+            );
+            assert_eq!(
+                payload_sids(&syn_data, &packet, flags, None).is_empty(),
+                !may
+            );
+        }
+    }
+    assert_eq!(payload_sids(&syn_data, b"x", Some(syn), None), vec![1]);
+}
