@@ -114,6 +114,9 @@ impl SideParser {
 #[derive(Debug)]
 struct Slot {
     tx: HttpTransaction,
+    /// `tx.heap_bytes()` as last counted (by [`HttpConnection::push_slot`] and [`SlotMut`]):
+    /// what a change takes off the connection's total is read here, not counted again.
+    heap: usize,
     /// The request (head and body) is over.
     req_done: bool,
     /// The final response is over.
@@ -133,7 +136,6 @@ impl Slot {
 struct SlotMut<'c> {
     slot: &'c mut Slot,
     total: &'c mut usize,
-    before: usize,
 }
 
 impl std::ops::Deref for SlotMut<'_> {
@@ -151,7 +153,9 @@ impl std::ops::DerefMut for SlotMut<'_> {
 
 impl Drop for SlotMut<'_> {
     fn drop(&mut self) {
-        *self.total = self.total.saturating_sub(self.before) + self.slot.tx.heap_bytes();
+        let after = self.slot.tx.heap_bytes();
+        *self.total = self.total.saturating_sub(self.slot.heap) + after;
+        self.slot.heap = after;
     }
 }
 
@@ -196,6 +200,7 @@ impl HttpConnection {
             self.txs_heap,
             self.txs.iter().map(|s| s.tx.heap_bytes()).sum::<usize>()
         );
+        debug_assert!(self.txs.iter().all(|s| s.heap == s.tx.heap_bytes()));
         self.sides
             .iter()
             .map(|s| s.pending.capacity())
@@ -421,7 +426,7 @@ impl HttpConnection {
     pub fn take_completed(&mut self, out: &mut Vec<HttpTransaction>, stats: &mut HttpStats) {
         while self.txs.front().is_some_and(Slot::is_complete) {
             if let Some(slot) = self.txs.pop_front() {
-                self.txs_heap = self.txs_heap.saturating_sub(slot.tx.heap_bytes());
+                self.txs_heap = self.txs_heap.saturating_sub(slot.heap);
                 stats.transactions += 1;
                 out.push(slot.tx);
             }
@@ -788,6 +793,7 @@ impl HttpConnection {
                 completed_at: at,
                 flags: Default::default(),
             },
+            heap: 0,
             req_done: false,
             resp_done: false,
             finalized: false,
@@ -913,6 +919,7 @@ impl HttpConnection {
                 completed_at: at,
                 ..HttpTransaction::default()
             },
+            heap: 0,
             req_done: true,
             resp_done: false,
             finalized: false,
@@ -1208,17 +1215,16 @@ impl HttpConnection {
         let first = self.txs.front()?.tx.tx_id;
         let index = usize::try_from(id.checked_sub(first)?).ok()?;
         let slot = self.txs.get_mut(index)?;
-        let before = slot.tx.heap_bytes();
         Some(SlotMut {
             slot,
             total: &mut self.txs_heap,
-            before,
         })
     }
 
     /// Adds a transaction at the end.
-    fn push_slot(&mut self, slot: Slot) {
-        self.txs_heap += slot.tx.heap_bytes();
+    fn push_slot(&mut self, mut slot: Slot) {
+        slot.heap = slot.tx.heap_bytes();
+        self.txs_heap += slot.heap;
         self.txs.push_back(slot);
     }
 }
