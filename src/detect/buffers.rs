@@ -24,10 +24,9 @@
 
 use std::borrow::Cow;
 
-use crate::http::{
-    host, Header, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri,
-};
+use crate::http::{host, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
 
+use super::merged::{trim_end_ws, MergedHeaders, LINEAR_MERGE};
 use super::rule::{Buffer, BufferRef};
 use crate::tls::TlsInfo;
 
@@ -54,113 +53,6 @@ fn uri_bytes(uri: &NormalizedUri) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// One entry of the merged header view: the first spelling of a name, and its values joined
-/// with `", "` (borrowed when the name occurs once).
-pub(crate) struct MergedHeader<'a> {
-    name: &'a [u8],
-    value: Cow<'a, [u8]>,
-    /// `Name: value` (trailing blanks left out) as one slice of the header list, while the
-    /// name occurs once: `http.request_header` borrows it instead of building it.
-    line: Option<&'a [u8]>,
-}
-
-impl<'a> MergedHeader<'a> {
-    fn first(h: Header<'a>, line: &'a [u8]) -> MergedHeader<'a> {
-        MergedHeader {
-            name: h.name,
-            value: Cow::Borrowed(h.value),
-            line: Some(line),
-        }
-    }
-
-    fn join(&mut self, value: &[u8]) {
-        let v = self.value.to_mut();
-        v.extend_from_slice(b", ");
-        v.extend_from_slice(value);
-        self.line = None;
-    }
-}
-
-/// Lists at most this long are merged by comparing each name with the entries so far.
-const LINEAR_MERGE: usize = 32;
-
-/// A hash of `name` that is the same for every spelling of it in ASCII case: eight bytes at a
-/// time with bit 0x20 set in each (which maps `A` and `a` together, and some other pairs too:
-/// those are only collisions, told apart by comparing the names).
-fn folded_hash(name: &[u8]) -> u64 {
-    const FOLD: u64 = 0x2020_2020_2020_2020;
-    let mix = |h: u64, w: u64| {
-        (h ^ (w | FOLD))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29)
-    };
-    let mut chunks = name.chunks_exact(8);
-    let mut h = name.len() as u64;
-    for c in &mut chunks {
-        h = mix(h, <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes));
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty() {
-        let mut last = [0u8; 8];
-        last[..tail.len()].copy_from_slice(tail);
-        h = mix(h, u64::from_le_bytes(last));
-    }
-    // Names that differ in a byte or two (X-H0001, X-H0002, …) must spread over the table.
-    h ^= h >> 32;
-    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    h ^ (h >> 32)
-}
-
-/// Headers merged the way libhtp presents them, in order of first appearance. Longer lists
-/// find each name's entry through a hash table, so that a request with thousands of header
-/// lines costs one lookup per line, not a comparison with every name before it. (The table
-/// only finds entries; the output order is the wire order, whatever the hashes.)
-pub(crate) fn merge_headers(headers: &Headers) -> Vec<MergedHeader<'_>> {
-    let mut out: Vec<MergedHeader<'_>> = Vec::with_capacity(headers.len());
-    if headers.len() <= LINEAR_MERGE {
-        for (h, line) in headers.iter_with_lines() {
-            match out.iter_mut().find(|o| o.name.eq_ignore_ascii_case(h.name)) {
-                Some(o) => o.join(h.value),
-                None => out.push(MergedHeader::first(h, line)),
-            }
-        }
-        return out;
-    }
-    // Open addressing over the entries' indices, keyed by the case-folded hash of the name;
-    // an equal hash is confirmed by comparing the names.
-    let size = (headers.len() * 2).next_power_of_two();
-    let mask = size - 1;
-    let mut table = vec![u32::MAX; size];
-    let mut hashes: Vec<u64> = Vec::with_capacity(headers.len());
-    for (h, line) in headers.iter_with_lines() {
-        let hash = folded_hash(h.name);
-        let mut at = hash as usize & mask;
-        loop {
-            let entry = table[at] as usize;
-            if entry == u32::MAX as usize {
-                table[at] = out.len() as u32;
-                hashes.push(hash);
-                out.push(MergedHeader::first(h, line));
-                break;
-            }
-            if hashes[entry] == hash && out[entry].name.eq_ignore_ascii_case(h.name) {
-                out[entry].join(h.value);
-                break;
-            }
-            at = (at + 1) & mask;
-        }
-    }
-    out
-}
-
-fn trim_end_ws(v: &[u8]) -> &[u8] {
-    let end = v
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(0, |p| p + 1);
-    &v[..end]
-}
-
 /// Computes one buffer of one side (untransformed). Multi-buffers give every instance;
 /// `None` means the buffer does not exist.
 pub fn compute<'a>(
@@ -177,7 +69,7 @@ fn compute_with<'a>(
     tx: &'a HttpTransaction,
     side: TxSide,
     buffer: Buffer,
-    merged: &mut Option<Vec<MergedHeader<'a>>>,
+    merged: &mut Option<MergedHeaders<'a>>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let one = |v: Cow<'a, [u8]>| Some(vec![v]);
     match side {
@@ -191,41 +83,42 @@ fn compute_with<'a>(
 
 /// The merged view of `headers`, made on first use.
 fn merged<'m, 'a>(
-    slot: &'m mut Option<Vec<MergedHeader<'a>>>,
+    slot: &'m mut Option<MergedHeaders<'a>>,
     headers: &'a Headers,
-) -> &'m [MergedHeader<'a>] {
-    slot.get_or_insert_with(|| merge_headers(headers))
+) -> &'m MergedHeaders<'a> {
+    slot.get_or_insert_with(|| MergedHeaders::new(headers))
+}
+
+/// The value of the header `name` (merged), through the side's merged view when its list is
+/// long (one table probe instead of a pass over every line).
+fn header_value<'a>(
+    slot: &mut Option<MergedHeaders<'a>>,
+    headers: &'a Headers,
+    name: &str,
+) -> Option<Cow<'a, [u8]>> {
+    if headers.len() <= LINEAR_MERGE {
+        return headers.value(name);
+    }
+    merged(slot, headers).value(name)
 }
 
 type One<'a> = fn(Cow<'a, [u8]>) -> Option<Vec<Cow<'a, [u8]>>>;
 
-fn header_block(merged: &[MergedHeader<'_>], skip: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for h in merged
-        .iter()
-        .filter(|h| !h.name.eq_ignore_ascii_case(skip.as_bytes()))
+fn header_block(merged: &MergedHeaders<'_>, skip: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(merged.block_len());
+    for (name, value) in merged
+        .pairs()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case(skip.as_bytes()))
     {
-        out.extend_from_slice(h.name);
+        out.extend_from_slice(name);
         out.extend_from_slice(b": ");
-        out.extend_from_slice(trim_end_ws(&h.value));
+        out.extend_from_slice(trim_end_ws(value));
         out.extend_from_slice(b"\r\n");
     }
     out
 }
 
-fn header_names(merged: &[MergedHeader<'_>]) -> Vec<u8> {
-    let len = merged.iter().map(|h| h.name.len() + 2).sum::<usize>() + 4;
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(b"\r\n");
-    for h in merged {
-        out.extend_from_slice(h.name);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-fn start(line: &[u8], merged: &[MergedHeader<'_>]) -> Vec<u8> {
+fn start(line: &[u8], merged: &MergedHeaders<'_>) -> Vec<u8> {
     let mut out = line.to_vec();
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&header_block(merged, ""));
@@ -233,23 +126,11 @@ fn start(line: &[u8], merged: &[MergedHeader<'_>]) -> Vec<u8> {
     out
 }
 
-/// `Name: value` of one merged header: borrowed from the header list while the name occurs
-/// once, built when its values were joined.
-fn header_line<'a>(h: &MergedHeader<'a>) -> Cow<'a, [u8]> {
-    if let Some(line) = h.line {
-        return Cow::Borrowed(line);
-    }
-    let mut v = h.name.to_vec();
-    v.extend_from_slice(b": ");
-    v.extend_from_slice(trim_end_ws(&h.value));
-    Cow::Owned(v)
-}
-
-fn per_header<'a>(merged: &[MergedHeader<'a>]) -> Option<Vec<Cow<'a, [u8]>>> {
+fn per_header<'a>(merged: &MergedHeaders<'a>) -> Option<Vec<Cow<'a, [u8]>>> {
     if merged.is_empty() {
         return None;
     }
-    Some(merged.iter().map(header_line).collect())
+    Some(merged.iter().map(|h| h.line()).collect())
 }
 
 fn head_and_body(line: &[u8], raw_headers: &[u8], body: &[u8]) -> Vec<u8> {
@@ -269,10 +150,10 @@ fn request_buffer<'a>(
     req: &'a HttpRequest,
     buffer: Buffer,
     one: One<'a>,
-    m: &mut Option<Vec<MergedHeader<'a>>>,
+    m: &mut Option<MergedHeaders<'a>>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let h = &req.headers;
-    let hv = |name: &str| h.value(name).and_then(one);
+    let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &req.request_line,
@@ -291,19 +172,19 @@ fn request_buffer<'a>(
         Buffer::HttpHeaderRaw => non_empty(&req.raw_headers).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(m))])
+            (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
         }
-        Buffer::HttpCookie => hv("Cookie"),
-        Buffer::HttpUserAgent => hv("User-Agent"),
+        Buffer::HttpCookie => hv(m, "Cookie"),
+        Buffer::HttpUserAgent => hv(m, "User-Agent"),
         Buffer::HttpHost => one(Cow::Owned(host::hostname(req)?.0)),
         Buffer::HttpHostRaw => one(host::raw_host(req)?),
-        Buffer::HttpReferer => hv("Referer"),
-        Buffer::HttpContentType => hv("Content-Type"),
-        Buffer::HttpContentLen => hv("Content-Length"),
-        Buffer::HttpAccept => hv("Accept"),
-        Buffer::HttpAcceptEnc => hv("Accept-Encoding"),
-        Buffer::HttpAcceptLang => hv("Accept-Language"),
-        Buffer::HttpConnection => hv("Connection"),
+        Buffer::HttpReferer => hv(m, "Referer"),
+        Buffer::HttpContentType => hv(m, "Content-Type"),
+        Buffer::HttpContentLen => hv(m, "Content-Length"),
+        Buffer::HttpAccept => hv(m, "Accept"),
+        Buffer::HttpAcceptEnc => hv(m, "Accept-Encoding"),
+        Buffer::HttpAcceptLang => hv(m, "Accept-Language"),
+        Buffer::HttpConnection => hv(m, "Connection"),
         Buffer::HttpRequestBody => non_empty(&req.body).and_then(one),
         Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, merged(m, h)))),
         Buffer::HttpRequestHeader => per_header(merged(m, h)),
@@ -315,10 +196,10 @@ fn response_buffer<'a>(
     resp: &'a HttpResponse,
     buffer: Buffer,
     one: One<'a>,
-    m: &mut Option<Vec<MergedHeader<'a>>>,
+    m: &mut Option<MergedHeaders<'a>>,
 ) -> Option<Vec<Cow<'a, [u8]>>> {
     let h = &resp.headers;
-    let hv = |name: &str| h.value(name).and_then(one);
+    let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &resp.response_line,
@@ -333,17 +214,17 @@ fn response_buffer<'a>(
         Buffer::HttpHeaderRaw => non_empty(&resp.raw_headers).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(header_names(m))])
+            (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
         }
-        Buffer::HttpCookie => hv("Set-Cookie"),
-        Buffer::HttpContentType => hv("Content-Type"),
-        Buffer::HttpContentLen => hv("Content-Length"),
+        Buffer::HttpCookie => hv(m, "Set-Cookie"),
+        Buffer::HttpContentType => hv(m, "Content-Type"),
+        Buffer::HttpContentLen => hv(m, "Content-Length"),
         Buffer::HttpStatCode => one(Cow::Owned(resp.status.to_string().into_bytes())),
         Buffer::HttpStatMsg => non_empty(&resp.reason).and_then(one),
         Buffer::HttpResponseLine => one(Cow::Borrowed(&resp.response_line)),
         Buffer::HttpResponseBody | Buffer::FileData => non_empty(&resp.body).and_then(one),
-        Buffer::HttpServer => hv("Server"),
-        Buffer::HttpLocation => hv("Location"),
+        Buffer::HttpServer => hv(m, "Server"),
+        Buffer::HttpLocation => hv(m, "Location"),
         Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, merged(m, h)))),
         Buffer::HttpResponseHeader => per_header(merged(m, h)),
         _ => None,
@@ -440,7 +321,7 @@ pub struct TxBuffers<'a> {
     tx: &'a HttpTransaction,
     side: TxSide,
     cache: Vec<(BufferRef, Option<Instances<'a>>)>,
-    merged: Option<Vec<MergedHeader<'a>>>,
+    merged: Option<MergedHeaders<'a>>,
 }
 
 impl<'a> TxBuffers<'a> {
@@ -497,17 +378,17 @@ impl<'a> TxBuffers<'a> {
         match lines {
             // The instances themselves are not built: only a rule evaluated on them needs
             // them.
-            Some(headers) if key.transforms.is_empty() => match merged(&mut self.merged, headers) {
-                [] => {}
-                [one] => scan(&header_line(one)),
-                several => {
-                    let run = headers.bytes();
-                    scan(run);
-                    for h in several.iter().filter(|h| h.line.is_none()) {
-                        scan(&header_line(h));
+            Some(headers) if key.transforms.is_empty() => {
+                let m = merged(&mut self.merged, headers);
+                match m.len() {
+                    0 => {}
+                    1 => m.iter().for_each(|one| scan(&one.line())),
+                    _ => {
+                        scan(headers.bytes());
+                        m.repeated().for_each(|h| scan(&h.line()));
                     }
                 }
-            },
+            }
             _ => {
                 if let Some(instances) = self.get(key) {
                     instances.iter().for_each(|inst| scan(inst));
@@ -520,48 +401,6 @@ impl<'a> TxBuffers<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// libhtp's merge, written the plain quadratic way.
-    fn merge_reference(headers: &Headers) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for h in headers.iter() {
-            match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(h.name)) {
-                Some((_, v)) => {
-                    v.extend_from_slice(b", ");
-                    v.extend_from_slice(h.value);
-                }
-                None => out.push((h.name.to_vec(), h.value.to_vec())),
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn long_header_lists_merge_as_short_ones_do() {
-        for n in [0, 1, 5, LINEAR_MERGE, LINEAR_MERGE + 1, 300] {
-            // Names repeat in varying case, with gaps, some once only.
-            let list: Vec<(String, String)> = (0..n)
-                .map(|i| {
-                    let name = match i % 7 {
-                        0 => format!("X-Once-{i}"),
-                        1 | 4 => "x-dup".to_string(),
-                        2 => format!("X-Set-{}", i % 5),
-                        3 => "X-DUP".to_string(),
-                        _ => format!("x-set-{}", i % 3),
-                    };
-                    (name, format!("v{i}"))
-                })
-                .collect();
-            let refs: Vec<(&str, &str)> =
-                list.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            let h = hdrs(&refs);
-            let got: Vec<(Vec<u8>, Vec<u8>)> = merge_headers(&h)
-                .into_iter()
-                .map(|m| (m.name.to_vec(), m.value.into_owned()))
-                .collect();
-            assert_eq!(got, merge_reference(&h), "{n} headers");
-        }
-    }
 
     fn hdrs(list: &[(&str, &str)]) -> Headers {
         Headers::from_pairs(list.iter().copied())

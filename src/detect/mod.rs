@@ -51,6 +51,7 @@ mod compile;
 mod confirm;
 pub mod content;
 pub mod engine;
+mod merged;
 mod probe;
 pub mod profile;
 pub mod rule;
