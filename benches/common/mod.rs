@@ -62,7 +62,6 @@ impl Frame {
             data: &self.data,
             wire_len: self.data.len() as u32,
             number,
-            shared: None,
         }
     }
 }

@@ -385,7 +385,6 @@ impl Frame {
             data: &self.data,
             wire_len: self.data.len() as u32,
             number,
-            shared: None,
         }
     }
 }

@@ -149,7 +149,6 @@ impl LiveInterface {
                 data: p.data,
                 wire_len: p.header.len,
                 number: 0,
-                shared: None,
             })),
             Err(pcap::Error::TimeoutExpired) => Ok(None),
             Err(e) => Err(LiveError::Read {

@@ -17,7 +17,6 @@ mod pcap_file;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::time::Timestamp;
 
@@ -60,12 +59,6 @@ pub enum CaptureError {
     },
 }
 
-/// Bytes of a capture that the capture thread and the workers share: a block of a classic
-/// pcap file as [`CaptureFile`] read it, or a whole file loaded for a benchmark. A packet
-/// that lies in one is handed to its worker as a place in it, not copied (see
-/// [`RawPacket::shared`]).
-pub type SharedBytes = Arc<Vec<u8>>;
-
 /// One packet as read from a capture: its time, link type and bytes (borrowed from libpcap's
 /// buffer, valid until the next read).
 #[derive(Debug, Clone, Copy)]
@@ -80,9 +73,6 @@ pub struct RawPacket<'a> {
     pub wire_len: u32,
     /// Number of the record in its file, from 1 (filtered-out records count too).
     pub number: u64,
-    /// Shared bytes that `data` lies in, when it does: whoever keeps the packet past the
-    /// next read may hold a reference to them instead of copying `data`.
-    pub shared: Option<&'a SharedBytes>,
 }
 
 /// Magic numbers of the capture formats libpcap reads: pcap (µs and ns, both byte orders)
@@ -279,7 +269,6 @@ impl CaptureFile {
                         data: packet.data,
                         wire_len: packet.header.len,
                         number: self.packets,
-                        shared: None,
                     }))
                 }
                 Err(e) => end_or_error(&self.name, self.packets, e),
@@ -307,7 +296,6 @@ impl CaptureFile {
                     data: buffer,
                     wire_len,
                     number: self.packets,
-                    shared: None,
                 }));
             }
         }
@@ -359,93 +347,6 @@ mod tests {
         }
         buf.truncate(buf.len() - cut_last);
         f.write_all(&buf).unwrap();
-    }
-
-    /// Packets of varied sizes (some spanning the 128 KiB blocks, one of nearly the file's
-    /// snap length), each filled with a byte of its own.
-    fn varied_packets() -> Vec<Vec<u8>> {
-        (0..3_000u32)
-            .map(|i| {
-                let len = match i {
-                    1_500 => 65_000,
-                    _ => 40 + (i as usize * 7_919) % 1_500,
-                };
-                vec![(i % 251) as u8; len]
-            })
-            .collect()
-    }
-
-    #[test]
-    fn packets_held_past_later_reads_keep_their_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("held.pcap");
-        let packets = varied_packets();
-        let refs: Vec<&[u8]> = packets.iter().map(|p| &p[..]).collect();
-        write_pcap(&path, &refs, 0);
-        // Snap length 262,144, and one record past a block (the buffer grows for it).
-        let mut file_bytes = std::fs::read(&path).unwrap();
-        file_bytes[16..20].copy_from_slice(&262_144u32.to_le_bytes());
-        let big = vec![7u8; 200_000];
-        // The last record's header again (its time), with the new lengths.
-        let last = file_bytes.len() - packets[2_999].len() - 16;
-        file_bytes.extend_from_within(last..last + 16);
-        let header = file_bytes.len() - 16;
-        file_bytes[header + 8..header + 12].copy_from_slice(&200_000u32.to_le_bytes());
-        file_bytes[header + 12..header + 16].copy_from_slice(&200_000u32.to_le_bytes());
-        file_bytes.extend_from_slice(&big);
-        std::fs::write(&path, &file_bytes).unwrap();
-        let mut packets = packets;
-        packets.push(big);
-        // Hold every packet's block (as batches in flight do) and its place in it.
-        let mut held = Vec::new();
-        let mut file = CaptureFile::open(&path, None).unwrap();
-        while let Some(p) = file.next_packet().unwrap() {
-            let shared = Arc::clone(p.shared.expect("the block reader shares its blocks"));
-            let start = p.data.as_ptr() as usize - shared.as_ptr() as usize;
-            held.push((shared, start, p.data.len()));
-        }
-        assert_eq!(held.len(), packets.len());
-        for (i, (block, start, len)) in held.iter().enumerate() {
-            assert_eq!(&block[*start..*start + *len], &packets[i][..], "packet {i}");
-        }
-        // Nothing held: one block does for the whole file.
-        let mut file = CaptureFile::open(&path, None).unwrap();
-        let mut blocks = Vec::new();
-        while let Some(p) = file.next_packet().unwrap() {
-            let at = p.shared.map(|s| Arc::as_ptr(s) as usize);
-            if !blocks.contains(&at) {
-                blocks.push(at);
-            }
-        }
-        assert_eq!(blocks.len(), 1);
-    }
-
-    #[test]
-    fn blocks_given_back_are_filled_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("recycled.pcap");
-        let packets = varied_packets();
-        let refs: Vec<&[u8]> = packets.iter().map(|p| &p[..]).collect();
-        write_pcap(&path, &refs, 0);
-        // Holding each block only until a few hundred packets later (a worker's queue): the
-        // reader takes turns with a handful of blocks instead of one per refill.
-        let mut window = std::collections::VecDeque::new();
-        let mut distinct = Vec::new();
-        let mut file = CaptureFile::open(&path, None).unwrap();
-        while let Some(p) = file.next_packet().unwrap() {
-            let shared = Arc::clone(p.shared.unwrap());
-            let at = Arc::as_ptr(&shared) as usize;
-            if !distinct.contains(&at) {
-                distinct.push(at);
-            }
-            window.push_back(shared);
-            if window.len() > 300 {
-                window.pop_front();
-            }
-        }
-        let refills = packets.iter().map(|p| p.len() + 16).sum::<usize>() / (128 << 10);
-        assert!(refills > 10, "{refills}");
-        assert!(distinct.len() <= 6, "{} blocks", distinct.len());
     }
 
     #[test]

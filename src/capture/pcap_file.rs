@@ -18,20 +18,14 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::sync::Arc;
 
-use super::{RawPacket, SharedBytes};
+use super::RawPacket;
 use crate::decode::linktype;
 use crate::time::Timestamp;
 
 /// Bytes read from the file at a time (and the least the buffer holds; a larger record
 /// grows it).
 const BLOCK: usize = 128 << 10;
-
-/// Blocks kept for reuse while the workers still hold packets in them: enough for what
-/// the worker queues hold at once with the default settings, so that a replay allocates
-/// no block after its first few hundred milliseconds.
-const SPARE_BLOCKS: usize = 96;
 
 /// Length of the file header.
 const FILE_HEADER: usize = 24;
@@ -51,13 +45,8 @@ pub(super) struct RecordError(pub(super) String);
 #[derive(Debug)]
 pub(super) struct PcapReader {
     file: File,
-    /// Read from the file and not yet consumed: `buffer[start..end]`. Packets handed out
-    /// point into it and say so ([`RawPacket::shared`]), so that the sensor can pass them on
-    /// without copying.
-    buffer: SharedBytes,
-    /// Blocks given up while others still held a reference to them, to be filled again once
-    /// those are gone (at most [`SPARE_BLOCKS`]).
-    spare: Vec<SharedBytes>,
+    /// Read from the file and not yet consumed: `buffer[start..end]`.
+    buffer: Vec<u8>,
     start: usize,
     end: usize,
     /// End of file reached (nothing more to read into the buffer).
@@ -108,8 +97,7 @@ impl PcapReader {
         };
         Ok(Some(PcapReader {
             file,
-            buffer: Arc::new(vec![0; BLOCK]),
-            spare: Vec::new(),
+            buffer: vec![0; BLOCK],
             start: 0,
             end: 0,
             eof: false,
@@ -177,24 +165,24 @@ impl PcapReader {
             data: &self.buffer[data_start..data_start + kept],
             wire_len,
             number,
-            shared: Some(&self.buffer),
         }))
     }
 
     /// Makes at least `want` unconsumed bytes available, reading more of the file as needed;
     /// false when the file ends first. What is left of the block (the start of a record) moves
-    /// to the front before each read — of this block, or of another when packets of this one
-    /// are still held elsewhere.
+    /// to the front before each read.
     fn fill(&mut self, want: usize) -> Result<bool, RecordError> {
         while self.end - self.start < want {
             if self.eof {
                 return Ok(false);
             }
-            self.make_room(want);
-            let end = self.end;
-            // Nobody else's after `make_room`: `make_mut` does not copy.
-            let buffer = Arc::make_mut(&mut self.buffer);
-            match self.file.read(&mut buffer[end..]) {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.buffer.len() < want {
+                self.buffer.resize(want, 0);
+            }
+            match self.file.read(&mut self.buffer[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -202,40 +190,6 @@ impl PcapReader {
             }
         }
         Ok(true)
-    }
-
-    /// Readies the buffer to be read into after `end`: its unconsumed bytes moved to the
-    /// front and room for `want` of them. When another owner still holds the current block,
-    /// the bytes move to a spare block that none holds any more, or to a new one.
-    fn make_room(&mut self, want: usize) {
-        let (start, end) = (self.start, self.end);
-        self.start = 0;
-        self.end = end - start;
-        let size = want.max(BLOCK);
-        if let Some(buffer) = Arc::get_mut(&mut self.buffer) {
-            buffer.copy_within(start..end, 0);
-        } else {
-            let free = self.spare.iter().position(|b| Arc::strong_count(b) == 1);
-            let mut fresh = match free {
-                Some(i) => self.spare.swap_remove(i),
-                None => Arc::new(vec![0; size]),
-            };
-            let block = Arc::make_mut(&mut fresh);
-            if block.len() < size {
-                block.resize(size, 0);
-            }
-            block[..end - start].copy_from_slice(&self.buffer[start..end]);
-            let held = std::mem::replace(&mut self.buffer, fresh);
-            if self.spare.len() == SPARE_BLOCKS {
-                // The oldest is freed when its last holder lets it go.
-                self.spare.remove(0);
-            }
-            self.spare.push(held);
-        }
-        let buffer = Arc::make_mut(&mut self.buffer);
-        if buffer.len() < size {
-            buffer.resize(size, 0);
-        }
     }
 }
 

@@ -296,7 +296,6 @@ impl Capture {
                 data: &w.data,
                 wire_len: w.wire_len,
                 number: self.pcap_cnt,
-                shared: None,
             };
             sensor.packet(&packet, self.pcap_cnt);
             n += 1;

@@ -393,7 +393,6 @@ mod tests {
             data,
             wire_len: data.len() as u32,
             number: 1,
-            shared: None,
         }
     }
 

@@ -138,7 +138,6 @@ mod tests {
             data,
             wire_len: data.len() as u32,
             number: 0,
-            shared: None,
         }
     }
 

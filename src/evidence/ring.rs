@@ -322,7 +322,6 @@ mod tests {
             data: &data,
             wire_len: len as u32,
             number: u64::from(i),
-            shared: None,
         };
         r.push(&frame, depth, used, cap)
     }

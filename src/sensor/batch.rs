@@ -11,7 +11,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::capture::SharedBytes;
 use crate::decode::{IpHeader, SegmentLayout};
 use crate::detect::{Alert, CrossFlow, RuleInfo, RuleSet};
 use crate::http::{HttpTransaction, PacketRef};
@@ -63,8 +62,7 @@ impl OrderKey {
 /// One entry of a batch for a worker.
 #[derive(Debug, Clone)]
 pub enum Item {
-    /// A frame of a TCP flow owned by the worker: bytes `start..start + len` of the batch's
-    /// `bytes` (`block` 0) or of its shared block `block - 1` ([`Batch::packet_bytes`]).
+    /// A frame of a TCP flow owned by the worker: bytes `start..start + len` of the batch.
     Frame {
         /// Position in the sequence of items.
         position: u64,
@@ -72,14 +70,12 @@ pub enum Item {
         pcap_cnt: u64,
         /// Capture time.
         ts: Timestamp,
-        /// Link type of the frame (a DLT value: libpcap's are 16-bit).
-        link_type: u16,
+        /// Link type of the frame.
+        link_type: i32,
         /// Shard of the frame's flow.
         shard: u16,
         /// Length on the wire (for evidence captures).
         wire_len: u32,
-        /// Where the bytes are: 0 for the batch's own, `i + 1` for `blocks[i]`.
-        block: u16,
         /// First byte in the batch.
         start: u32,
         /// Length.
@@ -168,14 +164,8 @@ impl Item {
 pub struct Batch {
     /// The items.
     pub items: Vec<Item>,
-    /// Bytes of the packet items copied into the batch.
+    /// Bytes of the packet items.
     pub bytes: Vec<u8>,
-    /// Capture blocks that frames point into instead of being copied.
-    pub blocks: Vec<SharedBytes>,
-    /// Bytes of the frames in `blocks`.
-    pub shared_bytes: usize,
-    /// Bytes of the blocks in `blocks`.
-    block_bytes: usize,
     /// Every item with a lower position that goes to this worker is in this batch or an
     /// earlier one: once the worker has processed this batch, its later records will all
     /// have keys of at least `OrderKey::at(through)`.
@@ -188,58 +178,10 @@ impl Batch {
         self.items.iter().filter(|i| i.is_packet()).count()
     }
 
-    /// Empties the batch, keeping its buffers (and letting its blocks go).
+    /// Empties the batch, keeping its buffers.
     pub fn clear(&mut self) {
         self.items.clear();
         self.bytes.clear();
-        self.blocks.clear();
-        self.shared_bytes = 0;
-        self.block_bytes = 0;
-    }
-
-    /// Drops the packets (and their bytes), keeping the control items.
-    pub fn drop_packets(&mut self) {
-        self.items
-            .retain(|i| !i.is_packet() && !matches!(i, Item::FragmentFrame { .. }));
-        self.bytes.clear();
-        self.blocks.clear();
-        self.shared_bytes = 0;
-        self.block_bytes = 0;
-    }
-
-    /// Packet bytes in the batch, by the place an item gives.
-    pub fn packet_bytes(&self, block: u16, start: u32, len: u32) -> Option<&[u8]> {
-        let bytes = match block.checked_sub(1) {
-            None => &self.bytes[..],
-            Some(i) => &self.blocks.get(usize::from(i))?[..],
-        };
-        let start = start as usize;
-        bytes.get(start..start.checked_add(len as usize)?)
-    }
-
-    /// Places a frame by reference to `shared`, the block it lies in: its `block` and
-    /// `start` for [`Batch::packet_bytes`]. `None` when it should be copied instead: it is
-    /// not inside `shared`, or taking in one more block would have the batch hold more than
-    /// four times the bytes of its frames (a worker that gets one packet in a thousand must
-    /// not hold every block of the capture).
-    pub fn place_shared(&mut self, shared: &SharedBytes, data: &[u8]) -> Option<(u16, u32)> {
-        // Addresses are compared, never dereferenced.
-        let start = (data.as_ptr() as usize).checked_sub(shared.as_ptr() as usize)?;
-        if start.checked_add(data.len())? > shared.len() {
-            return None;
-        }
-        let start = u32::try_from(start).ok()?;
-        let same = self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, shared));
-        if !same {
-            if self.block_bytes > 4 * (self.shared_bytes + data.len()) {
-                return None;
-            }
-            u16::try_from(self.blocks.len() + 1).ok()?;
-            self.blocks.push(Arc::clone(shared));
-            self.block_bytes += shared.len();
-        }
-        self.shared_bytes += data.len();
-        Some((self.blocks.len() as u16, start))
     }
 }
 
@@ -399,45 +341,6 @@ pub struct EvidenceRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frames_point_into_shared_blocks_while_they_carry_their_weight() {
-        let block_a: SharedBytes = Arc::new((0..=255u8).cycle().take(1000).collect());
-        let block_b: SharedBytes = Arc::new(vec![9; 1000]);
-        let mut batch = Batch::default();
-        // A frame of block A, another of A (no second reference), then one of B: taken in
-        // only while the blocks held stay within four times the frames' bytes.
-        assert_eq!(
-            batch.place_shared(&block_a, &block_a[10..20]),
-            Some((1, 10))
-        );
-        assert_eq!(
-            batch.place_shared(&block_a, &block_a[500..800]),
-            Some((1, 500))
-        );
-        assert_eq!(batch.blocks.len(), 1);
-        assert_eq!(batch.place_shared(&block_b, &block_b[0..10]), Some((2, 0)));
-        assert_eq!(batch.packet_bytes(1, 500, 300), Some(&block_a[500..800]));
-        assert_eq!(batch.packet_bytes(2, 0, 10), Some(&block_b[0..10]));
-        // Now 2,000 bytes of blocks for 320 of frames: a third block is refused (copy).
-        let block_c: SharedBytes = Arc::new(vec![1; 1000]);
-        assert_eq!(batch.place_shared(&block_c, &block_c[0..10]), None);
-        // Bytes that are not in the block they are said to be in are refused too.
-        assert_eq!(batch.place_shared(&block_a, &block_b[0..10]), None);
-        // The block of the last frame is referenced once, whatever the weight.
-        assert_eq!(
-            batch.place_shared(&block_b, &block_b[990..]),
-            Some((2, 990))
-        );
-        // Places past the end give nothing, not a panic.
-        assert_eq!(batch.packet_bytes(3, 0, 1), None);
-        assert_eq!(batch.packet_bytes(2, 990, 11), None);
-        assert_eq!(batch.packet_bytes(0, 0, 1), None);
-        batch.clear();
-        assert!(batch.blocks.is_empty());
-        assert_eq!(Arc::strong_count(&block_a), 1);
-        assert_eq!(batch.place_shared(&block_c, &block_c[0..10]), Some((1, 0)));
-    }
 
     #[test]
     fn an_item_fits_in_a_cache_line() {

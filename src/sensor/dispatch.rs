@@ -3,10 +3,7 @@
 //! [`Dispatcher`] decodes each packet to find its TCP flow, reassembles IP fragments (later
 //! fragments carry no ports, so this cannot wait for the workers), and appends the packet,
 //! with the segment it decoded ([`SegmentLayout`]), to the batch of the worker that owns the
-//! flow's shard. A packet that lies in a block the capture shares ([`RawPacket::shared`]) goes
-//! as a place in that block, others as a copy: copying every packet into batches that the
-//! other core had just read was 7% of a two-worker replay (perf; mostly waiting for the cache
-//! lines). Flows are
+//! flow's shard. Flows are
 //! hashed symmetrically into a fixed number of [`SHARDS`], and shard `s` belongs to worker
 //! `s % workers`: which flows share a table, and so which flows a memory cap evicts, does
 //! not depend on the number of workers.
@@ -179,39 +176,21 @@ impl Dispatcher {
         self.advance_time(packet.ts);
         match decode::decode_frame(packet.link_type, packet.data) {
             Ok(Decoded::Tcp(segment)) => {
-                // Decoding needed a link type `decode::linktype` knows: all are 16-bit.
-                let Ok(link_type) = u16::try_from(packet.link_type) else {
-                    self.count_error(DecodeError::UnknownLinkType(packet.link_type));
-                    return;
-                };
                 self.decode.tcp += 1;
                 let shard = shard_of(&segment, self.config.shard_by_address_pair);
                 let position = self.position();
                 let layout = SegmentLayout::of(&segment, packet.data);
-                let w = shard % self.pending.len();
-                let b = &mut self.pending[w];
-                let (block, start) =
-                    match packet.shared.and_then(|s| b.place_shared(s, packet.data)) {
-                        Some(place) => place,
-                        None => {
-                            let start = b.bytes.len() as u32;
-                            b.bytes.extend_from_slice(packet.data);
-                            (0, start)
-                        }
-                    };
-                b.items.push(Item::Frame {
+                self.push_packet(shard, packet.data, |start, len| Item::Frame {
                     position,
                     pcap_cnt,
                     ts: packet.ts,
-                    link_type,
+                    link_type: packet.link_type,
                     shard: shard as u16,
                     wire_len: packet.wire_len,
-                    block,
                     start,
-                    len: packet.data.len() as u32,
+                    len,
                     layout,
                 });
-                self.flush_if_full(w);
             }
             Ok(Decoded::Fragment(fragment)) => {
                 if self.config.checksums != ChecksumMode::None && !fragment.header_checksum_ok() {
@@ -404,13 +383,7 @@ impl Dispatcher {
         let start = b.bytes.len() as u32;
         b.bytes.extend_from_slice(bytes);
         b.items.push(item(start, bytes.len() as u32));
-        self.flush_if_full(w);
-    }
-
-    /// Sends worker `w` its batch if the batch is full.
-    fn flush_if_full(&mut self, w: usize) {
-        let b = &self.pending[w];
-        if b.items.len() >= BATCH_ITEMS || b.bytes.len() + b.shared_bytes >= BATCH_BYTES {
+        if b.items.len() >= BATCH_ITEMS || b.bytes.len() >= BATCH_BYTES {
             self.flush(w);
         }
     }
@@ -436,7 +409,10 @@ impl Dispatcher {
                 Err(TrySendError::Full(mut batch)) => {
                     // The packets are lost; the control items go with the next batch.
                     self.queue_drops[w] += batch.packets() as u64;
-                    batch.drop_packets();
+                    batch
+                        .items
+                        .retain(|i| !i.is_packet() && !matches!(i, Item::FragmentFrame { .. }));
+                    batch.bytes.clear();
                     self.pending[w] = batch;
                     Ok(())
                 }

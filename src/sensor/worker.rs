@@ -141,18 +141,16 @@ impl WorkerThread {
                         data,
                         wire_len: *wire_len,
                         number: 0,
-                        shared: None,
                     });
                 }
                 continue;
             }
-            self.item(item, batch, &fragments);
+            self.item(item, &batch.bytes, &fragments);
             fragments.clear();
         }
     }
 
-    fn item(&mut self, item: &Item, batch: &Batch, fragments: &[RawPacket<'_>]) {
-        let bytes = &batch.bytes[..];
+    fn item(&mut self, item: &Item, bytes: &[u8], fragments: &[RawPacket<'_>]) {
         let sink = &mut self.sink;
         match item {
             Item::Frame {
@@ -162,21 +160,19 @@ impl WorkerThread {
                 link_type,
                 shard,
                 wire_len,
-                block,
                 start,
                 len,
                 layout,
             } => {
-                let Some(data) = batch.packet_bytes(*block, *start, *len) else {
+                let Some(data) = item_bytes(bytes, *start, *len) else {
                     return;
                 };
                 let packet = RawPacket {
                     ts: *ts,
-                    link_type: i32::from(*link_type),
+                    link_type: *link_type,
                     data,
                     wire_len: *wire_len,
                     number: *pcap_cnt,
-                    shared: None,
                 };
                 sink.begin(*position, false);
                 let local = usize::from(*shard) / self.workers;

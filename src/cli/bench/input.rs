@@ -2,10 +2,9 @@
 //! and the bare read loop (`--baseline-read`) that is the speed limit to compare with.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use exhound::capture::{expand_inputs, CaptureFile, RawPacket, SharedBytes};
+use exhound::capture::{expand_inputs, CaptureFile, RawPacket};
 use exhound::time::Timestamp;
 
 /// One packet of a loaded file: its record header, and where its bytes are.
@@ -25,9 +24,7 @@ pub struct LoadedFile {
     pub name: String,
     link_type: i32,
     packets: Vec<Packet>,
-    /// The packets' bytes, one after another: shared with the workers as a replay shares
-    /// the blocks it reads, so that a benchmark copies what a replay copies.
-    bytes: SharedBytes,
+    bytes: Vec<u8>,
     /// Records in the file (the next file's packets are numbered after them).
     pub records: u64,
 }
@@ -41,7 +38,6 @@ impl LoadedFile {
             data: &self.bytes[p.start..p.start + p.len],
             wire_len: p.wire_len,
             number: p.number,
-            shared: Some(&self.bytes),
         })
     }
 }
@@ -101,30 +97,28 @@ impl Input {
 
 fn load_file(path: PathBuf) -> anyhow::Result<LoadedFile> {
     let mut file = CaptureFile::open(&path, None)?;
-    let name = file.name().to_string();
-    let link_type = file.link_type();
-    let mut packets = Vec::new();
-    let mut bytes = Vec::new();
+    let mut loaded = LoadedFile {
+        name: file.name().to_string(),
+        link_type: file.link_type(),
+        path,
+        packets: Vec::new(),
+        bytes: Vec::new(),
+        records: 0,
+    };
     // A file that breaks part-way is an error here: a benchmark of half a capture would
     // mislead.
     while let Some(p) = file.next_packet()? {
-        packets.push(Packet {
+        loaded.packets.push(Packet {
             ts: p.ts,
             wire_len: p.wire_len,
             number: p.number,
-            start: bytes.len(),
+            start: loaded.bytes.len(),
             len: p.data.len(),
         });
-        bytes.extend_from_slice(p.data);
+        loaded.bytes.extend_from_slice(p.data);
     }
-    packets.shrink_to_fit();
-    bytes.shrink_to_fit();
-    Ok(LoadedFile {
-        path,
-        name,
-        link_type,
-        packets,
-        bytes: Arc::new(bytes),
-        records: file.packets_read(),
-    })
+    loaded.records = file.packets_read();
+    loaded.packets.shrink_to_fit();
+    loaded.bytes.shrink_to_fit();
+    Ok(loaded)
 }
