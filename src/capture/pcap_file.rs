@@ -13,8 +13,9 @@
 //! plainly, as `LINKTYPE_RAW` to `DLT_RAW`). Anything else (pcapng, standard input, other
 //! versions or link types, FCS flags) is left to libpcap by [`PcapReader::open`] returning
 //! `None`. Records are read as libpcap 1.10 reads them: the 32-bit times signed or not as
-//! it takes them, a capture length above 256 KiB is an error, one above the file's snap length is cut to it,
-//! and a record cut short by the end of the file is an error naming the packet.
+//! it takes them, a capture length above 256 KiB is an error, one above the file's snap
+//! length is cut to it, and a record cut short by the end of the file is an error naming the
+//! packet.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};

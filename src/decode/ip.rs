@@ -181,7 +181,7 @@ fn ext_prefix(rest: &[u8]) -> Result<&[u8; 2], DecodeError> {
 }
 
 /// Copies a 16-byte address out of a slice of the fixed header (always 16 bytes long).
-fn read_16(b: &[u8]) -> [u8; 16] {
+pub(super) fn read_16(b: &[u8]) -> [u8; 16] {
     <[u8; 16]>::try_from(b).unwrap_or_default()
 }
 

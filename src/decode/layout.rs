@@ -7,21 +7,21 @@
 //! bytes. A layout that does not fit the bytes it is given yields `None`, and the caller
 //! decodes the frame as before.
 //!
-//! The layout holds offsets, not the decoded fields: addresses, ports, sequence numbers and
-//! flags are read again from their fixed places in the headers, which costs a few loads. It
-//! travels in every batch item, and a batch item is written by one core and read by another:
-//! the decoded fields made an item 136 bytes, past what the compiler copies inline, and
-//! writing the items was 4% of a two-worker replay's time (perf, 469 MB capture). A frame
-//! whose segment the offsets cannot describe (addresses not where they are looked for, a
-//! payload that is not the rest of the TCP bytes) gets no layout and is decoded again; debug
-//! builds check every layout against the segment it was made from.
+//! The layout holds offsets, not the decoded fields: the addresses are read again from their
+//! fixed places in the IP header and the TCP header is read again by [`decode_tcp`], which
+//! costs a few loads. It travels in every batch item, and a batch item is written by one core
+//! and read by another: the decoded fields made an item 136 bytes, past what the compiler
+//! copies inline, and writing the items was 4% of a two-worker replay's time (perf, 469 MB
+//! capture). A frame whose segment the offsets cannot describe (addresses not where they are
+//! looked for, offsets past 64 KiB) gets no layout and is decoded again; debug builds check
+//! every layout against the segment it was made from.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{IpHeader, TcpFlags, TcpSegment, VlanIds};
+use super::ip::read_16;
+use super::tcp::decode_tcp;
+use super::{IpHeader, TcpSegment, VlanIds};
 
-/// Length of a TCP header without options (what [`SegmentLayout::segment`] reads).
-const TCP_FIXED: usize = 20;
 /// Length of the fixed IPv6 header.
 const IPV6_FIXED: usize = 40;
 
@@ -43,8 +43,6 @@ pub struct SegmentLayout {
     tcp_len: u16,
     /// Length of the IPv4 header at `ip_at` (options included); 0 when the segment has none.
     ipv4_header_len: u8,
-    /// The window-scale option's shift (read from the options, which have no fixed place).
-    window_scale: Option<u8>,
     /// [`IPV6`], [`LENGTH_FROM_CAPTURE`].
     bits: u8,
 }
@@ -55,12 +53,6 @@ impl SegmentLayout {
     /// not give it back exactly.
     pub fn of(segment: &TcpSegment<'_>, frame: &[u8]) -> Option<SegmentLayout> {
         let tcp_at = offset_in(segment.tcp_bytes, frame)?;
-        // The payload is what follows the TCP header, as `decode_tcp` cut it; the header
-        // fields are read again from the same bytes.
-        let header_len = usize::from(segment.tcp_bytes.get(12)? >> 4) * 4;
-        if !std::ptr::eq(segment.payload, segment.tcp_bytes.get(header_len..)?) {
-            return None;
-        }
         let (ip_at, ipv4_header_len, bits) = match (segment.ip.src, segment.ip.dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
                 let header = segment.ipv4_header?;
@@ -84,7 +76,6 @@ impl SegmentLayout {
             tcp_at: u16::try_from(tcp_at).ok()?,
             tcp_len: u16::try_from(segment.tcp_bytes.len()).ok()?,
             ipv4_header_len,
-            window_scale: segment.window_scale,
             bits: if segment.length_from_capture {
                 bits | LENGTH_FROM_CAPTURE
             } else {
@@ -102,15 +93,12 @@ impl SegmentLayout {
     pub fn segment<'a>(&self, frame: &'a [u8]) -> Option<TcpSegment<'a>> {
         let tcp_at = usize::from(self.tcp_at);
         let tcp_bytes = frame.get(tcp_at..tcp_at + usize::from(self.tcp_len))?;
-        let h = tcp_bytes.first_chunk::<TCP_FIXED>()?;
-        let payload = tcp_bytes.get(usize::from(h[12] >> 4) * 4..)?;
         let ip_at = usize::from(self.ip_at);
         let (src, dst, ipv4_header) = if self.bits & IPV6 != 0 {
             let a = frame.get(ip_at..)?.first_chunk::<IPV6_FIXED>()?;
-            let (src, dst) = (read_16(&a[8..24]), read_16(&a[24..40]));
             (
-                IpAddr::V6(Ipv6Addr::from(src)),
-                IpAddr::V6(Ipv6Addr::from(dst)),
+                IpAddr::V6(Ipv6Addr::from(read_16(&a[8..24]))),
+                IpAddr::V6(Ipv6Addr::from(read_16(&a[24..40]))),
                 None,
             )
         } else {
@@ -122,23 +110,16 @@ impl SegmentLayout {
                 Some(header),
             )
         };
+        let ip = IpHeader {
+            src,
+            dst,
+            vlan: self.vlan,
+        };
+        let segment = decode_tcp(ip, tcp_bytes).ok()?;
         Some(TcpSegment {
-            ip: IpHeader {
-                src,
-                dst,
-                vlan: self.vlan,
-            },
-            src_port: u16::from_be_bytes([h[0], h[1]]),
-            dst_port: u16::from_be_bytes([h[2], h[3]]),
-            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
-            flags: TcpFlags(h[13]),
-            window: u16::from_be_bytes([h[14], h[15]]),
-            window_scale: self.window_scale,
-            payload,
-            tcp_bytes,
             ipv4_header,
             length_from_capture: self.bits & LENGTH_FROM_CAPTURE != 0,
+            ..segment
         })
     }
 }
@@ -159,11 +140,6 @@ fn ipv6_header_at(frame: &[u8], before: usize, src: Ipv6Addr, dst: Ipv6Addr) -> 
             .get(at..at + IPV6_FIXED)
             .is_some_and(|h| h[0] >> 4 == 6 && h[8..24] == src[..] && h[24..40] == dst[..])
     })
-}
-
-/// 16 bytes as an array (`bytes` holds exactly 16).
-fn read_16(bytes: &[u8]) -> [u8; 16] {
-    <[u8; 16]>::try_from(bytes).unwrap_or_default()
 }
 
 /// Whether two segments are the same: equal fields, and slices at the same place.

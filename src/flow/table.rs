@@ -7,8 +7,8 @@
 //! more), so a flow is looked at about once per timeout instead of once per second. Walking
 //! 50,000 flows every second of packet time was 3.6% of a two-worker replay (perf, 469 MB
 //! capture; a binary heap in its place still cost 1.6%, its entries moving through every
-//! level at each pop); the flows that expire, and when, are the same as the walk's. The owner keeps
-//! the memory budget (it knows what each flow holds besides its entry): it reads the bytes the
+//! level at each pop); the flows that expire, and when, are the same as the walk's. The
+//! owner keeps the memory budget (it knows what each flow holds besides its entry): it reads the bytes the
 //! table itself takes ([`FlowTable::table_bytes`], the allocation, not an estimate per entry)
 //! and asks for the oldest idle flows when over budget ([`FlowTable::evict_oldest`]). The
 //! owner decides what to do with a flow that leaves the table (finish its HTTP transactions,
@@ -208,7 +208,7 @@ impl<T> FlowTable<T> {
     }
 
     /// Removes flows idle past their timeout at `now`, handing each to `expired`. Cheap to
-    /// call on every packet: the table is walked at most once per second of packet time.
+    /// call on every packet: the queue is looked at at most once per second of packet time.
     pub fn expire(&mut self, now: Timestamp, expired: &mut impl FnMut(FlowKey, T)) {
         if now < self.next_expiry_check {
             return;
@@ -283,8 +283,9 @@ impl<T> FlowTable<T> {
     /// slots a flow. An upper bound that depends only on what the table held, never on the
     /// hash table's layout (which depends on the per-process hash key): the same input
     /// charges the same bytes, so memory caps evict the same flows on every run. The expiry
-    /// queue's allocation is added (its entries are in a total order, so it too grows the
-    /// same way on every run). What the flows own besides their entry is not counted here.
+    /// queue's allocation is added (each second's list grows with the number of flows queued
+    /// under it, whatever their order, so it too is the same on every run). What the flows
+    /// own besides their entry is not counted here.
     pub fn table_bytes(&self) -> usize {
         self.high_water * Self::slot_size() * 16 / 7 + self.due.bytes()
     }

@@ -3,10 +3,9 @@
 //! [`Dispatcher`] decodes each packet to find its TCP flow, reassembles IP fragments (later
 //! fragments carry no ports, so this cannot wait for the workers), and appends the packet,
 //! with the segment it decoded ([`SegmentLayout`]), to the batch of the worker that owns the
-//! flow's shard. Flows are
-//! hashed symmetrically into a fixed number of [`SHARDS`], and shard `s` belongs to worker
-//! `s % workers`: which flows share a table, and so which flows a memory cap evicts, does
-//! not depend on the number of workers.
+//! flow's shard. Flows are hashed symmetrically into a fixed number of [`SHARDS`], and shard
+//! `s` belongs to worker `s % workers`: which flows share a table, and so which flows a
+//! memory cap evicts, does not depend on the number of workers.
 //!
 //! Every packet and control item gets the next position of one sequence; records made from
 //! it are ordered by that position (see [`super::batch::OrderKey`]). Control items go to
