@@ -32,6 +32,7 @@ pub mod detect;
 pub mod evidence;
 pub mod flow;
 pub mod http;
+mod keyed_hash;
 pub mod output;
 pub mod pipeline;
 pub mod report;

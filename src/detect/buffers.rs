@@ -26,8 +26,9 @@ use std::borrow::Cow;
 
 use crate::http::{host, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
 
-use super::merged::{trim_end_ws, MergedHeaders, LINEAR_MERGE};
+use super::merged::{MergedHeaders, LINEAR_MERGE};
 use super::rule::{Buffer, BufferRef};
+use crate::http::fields::trim_end_blanks;
 use crate::tls::TlsInfo;
 
 /// Which message of a transaction.
@@ -112,7 +113,7 @@ fn header_block(merged: &MergedHeaders<'_>, skip: &str) -> Vec<u8> {
     {
         out.extend_from_slice(name);
         out.extend_from_slice(b": ");
-        out.extend_from_slice(trim_end_ws(value));
+        out.extend_from_slice(trim_end_blanks(value));
         out.extend_from_slice(b"\r\n");
     }
     out

@@ -13,9 +13,10 @@
 //! also answers single-header lookups (`http.user_agent` and friends) without a pass over
 //! every line.
 
+use crate::keyed_hash::{folded_multiply, process_keys};
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
+use crate::http::fields::trim_end_blanks;
 use crate::http::{Header, Headers};
 
 /// Lists at most this long find repeats by comparing each name with the ones before it.
@@ -44,22 +45,13 @@ impl<'a> MergedHeader<'a, '_> {
         if let Some(line) = self.line {
             return Cow::Borrowed(line);
         }
-        let value = trim_end_ws(self.value);
+        let value = trim_end_blanks(self.value);
         let mut v = Vec::with_capacity(self.name.len() + 2 + value.len());
         v.extend_from_slice(self.name);
         v.extend_from_slice(b": ");
         v.extend_from_slice(value);
         Cow::Owned(v)
     }
-}
-
-/// The value without its trailing spaces and tabs.
-pub(crate) fn trim_end_ws(v: &[u8]) -> &[u8] {
-    let end = v
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(0, |p| p + 1);
-    &v[..end]
 }
 
 /// A repeated name: its first line and every value joined.
@@ -321,19 +313,9 @@ impl<'a> MergedHeaders<'a> {
     }
 }
 
-/// The key of name hashes, drawn once per process from foldhash's random seed.
+/// The key of name hashes, drawn once per process (the flow table's keys are the first six).
 fn name_seed() -> u64 {
-    static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| {
-        use std::hash::BuildHasher;
-        foldhash::fast::RandomState::default().hash_one(0x0068_6561_6465_7273_u64)
-    })
-}
-
-/// The 128-bit product of `a` and `b`, its halves folded together.
-fn folded_multiply(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
+    process_keys()[7]
 }
 
 /// A keyed hash of `name` that is the same for every spelling of it in ASCII case: words of
@@ -434,7 +416,7 @@ mod tests {
             let line = e.line();
             let mut expect = e.name.to_vec();
             expect.extend_from_slice(b": ");
-            expect.extend_from_slice(trim_end_ws(e.value));
+            expect.extend_from_slice(trim_end_blanks(e.value));
             assert_eq!(&line[..], &expect[..], "{what}");
             assert_eq!(e.line.is_some(), matches!(line, Cow::Borrowed(_)));
         }

@@ -1,10 +1,10 @@
 //! Symmetric flow keys and the two sides of a conversation.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 use crate::decode::{TcpSegment, VlanIds};
+use crate::keyed_hash::{folded_multiply, process_keys};
 
 /// One end of a TCP conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,9 +46,9 @@ impl Side {
 /// A key that is the same for both directions of a flow: the two endpoints in a canonical
 /// order, plus the VLAN ids.
 ///
-/// The key carries its hash for flow tables, computed once with a keyed hash (foldhash, seeded
-/// at random once per process), so that a packet's several table lookups hash it
-/// once, and so that an attacker cannot choose addresses that collide in the tables. Nothing
+/// The key carries its hash for flow tables, computed once with a keyed hash (foldhash's
+/// mixing step, keyed at random once per process: `crate::keyed_hash`), so that a packet's
+/// several table lookups hash it once, and so that an attacker cannot choose addresses that collide in the tables. Nothing
 /// the sensor writes depends on that hash (tables are never read in their own order);
 /// [`FlowKey::stable_hash`] is the stable hash for everything that must not change between runs.
 #[derive(Debug, Clone, Copy)]
@@ -85,22 +85,6 @@ impl Hash for FlowKey {
     }
 }
 
-/// The keys of flow-table hashes, drawn once per process (from foldhash's per-process
-/// random seed), so that attacker-chosen addresses and ports cannot be made to collide.
-fn table_keys() -> &'static [u64; 6] {
-    static KEYS: OnceLock<[u64; 6]> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let state = foldhash::fast::RandomState::default();
-        std::array::from_fn(|i| state.hash_one(i as u64) | 1)
-    })
-}
-
-/// The 128-bit product of `a` and `b`, its halves folded together: foldhash's mixing step.
-fn folded_multiply(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
 /// An address as 128 bits; an IPv4 address is tagged, to stay apart from the IPv6 address
 /// with the same low bits (a tie only costs a comparison, never a wrong flow).
 fn address_bits(a: IpAddr) -> u128 {
@@ -114,7 +98,8 @@ fn address_bits(a: IpAddr) -> u128 {
 /// endpoints and the VLAN ids (hashing the fields through `Hash` cost five times that: a
 /// write and a mix per discriminant, address, port and VLAN id, at every packet).
 fn table_hash(low: Endpoint, high: Endpoint, vlan: VlanIds) -> u64 {
-    let k = table_keys();
+    // Keyed per process, so that attacker-chosen addresses and ports cannot be made to collide.
+    let k = process_keys();
     let (a, b) = (address_bits(low.addr), address_bits(high.addr));
     let ids = vlan.as_slice();
     let mut v = ids.len() as u64;

@@ -7,6 +7,15 @@
 //! shows it is one borrowed slice ([`FieldList::line`]) rather than a new buffer per line:
 //! 1,000 header lines cost 1,000 allocations per inspected side otherwise.
 
+/// A value without its trailing spaces and tabs, as [`FieldList::line`] ends a line.
+pub fn trim_end_blanks(value: &[u8]) -> &[u8] {
+    let kept = value
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |p| p + 1);
+    &value[..kept]
+}
+
 /// One name/value pair, borrowed from its [`FieldList`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'a> {
@@ -132,11 +141,7 @@ impl FieldList {
     }
 
     fn line_of(&self, s: &Span) -> &[u8] {
-        let value = self.range(s.value, s.end);
-        let kept = value
-            .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
-            .map_or(0, |p| p + 1);
+        let kept = trim_end_blanks(self.range(s.value, s.end)).len();
         self.range(s.name, s.value + kept as u32)
     }
 
