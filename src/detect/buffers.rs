@@ -158,7 +158,7 @@ fn request_buffer<'a>(
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &req.request_line,
-            &req.raw_headers,
+            req.raw_headers(),
             &req.body,
         ))),
         Buffer::HttpUri => one(uri_bytes(&req.uri)),
@@ -170,7 +170,7 @@ fn request_buffer<'a>(
             let b = header_block(merged(m, h), "cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
         }
-        Buffer::HttpHeaderRaw => non_empty(&req.raw_headers).and_then(one),
+        Buffer::HttpHeaderRaw => non_empty(req.raw_headers()).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
             (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
@@ -204,7 +204,7 @@ fn response_buffer<'a>(
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
             &resp.response_line,
-            &resp.raw_headers,
+            resp.raw_headers(),
             &resp.body,
         ))),
         Buffer::HttpProtocol => non_empty(&resp.protocol).and_then(one),
@@ -212,7 +212,7 @@ fn response_buffer<'a>(
             let b = header_block(merged(m, h), "set-cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
         }
-        Buffer::HttpHeaderRaw => non_empty(&resp.raw_headers).and_then(one),
+        Buffer::HttpHeaderRaw => non_empty(resp.raw_headers()).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
             (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
@@ -429,8 +429,11 @@ pub(crate) mod tests {
             target: b"/ecp/%2e/y.js?a=%41".to_vec(),
             protocol: b"HTTP/1.1".to_vec(),
             request_line: b"POST /ecp/%2e/y.js?a=%41 HTTP/1.1".to_vec(),
-            raw_headers: raw.into_bytes(),
-            headers: hdrs(&req_headers),
+            headers: {
+                let mut h = hdrs(&req_headers);
+                h.put_block_first(raw.as_bytes());
+                h
+            },
             uri: NormalizedUri {
                 path: b"/ecp/y.js".to_vec(),
                 query_raw: Some(b"a=%41".to_vec()),
@@ -453,13 +456,16 @@ pub(crate) mod tests {
             status: 500,
             reason: b"Internal Server Error".to_vec(),
             response_line: b"HTTP/1.1 500 Internal Server Error".to_vec(),
-            raw_headers: (resp_headers
-                .iter()
-                .map(|(n, v)| format!("{n}: {v}\r\n"))
-                .collect::<String>()
-                + "\r\n")
-                .into_bytes(),
-            headers: hdrs(&resp_headers),
+            headers: {
+                let mut h = hdrs(&resp_headers);
+                let raw = resp_headers
+                    .iter()
+                    .map(|(n, v)| format!("{n}: {v}\r\n"))
+                    .collect::<String>()
+                    + "\r\n";
+                h.put_block_first(raw.as_bytes());
+                h
+            },
             body: b"<html>ok</html>".to_vec(),
             body_len: 15,
             trailers: Headers::default(),

@@ -148,6 +148,31 @@ impl Headers {
         Headers(FieldList::with_capacity(lines, bytes))
     }
 
+    /// Empty headers over `block`, the header block (as on the wire, up to and including the
+    /// empty line) they will be read from, with room for `lines` lines and `extra` bytes of
+    /// lines not sent as `Name: value` (see [`FieldList::over_block`]).
+    pub(crate) fn over_block(block: &[u8], lines: usize, extra: usize) -> Headers {
+        Headers(FieldList::over_block(block, lines, extra))
+    }
+
+    /// Adds the header line sent as `Name: value` at `block[name_at..end]`, the name
+    /// `name_len` bytes long; false, and nothing added, when it is not such a line there.
+    pub(crate) fn push_in_block(&mut self, name_at: usize, name_len: usize, end: usize) -> bool {
+        self.0.push_in_block(name_at, name_len, end)
+    }
+
+    /// Puts the header block they were read from before headers built line by line (see
+    /// [`FieldList::put_block_first`]).
+    pub fn put_block_first(&mut self, block: &[u8]) {
+        self.0.put_block_first(block);
+    }
+
+    /// The header block as on the wire, up to and including the empty line (empty when the
+    /// headers were not read from one).
+    pub fn block(&self) -> &[u8] {
+        self.0.block()
+    }
+
     /// Adds a header line.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
         self.0.push(name, value);
@@ -185,8 +210,8 @@ impl Headers {
         self.0.iter()
     }
 
-    /// Every header line's text `Name: value`, one after another, with nothing between
-    /// them: each line of [`Headers::iter_with_lines`] is a slice of it.
+    /// The header block, then the text `Name: value` of the lines not sent that way: each
+    /// line of [`Headers::iter_with_lines`] is a slice of it.
     pub fn bytes(&self) -> &[u8] {
         self.0.bytes()
     }
@@ -258,6 +283,12 @@ fn vec_bytes(v: &Vec<u8>) -> usize {
 }
 
 impl HttpRequest {
+    /// The header block as on the wire: every line after the request line up to and
+    /// including the empty line.
+    pub fn raw_headers(&self) -> &[u8] {
+        self.headers.block()
+    }
+
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
         let u = &self.uri;
@@ -266,7 +297,6 @@ impl HttpRequest {
             &self.target,
             &self.protocol,
             &self.request_line,
-            &self.raw_headers,
             &self.body,
             &u.path,
         ]
@@ -282,13 +312,17 @@ impl HttpRequest {
 }
 
 impl HttpResponse {
+    /// The header block as on the wire, up to and including the empty line.
+    pub fn raw_headers(&self) -> &[u8] {
+        self.headers.block()
+    }
+
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
         [
             &self.protocol,
             &self.reason,
             &self.response_line,
-            &self.raw_headers,
             &self.body,
         ]
         .into_iter()
@@ -402,10 +436,8 @@ pub struct HttpRequest {
     pub protocol: Vec<u8>,
     /// The request line without its line ending.
     pub request_line: Vec<u8>,
-    /// Header block as on the wire: every line after the request line up to and including the
-    /// empty line.
-    pub raw_headers: Vec<u8>,
-    /// Parsed header lines.
+    /// Parsed header lines, with the header block as on the wire
+    /// ([`HttpRequest::raw_headers`]).
     pub headers: Headers,
     /// The target as IIS routes it.
     pub uri: NormalizedUri,
@@ -432,9 +464,8 @@ pub struct HttpResponse {
     pub reason: Vec<u8>,
     /// The status line without its line ending.
     pub response_line: Vec<u8>,
-    /// Header block as on the wire, up to and including the empty line.
-    pub raw_headers: Vec<u8>,
-    /// Parsed header lines.
+    /// Parsed header lines, with the header block as on the wire
+    /// ([`HttpResponse::raw_headers`]).
     pub headers: Headers,
     /// Body after dechunking and content decoding, up to the body limit.
     pub body: Vec<u8>,

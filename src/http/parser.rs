@@ -176,7 +176,7 @@ fn run_request_with<'b>(
     Ok(
         match config.parse_request_with_uninit_headers(&mut req, buf, slots)? {
             httparse::Status::Complete(len) => {
-                httparse::Status::Complete((len, owned_headers(req.headers, buf)))
+                httparse::Status::Complete((len, owned_headers(req.headers, buf, len)))
             }
             httparse::Status::Partial => httparse::Status::Partial,
         },
@@ -239,6 +239,8 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
     let target = parts.next().unwrap_or_default();
     let protocol = parts.next().unwrap_or_default();
     let mut events = HttpEvents::default();
+    // httparse read the block behind this line or behind a stand-in: the same bytes.
+    debug_assert_eq!(headers.block(), raw_headers);
     let headers = match unfold(raw_headers, headers.len()) {
         Some(unfolded) => {
             events.insert(HttpEvent::RequestFieldFolding);
@@ -268,7 +270,6 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
         target: target.to_vec(),
         protocol: protocol.to_vec(),
         request_line: line.to_vec(),
-        raw_headers: raw_headers.to_vec(),
         uri: NormalizedUri::from_target(target),
         cookies,
         headers,
@@ -317,7 +318,7 @@ fn unfold(block: &[u8], parsed: usize) -> Option<Headers> {
     if !folded {
         return None;
     }
-    let mut out = Headers::default();
+    let mut out = Headers::over_block(block, parsed, block.len());
     for line in lines() {
         if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
             if let Some(last) = out.len().checked_sub(1).and_then(|i| out.line(i)) {
@@ -348,27 +349,26 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// The header lines httparse found in `buf`, copied into one [`Headers`]. A line written
-/// `Name: value` (one space after the colon, as almost every client writes it) is copied in
-/// one piece.
-fn owned_headers(parsed: &[httparse::Header<'_>], buf: &[u8]) -> Headers {
-    let bytes = parsed.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let mut out = Headers::with_capacity(parsed.len(), bytes);
+/// The header lines httparse found in the head `buf[..len]`, in one [`Headers`] over the
+/// head's header block. A line written `Name: value` (one space after the colon, as almost
+/// every client writes it) is a place in the block; any other line is written after it.
+fn owned_headers(parsed: &[httparse::Header<'_>], buf: &[u8], len: usize) -> Headers {
+    let head = buf.get(..len).unwrap_or(buf);
+    let (_, block) = split_head(head);
     let base = buf.as_ptr() as usize;
+    // Where the block lies in `buf`: header names and values are found through it.
+    let block_at = (block.as_ptr() as usize).wrapping_sub(base);
+    let mut out = Headers::over_block(block, parsed.len(), 0);
     for h in parsed {
         let name = h.name.as_bytes();
         let value = h.value.trim_ascii();
-        // Where the name and the value lie in `buf` (httparse hands out slices of it).
-        let name_at = (name.as_ptr() as usize).wrapping_sub(base);
-        let value_at = (value.as_ptr() as usize).wrapping_sub(base);
-        let name_end = name_at + name.len();
+        // Where the name and the value lie in the block (httparse hands out slices of `buf`).
+        let name_at = (name.as_ptr() as usize).wrapping_sub(base + block_at);
+        let value_at = (value.as_ptr() as usize).wrapping_sub(base + block_at);
         let joined = !value.is_empty()
-            && value_at == name_end + 2
-            && buf.get(name_end) == Some(&b':')
-            && buf.get(name_end + 1) == Some(&b' ');
-        if joined {
-            out.push_joined(&buf[name_at..value_at + value.len()], name.len());
-        } else {
+            && value_at == name_at.wrapping_add(name.len() + 2)
+            && out.push_in_block(name_at, name.len(), value_at + value.len());
+        if !joined {
             out.push(name, value);
         }
     }
@@ -564,8 +564,13 @@ mod tests {
         assert_eq!(req.protocol, b"HTTP/1.1");
         assert_eq!(req.request_line, b"POST  /ecp/y.js?a=%41  HTTP/1.1");
         assert_eq!(
-            req.raw_headers,
+            req.raw_headers(),
             b"Host: ex\r\nCookie:  X-BEResource=a~1 ; b=2\r\nBad Header: x\r\nX-A:\t v \r\n\r\n"
+        );
+        // `Host: ex` is a place in the block; the other two lines are written after it.
+        assert_eq!(
+            req.headers.bytes(),
+            [req.raw_headers(), b"Cookie: X-BEResource=a~1 ; b=2X-A: v"].concat()
         );
         // The invalid line is skipped, values are trimmed.
         let names: Vec<_> = req.headers.iter().map(|h| h.name.to_vec()).collect();

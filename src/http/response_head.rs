@@ -70,12 +70,12 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
                 if headers.len() > max_headers {
                     return Head::Invalid;
                 }
+                headers.put_block_first(&buf[head_start..end]);
                 let response = HttpResponse {
                     protocol: protocol.to_vec(),
                     status,
                     reason: reason.to_vec(),
                     response_line: line.to_vec(),
-                    raw_headers: buf[head_start..end].to_vec(),
                     headers,
                     ..HttpResponse::default()
                 };
@@ -276,7 +276,7 @@ mod tests {
         assert_eq!((r.status, r.reason.as_slice()), (200, &b"Very OK"[..]));
         assert_eq!(r.response_line, b"HTTP/1.1 200  Very OK");
         assert_eq!(
-            r.raw_headers,
+            r.raw_headers(),
             b"Content-Length : 5\r\nX-F: a\r\n  b\r\n\r\n"
         );
         assert_eq!(r.headers.get("content-length"), Some(&b"5"[..]));

@@ -472,10 +472,10 @@ pub fn alert_line(
 pub fn http_payload(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
     const MAX: usize = 4096;
     let (line, head, body) = match (direction, tx.response.as_ref()) {
-        (AlertDirection::ToClient, Some(r)) => (&r.response_line, &r.raw_headers, &r.body),
+        (AlertDirection::ToClient, Some(r)) => (&r.response_line, r.raw_headers(), &r.body),
         _ => {
             let r = &tx.request;
-            (&r.request_line, &r.raw_headers, &r.body)
+            (&r.request_line, r.raw_headers(), &r.body)
         }
     };
     let mut m = Vec::new();
@@ -710,11 +710,13 @@ mod tests {
     fn http_payload_is_the_side_that_matched_cut_at_4_kib() {
         let mut t = tx();
         t.request.request_line = b"POST /ecp/y.js HTTP/1.1".to_vec();
-        t.request.raw_headers = b"Host: x\r\n\r\n".to_vec();
+        t.request.headers = Headers::from_pairs([("Host", "x")]);
+        t.request.headers.put_block_first(b"Host: x\r\n\r\n");
         t.request.body = vec![b'a'; 10_000];
         if let Some(r) = t.response.as_mut() {
             r.response_line = b"HTTP/1.1 200 OK".to_vec();
-            r.raw_headers = b"\r\n".to_vec();
+            r.headers = Headers::default();
+            r.headers.put_block_first(b"\r\n");
             r.body = b"ok".to_vec();
         }
         let m = http_payload(&t, AlertDirection::ToServer);
