@@ -157,15 +157,15 @@ fn request_buffer<'a>(
     let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
-            &req.request_line,
+            req.request_line(),
             req.raw_headers(),
             &req.body,
         ))),
         Buffer::HttpUri => one(uri_bytes(&req.uri)),
-        Buffer::HttpUriRaw => one(Cow::Borrowed(&req.target)),
-        Buffer::HttpMethod => non_empty(&req.method).and_then(one),
-        Buffer::HttpProtocol => non_empty(&req.protocol).and_then(one),
-        Buffer::HttpRequestLine => one(Cow::Borrowed(&req.request_line)),
+        Buffer::HttpUriRaw => one(Cow::Borrowed(req.target())),
+        Buffer::HttpMethod => non_empty(req.method()).and_then(one),
+        Buffer::HttpProtocol => non_empty(req.protocol()).and_then(one),
+        Buffer::HttpRequestLine => one(Cow::Borrowed(req.request_line())),
         Buffer::HttpHeader => {
             let b = header_block(merged(m, h), "cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
@@ -187,7 +187,7 @@ fn request_buffer<'a>(
         Buffer::HttpAcceptLang => hv(m, "Accept-Language"),
         Buffer::HttpConnection => hv(m, "Connection"),
         Buffer::HttpRequestBody => non_empty(&req.body).and_then(one),
-        Buffer::HttpStart => one(Cow::Owned(start(&req.request_line, merged(m, h)))),
+        Buffer::HttpStart => one(Cow::Owned(start(req.request_line(), merged(m, h)))),
         Buffer::HttpRequestHeader => per_header(merged(m, h)),
         _ => None,
     }
@@ -203,11 +203,11 @@ fn response_buffer<'a>(
     let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
         Buffer::Payload => one(Cow::Owned(head_and_body(
-            &resp.response_line,
+            resp.response_line(),
             resp.raw_headers(),
             &resp.body,
         ))),
-        Buffer::HttpProtocol => non_empty(&resp.protocol).and_then(one),
+        Buffer::HttpProtocol => non_empty(resp.protocol()).and_then(one),
         Buffer::HttpHeader => {
             let b = header_block(merged(m, h), "set-cookie");
             (!b.is_empty()).then(|| vec![Cow::Owned(b)])
@@ -221,12 +221,12 @@ fn response_buffer<'a>(
         Buffer::HttpContentType => hv(m, "Content-Type"),
         Buffer::HttpContentLen => hv(m, "Content-Length"),
         Buffer::HttpStatCode => one(Cow::Owned(resp.status.to_string().into_bytes())),
-        Buffer::HttpStatMsg => non_empty(&resp.reason).and_then(one),
-        Buffer::HttpResponseLine => one(Cow::Borrowed(&resp.response_line)),
+        Buffer::HttpStatMsg => non_empty(resp.reason()).and_then(one),
+        Buffer::HttpResponseLine => one(Cow::Borrowed(resp.response_line())),
         Buffer::HttpResponseBody | Buffer::FileData => non_empty(&resp.body).and_then(one),
         Buffer::HttpServer => hv(m, "Server"),
         Buffer::HttpLocation => hv(m, "Location"),
-        Buffer::HttpStart => one(Cow::Owned(start(&resp.response_line, merged(m, h)))),
+        Buffer::HttpStart => one(Cow::Owned(start(resp.response_line(), merged(m, h)))),
         Buffer::HttpResponseHeader => per_header(merged(m, h)),
         _ => None,
     }
@@ -402,6 +402,7 @@ impl<'a> TxBuffers<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::http::StartLine;
 
     fn hdrs(list: &[(&str, &str)]) -> Headers {
         Headers::from_pairs(list.iter().copied())
@@ -425,10 +426,7 @@ pub(crate) mod tests {
             .collect::<String>()
             + "\r\n";
         let request = HttpRequest {
-            method: b"POST".to_vec(),
-            target: b"/ecp/%2e/y.js?a=%41".to_vec(),
-            protocol: b"HTTP/1.1".to_vec(),
-            request_line: b"POST /ecp/%2e/y.js?a=%41 HTTP/1.1".to_vec(),
+            line: StartLine::request(b"POST /ecp/%2e/y.js?a=%41 HTTP/1.1"),
             headers: {
                 let mut h = hdrs(&req_headers);
                 h.put_block_first(raw.as_bytes());
@@ -452,10 +450,8 @@ pub(crate) mod tests {
             ("Content-Type", "text/html"),
         ];
         let response = HttpResponse {
-            protocol: b"HTTP/1.1".to_vec(),
+            line: StartLine::from_words([b"HTTP/1.1", b"500", b"Internal Server Error"]),
             status: 500,
-            reason: b"Internal Server Error".to_vec(),
-            response_line: b"HTTP/1.1 500 Internal Server Error".to_vec(),
             headers: {
                 let mut h = hdrs(&resp_headers);
                 let raw = resp_headers
@@ -578,7 +574,8 @@ pub(crate) mod tests {
     #[test]
     fn hosts() {
         let mut tx = sample_tx();
-        tx.request.target = b"http://Proxy.Example:8080/a".to_vec();
+        tx.request.line =
+            StartLine::from_words([b"POST", b"http://Proxy.Example:8080/a", b"HTTP/1.1"]);
         assert_eq!(
             s(one(&tx, TxSide::Request, Buffer::HttpHost)).unwrap(),
             "proxy.example"

@@ -782,7 +782,7 @@ impl HttpConnection {
         if framing == Framing::Chunked && request.headers.get("Content-Length").is_some() {
             request.events.insert(HttpEvent::RequestTeAndCl);
         }
-        let hold = request.method == b"CONNECT" || request.headers.get("Upgrade").is_some();
+        let hold = request.method() == b"CONNECT" || request.headers.get("Upgrade").is_some();
         self.push_slot(Slot {
             tx: HttpTransaction {
                 tx_id: id,
@@ -845,7 +845,7 @@ impl HttpConnection {
         };
         let (tunnel, framing) = {
             let slot = &mut *guard;
-            let method = slot.tx.request.method.as_slice();
+            let method = slot.tx.request.method();
             // A 101 that names a length is not a switch (libhtp reads on, as HTTP).
             let switch = status == 101 && !Framing::response_declares_length(&response.headers);
             let tunnel = switch || (method == b"CONNECT" && (200..300).contains(&status));

@@ -13,7 +13,7 @@ use super::HttpRequest;
 
 /// The authority `req` names, as sent (see the module documentation).
 pub fn raw_host(req: &HttpRequest) -> Option<Cow<'_, [u8]>> {
-    if let Some(authority) = absolute_authority(&req.target).filter(|a| !a.is_empty()) {
+    if let Some(authority) = absolute_authority(req.target()).filter(|a| !a.is_empty()) {
         return Some(Cow::Borrowed(authority));
     }
     req.headers.value("host")
@@ -31,7 +31,7 @@ pub fn hostname(req: &HttpRequest) -> Option<(Vec<u8>, Option<u16>)> {
 /// True when an absolute-form target and the `Host` header name different hosts: HTTP.sys
 /// and the IIS log go by the target, ASP.NET's `Request.Url` by the header.
 pub fn is_ambiguous(req: &HttpRequest) -> bool {
-    let Some(target) = absolute_authority(&req.target).filter(|a| !a.is_empty()) else {
+    let Some(target) = absolute_authority(req.target()).filter(|a| !a.is_empty()) else {
         return false;
     };
     let Some(header) = req.headers.value("host") else {
@@ -105,7 +105,7 @@ mod tests {
 
     fn req(target: &str, hosts: &[&str]) -> HttpRequest {
         HttpRequest {
-            target: target.as_bytes().to_vec(),
+            line: crate::http::StartLine::from_words([b"GET", target.as_bytes(), b"HTTP/1.1"]),
             headers: Headers::from_pairs(hosts.iter().map(|h| ("Host", h))),
             ..HttpRequest::default()
         }

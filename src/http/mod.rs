@@ -31,6 +31,7 @@ pub mod host;
 pub mod normalize;
 mod parser;
 mod response_head;
+pub mod start_line;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +45,7 @@ pub use cookie::{Cookie, Cookies};
 pub use fields::Field;
 use fields::FieldList;
 pub use normalize::NormalizedUri;
+pub use start_line::StartLine;
 
 /// HTTP parsing limits.
 #[derive(Debug, Clone)]
@@ -283,6 +285,26 @@ fn vec_bytes(v: &Vec<u8>) -> usize {
 }
 
 impl HttpRequest {
+    /// The request line without its line ending.
+    pub fn request_line(&self) -> &[u8] {
+        self.line.text()
+    }
+
+    /// Method token.
+    pub fn method(&self) -> &[u8] {
+        self.line.part(0)
+    }
+
+    /// Request-target exactly as sent.
+    pub fn target(&self) -> &[u8] {
+        self.line.part(1)
+    }
+
+    /// Protocol, e.g. `HTTP/1.1`.
+    pub fn protocol(&self) -> &[u8] {
+        self.line.part(2)
+    }
+
     /// The header block as on the wire: every line after the request line up to and
     /// including the empty line.
     pub fn raw_headers(&self) -> &[u8] {
@@ -292,17 +314,9 @@ impl HttpRequest {
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
         let u = &self.uri;
-        [
-            &self.method,
-            &self.target,
-            &self.protocol,
-            &self.request_line,
-            &self.body,
-            &u.path,
-        ]
-        .into_iter()
-        .map(vec_bytes)
-        .sum::<usize>()
+        self.line.heap_bytes()
+            + vec_bytes(&self.body)
+            + vec_bytes(&u.path)
             + u.query_raw.as_ref().map_or(0, vec_bytes)
             + u.query_decoded.as_ref().map_or(0, vec_bytes)
             + self.headers.heap_bytes()
@@ -312,6 +326,21 @@ impl HttpRequest {
 }
 
 impl HttpResponse {
+    /// The status line without its line ending.
+    pub fn response_line(&self) -> &[u8] {
+        self.line.text()
+    }
+
+    /// Protocol, e.g. `HTTP/1.1`.
+    pub fn protocol(&self) -> &[u8] {
+        self.line.part(0)
+    }
+
+    /// Reason phrase.
+    pub fn reason(&self) -> &[u8] {
+        self.line.part(2)
+    }
+
     /// The header block as on the wire, up to and including the empty line.
     pub fn raw_headers(&self) -> &[u8] {
         self.headers.block()
@@ -319,15 +348,8 @@ impl HttpResponse {
 
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
-        [
-            &self.protocol,
-            &self.reason,
-            &self.response_line,
-            &self.body,
-        ]
-        .into_iter()
-        .map(vec_bytes)
-        .sum::<usize>()
+        self.line.heap_bytes()
+            + self.body.capacity()
             + self.headers.heap_bytes()
             + self.trailers.heap_bytes()
     }
@@ -428,14 +450,9 @@ impl HttpEvents {
 /// A request as the server saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// Method token.
-    pub method: Vec<u8>,
-    /// Request-target exactly as sent.
-    pub target: Vec<u8>,
-    /// Protocol, e.g. `HTTP/1.1`.
-    pub protocol: Vec<u8>,
-    /// The request line without its line ending.
-    pub request_line: Vec<u8>,
+    /// The request line without its line ending, with its method, target and protocol
+    /// ([`HttpRequest::method`], [`HttpRequest::target`], [`HttpRequest::protocol`]).
+    pub line: StartLine,
     /// Parsed header lines, with the header block as on the wire
     /// ([`HttpRequest::raw_headers`]).
     pub headers: Headers,
@@ -456,14 +473,11 @@ pub struct HttpRequest {
 /// A response as the client saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpResponse {
-    /// Protocol, e.g. `HTTP/1.1`.
-    pub protocol: Vec<u8>,
+    /// The status line without its line ending, with its protocol, status digits and reason
+    /// ([`HttpResponse::protocol`], [`HttpResponse::reason`]).
+    pub line: StartLine,
     /// Status code.
     pub status: u16,
-    /// Reason phrase.
-    pub reason: Vec<u8>,
-    /// The status line without its line ending.
-    pub response_line: Vec<u8>,
     /// Parsed header lines, with the header block as on the wire
     /// ([`HttpResponse::raw_headers`]).
     pub headers: Headers,

@@ -15,7 +15,9 @@
 
 use std::mem::MaybeUninit;
 
-use super::{Cookies, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri};
+use super::{
+    Cookies, Headers, HttpEvent, HttpEvents, HttpRequest, HttpResponse, NormalizedUri, StartLine,
+};
 
 /// The outcome of parsing a head.
 #[derive(Debug)]
@@ -234,10 +236,7 @@ fn lenient_request_line(line: &[u8]) -> bool {
 
 fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
     let (line, raw_headers) = split_head(head);
-    let mut parts = line.split(|b| *b == b' ').filter(|p| !p.is_empty());
-    let method = parts.next().unwrap_or_default();
-    let target = parts.next().unwrap_or_default();
-    let protocol = parts.next().unwrap_or_default();
+    let line = StartLine::request(line);
     let mut events = HttpEvents::default();
     // httparse read the block behind this line or behind a stand-in: the same bytes.
     debug_assert_eq!(headers.block(), raw_headers);
@@ -266,11 +265,8 @@ fn build_request(head: &[u8], headers: Headers) -> HttpRequest {
         }
     }
     let mut request = HttpRequest {
-        method: method.to_vec(),
-        target: target.to_vec(),
-        protocol: protocol.to_vec(),
-        request_line: line.to_vec(),
-        uri: NormalizedUri::from_target(target),
+        uri: NormalizedUri::from_target(line.part(1)),
+        line,
         cookies,
         headers,
         ..HttpRequest::default()
@@ -559,10 +555,10 @@ mod tests {
         let raw = b"\r\nPOST  /ecp/y.js?a=%41  HTTP/1.1\r\nHost: ex\r\nCookie:  X-BEResource=a~1 ; b=2\r\nBad Header: x\r\nX-A:\t v \r\n\r\nBODY";
         let (req, n) = complete(parse_request(raw, 1024));
         assert_eq!(n, raw.len() - 4);
-        assert_eq!(req.method, b"POST");
-        assert_eq!(req.target, b"/ecp/y.js?a=%41");
-        assert_eq!(req.protocol, b"HTTP/1.1");
-        assert_eq!(req.request_line, b"POST  /ecp/y.js?a=%41  HTTP/1.1");
+        assert_eq!(req.method(), b"POST");
+        assert_eq!(req.target(), b"/ecp/y.js?a=%41");
+        assert_eq!(req.protocol(), b"HTTP/1.1");
+        assert_eq!(req.request_line(), b"POST  /ecp/y.js?a=%41  HTTP/1.1");
         assert_eq!(
             req.raw_headers(),
             b"Host: ex\r\nCookie:  X-BEResource=a~1 ; b=2\r\nBad Header: x\r\nX-A:\t v \r\n\r\n"
@@ -627,12 +623,12 @@ mod tests {
         let raw = b"GET /ecp/\xe9\xff.js HTTP/1.1\r\nHost: a\r\n\r\n";
         let (req, n) = complete(parse_request(raw, 16));
         assert_eq!(n, raw.len());
-        assert_eq!(req.target, b"/ecp/\xe9\xff.js");
+        assert_eq!(req.target(), b"/ecp/\xe9\xff.js");
         assert_eq!(req.headers.get("host"), Some(&b"a"[..]));
         let raw = b"GET / HTTP/1.2 \r\nA: b\r\n\r\n";
         let (req, n) = complete(parse_request(raw, 16));
         assert_eq!(n, raw.len());
-        assert_eq!(req.protocol, b"HTTP/1.2");
+        assert_eq!(req.protocol(), b"HTTP/1.2");
         assert!(matches!(
             parse_request(b"GET /\xff HTTP/1.1\r\nA: b\r\n", 16),
             Head::Partial
@@ -678,13 +674,13 @@ mod tests {
         let (resp, n) = complete(parse_response(raw, 16));
         assert_eq!(n, raw.len() - 5);
         assert_eq!(resp.status, 200);
-        assert_eq!(resp.protocol, b"HTTP/1.1");
-        assert_eq!(resp.reason, b"Very OK");
-        assert_eq!(resp.response_line, b"HTTP/1.1 200  Very OK");
+        assert_eq!(resp.protocol(), b"HTTP/1.1");
+        assert_eq!(resp.reason(), b"Very OK");
+        assert_eq!(resp.response_line(), b"HTTP/1.1 200  Very OK");
         assert_eq!(resp.headers.get("content-length"), Some(&b"5"[..]));
         assert_eq!(resp.headers.get("x-f"), Some(&b"a  b"[..]));
         let (resp, _) = complete(parse_response(b"HTTP/1.0 404\r\n\r\n", 16));
-        assert_eq!((resp.status, resp.reason.as_slice()), (404, &b""[..]));
+        assert_eq!((resp.status, resp.reason()), (404, &b""[..]));
         assert!(matches!(
             parse_response(b"HTTP/1.1 200 OK\r\n", 16),
             Head::Partial

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 
 use super::parser::Head;
-use super::{Headers, HttpResponse};
+use super::{Headers, HttpResponse, StartLine};
 
 /// Parses a response head at the start of `buf` (leading empty lines are skipped). Only
 /// complete lines are used, plus the one byte after a line when libhtp's rules look at it;
@@ -46,8 +46,10 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
         return Head::Partial;
     };
     let line = chomp(&buf[start..head_start]);
-    let (protocol, status, reason) = split_status_line(line);
+    let (protocol, digits, reason) = split_status_line(line);
     let http11 = protocol == b"HTTP/1.1";
+    let status = status_number(digits);
+    let line = StartLine::from_parts(line, [protocol, digits, reason]);
 
     let mut headers = Headers::with_capacity(32, buf.len().saturating_sub(head_start));
     // The header being gathered (while `open`): it may still be continued by a folded line.
@@ -72,10 +74,8 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
                 }
                 headers.put_block_first(&buf[head_start..end]);
                 let response = HttpResponse {
-                    protocol: protocol.to_vec(),
+                    line,
                     status,
-                    reason: reason.to_vec(),
-                    response_line: line.to_vec(),
                     headers,
                     ..HttpResponse::default()
                 };
@@ -177,9 +177,8 @@ fn chomp(line: &[u8]) -> &[u8] {
     &line[..line.len() - n]
 }
 
-/// `protocol SP status SP reason`, split at runs of whitespace; the status as a number from
-/// 100 to 999, else 0.
-fn split_status_line(line: &[u8]) -> (&[u8], u16, &[u8]) {
+/// `protocol SP status SP reason`, split at runs of whitespace.
+fn split_status_line(line: &[u8]) -> (&[u8], &[u8], &[u8]) {
     let skip =
         |s: &[u8], from: usize| from + s[from..].iter().take_while(|b| is_space(**b)).count();
     let word =
@@ -189,9 +188,10 @@ fn split_status_line(line: &[u8]) -> (&[u8], u16, &[u8]) {
     let s0 = skip(line, p1);
     let s1 = word(line, s0);
     let r0 = skip(line, s1);
-    (&line[p0..p1], status_number(&line[s0..s1]), &line[r0..])
+    (&line[p0..p1], &line[s0..s1], &line[r0..])
 }
 
+/// The status as a number from 100 to 999, else 0.
 fn status_number(digits: &[u8]) -> u16 {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return 0;
@@ -272,9 +272,9 @@ mod tests {
         let raw = b"HTTP/1.1 200  Very OK\r\nContent-Length : 5\r\nX-F: a\r\n  b\r\n\r\nhello";
         let (r, n) = complete(raw);
         assert_eq!(n, raw.len() - 5);
-        assert_eq!(r.protocol, b"HTTP/1.1");
-        assert_eq!((r.status, r.reason.as_slice()), (200, &b"Very OK"[..]));
-        assert_eq!(r.response_line, b"HTTP/1.1 200  Very OK");
+        assert_eq!(r.protocol(), b"HTTP/1.1");
+        assert_eq!((r.status, r.reason()), (200, &b"Very OK"[..]));
+        assert_eq!(r.response_line(), b"HTTP/1.1 200  Very OK");
         assert_eq!(
             r.raw_headers(),
             b"Content-Length : 5\r\nX-F: a\r\n  b\r\n\r\n"
@@ -300,10 +300,7 @@ mod tests {
             (b"HTTP/1.1 0200 ok\r\n\r\n", b"HTTP/1.1", 200),
         ] {
             let (r, n) = complete(raw);
-            assert_eq!(
-                (r.protocol.as_slice(), r.status, n),
-                (proto, status, raw.len())
-            );
+            assert_eq!((r.protocol(), r.status, n), (proto, status, raw.len()));
         }
         assert!(matches!(
             parse_response(b"GET / HTTP/1.1\r\n\r\n", 8),
@@ -324,7 +321,7 @@ mod tests {
     #[test]
     fn bare_cr_ends_a_line() {
         let (r, _) = complete(b"HTTP/1.1 200\rTransfer-Encoding:chunked\r\nA: b\rC: d\r\n\n");
-        assert_eq!(r.response_line, b"HTTP/1.1 200");
+        assert_eq!(r.response_line(), b"HTTP/1.1 200");
         assert_eq!(
             names(&r),
             [("Transfer-Encoding", "chunked"), ("A", "b"), ("C", "d")]

@@ -69,7 +69,7 @@ impl Harness {
 
 fn targets(out: &[HttpTransaction]) -> Vec<String> {
     out.iter()
-        .map(|t| String::from_utf8_lossy(&t.request.target).into_owned())
+        .map(|t| String::from_utf8_lossy(t.request.target()).into_owned())
         .collect()
 }
 
@@ -103,7 +103,7 @@ fn pipelined_requests_pair_in_order() {
     assert_eq!(h.out[1].request.body, b"abc");
     assert_eq!(h.response(0).body, b"one");
     assert_eq!(h.response(1).body, b"two");
-    assert_eq!(h.response(2).reason, b"Not Found");
+    assert_eq!(h.response(2).reason(), b"Not Found");
     for tx in &h.out {
         assert_eq!(tx.client, Some(CLIENT));
         assert_eq!(tx.request_at, at(p1));
@@ -136,7 +136,7 @@ fn request_byte_by_byte() {
     }
     assert_eq!(h.out.len(), 1);
     let tx = &h.out[0];
-    assert_eq!(tx.request.method, b"POST");
+    assert_eq!(tx.request.method(), b"POST");
     assert_eq!(tx.request.body, b"hello");
     assert_eq!(
         tx.request.cookies.find("x-beresource"),
@@ -328,7 +328,7 @@ fn connect_tunnel_stops_parsing() {
     h.send(SERVER, b"\x16\x03\x03\x00\x5a\x02");
     h.finish();
     assert_eq!(h.out.len(), 1);
-    assert_eq!(h.out[0].request.method, b"CONNECT");
+    assert_eq!(h.out[0].request.method(), b"CONNECT");
     assert_eq!(h.out[0].request.uri.path, b"mail.example.com:443");
     assert_eq!(h.response(0).status, 200);
     assert!(!h.out[0].flags.incomplete);
@@ -723,9 +723,9 @@ fn request_fields_as_sent_and_as_iis_sees_them() {
     );
     h.finish();
     let req = &h.out[0].request;
-    assert_eq!(req.target, b"/%65cp/..\\ecp//y%2Ejs?a=%41#frag");
+    assert_eq!(req.target(), b"/%65cp/..\\ecp//y%2Ejs?a=%41#frag");
     assert_eq!(
-        req.request_line,
+        req.request_line(),
         b"GET  /%65cp/..\\ecp//y%2Ejs?a=%41#frag  HTTP/1.1"
     );
     assert_eq!(req.uri.to_bytes(), b"/ecp/y.js?a=A");
@@ -750,7 +750,7 @@ fn leading_empty_lines_between_messages() {
     h.send(SERVER, &ok(""));
     assert_eq!(targets(&h.out), ["/a", "/b"]);
     assert_eq!(h.out[1].request_at, at(p));
-    assert_eq!(h.out[1].request.request_line, b"GET /b HTTP/1.1");
+    assert_eq!(h.out[1].request.request_line(), b"GET /b HTTP/1.1");
 }
 
 /// Client bytes and server bytes of a session that exercises most framings.
@@ -900,7 +900,7 @@ fn libhtp_bytes_after_a_response_that_are_not_a_status_line_are_a_headless_body(
     assert_eq!(h.response(0).body, b"abcd");
     assert_eq!(h.response(1).body, b"EFGH\r\nIJ");
     assert_eq!(h.response(1).status, 0);
-    assert_eq!(h.out[1].request.method, b"");
+    assert_eq!(h.out[1].request.method(), b"");
     assert_eq!(h.stats.garbage, 0);
 }
 

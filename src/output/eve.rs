@@ -472,14 +472,14 @@ pub fn alert_line(
 pub fn http_payload(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
     const MAX: usize = 4096;
     let (line, head, body) = match (direction, tx.response.as_ref()) {
-        (AlertDirection::ToClient, Some(r)) => (&r.response_line, r.raw_headers(), &r.body),
+        (AlertDirection::ToClient, Some(r)) => (r.response_line(), r.raw_headers(), &r.body[..]),
         _ => {
             let r = &tx.request;
-            (&r.request_line, r.raw_headers(), &r.body)
+            (r.request_line(), r.raw_headers(), &r.body[..])
         }
     };
     let mut m = Vec::new();
-    for part in [line.as_slice(), b"\r\n", head, body] {
+    for part in [line, &b"\r\n"[..], head, body] {
         let room = MAX - m.len();
         m.extend_from_slice(&part[..part.len().min(room)]);
     }
@@ -514,7 +514,7 @@ fn http_object(tx: &HttpTransaction, redact: Option<&Redactor>) -> HttpObject {
     HttpObject {
         hostname,
         http_port,
-        url: bytes_to_string(&redacted(&req.target, redact)),
+        url: bytes_to_string(&redacted(req.target(), redact)),
         http_user_agent: header("user-agent"),
         http_content_type: response
             .and_then(|r| r.headers.get("content-type"))
@@ -523,8 +523,8 @@ fn http_object(tx: &HttpTransaction, redact: Option<&Redactor>) -> HttpObject {
             .headers
             .get("referer")
             .map(|v| bytes_to_string(&redacted(v, redact))),
-        http_method: bytes_to_string(&req.method),
-        protocol: bytes_to_string(&req.protocol),
+        http_method: bytes_to_string(req.method()),
+        protocol: bytes_to_string(req.protocol()),
         status: response.map(|r| r.status),
         length: response.map(|r| r.body_len).unwrap_or(0),
     }
@@ -580,7 +580,7 @@ fn printable(bytes: &[u8]) -> String {
 fn metadata(tx: &HttpTransaction, redact: Option<&Redactor>) -> Option<Metadata> {
     let mut vars = Vec::new();
     let iis = tx.request.uri.to_bytes();
-    if iis != tx.request.target {
+    if iis != tx.request.target() {
         vars.push(FlowVar {
             key: "iis_url",
             value: bytes_to_string(&redacted(&iis, redact)),
@@ -618,13 +618,11 @@ fn metadata(tx: &HttpTransaction, redact: Option<&Redactor>) -> Option<Metadata>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Headers, HttpRequest, HttpResponse, NormalizedUri, PacketRef};
+    use crate::http::{Headers, HttpRequest, HttpResponse, NormalizedUri, PacketRef, StartLine};
 
     fn tx() -> HttpTransaction {
         let request = HttpRequest {
-            method: b"GET".to_vec(),
-            target: b"/ecp/%79.js".to_vec(),
-            protocol: b"HTTP/1.1".to_vec(),
+            line: StartLine::from_words([b"GET", b"/ecp/%79.js", b"HTTP/1.1"]),
             headers: Headers::from_pairs([
                 ("Host", "Mail.Lab:443"),
                 ("User-Agent", "python-requests/2.25"),
@@ -637,7 +635,7 @@ mod tests {
             ..Default::default()
         };
         let response = HttpResponse {
-            protocol: b"HTTP/1.1".to_vec(),
+            line: StartLine::from_words([b"HTTP/1.1", b"500", b""]),
             status: 500,
             headers: Headers::from_pairs([("Content-Type", "text/html")]),
             body_len: 42,
@@ -709,12 +707,12 @@ mod tests {
     #[test]
     fn http_payload_is_the_side_that_matched_cut_at_4_kib() {
         let mut t = tx();
-        t.request.request_line = b"POST /ecp/y.js HTTP/1.1".to_vec();
+        t.request.line = StartLine::request(b"POST /ecp/y.js HTTP/1.1");
         t.request.headers = Headers::from_pairs([("Host", "x")]);
         t.request.headers.put_block_first(b"Host: x\r\n\r\n");
         t.request.body = vec![b'a'; 10_000];
         if let Some(r) = t.response.as_mut() {
-            r.response_line = b"HTTP/1.1 200 OK".to_vec();
+            r.line = StartLine::from_words([b"HTTP/1.1", b"200", b"OK"]);
             r.headers = Headers::default();
             r.headers.put_block_first(b"\r\n");
             r.body = b"ok".to_vec();
@@ -739,7 +737,8 @@ mod tests {
     #[test]
     fn absolute_target_gives_the_hostname() {
         let mut t = tx();
-        t.request.target = b"http://User@EVIL.example:8080/x".to_vec();
+        t.request.line =
+            StartLine::from_words([b"GET", b"http://User@EVIL.example:8080/x", b"HTTP/1.1"]);
         let http = http_object(&t, None);
         assert_eq!(http.hostname.as_deref(), Some("evil.example"));
         assert_eq!(http.http_port, Some(8080));

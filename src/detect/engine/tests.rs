@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::detect::buffers::tests::sample_tx;
 use crate::detect::rule::loader::LoadOptions;
-use crate::http::Headers;
+use crate::http::{Headers, StartLine};
 use crate::tls::TlsInfo;
 
 fn set(rules: &str) -> RuleSet {
@@ -705,7 +705,7 @@ fn et_open_rules_fire_on_crafted_exchange_requests() {
     // ProxyLogon CVE-2021-27065 (sid 2033754): POST /ecp/.../SetObject?...schema=OABVirtualDirectory
     let mut tx = sample_tx();
     tx.response = None;
-    tx.request.method = b"POST".to_vec();
+    tx.request.line = StartLine::from_words([b"POST", tx.request.target(), b"HTTP/1.1"]);
     tx.request.uri.path = b"/ecp/DDI/DDIService.svc/SetObject".to_vec();
     tx.request.uri.query_decoded = Some(b"schema=OABVirtualDirectory&msExchEcpCanary=x".to_vec());
     tx.request.headers = Headers::from_pairs([
@@ -772,7 +772,7 @@ mod hostile {
         ) {
             let rs = rules();
             let mut tx = sample_tx();
-            tx.request.target = target;
+            tx.request.line = StartLine::from_words([b"POST", &target, b"HTTP/1.1"]);
             tx.request.uri.path = path;
             tx.request.body = body;
             tx.request.headers = headers;
