@@ -23,6 +23,7 @@
 //! string, JA4. A field the handshake did not show (no certificate in TLS 1.3) is `None`.
 
 use std::borrow::Cow;
+use std::ops::Deref;
 
 use crate::http::{host, Headers, HttpRequest, HttpResponse, HttpTransaction, NormalizedUri};
 
@@ -56,11 +57,7 @@ fn uri_bytes(uri: &NormalizedUri) -> Cow<'_, [u8]> {
 
 /// Computes one buffer of one side (untransformed). Multi-buffers give every instance;
 /// `None` means the buffer does not exist.
-pub fn compute<'a>(
-    tx: &'a HttpTransaction,
-    side: TxSide,
-    buffer: Buffer,
-) -> Option<Vec<Cow<'a, [u8]>>> {
+pub fn compute<'a>(tx: &'a HttpTransaction, side: TxSide, buffer: Buffer) -> Option<Instances<'a>> {
     compute_with(tx, side, buffer, &mut None)
 }
 
@@ -71,8 +68,8 @@ fn compute_with<'a>(
     side: TxSide,
     buffer: Buffer,
     merged: &mut Option<MergedHeaders<'a>>,
-) -> Option<Vec<Cow<'a, [u8]>>> {
-    let one = |v: Cow<'a, [u8]>| Some(vec![v]);
+) -> Option<Instances<'a>> {
+    let one = |v: Cow<'a, [u8]>| Some(Instances::One(v));
     match side {
         TxSide::Request => request_buffer(&tx.request, buffer, one, merged),
         TxSide::Response => {
@@ -103,7 +100,7 @@ fn header_value<'a>(
     merged(slot, headers).value(name)
 }
 
-type One<'a> = fn(Cow<'a, [u8]>) -> Option<Vec<Cow<'a, [u8]>>>;
+type One<'a> = fn(Cow<'a, [u8]>) -> Option<Instances<'a>>;
 
 fn header_block(merged: &MergedHeaders<'_>, skip: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(merged.block_len());
@@ -127,7 +124,7 @@ fn start(line: &[u8], merged: &MergedHeaders<'_>) -> Vec<u8> {
     out
 }
 
-fn per_header<'a>(merged: &MergedHeaders<'a>) -> Option<Vec<Cow<'a, [u8]>>> {
+fn per_header<'a>(merged: &MergedHeaders<'a>) -> Option<Instances<'a>> {
     if merged.is_empty() {
         return None;
     }
@@ -152,7 +149,7 @@ fn request_buffer<'a>(
     buffer: Buffer,
     one: One<'a>,
     m: &mut Option<MergedHeaders<'a>>,
-) -> Option<Vec<Cow<'a, [u8]>>> {
+) -> Option<Instances<'a>> {
     let h = &req.headers;
     let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
@@ -168,12 +165,12 @@ fn request_buffer<'a>(
         Buffer::HttpRequestLine => one(Cow::Borrowed(req.request_line())),
         Buffer::HttpHeader => {
             let b = header_block(merged(m, h), "cookie");
-            (!b.is_empty()).then(|| vec![Cow::Owned(b)])
+            (!b.is_empty()).then_some(Instances::One(Cow::Owned(b)))
         }
         Buffer::HttpHeaderRaw => non_empty(req.raw_headers()).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
+            (!m.is_empty()).then(|| Instances::One(Cow::Owned(m.header_names())))
         }
         Buffer::HttpCookie => hv(m, "Cookie"),
         Buffer::HttpUserAgent => hv(m, "User-Agent"),
@@ -198,7 +195,7 @@ fn response_buffer<'a>(
     buffer: Buffer,
     one: One<'a>,
     m: &mut Option<MergedHeaders<'a>>,
-) -> Option<Vec<Cow<'a, [u8]>>> {
+) -> Option<Instances<'a>> {
     let h = &resp.headers;
     let hv = |m: &mut Option<MergedHeaders<'a>>, name: &str| header_value(m, h, name).and_then(one);
     match buffer {
@@ -210,12 +207,12 @@ fn response_buffer<'a>(
         Buffer::HttpProtocol => non_empty(resp.protocol()).and_then(one),
         Buffer::HttpHeader => {
             let b = header_block(merged(m, h), "set-cookie");
-            (!b.is_empty()).then(|| vec![Cow::Owned(b)])
+            (!b.is_empty()).then_some(Instances::One(Cow::Owned(b)))
         }
         Buffer::HttpHeaderRaw => non_empty(resp.raw_headers()).and_then(one),
         Buffer::HttpHeaderNames => {
             let m = merged(m, h);
-            (!m.is_empty()).then(|| vec![Cow::Owned(m.header_names())])
+            (!m.is_empty()).then(|| Instances::One(Cow::Owned(m.header_names())))
         }
         Buffer::HttpCookie => hv(m, "Set-Cookie"),
         Buffer::HttpContentType => hv(m, "Content-Type"),
@@ -234,9 +231,9 @@ fn response_buffer<'a>(
 
 /// One TLS buffer of a handshake (untransformed); `None` when the handshake did not tell it.
 /// `tls.certs` gives one instance per certificate of the chain.
-pub fn tls_buffer(tls: &TlsInfo, buffer: Buffer) -> Option<Vec<Cow<'_, [u8]>>> {
-    fn one(v: &[u8]) -> Option<Vec<Cow<'_, [u8]>>> {
-        Some(vec![Cow::Borrowed(v)])
+pub fn tls_buffer(tls: &TlsInfo, buffer: Buffer) -> Option<Instances<'_>> {
+    fn one(v: &[u8]) -> Option<Instances<'_>> {
+        Some(Instances::One(Cow::Borrowed(v)))
     }
     let cert = tls.server_certificate.as_ref();
     match buffer {
@@ -297,7 +294,32 @@ impl<'a> TlsBuffers<'a> {
 }
 
 /// Every instance of one buffer (one for most buffers, one per header for the multi-buffers).
-pub type Instances<'a> = Vec<Cow<'a, [u8]>>;
+/// A single instance is held in place: a `Vec` of one was an allocation per buffer and
+/// transaction side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instances<'a> {
+    /// The one instance of a buffer.
+    One(Cow<'a, [u8]>),
+    /// Any number of instances (the multi-buffers).
+    Many(Vec<Cow<'a, [u8]>>),
+}
+
+impl<'a> Deref for Instances<'a> {
+    type Target = [Cow<'a, [u8]>];
+
+    fn deref(&self) -> &[Cow<'a, [u8]>] {
+        match self {
+            Instances::One(one) => std::slice::from_ref(one),
+            Instances::Many(all) => all,
+        }
+    }
+}
+
+impl<'a> FromIterator<Cow<'a, [u8]>> for Instances<'a> {
+    fn from_iter<I: IntoIterator<Item = Cow<'a, [u8]>>>(iter: I) -> Instances<'a> {
+        Instances::Many(iter.into_iter().collect())
+    }
+}
 
 /// Where a rule's content lists find their buffers: a transaction side's or a handshake's.
 pub trait BufferSource<'a> {
@@ -352,7 +374,7 @@ impl<'a> TxBuffers<'a> {
                                 Cow::Borrowed(data) => key.transform(data),
                                 Cow::Owned(data) => Cow::Owned(key.transform(data).into_owned()),
                             })
-                            .collect::<Vec<_>>()
+                            .collect::<Instances<'_>>()
                     })
                 };
                 self.cache.push((key.clone(), value));

@@ -885,10 +885,7 @@ fn profiling_counts_checks_matches_and_prefilter_figures() {
 fn hundreds_of_patterns_on_one_buffer_find_the_same_rules() {
     let tx = sample_tx();
     let uri = String::from_utf8(
-        crate::detect::buffers::compute(&tx, TxSide::Request, Buffer::HttpUri)
-            .unwrap()
-            .remove(0)
-            .into_owned(),
+        crate::detect::buffers::compute(&tx, TxSide::Request, Buffer::HttpUri).unwrap()[0].to_vec(),
     )
     .unwrap();
     let mut text = String::new();
