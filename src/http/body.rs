@@ -198,20 +198,60 @@ pub(crate) struct BodySink<'a> {
     pub(crate) chunk_extension: bool,
 }
 
+/// How far ahead of the bytes it keeps a body's buffer may grow when more bytes are declared
+/// to follow (a Content-Length, a chunk size): to at most this many times those bytes.
+const GROWTH_AHEAD: usize = 8;
+
 impl BodySink<'_> {
     /// Counts `data` and keeps what fits under the limit.
     pub(crate) fn push(&mut self, data: &[u8]) {
+        self.push_declaring(data, 0);
+    }
+
+    /// [`BodySink::push`], when `more` body bytes are declared to follow `data`.
+    ///
+    /// A buffer that must grow grows as a `Vec` does (to twice its size), or, when more is
+    /// declared, straight on to hold it — but never to more than [`GROWTH_AHEAD`] times the
+    /// bytes kept, nor past the limit. A body of known length is then not copied again at
+    /// every doubling (those copies and reallocations were 3% of all instructions on
+    /// Exchange traffic), while a sender who declares a large body and sends a little makes
+    /// us hold (and count) only a few times what it sent; and as the growth is never less
+    /// than a doubling, small declarations (tiny chunks) cannot make it grow a byte at a time.
+    #[inline]
+    pub(crate) fn push_declaring(&mut self, data: &[u8], more: u64) {
         *self.len = self.len.saturating_add(data.len() as u64);
         let room = self.limit.saturating_sub(self.body.len());
         let keep = room.min(data.len());
+        let kept = self.body.len() + keep;
+        if kept > self.body.capacity() && more > 0 {
+            self.grow_for(kept, more);
+        }
         match data[..keep] {
             // One-byte chunks or segments: skip the call a copy costs.
             [byte] => self.body.push(byte),
-            ref kept => self.body.extend_from_slice(kept),
+            ref bytes => self.body.extend_from_slice(bytes),
         }
         if keep < data.len() {
             *self.truncated = true;
         }
+    }
+
+    /// Makes room for `kept` bytes with `more` declared to follow (see
+    /// [`BodySink::push_declaring`]). Out of line: a body reaches it a few
+    /// times at most (its size at least doubles each time).
+    #[cold]
+    #[inline(never)]
+    fn grow_for(&mut self, kept: usize, more: u64) {
+        let ahead = usize::try_from(more)
+            .unwrap_or(usize::MAX)
+            .min(kept.saturating_mul(GROWTH_AHEAD - 1));
+        let doubled = self.body.capacity().saturating_mul(2);
+        let target = kept
+            .saturating_add(ahead)
+            .max(doubled)
+            .min(self.limit)
+            .max(kept);
+        self.body.reserve_exact(target - self.body.len());
     }
 }
 
@@ -271,9 +311,9 @@ impl BodyReader {
             match *self {
                 BodyReader::Length { remaining } => {
                     let take = take_len(remaining, rest.len());
-                    sink.push(&rest[..take]);
-                    pos += take;
                     let remaining = remaining - take as u64;
+                    sink.push_declaring(&rest[..take], remaining);
+                    pos += take;
                     *self = BodyReader::Length { remaining };
                     let step = if remaining == 0 {
                         BodyStep::Done
@@ -288,9 +328,9 @@ impl BodyReader {
                 }
                 BodyReader::ChunkData { remaining } => {
                     let take = take_len(remaining, rest.len());
-                    sink.push(&rest[..take]);
-                    pos += take;
                     let remaining = remaining - take as u64;
+                    sink.push_declaring(&rest[..take], remaining);
+                    pos += take;
                     if remaining > 0 {
                         *self = BodyReader::ChunkData { remaining };
                         return (pos, Ok(BodyStep::More));
@@ -579,6 +619,62 @@ mod tests {
             }
         }
         (out, step, pending)
+    }
+
+    /// Pushes `pieces` into a body of limit `limit`, each declaring what follows it, and
+    /// returns the body and the capacities it grew through.
+    fn grow(pieces: &[(&[u8], u64)], limit: usize) -> (Vec<u8>, Vec<usize>) {
+        let (mut body, mut len, mut truncated) = (Vec::new(), 0, false);
+        let mut capacities = Vec::new();
+        for (piece, more) in pieces {
+            let mut sink = BodySink {
+                body: &mut body,
+                len: &mut len,
+                truncated: &mut truncated,
+                limit,
+                chunk_extension: false,
+            };
+            sink.push_declaring(piece, *more);
+            if capacities.last() != Some(&body.capacity()) {
+                capacities.push(body.capacity());
+            }
+        }
+        (body, capacities)
+    }
+
+    #[test]
+    fn a_declared_body_grows_straight_to_its_length_within_reach() {
+        // 100,000 declared bytes in segments of 1,460: 1,460, then 8 times that, then all.
+        let seg = [b'x'; 1460];
+        let total = 100_000u64;
+        let mut pieces = Vec::new();
+        let mut sent = 0;
+        while sent < total {
+            let n = (total - sent).min(1460);
+            sent += n;
+            pieces.push((&seg[..n as usize], total - sent));
+        }
+        let (body, capacities) = grow(&pieces, 1 << 20);
+        assert_eq!(body.len(), 100_000);
+        assert_eq!(capacities, [11_680, 100_000]);
+        // Never more than GROWTH_AHEAD times the bytes kept, nor past the limit.
+        let (_, capped) = grow(&[(&seg, 1 << 30)], 1 << 20);
+        assert_eq!(capped, [1460 * GROWTH_AHEAD]);
+        let (_, limited) = grow(&[(&seg, 1 << 30)], 4000);
+        assert_eq!(limited, [4000]);
+    }
+
+    #[test]
+    fn small_declarations_never_grow_a_body_by_less_than_a_doubling() {
+        // A byte at a time, one more declared each time (tiny chunks): capacities double.
+        let pieces = vec![(&b"y"[..], 1u64); 10_000];
+        let (body, capacities) = grow(&pieces, 1 << 20);
+        assert_eq!(body.len(), 10_000);
+        assert!(capacities.len() < 20, "{capacities:?}");
+        assert!(
+            capacities.windows(2).all(|w| w[1] >= 2 * w[0]),
+            "{capacities:?}"
+        );
     }
 
     #[test]
