@@ -52,6 +52,14 @@ pub struct FieldList {
     spans: Vec<Span>,
     /// The length of the block at the start of `bytes`.
     block: u32,
+    /// Bit `n` set when a name of `n` bytes (63 for 63 or more) is in the list: a lookup of a
+    /// name no pair has the length of (`Content-Length` in most requests) skips the pass.
+    name_lengths: u64,
+}
+
+/// The bit of [`FieldList::name_lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// Two lists are equal when their blocks and their pairs are: where a pair's bytes are kept
@@ -71,6 +79,7 @@ impl FieldList {
             bytes: Vec::with_capacity(bytes + pairs * SEPARATOR.len()),
             spans: Vec::with_capacity(pairs),
             block: 0,
+            name_lengths: 0,
         }
     }
 
@@ -83,6 +92,7 @@ impl FieldList {
             bytes,
             spans: Vec::with_capacity(pairs),
             block: 0,
+            name_lengths: 0,
         };
         list.block = list.offset();
         list
@@ -99,6 +109,7 @@ impl FieldList {
             && self.block().get(value_at - SEPARATOR.len()..value_at) == Some(SEPARATOR)
             && end <= self.block().len();
         if fits {
+            self.name_lengths |= length_bit(name_len);
             // Below `block`, which is below 4 GiB (see `offset`).
             self.spans.push(Span {
                 name: name_at as u32,
@@ -143,6 +154,7 @@ impl FieldList {
 
     /// Adds a pair.
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.name_lengths |= length_bit(name.len());
         let name_at = self.offset();
         self.bytes.extend_from_slice(name);
         self.bytes.extend_from_slice(SEPARATOR);
@@ -161,6 +173,7 @@ impl FieldList {
     /// text is already as stored, so it is copied at once.
     pub fn push_joined(&mut self, line: &[u8], name_len: usize) {
         debug_assert_eq!(line.get(name_len..name_len + 2), Some(SEPARATOR));
+        self.name_lengths |= length_bit(name_len);
         let name_at = self.offset();
         self.bytes.extend_from_slice(line);
         let end = self.offset();
@@ -234,15 +247,19 @@ impl FieldList {
     }
 
     /// The values of the pairs named `name` (ASCII case ignored), in order. Names of another
-    /// length are passed over on their span alone: a lookup in 1,000 header lines was a
-    /// slice built and compared per line.
+    /// length are passed over on their span alone (a lookup in 1,000 header lines was a
+    /// slice built and compared per line), and not at all when no name has that length.
     pub fn values_of<'l, 'n>(
         &'l self,
         name: &'n [u8],
     ) -> impl Iterator<Item = &'l [u8]> + use<'l, 'n> {
         let len = name.len() + SEPARATOR.len();
         let first = name.first().map(u8::to_ascii_lowercase);
-        self.spans
+        let spans = match self.name_lengths & length_bit(name.len()) {
+            0 => &[][..],
+            _ => &self.spans[..],
+        };
+        spans
             .iter()
             .filter(move |s| {
                 // The length, then the first byte, before the whole name.
@@ -351,6 +368,23 @@ mod tests {
         );
         assert_eq!(l.line(2), Some(&b"Y: c"[..]));
         assert_eq!(l.values_of(b"x").collect::<Vec<_>>(), [&b"b"[..]]);
+    }
+
+    #[test]
+    fn names_of_every_length_are_found_however_they_were_added() {
+        let long = [b'N'; 70];
+        let mut l = FieldList::over_block(b"Ab: 1\r\n\r\n", 4, 0);
+        assert!(l.push_in_block(0, 2, 5));
+        l.push(&long, b"2");
+        l.push_joined(b"Abc: 3", 3);
+        l.push(b"", b"4");
+        assert_eq!(l.values_of(b"aB").collect::<Vec<_>>(), [&b"1"[..]]);
+        assert_eq!(l.values_of(&long[..]).collect::<Vec<_>>(), [&b"2"[..]]);
+        assert_eq!(l.values_of(&[b'n'; 70]).collect::<Vec<_>>(), [&b"2"[..]]);
+        assert_eq!(l.values_of(&[b'N'; 64]).count(), 0);
+        assert_eq!(l.values_of(b"ABC").collect::<Vec<_>>(), [&b"3"[..]]);
+        assert_eq!(l.values_of(b"").collect::<Vec<_>>(), [&b"4"[..]]);
+        assert_eq!(l.values_of(b"Abcd").count(), 0);
     }
 
     #[test]
