@@ -27,6 +27,7 @@
 
 use std::collections::VecDeque;
 use std::mem;
+use std::sync::LazyLock;
 
 use crate::flow::Side;
 
@@ -657,9 +658,12 @@ impl HttpConnection {
             }
         };
         // A head sent a line per segment would be parsed again from its start at every line:
-        // lines that cannot change the outcome (see `head_still_partial`) wait unparsed.
+        // lines that cannot change the outcome (see `head_still_partial`) wait unparsed, and
+        // so do those after a new request line (see `request_line_decides`).
         let sp = &mut self.sides[i];
         let line_start = sp.checked_line_start;
+        // In a request the lines counted are its line feeds: none means the first line is new.
+        let first_line_new = request && sp.checked_lines == 0;
         // What the head needs next is checked from `rest`'s end: for a request, the lines
         // start after the last line feed of `lines` then (responses keep no start).
         sp.checked_line_start = request.then_some(lines.len());
@@ -678,6 +682,12 @@ impl HttpConnection {
             return self.head_needs_more(side, rest, reparse_last, None, config, stats);
         }
         if request {
+            if first_line_new {
+                if let Some(step) = self.parse_request_line_alone(side, rest, lines, config, stats)
+                {
+                    return step;
+                }
+            }
             match parser::parse_request(lines, config.max_headers) {
                 Head::Complete(request, used) if used <= limit => {
                     self.on_request_head(side, request, at, config, stats);
@@ -701,6 +711,31 @@ impl HttpConnection {
                 }
                 _ => self.bad_head(side, config, stats),
             }
+        }
+    }
+
+    /// A request head whose first line has just come complete, in `lines` (its complete
+    /// lines, from the start of `rest`): when the lines after the request line cannot change
+    /// the outcome (see [`request_line_decides`]), the request line is parsed alone, and the
+    /// header lines wait unparsed like those of later segments. `None` when the whole head
+    /// must be parsed.
+    fn parse_request_line_alone(
+        &mut self,
+        side: Side,
+        rest: &[u8],
+        lines: &[u8],
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) -> Option<HeadStep> {
+        let (line_len, line_ends) = request_line_decides(lines, config)?;
+        match parser::parse_request(&lines[..line_len], config.max_headers) {
+            // No line feed came before `lines`: `line_ends` counts every one after `checked`.
+            Head::Partial => {
+                Some(self.head_needs_more(side, rest, false, Some(line_ends), config, stats))
+            }
+            Head::Invalid => Some(self.bad_head(side, config, stats)),
+            // A request line alone never ends a head; if it did, the whole head is parsed.
+            Head::Complete(..) => None,
         }
     }
 
@@ -1275,6 +1310,38 @@ fn head_still_partial(
     Some(new_lines)
 }
 
+/// Does the request line alone decide what parsing the request head whose complete lines are
+/// `lines` says, the first line being new? Yes when every line after it is a plain header line
+/// ([`plain_request_lines`]) and the lines are too few to pass `max_headers` (the rule
+/// [`head_still_partial`] applies to later lines). Returns the length of the request line
+/// (with its line feed) and the line ends of `lines`.
+///
+/// Why the outcome is the same: `process` strips leading empty lines, so `lines` starts with
+/// the request line. httparse (multiple spaces allowed, invalid header lines ignored) reads
+/// the request line first and decides on it from its own bytes alone: an error there is the
+/// same error with or without the lines after it. When it accepts the line, it reads the
+/// header lines: plain ones are taken as they are, none is blank (the head goes on), and there
+/// are fewer than `max_headers` of them (no `TooManyHeaders`), so the answer is "partial",
+/// which is also what it says of the request line alone (no header block yet). When it
+/// refuses the line, the lenient fallback checks the same first line, then runs httparse on a
+/// stand-in line followed by the header lines: "partial" again, as for no header lines. So
+/// the request line alone gives `Partial` exactly when all of `lines` does, and `Invalid`
+/// otherwise (never `Complete`: no blank line). Checked against the whole parse by
+/// `request_line_alone_says_what_the_whole_head_says`.
+///
+/// A head that came whole has a blank line, which no header line walk would pass: a CRLF one
+/// is looked for first (a vector search) so that such heads go straight to the whole parse.
+fn request_line_decides(lines: &[u8], config: &HttpConfig) -> Option<(usize, usize)> {
+    static BLANK_LINE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    if BLANK_LINE.find(lines).is_some() {
+        return None;
+    }
+    let line_len = memchr::memchr(b'\n', lines)? + 1;
+    let line_ends = 1 + plain_request_lines(&lines[line_len..])?;
+    (line_ends < config.max_headers).then_some((line_len, line_ends))
+}
+
 /// At least the number of lines that end in `bytes`: line feeds, and in a response carriage
 /// returns too (a lone CR ends a response line; a CRLF is counted twice, which only makes the
 /// count err on the safe side).
@@ -1425,6 +1492,109 @@ mod tests {
             && body[colon + 1..]
                 .iter()
                 .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    }
+
+    /// What a head parse said, without the request.
+    fn outcome(head: Head<HttpRequest>) -> &'static str {
+        match head {
+            Head::Complete(..) => "complete",
+            Head::Partial => "partial",
+            Head::Invalid => "invalid",
+        }
+    }
+
+    /// One part of a line: mostly one the parsers accept, sometimes an odd one (that httparse
+    /// or the lenient checker may refuse).
+    fn part(
+        accepted: &'static [&'static [u8]],
+        odd: &'static [&'static [u8]],
+    ) -> impl proptest::strategy::Strategy<Value = &'static [u8]> {
+        proptest::prop_oneof![
+            8 => proptest::sample::select(accepted),
+            1 => proptest::sample::select(odd),
+        ]
+    }
+
+    /// Request lines: method, separator, target, separator, version, tail.
+    fn request_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::strategy::Strategy;
+        let separator = || part(&[b" ", b"  "], &[b"\t", b"", b"\r"]);
+        (
+            part(&[b"GET", b"X-MS-ENUMATTS"], &[b"G@T", b"", b"\r", b"\x80"]),
+            separator(),
+            part(
+                &[b"/", b"/o?a=b", b"*"],
+                &[b"/\x80\xff", b"/\x00", b"/\x7f", b""],
+            ),
+            separator(),
+            part(
+                &[b"HTTP/1.1", b"HTTP/1.0"],
+                &[b"HTTP/1.2", b"HTTP/2.0", b"HTTP/1.", b""],
+            ),
+            part(&[b""], &[b" ", b"  ", b"\r", b"\t", b"x"]),
+        )
+            .prop_map(|parts| [parts.0, parts.1, parts.2, parts.3, parts.4, parts.5].concat())
+    }
+
+    /// Header lines: mostly plain ones, and (to check they are left to the whole parse) others.
+    fn header_line() -> impl proptest::strategy::Strategy<Value = &'static [u8]> {
+        part(
+            &[
+                b"Host: h\r\n",
+                b"X-H1: v1\r\n",
+                b"X:\r\n",
+                b"A:b\n",
+                b"V: \x80\t~\r\n",
+            ],
+            &[
+                b"X-Bad: a\x01b\r\n",
+                b" folded\r\n",
+                b"\r\n",
+                b"No colon\r\n",
+                b"A: b\rc\r\n",
+            ],
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// [`request_line_decides`]: when it says the request line decides, parsing that line
+        /// alone says what parsing every complete line says.
+        #[test]
+        fn request_line_alone_says_what_the_whole_head_says(
+            line in request_line(),
+            crlf in proptest::bool::ANY,
+            headers in proptest::collection::vec(header_line(), 0..6),
+            max_headers in 0usize..9,
+        ) {
+            // `process` strips the empty lines before a head.
+            let mut lines = line;
+            let blank = lines.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+            lines.drain(..blank);
+            proptest::prop_assume!(!lines.is_empty());
+            lines.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            let request_line = lines.clone();
+            for header in &headers {
+                lines.extend_from_slice(header);
+            }
+            let config = HttpConfig { max_headers, ..HttpConfig::default() };
+            let whole = outcome(parser::parse_request(&lines, max_headers));
+            match request_line_decides(&lines, &config) {
+                Some((line_len, ends)) => {
+                    proptest::prop_assert_eq!(line_len, request_line.len());
+                    proptest::prop_assert_eq!(ends, line_ends(&lines, true));
+                    let alone = outcome(parser::parse_request(&lines[..line_len], max_headers));
+                    proptest::prop_assert_eq!(alone, whole);
+                    proptest::prop_assert_ne!(alone, "complete");
+                }
+                // Left to the whole parse: a line that is not plain, or too many lines.
+                None => proptest::prop_assert!(
+                    plain_lines(&lines[request_line.len()..], true).is_none()
+                        || 1 + headers.len() >= max_headers
+                ),
+            }
+        }
     }
 
     proptest::proptest! {
