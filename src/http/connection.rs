@@ -1329,12 +1329,14 @@ fn head_still_partial(
 /// otherwise (never `Complete`: no blank line). Checked against the whole parse by
 /// `request_line_alone_says_what_the_whole_head_says`.
 ///
-/// A head that came whole has a blank line, which no header line walk would pass: a CRLF one
-/// is looked for first (a vector search) so that such heads go straight to the whole parse.
+/// A head that came whole has a blank line, which no header line walk would pass: it is
+/// looked for first so that such heads go straight to the whole parse, at the end of `lines`
+/// (a head that ends its packet, or the last of pipelined ones) and then anywhere (a CRLF
+/// one, by a vector search).
 fn request_line_decides(lines: &[u8], config: &HttpConfig) -> Option<(usize, usize)> {
     static BLANK_LINE: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
-    if BLANK_LINE.find(lines).is_some() {
+    if lines.ends_with(b"\n\r\n") || lines.ends_with(b"\n\n") || BLANK_LINE.find(lines).is_some() {
         return None;
     }
     let line_len = memchr::memchr(b'\n', lines)? + 1;
