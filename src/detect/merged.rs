@@ -120,23 +120,25 @@ impl<'a> MergedHeaders<'a> {
         let mask = size - 1;
         let mut table = vec![EMPTY; size];
         let seed = name_seed();
-        for (i, h) in headers.iter().enumerate() {
-            let hash = folded_hash(h.name, seed);
+        // Names only: a line's value is looked up when its name repeats.
+        for (i, name) in headers.iter().map(|h| h.name).enumerate() {
+            let hash = folded_hash(name, seed);
             let tag = hash >> 32;
             let mut at = hash as usize & mask;
             while let Some(slot) = table.get_mut(at) {
                 if *slot == EMPTY {
                     *slot = tag << 32 | i as u64;
-                    self.names_len += h.name.len();
+                    self.names_len += name.len();
                     break;
                 }
                 let first = *slot as u32;
                 if *slot >> 32 == tag
                     && headers
                         .line(first as usize)
-                        .is_some_and(|f| f.name.eq_ignore_ascii_case(h.name))
+                        .is_some_and(|f| f.name.eq_ignore_ascii_case(name))
                 {
-                    self.repeat(first, i as u32, h.value);
+                    let value = headers.line(i).map_or(&[][..], |h| h.value);
+                    self.repeat(first, i as u32, value);
                     break;
                 }
                 at = (at + 1) & mask;

@@ -27,6 +27,7 @@
 
 use std::collections::VecDeque;
 use std::mem;
+use std::sync::LazyLock;
 
 use crate::flow::Side;
 
@@ -657,9 +658,12 @@ impl HttpConnection {
             }
         };
         // A head sent a line per segment would be parsed again from its start at every line:
-        // lines that cannot change the outcome (see `head_still_partial`) wait unparsed.
+        // lines that cannot change the outcome (see `head_still_partial`) wait unparsed, and
+        // so do those after a new request line (see `request_line_decides`).
         let sp = &mut self.sides[i];
         let line_start = sp.checked_line_start;
+        // In a request the lines counted are its line feeds: none means the first line is new.
+        let first_line_new = request && sp.checked_lines == 0;
         // What the head needs next is checked from `rest`'s end: for a request, the lines
         // start after the last line feed of `lines` then (responses keep no start).
         sp.checked_line_start = request.then_some(lines.len());
@@ -678,6 +682,12 @@ impl HttpConnection {
             return self.head_needs_more(side, rest, reparse_last, None, config, stats);
         }
         if request {
+            if first_line_new {
+                if let Some(step) = self.parse_request_line_alone(side, rest, lines, config, stats)
+                {
+                    return step;
+                }
+            }
             match parser::parse_request(lines, config.max_headers) {
                 Head::Complete(request, used) if used <= limit => {
                     self.on_request_head(side, request, at, config, stats);
@@ -701,6 +711,31 @@ impl HttpConnection {
                 }
                 _ => self.bad_head(side, config, stats),
             }
+        }
+    }
+
+    /// A request head whose first line has just come complete, in `lines` (its complete
+    /// lines, from the start of `rest`): when the lines after the request line cannot change
+    /// the outcome (see [`request_line_decides`]), the request line is parsed alone, and the
+    /// header lines wait unparsed like those of later segments. `None` when the whole head
+    /// must be parsed.
+    fn parse_request_line_alone(
+        &mut self,
+        side: Side,
+        rest: &[u8],
+        lines: &[u8],
+        config: &HttpConfig,
+        stats: &mut HttpStats,
+    ) -> Option<HeadStep> {
+        let (line_len, line_ends) = request_line_decides(lines, config)?;
+        match parser::parse_request(&lines[..line_len], config.max_headers) {
+            // No line feed came before `lines`: `line_ends` counts every one after `checked`.
+            Head::Partial => {
+                Some(self.head_needs_more(side, rest, false, Some(line_ends), config, stats))
+            }
+            Head::Invalid => Some(self.bad_head(side, config, stats)),
+            // A request line alone never ends a head; if it did, the whole head is parsed.
+            Head::Complete(..) => None,
         }
     }
 
@@ -1275,6 +1310,40 @@ fn head_still_partial(
     Some(new_lines)
 }
 
+/// Does the request line alone decide what parsing the request head whose complete lines are
+/// `lines` says, the first line being new? Yes when every line after it is a plain header line
+/// ([`plain_request_lines`]) and the lines are too few to pass `max_headers` (the rule
+/// [`head_still_partial`] applies to later lines). Returns the length of the request line
+/// (with its line feed) and the line ends of `lines`.
+///
+/// Why the outcome is the same: `process` strips leading empty lines, so `lines` starts with
+/// the request line. httparse (multiple spaces allowed, invalid header lines ignored) reads
+/// the request line first and decides on it from its own bytes alone: an error there is the
+/// same error with or without the lines after it. When it accepts the line, it reads the
+/// header lines: plain ones are taken as they are, none is blank (the head goes on), and there
+/// are fewer than `max_headers` of them (no `TooManyHeaders`), so the answer is "partial",
+/// which is also what it says of the request line alone (no header block yet). When it
+/// refuses the line, the lenient fallback checks the same first line, then runs httparse on a
+/// stand-in line followed by the header lines: "partial" again, as for no header lines. So
+/// the request line alone gives `Partial` exactly when all of `lines` does, and `Invalid`
+/// otherwise (never `Complete`: no blank line). Checked against the whole parse by
+/// `request_line_alone_says_what_the_whole_head_says`.
+///
+/// A head that came whole has a blank line, which no header line walk would pass: it is
+/// looked for first so that such heads go straight to the whole parse, at the end of `lines`
+/// (a head that ends its packet, or the last of pipelined ones) and then anywhere (a CRLF
+/// one, by a vector search).
+fn request_line_decides(lines: &[u8], config: &HttpConfig) -> Option<(usize, usize)> {
+    static BLANK_LINE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    if lines.ends_with(b"\n\r\n") || lines.ends_with(b"\n\n") || BLANK_LINE.find(lines).is_some() {
+        return None;
+    }
+    let line_len = memchr::memchr(b'\n', lines)? + 1;
+    let line_ends = 1 + plain_request_lines(&lines[line_len..])?;
+    (line_ends < config.max_headers).then_some((line_len, line_ends))
+}
+
 /// At least the number of lines that end in `bytes`: line feeds, and in a response carriage
 /// returns too (a lone CR ends a response line; a CRLF is counted twice, which only makes the
 /// count err on the safe side).
@@ -1315,75 +1384,92 @@ fn plain_lines(lines: &[u8], request: bool) -> Option<usize> {
     rest.is_empty().then_some(count)
 }
 
-/// [`plain_lines`] of a request: `token+ ":" value* "\r"? "\n"`, line after line, walked
-/// byte by byte (header lines are short: a search per line cost more than the walk).
+/// [`plain_lines`] of a request: `token+ ":" value* "\r"? "\n"`, line after line. The bytes
+/// run through a small automaton ([`PLAIN_LINE_STEP`]), one table lookup per byte and no
+/// branch but a check for a refused line every eight bytes (a refused line stays refused):
+/// a head sent in pieces has every header byte walked here once. Each plain line holds one
+/// line feed, so the lines are counted by a vector count of line feeds.
 fn plain_request_lines(lines: &[u8]) -> Option<usize> {
-    let n = lines.len();
-    let mut count = 0;
-    let mut i = 0;
-    while i < n {
-        let start = i;
-        while i < n && LINE_BYTE[usize::from(lines[i])] & TOKEN != 0 {
-            i += 1;
+    let mut chunks = lines.chunks_exact(8);
+    let mut state = LINE_START;
+    for chunk in &mut chunks {
+        for &byte in chunk {
+            state = plain_line_step(state, byte);
         }
-        if i == start || lines.get(i) != Some(&b':') {
+        if state == REFUSED {
             return None;
         }
-        i += 1;
-        while i < n && LINE_BYTE[usize::from(lines[i])] & VALUE != 0 {
-            i += 1;
-        }
-        if lines.get(i) == Some(&b'\r') {
-            i += 1;
-        }
-        if lines.get(i) != Some(&b'\n') {
-            return None;
-        }
-        i += 1;
-        count += 1;
     }
-    Some(count)
+    for &byte in chunks.remainder() {
+        state = plain_line_step(state, byte);
+    }
+    (state == LINE_START).then(|| memchr::memchr_iter(b'\n', lines).count())
 }
 
-/// [`LINE_BYTE`]: an RFC 9110 token byte (a header name's).
-const TOKEN: u8 = 1;
-/// [`LINE_BYTE`]: a byte a header value may hold unchanged (visible, space, tab, obs-text).
-const VALUE: u8 = 2;
+/// The state after `byte` in `state`, from [`PLAIN_LINE_STEP`].
+fn plain_line_step(state: u8, byte: u8) -> u8 {
+    PLAIN_LINE_STEP[usize::from(byte) * PLAIN_LINE_STATES + usize::from(state)]
+}
 
-/// What each byte may be in a plain header line.
-static LINE_BYTE: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// [`PLAIN_LINE_STEP`] states. At the start of a line (also: all lines so far were plain).
+const LINE_START: u8 = 0;
+/// In the header name (a token byte came).
+const IN_NAME: u8 = 1;
+/// In the value (after the colon).
+const IN_VALUE: u8 = 2;
+/// After a carriage return ending the value: only a line feed may come.
+const AFTER_CR: u8 = 3;
+/// A line is not plain (stays so).
+const REFUSED: u8 = 4;
+/// Room for states in each byte's row of [`PLAIN_LINE_STEP`].
+const PLAIN_LINE_STATES: usize = 8;
+
+/// The plain header line automaton: the entry at a byte's row ([`PLAIN_LINE_STATES`] entries)
+/// plus a state is the next state. The table reaches as far as any byte and `u8` state can
+/// index, so a lookup needs no bounds check.
+static PLAIN_LINE_STEP: [u8; 255 * PLAIN_LINE_STATES + 256] = {
+    let mut table = [REFUSED; 255 * PLAIN_LINE_STATES + 256];
     let mut b = 0;
     while b < 256 {
         let byte = b as u8;
-        if byte == b'\t' || (byte >= b' ' && byte <= b'~') || byte >= 0x80 {
-            t[b] |= VALUE;
+        let row = b * PLAIN_LINE_STATES;
+        if is_plain_token_byte(byte) {
+            table[row + LINE_START as usize] = IN_NAME;
+            table[row + IN_NAME as usize] = IN_NAME;
         }
-        if byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            )
-        {
-            t[b] |= TOKEN;
+        if byte == b'\t' || (byte >= b' ' && byte <= b'~') || byte >= 0x80 {
+            table[row + IN_VALUE as usize] = IN_VALUE;
         }
         b += 1;
     }
-    t
+    table[b':' as usize * PLAIN_LINE_STATES + IN_NAME as usize] = IN_VALUE;
+    table[b'\r' as usize * PLAIN_LINE_STATES + IN_VALUE as usize] = AFTER_CR;
+    table[b'\n' as usize * PLAIN_LINE_STATES + IN_VALUE as usize] = LINE_START;
+    table[b'\n' as usize * PLAIN_LINE_STATES + AFTER_CR as usize] = LINE_START;
+    table
 };
+
+/// An RFC 9110 token byte (a header name's).
+const fn is_plain_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+        || matches!(
+            byte,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
 
 #[cfg(test)]
 mod tests {
@@ -1408,6 +1494,133 @@ mod tests {
             && body[colon + 1..]
                 .iter()
                 .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    }
+
+    /// What a head parse said, without the request.
+    fn outcome(head: Head<HttpRequest>) -> &'static str {
+        match head {
+            Head::Complete(..) => "complete",
+            Head::Partial => "partial",
+            Head::Invalid => "invalid",
+        }
+    }
+
+    /// One part of a line: mostly one the parsers accept, sometimes an odd one (that httparse
+    /// or the lenient checker may refuse).
+    fn part(
+        accepted: &'static [&'static [u8]],
+        odd: &'static [&'static [u8]],
+    ) -> impl proptest::strategy::Strategy<Value = &'static [u8]> {
+        proptest::prop_oneof![
+            8 => proptest::sample::select(accepted),
+            1 => proptest::sample::select(odd),
+        ]
+    }
+
+    /// Request lines: method, separator, target, separator, version, tail.
+    fn request_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::strategy::Strategy;
+        let separator = || part(&[b" ", b"  "], &[b"\t", b"", b"\r"]);
+        (
+            part(&[b"GET", b"X-MS-ENUMATTS"], &[b"G@T", b"", b"\r", b"\x80"]),
+            separator(),
+            part(
+                &[b"/", b"/o?a=b", b"*"],
+                &[b"/\x80\xff", b"/\x00", b"/\x7f", b""],
+            ),
+            separator(),
+            part(
+                &[b"HTTP/1.1", b"HTTP/1.0"],
+                &[b"HTTP/1.2", b"HTTP/2.0", b"HTTP/1.", b""],
+            ),
+            part(&[b""], &[b" ", b"  ", b"\r", b"\t", b"x"]),
+        )
+            .prop_map(|parts| [parts.0, parts.1, parts.2, parts.3, parts.4, parts.5].concat())
+    }
+
+    /// Header lines: mostly plain ones, and (to check they are left to the whole parse) others.
+    fn header_line() -> impl proptest::strategy::Strategy<Value = &'static [u8]> {
+        part(
+            &[
+                b"Host: h\r\n",
+                b"X-H1: v1\r\n",
+                b"X:\r\n",
+                b"A:b\n",
+                b"V: \x80\t~\r\n",
+            ],
+            &[
+                b"X-Bad: a\x01b\r\n",
+                b" folded\r\n",
+                b"\r\n",
+                b"No colon\r\n",
+                b"A: b\rc\r\n",
+            ],
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// [`request_line_decides`]: when it says the request line decides, parsing that line
+        /// alone says what parsing every complete line says.
+        #[test]
+        fn request_line_alone_says_what_the_whole_head_says(
+            line in request_line(),
+            crlf in proptest::bool::ANY,
+            headers in proptest::collection::vec(header_line(), 0..6),
+            max_headers in 0usize..9,
+        ) {
+            // `process` strips the empty lines before a head.
+            let mut lines = line;
+            let blank = lines.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+            lines.drain(..blank);
+            proptest::prop_assume!(!lines.is_empty());
+            lines.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            let request_line = lines.clone();
+            for header in &headers {
+                lines.extend_from_slice(header);
+            }
+            let config = HttpConfig { max_headers, ..HttpConfig::default() };
+            let whole = outcome(parser::parse_request(&lines, max_headers));
+            match request_line_decides(&lines, &config) {
+                Some((line_len, ends)) => {
+                    proptest::prop_assert_eq!(line_len, request_line.len());
+                    proptest::prop_assert_eq!(ends, line_ends(&lines, true));
+                    let alone = outcome(parser::parse_request(&lines[..line_len], max_headers));
+                    proptest::prop_assert_eq!(alone, whole);
+                    proptest::prop_assert_ne!(alone, "complete");
+                }
+                // Left to the whole parse: a line that is not plain, or too many lines.
+                None => proptest::prop_assert!(
+                    plain_lines(&lines[request_line.len()..], true).is_none()
+                        || 1 + headers.len() >= max_headers
+                ),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines of bytes that matter to the rule, cut anywhere: [`plain_lines`] walks them
+        /// as the reference rule judges them one by one.
+        #[test]
+        fn plain_lines_agree_with_the_plain_rule_on_random_lines(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(&b"aZ-:: \t\r\n\n\n\x01\x7f\x80@"[..]),
+                0..64,
+            ),
+            request in proptest::bool::ANY,
+        ) {
+            let whole_lines = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let want = (whole_lines == bytes.len())
+                .then(|| {
+                    bytes
+                        .split_inclusive(|b| *b == b'\n')
+                        .all(|line| plain_line_reference(line, request))
+                        .then(|| line_ends(&bytes, request))
+                })
+                .flatten();
+            proptest::prop_assert_eq!(plain_lines(&bytes, request), want);
+        }
     }
 
     #[test]

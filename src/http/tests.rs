@@ -1085,7 +1085,8 @@ fn refused_header_line_gives_the_same_transactions_however_cut() {
 
 /// Heads sent a line per segment wait unparsed while no line can change the outcome; these
 /// are the lines that can (a refused line, too many lines, lone CRs, a folded line, a blank
-/// line), each fed whole, line by line and byte by byte: the same transactions every time.
+/// line, a request line httparse or everyone refuses), each fed whole, line by line, byte by
+/// byte and in pieces: the same transactions every time.
 #[test]
 fn heads_sent_line_by_line_give_what_whole_heads_give() {
     let many: String = (0..300).map(|k| format!("X-H{k}: v{k}\r\n")).collect();
@@ -1110,6 +1111,23 @@ fn heads_sent_line_by_line_give_what_whole_heads_give() {
         (
             b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
             format!("HTTP/1.1 200 OK\r\n{many}{many}{many}{many}\r\nok").into_bytes(),
+        ),
+        // Request lines only the lenient checker takes, or nobody: the first segment of a
+        // head is judged on its request line when the lines after it are plain.
+        (
+            [
+                &b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /\xff  HTTP/1.2 \r\n"[..],
+                many.as_bytes(),
+                b"\r\nGET /c HTTP/1.1\r\n",
+                many.as_bytes(),
+                b"\r\n",
+            ]
+            .concat(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".repeat(3),
+        ),
+        (
+            format!("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/9.1\r\n{many}\r\n").into_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".repeat(2),
         ),
     ];
     let cfg = HttpConfig {
@@ -1149,5 +1167,9 @@ fn heads_sent_line_by_line_give_what_whole_heads_give() {
         let by_byte = run(&|b| b.iter().map(|c| vec![*c]).collect());
         assert_eq!(by_line, whole, "case {n}, line by line");
         assert_eq!(by_byte, whole, "case {n}, byte by byte");
+        for piece in [7, 61, 1000] {
+            let in_pieces = run(&|b| b.chunks(piece).map(<[u8]>::to_vec).collect());
+            assert_eq!(in_pieces, whole, "case {n}, pieces of {piece}");
+        }
     }
 }
