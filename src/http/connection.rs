@@ -1433,7 +1433,7 @@ static PLAIN_LINE_STEP: [u8; 255 * PLAIN_LINE_STATES + 256] = {
     while b < 256 {
         let byte = b as u8;
         let row = b * PLAIN_LINE_STATES;
-        if is_plain_token_byte(byte) {
+        if parser::is_token_byte(byte) {
             table[row + LINE_START as usize] = IN_NAME;
             table[row + IN_NAME as usize] = IN_NAME;
         }
@@ -1448,28 +1448,6 @@ static PLAIN_LINE_STEP: [u8; 255 * PLAIN_LINE_STATES + 256] = {
     table[b'\n' as usize * PLAIN_LINE_STATES + AFTER_CR as usize] = LINE_START;
     table
 };
-
-/// An RFC 9110 token byte (a header name's).
-const fn is_plain_token_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric()
-        || matches!(
-            byte,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
 
 #[cfg(test)]
 mod tests {

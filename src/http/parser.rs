@@ -340,9 +340,26 @@ fn unfold(block: &[u8], parsed: usize) -> Option<Headers> {
     Some(out)
 }
 
-/// A byte allowed in a header name (an RFC 9110 token character).
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+/// A byte allowed in a header name or a method (an RFC 9110 `tchar`).
+pub(crate) const fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
 }
 
 /// The header lines httparse found in the head `buf[..len]`, in one [`Headers`] over the
@@ -396,11 +413,6 @@ fn skip_empty_lines(buf: &[u8]) -> usize {
         .count()
 }
 
-/// RFC 9110 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// Bytes allowed in a request-target: anything but controls, space and DEL.
 fn is_target_byte(b: u8) -> bool {
     b > b' ' && b != 0x7f
@@ -409,7 +421,7 @@ fn is_target_byte(b: u8) -> bool {
 /// Does `buf` start with `method SP+ target SP+ HTTP/1.<digit>`? With `known_method`, the
 /// method must be one of [`KNOWN_METHODS`].
 pub(crate) fn match_request_line(buf: &[u8], known_method: bool) -> Match {
-    let method_len = buf.iter().take_while(|b| is_tchar(**b)).count();
+    let method_len = buf.iter().take_while(|b| is_token_byte(**b)).count();
     if method_len > MAX_METHOD_LEN {
         return Match::No;
     }
