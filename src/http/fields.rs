@@ -184,9 +184,19 @@ impl FieldList {
         });
     }
 
-    /// Appends `more` to the value of the last pair; nothing when there is none.
+    /// Appends `more` to the value of the last pair; nothing when there is none. A last pair
+    /// that is a place in the block is first written after it, as its value can only grow at
+    /// the end of the bytes.
     pub fn extend_last_value(&mut self, more: &[u8]) {
-        if !self.spans.is_empty() {
+        if let Some(last) = self.spans.last().copied() {
+            if last.end != self.offset() {
+                let (name, value) = {
+                    let f = self.field(&last);
+                    (f.name.to_vec(), f.value.to_vec())
+                };
+                self.spans.pop();
+                self.push(&name, &value);
+            }
             self.bytes.extend_from_slice(more);
             let end = self.offset();
             if let Some(last) = self.spans.last_mut() {
@@ -385,6 +395,20 @@ mod tests {
         assert_eq!(l.values_of(b"ABC").collect::<Vec<_>>(), [&b"3"[..]]);
         assert_eq!(l.values_of(b"").collect::<Vec<_>>(), [&b"4"[..]]);
         assert_eq!(l.values_of(b"Abcd").count(), 0);
+    }
+
+    #[test]
+    fn a_pair_in_the_block_is_written_after_it_before_its_value_grows() {
+        let block = b"A: 1\r\nB: 2\r\n\r\n";
+        let mut l = FieldList::over_block(block, 2, 0);
+        assert!(l.push_in_block(0, 1, 4));
+        assert!(l.push_in_block(6, 1, 10));
+        l.extend_last_value(b" more");
+        l.extend_last_value(b"!");
+        let got: Vec<(&[u8], &[u8])> = l.iter().map(|f| (f.name, f.value)).collect();
+        assert_eq!(got, [(&b"A"[..], &b"1"[..]), (b"B", b"2 more!")]);
+        assert_eq!(l.block(), block);
+        assert_eq!(l.line(1), Some(&b"B: 2 more!"[..]));
     }
 
     #[test]

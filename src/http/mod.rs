@@ -349,7 +349,7 @@ impl HttpResponse {
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
         self.line.heap_bytes()
-            + self.body.capacity()
+            + vec_bytes(&self.body)
             + self.headers.heap_bytes()
             + self.trailers.heap_bytes()
     }
