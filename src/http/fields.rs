@@ -128,15 +128,17 @@ impl FieldList {
 
     /// Puts `block` before the bytes of a list that has none yet, as the block it was read
     /// from (when the block's end was known only after its pairs were added); nothing when it
-    /// has one.
+    /// has one. The pairs' bytes move up within the buffer, which grows only when its room
+    /// (a response head's list is made with room for the bytes after the status line) is
+    /// short.
     pub fn put_block_first(&mut self, block: &[u8]) {
         if self.block != 0 || block.is_empty() {
             return;
         }
-        let mut bytes = Vec::with_capacity(block.len() + self.bytes.len());
-        bytes.extend_from_slice(block);
-        bytes.extend_from_slice(&self.bytes);
-        self.bytes = bytes;
+        let pairs = self.bytes.len();
+        self.bytes.extend_from_slice(block);
+        self.bytes.copy_within(..pairs, block.len());
+        self.bytes[..block.len()].copy_from_slice(block);
         let shift = u32::try_from(block.len()).unwrap_or(u32::MAX);
         for s in &mut self.spans {
             s.name = s.name.saturating_add(shift);
@@ -423,6 +425,16 @@ mod tests {
         assert_eq!(in_block, written);
         assert_eq!(written.block(), block);
         assert_eq!(written.line(0), Some(&b"Host: a"[..]));
+        // With room for the block, the pairs move up in place.
+        let mut roomy = FieldList::with_capacity(2, 64);
+        roomy.push(b"X", b"1");
+        roomy.push(b"Host", b"a");
+        let room = roomy.bytes.capacity();
+        roomy.put_block_first(b"X:1\r\nHost: a\r\n\r\n");
+        assert_eq!(roomy.bytes.capacity(), room);
+        assert_eq!(roomy.bytes(), b"X:1\r\nHost: a\r\n\r\nX: 1Host: a");
+        let got: Vec<(&[u8], &[u8])> = roomy.iter().map(|f| (f.name, f.value)).collect();
+        assert_eq!(got, [(&b"X"[..], &b"1"[..]), (b"Host", b"a")]);
         // A block is put first once only.
         written.put_block_first(b"other");
         assert_eq!(written.block(), block);
