@@ -1389,21 +1389,82 @@ fn plain_lines(lines: &[u8], request: bool) -> Option<usize> {
 /// branch but a check for a refused line every eight bytes (a refused line stays refused):
 /// a head sent in pieces has every header byte walked here once. Each plain line holds one
 /// line feed, so the lines are counted by a vector count of line feeds.
+///
+/// Each lookup needs the state the one before gave, so one walk waits on the memory for every
+/// byte (1.2 ns a byte; synth traffic, whose heads with their cookies come in pieces, spent
+/// 2.6% of a replay here). Longer inputs are therefore cut into [`PLAIN_LINE_LANES`] parts
+/// walked side by side, each from the state the walk must be in where it starts unless it
+/// refused before ([`plain_line_state_at`], read off the bytes just before). If no part
+/// refuses, the first walked as the one walk would, so it ended in the state the bytes say,
+/// which the second started from, and so on: the parts are the one walk. If one refuses, so
+/// would the one walk, there or before. Same instructions, a third of the time.
 fn plain_request_lines(lines: &[u8]) -> Option<usize> {
-    let mut chunks = lines.chunks_exact(8);
-    let mut state = LINE_START;
+    let part = lines.len() / PLAIN_LINE_LANES / 8 * 8;
+    let end = if part < PLAIN_LINE_LANES_FROM {
+        plain_line_walk(LINE_START, lines)
+    } else {
+        let starts: [u8; PLAIN_LINE_LANES] =
+            std::array::from_fn(|k| plain_line_state_at(lines, k * part));
+        let lane = |k: usize| lines[k * part..(k + 1) * part].chunks_exact(8);
+        let [mut s0, mut s1, mut s2, mut s3] = starts;
+        for (((c0, c1), c2), c3) in lane(0).zip(lane(1)).zip(lane(2)).zip(lane(3)) {
+            for j in 0..8 {
+                s0 = plain_line_step(s0, c0[j]);
+                s1 = plain_line_step(s1, c1[j]);
+                s2 = plain_line_step(s2, c2[j]);
+                s3 = plain_line_step(s3, c3[j]);
+            }
+            if [s0, s1, s2, s3].contains(&REFUSED) {
+                return None;
+            }
+        }
+        // A walk that has not refused is in the state its bytes say: each part ended in the
+        // state the next one started from.
+        debug_assert_eq!([s0, s1, s2], starts[1..]);
+        plain_line_walk(s3, &lines[PLAIN_LINE_LANES * part..])
+    };
+    (end == LINE_START).then(|| memchr::memchr_iter(b'\n', lines).count())
+}
+
+/// Parts walked side by side by [`plain_request_lines`] (its loop names each).
+const PLAIN_LINE_LANES: usize = 4;
+/// …when each part would be at least this long (shorter inputs are walked in one go).
+const PLAIN_LINE_LANES_FROM: usize = 32;
+
+/// The [`PLAIN_LINE_STEP`] walk of `bytes` from `state`: the state after them.
+fn plain_line_walk(mut state: u8, bytes: &[u8]) -> u8 {
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         for &byte in chunk {
             state = plain_line_step(state, byte);
         }
         if state == REFUSED {
-            return None;
+            return REFUSED;
         }
     }
     for &byte in chunks.remainder() {
         state = plain_line_step(state, byte);
     }
-    (state == LINE_START).then(|| memchr::memchr_iter(b'\n', lines).count())
+    state
+}
+
+/// The state the [`PLAIN_LINE_STEP`] walk of `lines` is in before byte `at`, if it has not
+/// refused before: at a line's start, after a carriage return (only a value's last byte may
+/// be one), in a value (a colon came on this line) or in a name.
+fn plain_line_state_at(lines: &[u8], at: usize) -> u8 {
+    let before = &lines[..at];
+    match before.last() {
+        None | Some(b'\n') => LINE_START,
+        Some(b'\r') => AFTER_CR,
+        Some(_) => {
+            let line = memchr::memrchr(b'\n', before).map_or(0, |lf| lf + 1);
+            if memchr::memchr(b':', &before[line..]).is_some() {
+                IN_VALUE
+            } else {
+                IN_NAME
+            }
+        }
+    }
 }
 
 /// The state after `byte` in `state`, from [`PLAIN_LINE_STEP`].
@@ -1598,6 +1659,44 @@ mod tests {
                 })
                 .flatten();
             proptest::prop_assert_eq!(plain_lines(&bytes, request), want);
+        }
+
+        /// Long heads of plain lines (names, values and line ends of every length), with a
+        /// few bytes changed anywhere: a request's walk in side-by-side parts (each started
+        /// in a name, a value, after a carriage return or at a line's start, or refused before
+        /// it) says what the reference rule says line by line.
+        #[test]
+        fn plain_lines_walked_in_parts_agree_with_the_plain_rule(
+            lines in proptest::collection::vec(
+                (1usize..24, 0usize..300, proptest::bool::ANY),
+                1..40,
+            ),
+            changes in proptest::collection::vec(
+                (proptest::num::usize::ANY, proptest::sample::select(&b"\r\n: \t\x01\x7f@a"[..])),
+                0..3,
+            ),
+        ) {
+            let mut bytes = Vec::new();
+            for (i, (name, value, crlf)) in lines.iter().enumerate() {
+                bytes.extend((0..*name).map(|k| b"Xx-_9"[(i + k) % 5]));
+                bytes.push(b':');
+                bytes.extend((0..*value).map(|k| b"v ;=:\t\x80/"[(i * 7 + k) % 8]));
+                bytes.extend_from_slice(if *crlf { b"\r\n" } else { b"\n" });
+            }
+            for (at, byte) in &changes {
+                let at = at % bytes.len();
+                bytes[at] = *byte;
+            }
+            let whole_lines = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let want = (whole_lines == bytes.len())
+                .then(|| {
+                    bytes
+                        .split_inclusive(|b| *b == b'\n')
+                        .all(|line| plain_line_reference(line, true))
+                        .then(|| line_ends(&bytes, true))
+                })
+                .flatten();
+            proptest::prop_assert_eq!(plain_lines(&bytes, true), want);
         }
     }
 
