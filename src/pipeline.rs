@@ -1407,6 +1407,17 @@ impl Worker {
                 sink,
             );
         }
+        // Every request over is inspected now: the flowbits say whether a rule may look at the
+        // bodies of the answers whose heads come next. Only request rules set the bits that
+        // decide it, so it is judged again only after a request (not at every packet: a
+        // head sent a byte per packet would pay for it at every byte).
+        if flow.http.request_over_since_told() {
+            let bodies_inspected = self
+                .detection
+                .as_ref()
+                .is_some_and(|d| d.rules.response_body_rules().may_inspect(&flow.detect));
+            flow.http.set_response_bodies_inspected(bodies_inspected);
+        }
         let closed = flow.session.is_closed();
         if closed {
             flow.http.release_idle_buffers();

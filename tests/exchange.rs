@@ -481,3 +481,71 @@ fn a_request_alerts_when_it_is_over_not_when_its_answer_comes() {
     // Reported before the answer: the alert's http object has no status yet.
     assert!(alert["http"].get("status").is_none(), "{alert}");
 }
+
+#[test]
+fn answers_no_rule_may_inspect_keep_what_a_payload_shows_and_the_others_all() {
+    use support::conv::Conv;
+    use support::frame::Link;
+    use support::pcap::{self as pcapfile, Format, LinkType};
+    use support::scenarios::{get, ok, response, BASE_NS, STEP_NS};
+    // A success rule behind a flowbit the shell request sets, looking past the first 4 KiB of
+    // the answer; a status rule on an answer whose body no rule may inspect.
+    let rules = "\
+alert http any any -> any any (msg:\"shell request\"; flow:to_server; http.uri; content:\"/aspnet_client/x.aspx\"; flowbits:set,t.shell; sid:9000001;)
+alert http any any -> any any (msg:\"shell answered\"; flow:to_client; flowbits:isset,t.shell; file.data; content:\"SHELL-RAN\"; sid:9000002;)
+alert http any any -> any any (msg:\"odd status\"; flow:to_client; http.stat_code; content:\"299\"; sid:9000003;)
+";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule_file = dir.path().join("t.rules");
+    std::fs::write(&rule_file, rules).expect("write rules");
+    let mut body = vec![b'.'; 10_000];
+    body[8000..8009].copy_from_slice(b"SHELL-RAN");
+    let mut frames = Vec::new();
+    for (i, (url, answer)) in [
+        ("/aspnet_client/x.aspx", ok(&body)),
+        ("/owa/", ok(&body)),
+        ("/owa/", response(299, "Odd", &[], &body)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = Conv::new(&format!("203.0.113.9:5100{i}"), "198.51.100.20:80");
+        c.handshake();
+        c.client(&get(url));
+        c.server(&answer);
+        c.close();
+        frames.extend(c.frames(Link::Ethernet));
+    }
+    let bytes = pcapfile::write(
+        Format::PCAP,
+        LinkType::Ethernet,
+        &pcapfile::timed(frames, BASE_NS, STEP_NS),
+    );
+    let rule_arg = rule_file.to_string_lossy().into_owned();
+    let r = support::run::replay_with_stdin(&["--payload", "-S", &rule_arg, "-"], Some(&bytes));
+    r.assert_status(0);
+    let fired: Vec<(u64, u64)> = r
+        .alerts()
+        .iter()
+        .map(|a| {
+            let n = |v: &Value| v.as_u64().unwrap_or(0);
+            (n(&a["alert"]["signature_id"]), n(&a["src_port"]))
+        })
+        .collect();
+    // The marker 8,000 bytes in is found on the shell's answer only.
+    assert_eq!(
+        fired,
+        [(9000001, 51000), (9000002, 80), (9000003, 80)],
+        "{:#?}",
+        r.alerts()
+    );
+    // Every answer is counted whole.
+    for h in r.http() {
+        assert_eq!(h["http"]["length"], 10_000, "{h}");
+    }
+    // The status alert shows the answer's head and its body's first bytes, up to 4 KiB.
+    let odd = r.alerts()[2];
+    let payload = odd["payload_printable"].as_str().expect("payload");
+    assert_eq!(payload.len(), 4096, "{payload}");
+    assert!(payload.starts_with("HTTP/1.1 299 Odd") && payload.ends_with("...."));
+}

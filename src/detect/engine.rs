@@ -22,6 +22,7 @@ use crate::http::{HttpEvent, HttpEvents, HttpTransaction};
 use crate::time::Timestamp;
 use crate::tls::TlsInfo;
 
+use super::body_use::ResponseBodyRules;
 use super::buffers::{BufferSource, TlsBuffers, TxBuffers, TxSide};
 use super::compile::{compile, BitOp, CompiledRule, Names, RuleInfo, RuleKind, XbitOp, XbitValue};
 use super::confirm::{Confirm, PROBE_PREFIX};
@@ -257,6 +258,7 @@ pub struct RuleSet {
     xbit_names: Vec<String>,
     skipped: Vec<SkippedRule>,
     config: DetectConfig,
+    response_bodies: ResponseBodyRules,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -317,6 +319,7 @@ impl RuleSet {
             xbit_names: xbits.names,
             skipped: loaded.skipped,
             config,
+            response_bodies: ResponseBodyRules::of(&rules),
             rules,
         };
         set.request =
@@ -451,6 +454,11 @@ impl RuleSet {
     /// Rules skipped while loading (in `skip_invalid` mode), with their errors.
     pub fn skipped(&self) -> &[SkippedRule] {
         &self.skipped
+    }
+
+    /// Which flows' response bodies a rule may inspect.
+    pub fn response_body_rules(&self) -> &ResponseBodyRules {
+        &self.response_bodies
     }
 
     /// Flowbit names, by id.

@@ -8,6 +8,8 @@
 //! - [`engine`]: [`RuleSet`], built once and shared by workers (`Arc<RuleSet>`), with the
 //!   inspection entry points; [`Alert`]s come out.
 //! - [`buffers`]: the inspection buffers of a transaction side (Suricata semantics).
+//! - [`body_use`]: which flows' response bodies a rule may inspect (the others keep only
+//!   what an alert's payload shows).
 //! - [`content`]: content / pcre / isdataat / bsize inspection with relative matching and
 //!   backtracking.
 //! - [`profile`]: what each rule and prefilter costs, measured only when asked
@@ -46,6 +48,7 @@
 //! `tcp`/`ip` rules inspect payloads.
 //! `dns`/`udp` rules load but never match (exhound parses neither).
 
+pub mod body_use;
 pub mod buffers;
 mod compile;
 mod confirm;

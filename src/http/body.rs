@@ -184,16 +184,19 @@ pub(crate) struct BodyLimits {
     pub(crate) lenient: bool,
 }
 
-/// Where body bytes go: kept up to `limit`, all counted in `len`.
+/// Where body bytes go: kept up to `keep`, all counted in `len`.
 pub(crate) struct BodySink<'a> {
     /// Bytes kept.
     pub(crate) body: &'a mut Vec<u8>,
     /// Bytes seen.
     pub(crate) len: &'a mut u64,
-    /// Set when bytes were not kept because of the limit.
+    /// Set when the body is longer than `limit`.
     pub(crate) truncated: &'a mut bool,
-    /// Bytes kept at most.
+    /// The body limit: a body past it is truncated.
     pub(crate) limit: usize,
+    /// Bytes kept at most: the limit, or fewer when no rule may inspect the rest (see
+    /// [`super::HttpConnection::set_response_bodies_inspected`]).
+    pub(crate) keep: usize,
     /// Set when a chunk-size line carried an extension.
     pub(crate) chunk_extension: bool,
 }
@@ -220,7 +223,7 @@ impl BodySink<'_> {
     #[inline]
     pub(crate) fn push_declaring(&mut self, data: &[u8], more: u64) {
         *self.len = self.len.saturating_add(data.len() as u64);
-        let room = self.limit.saturating_sub(self.body.len());
+        let room = self.keep.min(self.limit).saturating_sub(self.body.len());
         let keep = room.min(data.len());
         let kept = self.body.len() + keep;
         if kept > self.body.capacity() && more > 0 {
@@ -231,7 +234,9 @@ impl BodySink<'_> {
             [byte] => self.body.push(byte),
             ref bytes => self.body.extend_from_slice(bytes),
         }
-        if keep < data.len() {
+        // The body holds its first bytes, up to the limit when all are kept: it was cut short
+        // exactly when it is longer than that.
+        if *self.len > self.limit as u64 {
             *self.truncated = true;
         }
     }
@@ -249,7 +254,7 @@ impl BodySink<'_> {
         let target = kept
             .saturating_add(ahead)
             .max(doubled)
-            .min(self.limit)
+            .min(self.keep.min(self.limit))
             .max(kept);
         self.body.reserve_exact(target - self.body.len());
     }
@@ -609,6 +614,7 @@ mod tests {
                 len: &mut out.len,
                 truncated: &mut out.truncated,
                 limit,
+                keep: limit,
                 chunk_extension: false,
             };
             let (used, s) = reader.feed(&pending, &mut sink, &mut out.trailers, LIMITS);
@@ -632,6 +638,7 @@ mod tests {
                 len: &mut len,
                 truncated: &mut truncated,
                 limit,
+                keep: limit,
                 chunk_extension: false,
             };
             sink.push_declaring(piece, *more);
@@ -841,6 +848,7 @@ mod tests {
                 len: &mut len,
                 truncated: &mut truncated,
                 limit: 1000,
+                keep: 1000,
                 chunk_extension: false,
             };
             let (used, s) = reader.feed(&pending, &mut sink, &mut trailers, LENIENT);

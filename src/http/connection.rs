@@ -37,7 +37,7 @@ use super::parser::{self, Class, Head, Scan};
 use super::response_head;
 use super::{
     Headers, HttpConfig, HttpEvent, HttpRequest, HttpResponse, HttpStats, HttpTransaction,
-    PacketRef,
+    PacketRef, RESPONSE_BODY_PREFIX,
 };
 
 /// Where one side is.
@@ -124,6 +124,9 @@ struct Slot {
     resp_done: bool,
     /// Closed early: by the end of the connection, a drop, or `max_pending`.
     finalized: bool,
+    /// No rule may inspect the response body: only its first [`RESPONSE_BODY_PREFIX`] bytes
+    /// are kept.
+    response_prefix: bool,
 }
 
 impl Slot {
@@ -186,12 +189,36 @@ pub struct HttpConnection {
     stopped: bool,
     not_http_counted: bool,
     finished: bool,
+    /// What the caller said last: no rule may inspect a response body of this connection
+    /// ([`HttpConnection::set_response_bodies_inspected`]).
+    response_bodies_uninspected: bool,
+    /// A request was over since the caller said so (the flowbits it judged from may have
+    /// changed since).
+    request_done_since: bool,
 }
 
 impl HttpConnection {
     /// A connection that has seen nothing yet.
     pub fn new() -> HttpConnection {
         HttpConnection::default()
+    }
+
+    /// Whether some rule may inspect the bodies of the responses whose heads come next, as the
+    /// caller knows it from the flow's state after inspecting every request over so far. Until
+    /// told otherwise, and for a response whose request is not over yet or was over after the
+    /// caller said so, bodies are kept up to the limit; else a body that is not encoded keeps
+    /// its first [`RESPONSE_BODY_PREFIX`] bytes (and is counted, and truncated past the limit,
+    /// as if kept).
+    pub fn set_response_bodies_inspected(&mut self, inspected: bool) {
+        self.response_bodies_uninspected = !inspected;
+        self.request_done_since = false;
+    }
+
+    /// A request was over since [`Self::set_response_bodies_inspected`] was called: the
+    /// flowbits it judged from may have changed (nothing else changes the bits that matter
+    /// to it: see [`crate::detect::body_use`]).
+    pub fn request_over_since_told(&self) -> bool {
+        self.request_done_since
     }
 
     /// Heap bytes held: bytes waiting for more data, and the transactions not handed out
@@ -832,6 +859,7 @@ impl HttpConnection {
             req_done: false,
             resp_done: false,
             finalized: false,
+            response_prefix: false,
         });
         if hold {
             self.hold_tx = Some(id);
@@ -875,6 +903,17 @@ impl HttpConnection {
             Some(id) => id,
             None => self.orphan(msg_at.unwrap_or(at)),
         };
+        // The flowbits the caller judged from must be those the answer is inspected with: no
+        // request over since, nor any after this answer's (pipelined requests inspected before
+        // it is over leave it the bits they found).
+        let bodies_uninspected = self.response_bodies_uninspected
+            && !self.request_done_since
+            && !self
+                .txs
+                .iter()
+                .rev()
+                .take_while(|s| s.tx.tx_id > id)
+                .any(|s| s.req_done);
         let Some(mut guard) = self.slot_mut(id) else {
             return;
         };
@@ -895,6 +934,16 @@ impl HttpConnection {
             } else {
                 Framing::of_response(&response.headers)
             };
+            // Which rules may inspect the body is known from the flowbits of every request
+            // over and inspected; an encoded body is kept to be decoded (whether it decodes,
+            // and to how much, shows in the records).
+            slot.response_prefix = bodies_uninspected
+                && slot.req_done
+                && response
+                    .headers
+                    .values_nocase_nozero(b"Content-Encoding")
+                    .next()
+                    .is_none();
             slot.tx.response = Some(response);
             slot.tx.completed_at = at;
             (tunnel, framing)
@@ -958,6 +1007,7 @@ impl HttpConnection {
             req_done: true,
             resp_done: false,
             finalized: false,
+            response_prefix: false,
         });
         self.next_resp_id = id;
         id
@@ -982,6 +1032,7 @@ impl HttpConnection {
         let slot = id.and_then(|id| self.slot_mut(id));
         if let Some(mut slot) = slot {
             slot.tx.completed_at = at;
+            let response_prefix = slot.response_prefix;
             let tx = &mut slot.tx;
             if client {
                 let r = &mut tx.request;
@@ -990,6 +1041,7 @@ impl HttpConnection {
                     len: &mut r.body_len,
                     truncated: &mut tx.flags.request_body_truncated,
                     limit: config.request_body_limit,
+                    keep: config.request_body_limit,
                     chunk_extension: false,
                 };
                 let fed = reader.feed(data, &mut sink, &mut r.trailers, limits);
@@ -999,11 +1051,17 @@ impl HttpConnection {
                 return fed;
             }
             if let Some(r) = tx.response.as_mut() {
+                let limit = config.response_body_limit;
                 let mut sink = BodySink {
                     body: &mut r.body,
                     len: &mut r.body_len,
                     truncated: &mut tx.flags.response_body_truncated,
-                    limit: config.response_body_limit,
+                    limit,
+                    keep: if response_prefix {
+                        RESPONSE_BODY_PREFIX
+                    } else {
+                        limit
+                    },
                     chunk_extension: false,
                 };
                 return reader.feed(data, &mut sink, &mut r.trailers, limits);
@@ -1017,6 +1075,7 @@ impl HttpConnection {
             len: &mut len,
             truncated: &mut truncated,
             limit: 0,
+            keep: 0,
             chunk_extension: false,
         };
         reader.feed(data, &mut sink, &mut trailers, limits)
@@ -1061,6 +1120,7 @@ impl HttpConnection {
                     slot.req_done = true;
                 }
             }
+            self.request_done_since = true;
             self.sides[side.index()].state = if hold { State::Hold } else { State::Head };
         } else {
             let id = self.resp_tx.take();

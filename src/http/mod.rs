@@ -17,6 +17,14 @@
 //! split as ASP.NET splits them ([`cookie`]), and the host it names is read once, as libhtp
 //! reads it ([`host`]).
 //!
+//! A response body is kept up to the body limit only while some rule may inspect it: the
+//! caller says whether one may ([`HttpConnection::set_response_bodies_inspected`], from the
+//! flow's flowbits), and when none may, a response whose request is over and inspected, and
+//! whose body is not encoded, keeps its first [`RESPONSE_BODY_PREFIX`] bytes — what an alert's
+//! payload shows — and counts the rest. Synthetic Exchange traffic, whose bytes are mostly
+//! attachments and OAB files answering benign requests, was copied into bodies up to 1 MiB
+//! each for rules that could never look at them.
+//!
 //! Layout: `parser` parses heads and finds message starts (no state), `response_head` reads
 //! response heads as libhtp does, `body` frames bodies
 //! (Content-Length, chunked, until close), `decode` undoes gzip/deflate, and `connection` holds
@@ -46,6 +54,10 @@ pub use fields::Field;
 use fields::FieldList;
 pub use normalize::NormalizedUri;
 pub use start_line::StartLine;
+
+/// Bytes of a response body kept when no rule may inspect it: an alert's payload shows the
+/// message up to 4 KiB (Suricata's default payload buffer), head included.
+pub const RESPONSE_BODY_PREFIX: usize = 4096;
 
 /// HTTP parsing limits.
 #[derive(Debug, Clone)]

@@ -395,6 +395,92 @@ fn body_limit_truncates() {
     assert_eq!(h.stats.bodies_truncated, 2);
 }
 
+/// A response of `len` body bytes (`Content-Length`), with extra header lines.
+fn answer(len: usize, headers: &str) -> Vec<u8> {
+    let mut m = format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {len}\r\n\r\n").into_bytes();
+    m.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+    m
+}
+
+#[test]
+fn uninspected_response_bodies_keep_their_first_bytes() {
+    let cfg = HttpConfig {
+        response_body_limit: 8000,
+        ..HttpConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    // Told nothing: bodies are kept up to the limit.
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &answer(6000, ""));
+    assert_eq!(h.response(0).body.len(), 6000);
+    // No rule may inspect: the first bytes are kept, every byte counted, and truncation
+    // still says whether the body was longer than the limit.
+    for (len, truncated) in [(6000, false), (9000, true)] {
+        h.send(CLIENT, b"GET /b HTTP/1.1\r\n\r\n");
+        h.conn.set_response_bodies_inspected(false);
+        h.send(SERVER, &answer(len, ""));
+        let tx = h.out.last().expect("tx");
+        let r = tx.response.as_ref().expect("response");
+        assert_eq!(r.body.len(), RESPONSE_BODY_PREFIX, "{len}");
+        assert!(r.body == answer(len, "")[answer(len, "").len() - len..][..RESPONSE_BODY_PREFIX]);
+        assert_eq!(
+            (r.body_len, tx.flags.response_body_truncated),
+            (len as u64, truncated)
+        );
+    }
+    assert_eq!(h.stats.bodies_truncated, 1);
+    // Some rule may: kept up to the limit.
+    h.send(CLIENT, b"GET /c HTTP/1.1\r\n\r\n");
+    h.conn.set_response_bodies_inspected(true);
+    h.send(SERVER, &answer(6000, ""));
+    assert_eq!(
+        h.out
+            .last()
+            .and_then(|t| t.response.as_ref())
+            .map(|r| r.body.len()),
+        Some(6000)
+    );
+}
+
+#[test]
+fn response_bodies_are_kept_whole_when_the_bits_may_have_changed() {
+    let whole = |h: &Harness| {
+        h.out
+            .last()
+            .and_then(|t| t.response.as_ref())
+            .map(|r| r.body.len())
+    };
+    let mut h = Harness::new();
+    // The request was over after the caller judged the flow's bits.
+    h.conn.set_response_bodies_inspected(false);
+    h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
+    h.send(SERVER, &answer(6000, ""));
+    assert_eq!(whole(&h), Some(6000));
+    // The answer came before its request was over.
+    h.send(CLIENT, b"POST /b HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+    h.conn.set_response_bodies_inspected(false);
+    h.send(SERVER, &answer(6000, ""));
+    h.send(CLIENT, b"cd");
+    assert_eq!(whole(&h), Some(6000));
+    // An encoded body is decoded as ever.
+    h.send(CLIENT, b"GET /c HTTP/1.1\r\n\r\n");
+    h.conn.set_response_bodies_inspected(false);
+    let mut m = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n".to_vec();
+    let body = gzip(&vec![b'z'; 6000]);
+    m.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    m.extend_from_slice(&body);
+    h.send(SERVER, &m);
+    assert_eq!(whole(&h), Some(6000));
+    // A later request was over before this answer's head: it may be inspected with the bits
+    // that request found, not those it left.
+    h.send(CLIENT, b"GET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\n");
+    h.conn.set_response_bodies_inspected(false);
+    h.send(SERVER, &answer(6000, ""));
+    assert_eq!(whole(&h), Some(6000));
+    h.send(SERVER, &answer(6000, ""));
+    assert_eq!(whole(&h), Some(RESPONSE_BODY_PREFIX));
+}
+
 #[test]
 fn decompression_bomb_stays_bounded() {
     let cfg = HttpConfig {

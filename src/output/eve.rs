@@ -471,6 +471,8 @@ pub fn alert_line(
 /// at 4 KiB like Suricata's default payload buffer: the `payload` of an HTTP alert.
 pub fn http_payload(tx: &HttpTransaction, direction: AlertDirection) -> Vec<u8> {
     const MAX: usize = 4096;
+    // A response body no rule could inspect keeps this much: all a payload shows of it.
+    const _: () = assert!(MAX <= crate::http::RESPONSE_BODY_PREFIX);
     let (line, head, body) = match (direction, tx.response.as_ref()) {
         (AlertDirection::ToClient, Some(r)) => (r.response_line(), r.raw_headers(), &r.body[..]),
         _ => {
