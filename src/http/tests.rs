@@ -395,9 +395,9 @@ fn body_limit_truncates() {
     assert_eq!(h.stats.bodies_truncated, 2);
 }
 
-/// A response of `len` body bytes (`Content-Length`), with extra header lines.
-fn answer(len: usize, headers: &str) -> Vec<u8> {
-    let mut m = format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {len}\r\n\r\n").into_bytes();
+/// A response of `len` body bytes (`Content-Length`).
+fn answer(len: usize) -> Vec<u8> {
+    let mut m = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n").into_bytes();
     m.extend((0..len).map(|i| b'a' + (i % 26) as u8));
     m
 }
@@ -411,18 +411,18 @@ fn uninspected_response_bodies_keep_their_first_bytes() {
     let mut h = Harness::with(cfg);
     // Told nothing: bodies are kept up to the limit.
     h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     assert_eq!(h.response(0).body.len(), 6000);
     // No rule may inspect: the first bytes are kept, every byte counted, and truncation
     // still says whether the body was longer than the limit.
     for (len, truncated) in [(6000, false), (9000, true)] {
         h.send(CLIENT, b"GET /b HTTP/1.1\r\n\r\n");
         h.conn.set_response_bodies_inspected(false);
-        h.send(SERVER, &answer(len, ""));
+        h.send(SERVER, &answer(len));
         let tx = h.out.last().expect("tx");
         let r = tx.response.as_ref().expect("response");
         assert_eq!(r.body.len(), RESPONSE_BODY_PREFIX, "{len}");
-        assert!(r.body == answer(len, "")[answer(len, "").len() - len..][..RESPONSE_BODY_PREFIX]);
+        assert!(r.body == answer(len)[answer(len).len() - len..][..RESPONSE_BODY_PREFIX]);
         assert_eq!(
             (r.body_len, tx.flags.response_body_truncated),
             (len as u64, truncated)
@@ -432,7 +432,7 @@ fn uninspected_response_bodies_keep_their_first_bytes() {
     // Some rule may: kept up to the limit.
     h.send(CLIENT, b"GET /c HTTP/1.1\r\n\r\n");
     h.conn.set_response_bodies_inspected(true);
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     assert_eq!(
         h.out
             .last()
@@ -454,12 +454,12 @@ fn response_bodies_are_kept_whole_when_the_bits_may_have_changed() {
     // The request was over after the caller judged the flow's bits.
     h.conn.set_response_bodies_inspected(false);
     h.send(CLIENT, b"GET /a HTTP/1.1\r\n\r\n");
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     assert_eq!(whole(&h), Some(6000));
     // The answer came before its request was over.
     h.send(CLIENT, b"POST /b HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
     h.conn.set_response_bodies_inspected(false);
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     h.send(CLIENT, b"cd");
     assert_eq!(whole(&h), Some(6000));
     // An encoded body is decoded as ever.
@@ -475,9 +475,9 @@ fn response_bodies_are_kept_whole_when_the_bits_may_have_changed() {
     // that request found, not those it left.
     h.send(CLIENT, b"GET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\n\r\n");
     h.conn.set_response_bodies_inspected(false);
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     assert_eq!(whole(&h), Some(6000));
-    h.send(SERVER, &answer(6000, ""));
+    h.send(SERVER, &answer(6000));
     assert_eq!(whole(&h), Some(RESPONSE_BODY_PREFIX));
 }
 
