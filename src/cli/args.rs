@@ -565,7 +565,9 @@ pub struct SensorArgs {
     #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub request_body_limit: u64,
 
-    /// Bytes of each response body kept for inspection (after dechunking and decoding).
+    /// Bytes of each response body kept for inspection (after dechunking and decoding). A body
+    /// that no loaded rule may inspect on its flow (rules gated on a flowbit the flow lacks)
+    /// keeps its first 4 KiB, for alert payloads; every byte is still counted.
     #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size, help_heading = "Limits")]
     pub response_body_limit: u64,
 
