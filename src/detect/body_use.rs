@@ -14,7 +14,7 @@
 //! needing it is taken as always able to inspect.
 
 use super::compile::{CompiledRule, RuleKind};
-use super::rule::{BitCmd, BitGroup, Buffer, BufferSide};
+use super::rule::{BitCmd, Buffer, BufferSide};
 use super::state::FlowDetectState;
 
 /// When some rule may inspect a response body (its `http.response_body`, `file.data`, or the
@@ -40,12 +40,7 @@ impl ResponseBodyRules {
         let mut sets: Vec<Vec<u32>> = Vec::new();
         for rule in rules.iter().filter(|r| inspects_response_body(r)) {
             let mut needed: Vec<u32> = rule
-                .flowbit_conds
-                .iter()
-                .filter(|c| {
-                    c.cmd == BitCmd::IsSet && matches!(c.group, BitGroup::Single | BitGroup::All)
-                })
-                .flat_map(|c| c.ids.iter().copied())
+                .required_flowbits()
                 .filter(|&id| !is_set_elsewhere(id))
                 .collect();
             if needed.is_empty() {

@@ -160,6 +160,19 @@ pub struct CompiledRule {
     pub order: (u8, u8, u8, u32, usize),
 }
 
+impl CompiledRule {
+    /// The flowbits the rule needs set, every one of them (`isset` of one bit, or of all of
+    /// several; `isset,a|b` needs none in particular).
+    pub fn required_flowbits(&self) -> impl Iterator<Item = u32> + '_ {
+        self.flowbit_conds
+            .iter()
+            .filter(|c| {
+                c.cmd == BitCmd::IsSet && matches!(c.group, BitGroup::Single | BitGroup::All)
+            })
+            .flat_map(|c| c.ids.iter().copied())
+    }
+}
+
 /// Numbers names (flowbits or xbits) in order of first use.
 #[derive(Debug, Default)]
 pub struct Names {

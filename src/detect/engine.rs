@@ -1335,11 +1335,7 @@ fn spellings<'p>(
 /// The flowbit `rule` requires (`isset` of one bit, or of all of several) that no rule in
 /// `settable` can set, if any: the first such bit.
 fn prefilter_gate(rule: &CompiledRule, settable: &[u32]) -> Option<u32> {
-    rule.flowbit_conds
-        .iter()
-        .filter(|c| c.cmd == BitCmd::IsSet && matches!(c.group, BitGroup::Single | BitGroup::All))
-        .flat_map(|c| c.ids.iter().copied())
-        .find(|id| !settable.contains(id))
+    rule.required_flowbits().find(|id| !settable.contains(id))
 }
 
 fn flowbit_holds(c: &BitOp, state: &FlowDetectState) -> bool {
