@@ -163,6 +163,31 @@ impl Drop for SlotMut<'_> {
     }
 }
 
+/// What is left of an [`HttpConnection`] whose TCP connection closed with nothing in it
+/// ([`HttpConnection::closed_form`]): which side was the client, and whether finishing it
+/// counts it as not HTTP. A flow waiting out its closed timeout keeps this instead of the
+/// whole connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedHttp {
+    client: Option<Side>,
+    /// Finishing counts the connection in [`HttpStats::not_http`].
+    count_not_http: bool,
+}
+
+impl ClosedHttp {
+    /// The side that sent the requests, once known ([`HttpConnection::client`]).
+    pub fn client(&self) -> Option<Side> {
+        self.client
+    }
+
+    /// [`HttpConnection::finish`] for a connection with nothing left in it.
+    pub fn finish(&mut self, stats: &mut HttpStats) {
+        if mem::take(&mut self.count_not_http) {
+            stats.not_http += 1;
+        }
+    }
+}
+
 /// HTTP state of one TCP connection.
 #[derive(Debug, Default)]
 pub struct HttpConnection {
@@ -235,6 +260,25 @@ impl HttpConnection {
             .sum::<usize>()
             + self.txs.capacity() * std::mem::size_of::<Slot>()
             + self.txs_heap
+    }
+
+    /// The connection as [`ClosedHttp`] keeps it, when nothing is left in it: no transaction
+    /// waiting, no byte gathered, no body that only the end of the connection ends. Then
+    /// [`HttpConnection::finish`] has nothing left to hand out, and the closed form does what
+    /// it would still do. `None` otherwise.
+    pub fn closed_form(&self) -> Option<ClosedHttp> {
+        let idle = self.txs.is_empty()
+            && self
+                .sides
+                .iter()
+                .all(|s| s.pending.is_empty() && !matches!(s.state, State::Body(_)));
+        idle.then(|| ClosedHttp {
+            client: self.client,
+            count_not_http: !self.finished
+                && self.client.is_none()
+                && !self.not_http_counted
+                && self.sides.iter().any(|s| s.not_http),
+        })
     }
 
     /// Gives back the room of buffers that hold nothing (a closed connection's, whose bytes

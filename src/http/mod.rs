@@ -48,7 +48,7 @@ use std::borrow::Cow;
 use crate::flow::Side;
 use crate::time::Timestamp;
 
-pub use connection::HttpConnection;
+pub use connection::{ClosedHttp, HttpConnection};
 pub use cookie::{Cookie, Cookies};
 pub use fields::Field;
 use fields::FieldList;

@@ -1259,3 +1259,93 @@ fn heads_sent_line_by_line_give_what_whole_heads_give() {
         }
     }
 }
+
+/// A connection closed with nothing left in it finishes alike whole or in its closed form
+/// (the same counters, nothing handed out), and one with something left has no closed form.
+#[test]
+fn closed_form_finishes_as_the_connection_does() {
+    let answer = ok("hi");
+    // (what, the bytes each side sends, whether the connection is left idle)
+    type Case<'a> = (&'a str, Vec<(Side, &'a [u8])>, bool);
+    let cases: [Case; 8] = [
+        (
+            "keep-alive",
+            vec![
+                (CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                (SERVER, &answer),
+            ],
+            true,
+        ),
+        (
+            "not HTTP either way",
+            vec![
+                (CLIENT, b"\x16\x03\x01\x00\x05hello"),
+                (SERVER, b"\x16\x03\x03junk"),
+            ],
+            true,
+        ),
+        (
+            "garbage from the client",
+            vec![(CLIENT, b"\x00\x01\x02")],
+            true,
+        ),
+        ("nothing sent", vec![], true),
+        (
+            "a body the close ends",
+            vec![
+                (CLIENT, b"GET / HTTP/1.0\r\n\r\n"),
+                (SERVER, b"HTTP/1.0 200 OK\r\n\r\nbody"),
+            ],
+            true,
+        ),
+        (
+            "an unanswered request",
+            vec![(CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
+            false,
+        ),
+        (
+            "half a head",
+            vec![(CLIENT, b"GET / HTTP/1.1\r\nHo")],
+            false,
+        ),
+        (
+            "a body cut short",
+            vec![
+                (CLIENT, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                (SERVER, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nbo"),
+            ],
+            false,
+        ),
+    ];
+    // Each side's close in either order, or only one (the other side's close is not
+    // delivered to HTTP when, say, its bytes went to TLS).
+    let closes = [
+        vec![CLIENT, SERVER],
+        vec![SERVER, CLIENT],
+        vec![CLIENT],
+        vec![SERVER],
+    ];
+    for (name, sends, idle) in &cases {
+        for sides in &closes {
+            let mut h = Harness::new();
+            for (side, bytes) in sends {
+                h.send(*side, bytes);
+            }
+            for side in sides {
+                h.close(*side);
+            }
+            let closed = h.conn.closed_form();
+            if sides.len() == 2 {
+                assert_eq!(closed.is_some(), *idle, "{name}");
+            }
+            let (mut stats, handed_out, client) = (h.stats.clone(), h.out.len(), h.conn.client());
+            h.finish();
+            if let Some(mut closed) = closed {
+                closed.finish(&mut stats);
+                assert_eq!(stats, h.stats, "{name}");
+                assert_eq!(h.out.len(), handed_out, "{name}: finishing handed out more");
+                assert_eq!(closed.client(), client, "{name}");
+            }
+        }
+    }
+}

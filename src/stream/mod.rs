@@ -27,7 +27,7 @@
 mod reassembler;
 mod seq;
 
-pub use reassembler::{Context, TcpReassembler};
+pub use reassembler::{ClosedDirection, Context, TcpReassembler};
 pub use seq::SeqNum;
 
 use crate::decode::TcpSegment;
@@ -263,6 +263,16 @@ impl TcpSession {
         self.directions.iter().any(TcpReassembler::is_closed)
     }
 
+    /// The session as [`ClosedTcpSession`] keeps it, once both directions are closed with
+    /// nothing held (`None` before).
+    pub fn closed_form(&self) -> Option<ClosedTcpSession> {
+        let [initiator, responder] = &self.directions;
+        Some(ClosedTcpSession {
+            directions: [initiator.closed_form()?, responder.closed_form()?],
+            midstream: self.midstream,
+        })
+    }
+
     /// Out-of-order pieces held, both directions together.
     pub fn held_segments(&self) -> usize {
         self.directions
@@ -371,6 +381,50 @@ impl TcpSession {
     }
 }
 
+/// A closed connection, as a flow that lingers after its close keeps it (its last ACK, a
+/// FIN sent again or a late reset still come): a fifth of a [`TcpSession`]'s size, so that
+/// the many connections waiting out their closed timeout hold little. It counts
+/// the segments it gets exactly as the closed [`TcpSession`] it came from would
+/// ([`TcpSession::closed_form`]); like it, it delivers nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedTcpSession {
+    /// As [`TcpSession`]'s, each closed.
+    directions: [ClosedDirection; 2],
+    /// The session was picked up without its handshake.
+    midstream: bool,
+}
+
+impl ClosedTcpSession {
+    /// True when the session was picked up without its handshake.
+    pub fn is_midstream(&self) -> bool {
+        self.midstream
+    }
+
+    /// Takes one segment sent by `side`: [`TcpSession::on_segment`] on a closed session,
+    /// which only counts it (a reset the receiver would not take, a SYN, data sent again or
+    /// past the close).
+    pub fn on_segment(&mut self, segment: &TcpSegment<'_>, side: Side, stats: &mut StreamStats) {
+        let flags = segment.flags;
+        let (this, peer) = pair(&mut self.directions, side);
+        let seq = SeqNum(segment.seq);
+        if flags.rst() {
+            if !this.accepts_rst(seq) {
+                stats.rst_invalid += 1;
+            }
+            return;
+        }
+        if flags.syn() {
+            // A closed direction takes no SYN (`TcpReassembler::on_syn`).
+            stats.ignored += 1;
+            return;
+        }
+        if flags.ack() {
+            peer.on_peer_ack(SeqNum(segment.ack));
+        }
+        this.on_data(seq, segment.payload.len(), flags.fin(), stats);
+    }
+}
+
 /// The receive window `segment` (sent by `side`, with ACK) advertises, in bytes, once both
 /// SYNs were seen (`syn_scale`, see [`TcpSession`]); `None` before. The window of a SYN is
 /// never scaled.
@@ -394,10 +448,7 @@ fn scaled_window(
 }
 
 /// The direction of the bytes `side` sends, and the other one.
-fn pair(
-    directions: &mut [TcpReassembler; 2],
-    side: Side,
-) -> (&mut TcpReassembler, &mut TcpReassembler) {
+fn pair<T>(directions: &mut [T; 2], side: Side) -> (&mut T, &mut T) {
     let [initiator, responder] = directions;
     match side {
         Side::Initiator => (initiator, responder),

@@ -81,6 +81,65 @@ enum Hold {
     Dropped,
 }
 
+/// A closed direction, as a closed session keeps it ([`super::ClosedTcpSession`]): the
+/// sequence numbers its receiver expects, which decide how its late segments are counted and
+/// whether a reset is one the receiver takes ([`TcpReassembler::accepts_rst`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedDirection {
+    /// The next sequence number in stream order (`None`: the direction never started).
+    expected: Option<SeqNum>,
+    /// The sequence number just past the FIN, when one was seen.
+    after_fin: Option<SeqNum>,
+    /// The last acknowledgement number the receiver sent.
+    peer_ack: Option<SeqNum>,
+}
+
+impl ClosedDirection {
+    /// [`TcpReassembler::accepts_rst`] for a direction that holds nothing.
+    pub fn accepts_rst(&self, seq: SeqNum) -> bool {
+        let Some(expected) = self.expected else {
+            return true;
+        };
+        seq == expected
+            || self.after_fin == Some(seq)
+            || (self.peer_ack == Some(seq) && seq.distance_from(expected) > 0)
+    }
+
+    /// The receiver acknowledged up to `ack` ([`TcpReassembler::on_peer_ack`] once closed:
+    /// only the number is noted, for [`ClosedDirection::accepts_rst`]).
+    pub fn on_peer_ack(&mut self, ack: SeqNum) {
+        if self.expected.is_some() {
+            self.peer_ack = Some(ack);
+        }
+    }
+
+    /// A segment of `len` bytes at `seq` (with a FIN or not) after the close: counted as a
+    /// closed [`TcpReassembler`] counts it, nothing delivered.
+    pub fn on_data(&self, seq: SeqNum, len: usize, fin: bool, stats: &mut StreamStats) {
+        let Some(expected) = self.expected else {
+            if len > 0 || fin {
+                stats.ignored += 1;
+            }
+            return;
+        };
+        let rel = i64::from(seq.distance_from(expected));
+        let end_rel = rel.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
+        count_after_close(len as u64, end_rel, stats);
+    }
+}
+
+/// Counts a segment of `len` bytes ending `end_rel` bytes past the next expected byte that a
+/// closed direction got: a retransmission if every byte was delivered, else ignored.
+fn count_after_close(len: u64, end_rel: i64, stats: &mut StreamStats) {
+    if len > 0 {
+        if end_rel <= 0 {
+            stats.retransmissions += 1;
+        } else {
+            stats.ignored += 1;
+        }
+    }
+}
+
 /// One direction of a TCP connection.
 #[derive(Debug)]
 pub struct TcpReassembler {
@@ -199,10 +258,28 @@ impl TcpReassembler {
             return true;
         };
         let at = |offset: u64| origin.wrapping_add(offset as u32);
-        seq == at(self.next)
-            || self.fin.is_some_and(|f| seq == at(f.saturating_add(1)))
-            || (self.peer_ack == Some(seq) && seq.distance_from(at(self.next)) > 0)
-            || self.held.values().any(|p| seq == at(p.seg_end))
+        self.expectations().accepts_rst(seq) || self.held.values().any(|p| seq == at(p.seg_end))
+    }
+
+    /// What the receiver of this direction expects, in sequence numbers: all a closed
+    /// direction still needs (see [`ClosedDirection`]).
+    fn expectations(&self) -> ClosedDirection {
+        let at = |origin: SeqNum, offset: u64| origin.wrapping_add(offset as u32);
+        ClosedDirection {
+            expected: self.next_seq(),
+            after_fin: self
+                .origin
+                .zip(self.fin)
+                .map(|(o, f)| at(o, f.saturating_add(1))),
+            peer_ack: self.peer_ack,
+        }
+    }
+
+    /// This direction as a closed session keeps it, once it is closed with nothing held or
+    /// set aside (`None` before).
+    pub fn closed_form(&self) -> Option<ClosedDirection> {
+        (self.closed && self.held.is_empty() && self.beyond_window.is_empty())
+            .then(|| self.expectations())
     }
 
     /// Starts the direction at `seq`, the sequence number of its first data byte (mid-stream
@@ -355,13 +432,7 @@ impl TcpReassembler {
         let rel = i64::from(seq.distance_from(expected));
         let end_rel = rel.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
         if self.closed {
-            if len > 0 {
-                if end_rel <= 0 {
-                    ctx.stats.retransmissions += 1;
-                } else {
-                    ctx.stats.ignored += 1;
-                }
-            }
+            count_after_close(len, end_rel, ctx.stats);
             return;
         }
         if fin {

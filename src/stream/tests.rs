@@ -1298,3 +1298,128 @@ fn segments_set_aside_stay_within_the_held_data_caps() {
     );
     h.finish();
 }
+
+/// How a connection in the closed-form property test ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// FIN from both sides, each acknowledged.
+    Fins,
+    /// A reset from the client at its next byte.
+    ClientReset,
+    /// The server's FIN, then a reset from the client.
+    FinThenReset,
+    /// A reset before the server sent anything (its direction never started, when the
+    /// session was picked up mid-stream).
+    EarlyReset,
+}
+
+/// A segment sent after the close: who, which flags, its sequence and acknowledgement
+/// numbers as distances from the receiver's next expected bytes, and its length.
+type LateSegment = (bool, u8, i32, i32, usize);
+
+fn any_late_segment() -> impl Strategy<Value = LateSegment> {
+    let flags = prop_oneof![
+        Just(ACK),
+        Just(ACK | FIN),
+        Just(ACK | PSH),
+        Just(FIN),
+        Just(RST),
+        Just(RST | ACK),
+        Just(SYN),
+        Just(SYN | ACK),
+        Just(0),
+    ];
+    let near = prop_oneof![-3i32..=3, -2000i32..2000, any::<i32>()];
+    (any::<bool>(), flags, near.clone(), near, 0usize..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A closed session and its closed form count every late segment alike (resets taken or
+    /// not, data sent again or past the close, SYNs) and deliver nothing, and the session's
+    /// closed form after each segment is the one kept.
+    #[test]
+    fn closed_form_counts_late_segments_as_the_session_does(
+        handshake in any::<bool>(),
+        isns in (any::<u32>(), any::<u32>()),
+        lens in (0usize..3000, 0usize..3000),
+        ending in prop_oneof![
+            Just(Ending::Fins),
+            Just(Ending::ClientReset),
+            Just(Ending::FinThenReset),
+            Just(Ending::EarlyReset),
+        ],
+        late in proptest::collection::vec(any_late_segment(), 1..40),
+    ) {
+        let (c_isn, s_isn) = isns;
+        let (c0, s0) = (c_isn.wrapping_add(1), s_isn.wrapping_add(1));
+        let mut h = if handshake {
+            Harness::with_isns(unlimited(), c_isn, s_isn)
+        } else {
+            Harness::new(unlimited())
+        };
+        let (c_len, s_len) = lens;
+        let c_bytes = vec![b'c'; c_len];
+        let s_bytes = vec![b's'; s_len];
+        let c_end = c0.wrapping_add(c_len as u32);
+        let s_end = s0.wrapping_add(s_len as u32);
+        h.seg(C, c0, s0, ACK | PSH, &c_bytes);
+        match ending {
+            Ending::EarlyReset => h.seg(C, c_end, s0, RST, b""),
+            Ending::Fins | Ending::ClientReset | Ending::FinThenReset => {
+                h.seg(S, s0, c_end, ACK | PSH, &s_bytes);
+                match ending {
+                    Ending::Fins => {
+                        h.seg(C, c_end, s_end, ACK | FIN, b"");
+                        h.seg(S, s_end, c_end.wrapping_add(1), ACK | FIN, b"");
+                        h.seg(C, c_end.wrapping_add(1), s_end.wrapping_add(1), ACK, b"");
+                    }
+                    Ending::ClientReset => h.seg(C, c_end, s_end, RST, b""),
+                    _ => {
+                        h.seg(S, s_end, c_end, ACK | FIN, b"");
+                        h.seg(C, c_end, s_end.wrapping_add(1), RST, b"");
+                    }
+                }
+            }
+        }
+        let closed = h.session().closed_form();
+        prop_assert!(closed.is_some(), "{ending:?}: not closed");
+        let Some(mut closed) = closed else {
+            return Ok(());
+        };
+        h.take();
+        let mut stats = h.stats.clone();
+        for (client, flags, seq_off, ack_off, len) in late {
+            let (side, seq_base, ack_base) = if client { (C, c_end, s_end) } else { (S, s_end, c_end) };
+            let payload = vec![b'x'; len];
+            let seq = seq_base.wrapping_add(seq_off as u32);
+            let ack = ack_base.wrapping_add(ack_off as u32);
+            h.seg(side, seq, ack, flags, &payload);
+            closed.on_segment(&segment(seq, ack, flags, &payload), side, &mut stats);
+            prop_assert_eq!(&stats, &h.stats);
+            prop_assert!(h.events.is_empty(), "a closed session delivered {:?}", h.events);
+            prop_assert_eq!(Some(closed), h.session().closed_form());
+        }
+    }
+}
+
+#[test]
+fn a_session_has_no_closed_form_while_a_side_is_open() {
+    let mut h = Harness::with_handshake(StreamConfig::default());
+    h.c(C0, b"GET / HTTP/1.1\r\n\r\n");
+    h.seg(C, C0 + 18, S0, ACK | FIN, b"");
+    assert!(h.session().direction(C).is_closed());
+    assert_eq!(h.session().closed_form(), None);
+    h.seg(S, S0, C0 + 19, ACK | FIN, b"");
+    assert!(h.session().closed_form().is_some());
+}
+
+#[test]
+fn a_closed_session_keeps_a_small_form() {
+    let size = std::mem::size_of::<ClosedTcpSession>();
+    assert!(
+        size * 5 <= std::mem::size_of::<TcpSession>(),
+        "{size} bytes"
+    );
+}

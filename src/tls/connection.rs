@@ -103,6 +103,14 @@ impl TlsConnection {
         self.handshake.as_ref()?.client
     }
 
+    /// Records are being decrypted (keys were given for this connection): finishing it may
+    /// still hand out plaintext.
+    pub fn decrypts(&self) -> bool {
+        self.handshake
+            .as_ref()
+            .is_some_and(|h| h.decryption.is_some())
+    }
+
     /// What the handshake told so far (`None` before a hello was parsed).
     pub fn info(&self) -> Option<&TlsInfo> {
         self.handshake.as_ref()?.info.as_deref()
