@@ -1460,13 +1460,18 @@ impl Worker {
         let server = (flow.responder.addr, flow.responder.port);
         match &mut flow.conn {
             Connection::Open(open) => {
-                let http_cfg = &self.config.http;
-                let http_stats = &mut self.stats.http;
                 let OpenConnection { session, http, .. } = &mut **open;
-                let tls = &mut flow.tls;
-                let tls_cfg = &self.config.tls;
-                let tls_stats = &mut self.stats.tls;
-                let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut *tls_sessions));
+                let mut target = StreamTarget {
+                    tls: &mut flow.tls,
+                    http,
+                    keys: self.tls_keys.as_mut().map(|k| (k, &mut *tls_sessions)),
+                    server,
+                    at,
+                    http_cfg: &self.config.http,
+                    http_stats: &mut self.stats.http,
+                    tls_cfg: &self.config.tls,
+                    tls_stats: &mut self.stats.tls,
+                };
                 let mut stream = match &mut self.detection {
                     Some(d) if d.stream_rules => Some(&mut d.stream),
                     _ => None,
@@ -1484,16 +1489,7 @@ impl Worker {
                         {
                             stream[side.index()].extend_from_slice(bytes);
                         }
-                        let plain = &mut |plain: StreamEvent<'_>| {
-                            deliver(http, plain, at, http_cfg, http_stats)
-                        };
-                        let mut decrypt = keys
-                            .as_mut()
-                            .map(|(k, s)| Decrypt::new(k, s, server, plain));
-                        deliver_tls(tls, event, tls_cfg, tls_stats, decrypt.as_mut());
-                        if !tls.is_tls() {
-                            deliver(http, event, at, http_cfg, http_stats);
-                        }
+                        target.deliver(event);
                     },
                 );
             }
@@ -1659,11 +1655,6 @@ impl Worker {
     /// Ends a flow that left the table: flushes its stream and HTTP state and hands out what
     /// that completes.
     fn close_flow(&mut self, mut flow: Box<FlowState>, sink: &mut dyn EventSink) {
-        let http_stats = &mut self.stats.http;
-        let http_cfg = &self.config.http;
-        let tls = &mut flow.tls;
-        let tls_cfg = &self.config.tls;
-        let tls_stats = &mut self.stats.tls;
         let at = flow.last_at;
         let Some(sh) = self.shards.get_mut(flow.shard) else {
             return;
@@ -1671,34 +1662,27 @@ impl Worker {
         match &mut flow.conn {
             Connection::Open(open) => {
                 let OpenConnection { session, http, .. } = &mut **open;
-                let mut keys = self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions));
-                let server = (flow.responder.addr, flow.responder.port);
+                let mut target = StreamTarget {
+                    tls: &mut flow.tls,
+                    http,
+                    keys: self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions)),
+                    server: (flow.responder.addr, flow.responder.port),
+                    at,
+                    http_cfg: &self.config.http,
+                    http_stats: &mut self.stats.http,
+                    tls_cfg: &self.config.tls,
+                    tls_stats: &mut self.stats.tls,
+                };
                 session.finish(
                     &self.config.stream,
                     &mut sh.memory,
                     &mut self.stats.stream,
-                    &mut |event| {
-                        let plain = &mut |plain: StreamEvent<'_>| {
-                            deliver(http, plain, at, http_cfg, http_stats)
-                        };
-                        let mut decrypt = keys
-                            .as_mut()
-                            .map(|(k, s)| Decrypt::new(k, s, server, plain));
-                        deliver_tls(tls, event, tls_cfg, tls_stats, decrypt.as_mut());
-                        if !tls.is_tls() {
-                            deliver(http, event, at, http_cfg, http_stats);
-                        }
-                    },
+                    &mut |event| target.deliver(event),
                 );
-                let plain =
-                    &mut |plain: StreamEvent<'_>| deliver(http, plain, at, http_cfg, http_stats);
-                let mut decrypt = keys
-                    .as_mut()
-                    .map(|(k, s)| Decrypt::new(k, s, server, plain));
-                tls.finish(tls_cfg, tls_stats, decrypt.as_mut());
+                target.finish_tls();
             }
             // Closed with nothing held and nothing being decrypted: nothing is delivered.
-            Connection::Closed(_) => tls.finish(tls_cfg, tls_stats, None),
+            Connection::Closed(_) => flow.tls.finish(&self.config.tls, &mut self.stats.tls, None),
         }
         let mut alerted = std::mem::take(&mut self.alerted);
         alerted.clear();
@@ -1807,6 +1791,55 @@ fn keep_frames(
         if kept == crate::evidence::ring::Kept::Memcap {
             stats.dropped_memcap += 1;
         }
+    }
+}
+
+/// Where an open connection's stream events go: its TLS state (which, with keys, hands the
+/// plaintext on to HTTP) and, while the connection is not TLS, its HTTP state.
+struct StreamTarget<'a> {
+    tls: &'a mut TlsConnection,
+    http: &'a mut HttpConnection,
+    /// The worker's keys and the shard's TLS sessions, when keys were given.
+    keys: Option<(&'a mut TlsKeys, &'a mut SessionCache)>,
+    server: (std::net::IpAddr, u16),
+    /// The packet the events come with.
+    at: PacketRef,
+    http_cfg: &'a HttpConfig,
+    http_stats: &'a mut HttpStats,
+    tls_cfg: &'a TlsConfig,
+    tls_stats: &'a mut TlsStats,
+}
+
+impl StreamTarget<'_> {
+    /// Hands one stream event on.
+    fn deliver(&mut self, event: StreamEvent<'_>) {
+        self.with_tls(|tls, cfg, stats, decrypt| deliver_tls(tls, event, cfg, stats, decrypt));
+        if !self.tls.is_tls() {
+            deliver(self.http, event, self.at, self.http_cfg, self.http_stats);
+        }
+    }
+
+    /// The connection ended: the TLS state finishes (records still waiting for a key get a
+    /// last chance, their plaintext going to HTTP).
+    fn finish_tls(&mut self) {
+        self.with_tls(|tls, cfg, stats, decrypt| tls.finish(cfg, stats, decrypt));
+    }
+
+    /// Runs `f` on the TLS state, with the decryption (when keys were given) whose plaintext
+    /// goes to HTTP.
+    fn with_tls(
+        &mut self,
+        f: impl FnOnce(&mut TlsConnection, &TlsConfig, &mut TlsStats, Option<&mut Decrypt<'_>>),
+    ) {
+        let (http, at, http_cfg) = (&mut *self.http, self.at, self.http_cfg);
+        let http_stats = &mut *self.http_stats;
+        let plain = &mut |plain: StreamEvent<'_>| deliver(http, plain, at, http_cfg, http_stats);
+        let server = self.server;
+        let mut decrypt = self
+            .keys
+            .as_mut()
+            .map(|(k, s)| Decrypt::new(k, s, server, plain));
+        f(self.tls, self.tls_cfg, self.tls_stats, decrypt.as_mut());
     }
 }
 
