@@ -629,9 +629,9 @@ impl FlowState {
 
 /// The flows of one shard, and the budget they share.
 struct Shard {
-    /// Flow state is boxed: the table's slots stay small, so that a table grown by a flood
-    /// costs little once the flood is gone.
-    flows: FlowTable<Box<FlowState>>,
+    /// The flows (the table keeps each in an allocation of its own, so that its slots stay
+    /// small and a table grown by a flood costs little once the flood is gone).
+    flows: FlowTable<FlowState>,
     /// Bytes charged to the shard (flow table, held TCP data, the flows' other state) and
     /// its cap.
     memory: ReassemblyMemory,
@@ -1282,7 +1282,7 @@ impl Worker {
             })
             .collect();
         for sh in &mut self.shards {
-            sh.flows.for_each_mut(&mut |f: &mut Box<FlowState>| {
+            sh.flows.for_each_mut(&mut |f: &mut FlowState| {
                 f.detect = f.detect.remapped(&remap);
                 if let Connection::Open(open) = &mut f.conn {
                     open.requests_inspected.clear();
@@ -1298,11 +1298,20 @@ impl Worker {
         d.rules = rules;
     }
 
-    #[allow(clippy::vec_box)] // The flows come boxed out of the table; unboxing would copy each.
-    fn close_in_order(&mut self, mut flows: Vec<Box<FlowState>>, sink: &mut dyn EventSink) {
-        flows.sort_by_key(|f| f.first_packet);
-        for flow in flows {
-            self.close_flow(flow, sink);
+    /// Closes `flows` in the order their first packets were captured. The order is sorted,
+    /// not the flows: each is a few hundred bytes, and a sort moves its elements many times.
+    fn close_in_order(&mut self, flows: Vec<FlowState>, sink: &mut dyn EventSink) {
+        let mut order: Vec<(u64, usize)> = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.first_packet, i))
+            .collect();
+        order.sort_unstable();
+        let mut flows: Vec<Option<FlowState>> = flows.into_iter().map(Some).collect();
+        for (_, i) in order {
+            if let Some(flow) = flows.get_mut(i).and_then(Option::take) {
+                self.close_flow(flow, sink);
+            }
         }
     }
 
@@ -1426,7 +1435,7 @@ impl Worker {
                     charge: 0,
                     evidence: cfg.evidence.as_ref().map(|_| Box::new(FlowCapture::new())),
                 };
-                sh.flows.insert(key, Box::new(state), at.ts);
+                sh.flows.insert(key, state, at.ts);
                 sh.recharge_table();
                 let Shard {
                     flows,
@@ -1654,7 +1663,7 @@ impl Worker {
 
     /// Ends a flow that left the table: flushes its stream and HTTP state and hands out what
     /// that completes.
-    fn close_flow(&mut self, mut flow: Box<FlowState>, sink: &mut dyn EventSink) {
+    fn close_flow(&mut self, mut flow: FlowState, sink: &mut dyn EventSink) {
         let at = flow.last_at;
         let Some(sh) = self.shards.get_mut(flow.shard) else {
             return;
@@ -1976,7 +1985,7 @@ mod tests {
             let (mut open, mut closed) = (0, 0);
             for sh in &mut self.worker.shards {
                 sh.flows
-                    .for_each_mut(&mut |f: &mut Box<FlowState>| match f.conn {
+                    .for_each_mut(&mut |f: &mut FlowState| match f.conn {
                         Connection::Open(_) => open += 1,
                         Connection::Closed(_) => closed += 1,
                     });

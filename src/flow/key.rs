@@ -170,6 +170,12 @@ impl FlowKey {
         self.vlan
     }
 
+    /// The hash flow tables place this key by (fast, keyed per process: never for anything
+    /// written out; see [`FlowKey::stable_hash`]).
+    pub fn table_hash(&self) -> u64 {
+        self.table_hash
+    }
+
     /// A hash that is the same for both directions, for the EVE `flow_id`. Stable across runs
     /// and platforms (no random state). Workers' shards have their own cheaper hash
     /// (`sensor::dispatch::shard_of`).
@@ -177,25 +183,6 @@ impl FlowKey {
         let mut h = Fnv32::default();
         self.fields().hash(&mut h);
         h.finish() as u32
-    }
-}
-
-/// The hasher of flow tables: the key's own hash, passed through (see [`FlowKey`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct KeyHash(u64);
-
-impl Hasher for KeyHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `FlowKey`; anything else still hashes.
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 

@@ -8,16 +8,25 @@
 //! 50,000 flows every second of packet time was 3.6% of a two-worker replay (perf, 469 MB
 //! capture; a binary heap in its place still cost 1.6%, its entries moving through every
 //! level at each pop); the flows that expire, and when, are the same as the walk's. The
-//! owner keeps the memory budget (it knows what each flow holds besides its entry): it reads the bytes the
-//! table itself takes ([`FlowTable::table_bytes`], the allocation, not an estimate per entry)
-//! and asks for the oldest idle flows when over budget ([`FlowTable::evict_oldest`]). The
-//! owner decides what to do with a flow that leaves the table (finish its HTTP transactions,
-//! say): [`FlowTable::expire`] and [`FlowTable::evict_oldest`] hand removed flows back.
+//! owner keeps the memory budget (it knows what each flow holds besides its entry): it reads
+//! the bytes the table itself takes ([`FlowTable::table_bytes`], the allocation, not an
+//! estimate per entry) and asks for the oldest idle flows when over budget
+//! ([`FlowTable::evict_oldest`]). The owner decides what to do with a flow that leaves the
+//! table (finish its HTTP transactions, say): [`FlowTable::expire`] and
+//! [`FlowTable::evict_oldest`] hand removed flows back.
+//!
+//! Layout: the hash table holds one pointer a flow; the key, the times and the flow itself
+//! live together in one allocation ([`Entry`]), and the expiry queue names a flow by its hash
+//! and a serial number (16 bytes, not its 64-byte key). A flow closed a minute ago stays in
+//! the table for the closed timeout, and a busy link has tens of thousands of them: with the
+//! key and the times in the hash table's slots (97 bytes each, the table at most 7/8 full and
+//! doubling) and a key in every queue entry, the table and the queue were 10 MB of the 27 MB
+//! a one-worker replay of the 469 MB benchmark capture held at its peak.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
+use std::collections::BTreeMap;
 
-use super::key::KeyHash;
+use hashbrown::hash_table::{Entry as Slot, HashTable};
+
 use super::FlowKey;
 use crate::time::Timestamp;
 
@@ -54,11 +63,16 @@ pub struct FlowStats {
     pub peak: u64,
 }
 
+/// One flow: its key, its times and its value, in one allocation.
 struct Entry<T> {
-    value: T,
+    key: FlowKey,
+    /// Given at insertion, never twice in a table: what the expiry queue names the flow by (a
+    /// flow that replaced another on the same key is not the one queued for it).
+    serial: u64,
     first_seen: Timestamp,
     last_seen: Timestamp,
     closed: bool,
+    value: T,
 }
 
 impl<T> Entry<T> {
@@ -71,6 +85,26 @@ impl<T> Entry<T> {
         };
         self.last_seen.plus_secs(limit)
     }
+
+    /// What the expiry queue keeps for the flow.
+    fn handle(&self) -> Handle {
+        Handle {
+            hash: self.key.table_hash(),
+            serial: self.serial,
+        }
+    }
+}
+
+/// A flow as the expiry queue names it.
+#[derive(Debug, Clone, Copy)]
+struct Handle {
+    hash: u64,
+    serial: u64,
+}
+
+/// The hash a flow's slot is placed by.
+fn hash_of<T>(entry: &Entry<T>) -> u64 {
+    entry.key.table_hash()
 }
 
 /// Flows by the second of packet time they may be due in. Entries are not removed with their
@@ -78,7 +112,7 @@ impl<T> Entry<T> {
 /// comes. Ordered by second, so the same input fills it the same way on every run.
 #[derive(Default)]
 struct ExpiryQueue {
-    seconds: BTreeMap<i64, Vec<FlowKey>>,
+    seconds: BTreeMap<i64, Vec<Handle>>,
     /// Entries in all seconds.
     len: usize,
     /// Capacity of all seconds' lists (for [`FlowTable::table_bytes`]).
@@ -86,44 +120,46 @@ struct ExpiryQueue {
 }
 
 impl ExpiryQueue {
-    fn push(&mut self, at: Timestamp, key: FlowKey) {
-        let keys = self
+    fn push(&mut self, at: Timestamp, handle: Handle) {
+        let handles = self
             .seconds
             .entry(at.0.div_euclid(Timestamp::SECOND))
             .or_default();
-        let before = keys.capacity();
-        keys.push(key);
-        self.capacity += keys.capacity() - before;
+        let before = handles.capacity();
+        handles.push(handle);
+        self.capacity += handles.capacity() - before;
         self.len += 1;
     }
 
-    /// Takes the earliest second and its keys, if it is not after `now`'s.
-    fn pop_second(&mut self, now: Timestamp) -> Option<(i64, Vec<FlowKey>)> {
+    /// Takes the earliest second and its flows, if it is not after `now`'s.
+    fn pop_second(&mut self, now: Timestamp) -> Option<(i64, Vec<Handle>)> {
         let entry = self.seconds.first_entry()?;
         let second = *entry.key();
         if second > now.0.div_euclid(Timestamp::SECOND) {
             return None;
         }
-        let keys = entry.remove();
-        self.len -= keys.len();
-        self.capacity -= keys.capacity();
-        Some((second, keys))
+        let handles = entry.remove();
+        self.len -= handles.len();
+        self.capacity -= handles.capacity();
+        Some((second, handles))
     }
 
     /// Bytes held: the lists and a map entry per second.
     fn bytes(&self) -> usize {
-        self.capacity * std::mem::size_of::<FlowKey>()
-            + self.seconds.len() * std::mem::size_of::<(i64, Vec<FlowKey>)>()
+        self.capacity * std::mem::size_of::<Handle>()
+            + self.seconds.len() * std::mem::size_of::<(i64, Vec<Handle>)>()
     }
 }
 
 /// Flows of one worker, keyed by [`FlowKey`].
 pub struct FlowTable<T> {
     config: FlowConfig,
-    flows: HashMap<FlowKey, Entry<T>, BuildHasherDefault<KeyHash>>,
+    flows: HashTable<Box<Entry<T>>>,
     /// At least one entry per flow, at or before its deadline's second (see the module
     /// documentation).
     due: ExpiryQueue,
+    /// The serial number of the next flow inserted.
+    next_serial: u64,
     /// The most flows held since the table was last shrunk: what its allocation is sized
     /// for (see [`FlowTable::table_bytes`]).
     high_water: usize,
@@ -136,17 +172,33 @@ impl<T> FlowTable<T> {
     pub fn new(config: FlowConfig) -> FlowTable<T> {
         FlowTable {
             config,
-            flows: HashMap::default(),
+            flows: HashTable::new(),
             due: ExpiryQueue::default(),
+            next_serial: 0,
             high_water: 0,
             next_expiry_check: Timestamp(i64::MIN),
             stats: FlowStats::default(),
         }
     }
 
+    fn find_mut(&mut self, key: &FlowKey) -> Option<&mut Entry<T>> {
+        self.flows
+            .find_mut(key.table_hash(), |e| e.key == *key)
+            .map(|e| &mut **e)
+    }
+
+    /// Takes the entry of `key` out of the table.
+    fn take(&mut self, key: &FlowKey) -> Option<Box<Entry<T>>> {
+        let found = self
+            .flows
+            .find_entry(key.table_hash(), |e| e.key == *key)
+            .ok()?;
+        Some(found.remove().0)
+    }
+
     /// The flow with this key, marking it seen at `now`.
     pub fn get_mut(&mut self, key: &FlowKey, now: Timestamp) -> Option<&mut T> {
-        let entry = self.flows.get_mut(key)?;
+        let entry = self.find_mut(key)?;
         if now > entry.last_seen {
             entry.last_seen = now;
         }
@@ -155,12 +207,14 @@ impl<T> FlowTable<T> {
 
     /// When the flow was first seen.
     pub fn first_seen(&self, key: &FlowKey) -> Option<Timestamp> {
-        self.flows.get(key).map(|e| e.first_seen)
+        self.flows
+            .find(key.table_hash(), |e| e.key == *key)
+            .map(|e| e.first_seen)
     }
 
     /// Takes a flow out of the table (a connection that a new one on the same key replaces).
     pub fn remove(&mut self, key: &FlowKey) -> Option<T> {
-        self.flows.remove(key).map(|e| e.value)
+        self.take(key).map(|e| e.value)
     }
 
     /// Counts a flow the owner took out with [`FlowTable::remove`] as evicted.
@@ -170,16 +224,19 @@ impl<T> FlowTable<T> {
 
     /// Marks a flow closed, so that it expires after the shorter closed timeout.
     pub fn mark_closed(&mut self, key: &FlowKey) {
-        if let Some(e) = self.flows.get_mut(key) {
-            if !e.closed {
-                e.closed = true;
-                let at = e.deadline(&self.config);
-                self.due.push(at, *key);
-            }
+        let config = self.config.clone();
+        let Some(e) = self.find_mut(key) else {
+            return;
+        };
+        if !e.closed {
+            e.closed = true;
+            let (at, handle) = (e.deadline(&config), e.handle());
+            self.due.push(at, handle);
         }
     }
 
-    /// Adds a new flow seen first at `now`.
+    /// Adds a new flow seen first at `now` (a flow already held under `key` is kept, and
+    /// `value` dropped).
     pub fn insert(&mut self, key: FlowKey, value: T, now: Timestamp) -> &mut T {
         self.stats.created += 1;
         self.high_water = self.high_water.max(self.flows.len() + 1);
@@ -187,13 +244,27 @@ impl<T> FlowTable<T> {
         if self.due.len > 2 * self.flows.len() + 64 {
             self.requeue_all();
         }
-        let entry = self.flows.entry(key).or_insert(Entry {
-            value,
-            first_seen: now,
-            last_seen: now,
-            closed: false,
-        });
-        self.due.push(entry.deadline(&self.config), key);
+        let serial = self.next_serial;
+        let slot = self
+            .flows
+            .entry(key.table_hash(), |e| e.key == key, |e| hash_of(e));
+        let entry = match slot {
+            Slot::Occupied(held) => held.into_mut(),
+            Slot::Vacant(vacant) => {
+                self.next_serial += 1;
+                vacant
+                    .insert(Box::new(Entry {
+                        key,
+                        serial,
+                        first_seen: now,
+                        last_seen: now,
+                        closed: false,
+                        value,
+                    }))
+                    .into_mut()
+            }
+        };
+        self.due.push(entry.deadline(&self.config), entry.handle());
         &mut entry.value
     }
 
@@ -201,8 +272,8 @@ impl<T> FlowTable<T> {
     /// evicted since: the queue never holds more than about twice the flows.
     fn requeue_all(&mut self) {
         let mut due = ExpiryQueue::default();
-        for (key, e) in &self.flows {
-            due.push(e.deadline(&self.config), *key);
+        for e in &self.flows {
+            due.push(e.deadline(&self.config), e.handle());
         }
         self.due = due;
     }
@@ -215,17 +286,22 @@ impl<T> FlowTable<T> {
         }
         self.next_expiry_check = now.plus_secs(1);
         let this_second = now.0.div_euclid(Timestamp::SECOND);
-        while let Some((second, keys)) = self.due.pop_second(now) {
-            for key in keys {
-                let Some(at) = self.flows.get(&key).map(|e| e.deadline(&self.config)) else {
+        while let Some((second, handles)) = self.due.pop_second(now) {
+            for handle in handles {
+                let Ok(found) = self
+                    .flows
+                    .find_entry(handle.hash, |e| e.serial == handle.serial)
+                else {
                     continue;
                 };
+                let at = found.get().deadline(&self.config);
                 if now <= at {
                     // Seen since it was queued, or due later in this second.
-                    self.due.push(at, key);
-                } else if let Some(e) = self.flows.remove(&key) {
+                    self.due.push(at, handle);
+                } else {
+                    let entry = found.remove().0;
                     self.stats.timed_out += 1;
-                    expired(key, e.value);
+                    expired(entry.key, entry.value);
                 }
             }
             if second == this_second {
@@ -241,7 +317,7 @@ impl<T> FlowTable<T> {
     pub fn shrink_if_sparse(&mut self) {
         if self.high_water > 1024 && self.flows.len() * 4 < self.high_water {
             self.high_water = self.flows.len() * 2;
-            self.flows.shrink_to(self.high_water);
+            self.flows.shrink_to(self.high_water, |e| hash_of(e));
             self.requeue_all();
         }
     }
@@ -249,16 +325,16 @@ impl<T> FlowTable<T> {
     /// Removes every flow (end of capture), oldest first, handing each to `each`.
     pub fn drain(&mut self, each: &mut impl FnMut(FlowKey, T)) {
         self.due = ExpiryQueue::default();
-        let mut all: Vec<(FlowKey, Entry<T>)> = self.flows.drain().collect();
-        all.sort_by_key(|(k, e)| (e.first_seen, *k));
-        for (k, e) in all {
-            each(k, e.value);
+        let mut all: Vec<Box<Entry<T>>> = self.flows.drain().collect();
+        all.sort_by_key(|e| (e.first_seen, e.key));
+        for e in all {
+            each(e.key, e.value);
         }
     }
 
     /// Calls `each` on every flow (in no particular order: `each` must not depend on it).
     pub fn for_each_mut(&mut self, each: &mut impl FnMut(&mut T)) {
-        for e in self.flows.values_mut() {
+        for e in self.flows.iter_mut() {
             each(&mut e.value);
         }
     }
@@ -278,21 +354,29 @@ impl<T> FlowTable<T> {
         &self.stats
     }
 
-    /// Bytes the table's allocation may take: slots (key, entry and control byte) for the
-    /// most flows held since it was last shrunk, at most 7/8 full and just doubled, so 16/7
-    /// slots a flow. An upper bound that depends only on what the table held, never on the
-    /// hash table's layout (which depends on the per-process hash key): the same input
-    /// charges the same bytes, so memory caps evict the same flows on every run. The expiry
-    /// queue's allocation is added (each second's list grows with the number of flows queued
-    /// under it, whatever their order, so it too is the same on every run). What the flows
-    /// own besides their entry is not counted here.
+    /// Bytes the table takes besides the flows' values: slots (a pointer and a control byte)
+    /// for the most flows held since it was last shrunk, at most 7/8 full and just doubled,
+    /// so 16/7 slots a flow; each flow's key and times beside its value; and the expiry
+    /// queue's allocation. An upper bound that depends only on what the table held, never on
+    /// the hash table's layout (which depends on the per-process hash key): the same input
+    /// charges the same bytes, so memory caps evict the same flows on every run. (Each
+    /// second's queue list grows with the number of flows queued under it, whatever their
+    /// order, so it too is the same on every run.) The values are not counted here: the
+    /// owner charges what its flows hold.
     pub fn table_bytes(&self) -> usize {
-        self.high_water * Self::slot_size() * 16 / 7 + self.due.bytes()
+        self.high_water * Self::slot_size() * 16 / 7
+            + self.flows.len() * Self::entry_overhead()
+            + self.due.bytes()
     }
 
-    /// One slot of the hash table: the key, the entry and the control byte.
+    /// One slot of the hash table: a pointer and the control byte.
     pub fn slot_size() -> usize {
-        std::mem::size_of::<(FlowKey, Entry<T>)>() + 1
+        std::mem::size_of::<Box<Entry<T>>>() + 1
+    }
+
+    /// What a flow's entry holds besides its value: key, serial number and times.
+    pub fn entry_overhead() -> usize {
+        std::mem::size_of::<Entry<T>>() - std::mem::size_of::<T>()
     }
 
     /// Evicts the eighth of the flows (at least one) idle longest, but not `keep`, handing
@@ -302,8 +386,8 @@ impl<T> FlowTable<T> {
         let mut ages: Vec<(Timestamp, FlowKey)> = self
             .flows
             .iter()
-            .filter(|(k, _)| Some(*k) != keep)
-            .map(|(k, e)| (e.last_seen, *k))
+            .filter(|e| Some(&e.key) != keep)
+            .map(|e| (e.last_seen, e.key))
             .collect();
         let count = (ages.len() / 8).max(1).min(ages.len());
         if count == 0 {
@@ -313,7 +397,7 @@ impl<T> FlowTable<T> {
         ages.truncate(count);
         ages.sort();
         for (_, key) in ages {
-            if let Some(e) = self.flows.remove(&key) {
+            if let Some(e) = self.take(&key) {
                 self.stats.evicted += 1;
                 evicted(key, e.value);
             }
