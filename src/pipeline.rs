@@ -635,9 +635,11 @@ impl FlowState {
 
 /// The flows of one shard, and the budget they share.
 struct Shard {
-    /// The flows (the table keeps each in an allocation of its own, so that its slots stay
-    /// small and a table grown by a flood costs little once the flood is gone).
-    flows: FlowTable<FlowState>,
+    /// The flows. Boxed apart from the table's entries: with the flow inside its entry (one
+    /// 352-byte allocation beside the open connection's 656), a SYN flood held 12% more
+    /// memory than it was charged (peak RSS 302 MiB for `--memcap 256m`, against 260 MiB
+    /// boxed), the freed pieces of evicted flows serving the next ones less well.
+    flows: FlowTable<Box<FlowState>>,
     /// Bytes charged to the shard (flow table, held TCP data, the flows' other state) and
     /// its cap.
     memory: ReassemblyMemory,
@@ -1288,7 +1290,7 @@ impl Worker {
             })
             .collect();
         for sh in &mut self.shards {
-            sh.flows.for_each_mut(&mut |f: &mut FlowState| {
+            sh.flows.for_each_mut(&mut |f: &mut Box<FlowState>| {
                 f.detect = f.detect.remapped(&remap);
                 if let Connection::Open(open) = &mut f.conn {
                     open.requests_inspected.clear();
@@ -1304,20 +1306,11 @@ impl Worker {
         d.rules = rules;
     }
 
-    /// Closes `flows` in the order their first packets were captured. The order is sorted,
-    /// not the flows: each is a few hundred bytes, and a sort moves its elements many times.
-    fn close_in_order(&mut self, flows: Vec<FlowState>, sink: &mut dyn EventSink) {
-        let mut order: Vec<(u64, usize)> = flows
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.first_packet, i))
-            .collect();
-        order.sort_unstable();
-        let mut flows: Vec<Option<FlowState>> = flows.into_iter().map(Some).collect();
-        for (_, i) in order {
-            if let Some(flow) = flows.get_mut(i).and_then(Option::take) {
-                self.close_flow(flow, sink);
-            }
+    #[allow(clippy::vec_box)] // The flows come boxed out of the table; unboxing would copy each.
+    fn close_in_order(&mut self, mut flows: Vec<Box<FlowState>>, sink: &mut dyn EventSink) {
+        flows.sort_by_key(|f| f.first_packet);
+        for flow in flows {
+            self.close_flow(flow, sink);
         }
     }
 
@@ -1441,7 +1434,7 @@ impl Worker {
                     charge: 0,
                     evidence: cfg.evidence.as_ref().map(|_| Box::new(FlowCapture::new())),
                 };
-                sh.flows.insert(key, state, at.ts);
+                sh.flows.insert(key, Box::new(state), at.ts);
                 sh.recharge_table();
                 let Shard {
                     flows,
@@ -1669,7 +1662,7 @@ impl Worker {
 
     /// Ends a flow that left the table: flushes its stream and HTTP state and hands out what
     /// that completes.
-    fn close_flow(&mut self, mut flow: FlowState, sink: &mut dyn EventSink) {
+    fn close_flow(&mut self, mut flow: Box<FlowState>, sink: &mut dyn EventSink) {
         let at = flow.last_at;
         let Some(sh) = self.shards.get_mut(flow.shard) else {
             return;
@@ -1991,7 +1984,7 @@ mod tests {
             let (mut open, mut closed) = (0, 0);
             for sh in &mut self.worker.shards {
                 sh.flows
-                    .for_each_mut(&mut |f: &mut FlowState| match f.conn {
+                    .for_each_mut(&mut |f: &mut Box<FlowState>| match f.conn {
                         Connection::Open(_) => open += 1,
                         Connection::Closed(_) => closed += 1,
                     });

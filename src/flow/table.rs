@@ -15,8 +15,9 @@
 //! table (finish its HTTP transactions, say): [`FlowTable::expire`] and
 //! [`FlowTable::evict_oldest`] hand removed flows back.
 //!
-//! Layout: the hash table holds one pointer a flow; the key, the times and the flow itself
-//! live together in one allocation ([`Entry`]), and the expiry queue names a flow by its hash
+//! Layout: the hash table holds one pointer a flow; the key, the times and the value (the
+//! owner's flow, or a pointer to it) live together in one allocation ([`Entry`]), and the
+//! expiry queue names a flow by its hash
 //! and a serial number (16 bytes, not its 64-byte key). A flow closed a minute ago stays in
 //! the table for the closed timeout, and a busy link has tens of thousands of them: with the
 //! key and the times in the hash table's slots (97 bytes each, the table at most 7/8 full and
