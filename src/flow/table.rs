@@ -225,14 +225,12 @@ impl<T> FlowTable<T> {
 
     /// Marks a flow closed, so that it expires after the shorter closed timeout.
     pub fn mark_closed(&mut self, key: &FlowKey) {
-        let config = self.config.clone();
-        let Some(e) = self.find_mut(key) else {
+        let Some(e) = self.flows.find_mut(key.table_hash(), |e| e.key == *key) else {
             return;
         };
         if !e.closed {
             e.closed = true;
-            let (at, handle) = (e.deadline(&config), e.handle());
-            self.due.push(at, handle);
+            self.due.push(e.deadline(&self.config), e.handle());
         }
     }
 
