@@ -153,10 +153,6 @@ impl Default for PipelineConfig {
     }
 }
 
-/// Bytes charged for each out-of-order piece a TCP direction holds, besides its bytes: the
-/// ordered map's node and the piece's own fields.
-const PIECE_OVERHEAD: usize = 64;
-
 /// Where an alert was raised: the packet, the transaction (for HTTP rules), the bytes
 /// that matched (the message for HTTP rules, the stream data for stream rules) and, on a
 /// TLS connection, its handshake.
@@ -435,7 +431,7 @@ impl Connection {
             Connection::Open(open) => {
                 std::mem::size_of::<OpenConnection>()
                     + open.http.heap_bytes()
-                    + open.session.held_segments() * PIECE_OVERHEAD
+                    + open.session.held_overhead()
                     + open.requests_inspected.heap_bytes()
             }
             Connection::Closed(_) => 0,

@@ -281,6 +281,15 @@ impl TcpSession {
             .sum()
     }
 
+    /// Heap bytes the held data of both directions costs besides the bytes themselves
+    /// ([`TcpReassembler::held_overhead`]).
+    pub fn held_overhead(&self) -> usize {
+        self.directions
+            .iter()
+            .map(TcpReassembler::held_overhead)
+            .sum()
+    }
+
     /// The reassembler of the bytes sent by `side`.
     pub fn direction(&self, side: Side) -> &TcpReassembler {
         &self.directions[side.index()]

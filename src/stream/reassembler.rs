@@ -62,6 +62,19 @@ struct Piece {
     seg_end: u64,
 }
 
+/// Heap bytes that one allocation costs beyond what it asks for: glibc's malloc takes 8
+/// bytes of header, rounds up to 16 and gives at least 32, so at most 31 more.
+const ALLOCATION_SLACK: usize = 31;
+
+/// The nodes of the held map: std's B-tree (B = 6) keeps at most 11 entries per node and at
+/// least 5 in every node but the root, so `n` entries take at most `1 + (n - 1) / 5` nodes.
+/// A leaf is its parent link, two counts and 11 keys and values; an inner node adds 12
+/// child links. The largest (inner) node bounds each.
+const MAP_NODE_BYTES: usize =
+    16 + 11 * (std::mem::size_of::<u64>() + std::mem::size_of::<Piece>()) + 12 * 8;
+/// Entries in every node of the held map but the root, at least.
+const MAP_NODE_MIN_ENTRIES: usize = 5;
+
 /// A segment sent past the receiver's window, set aside.
 #[derive(Debug)]
 struct AsideSegment {
@@ -226,6 +239,29 @@ impl TcpReassembler {
     /// How many bytes are held out of order (segments set aside past the window included).
     pub fn held_bytes(&self) -> usize {
         self.held_bytes + self.beyond_window_bytes
+    }
+
+    /// Heap bytes the held data costs besides the bytes themselves (those are counted in
+    /// [`TcpReassembler::held_bytes`]): the held map's nodes, the list of segments set aside,
+    /// and the allocator's slack on every piece. An upper bound, checked against a counting
+    /// allocator by `tests/held_memory.rs`: a flood of connections each holding one small
+    /// piece costs a whole map node per connection, several times the piece.
+    pub fn held_overhead(&self) -> usize {
+        let pieces = self.held.len();
+        let nodes = match pieces {
+            0 => 0,
+            n => 1 + (n - 1).div_ceil(MAP_NODE_MIN_ENTRIES),
+        };
+        let map = nodes * (MAP_NODE_BYTES + ALLOCATION_SLACK) + pieces * ALLOCATION_SLACK;
+        let aside = match self.beyond_window.capacity() {
+            0 => 0,
+            capacity => {
+                capacity * std::mem::size_of::<AsideSegment>()
+                    + ALLOCATION_SLACK
+                    + self.beyond_window.len() * ALLOCATION_SLACK
+            }
+        };
+        map + aside
     }
 
     /// The right edge of the receive window the other side advertised, once known.
@@ -552,7 +588,7 @@ impl TcpReassembler {
             .saturating_sub(self.held_bytes + self.beyond_window_bytes);
         self.held.clear();
         self.held_bytes = 0;
-        self.beyond_window.clear();
+        self.beyond_window = Vec::new();
         self.beyond_window_bytes = 0;
     }
 
@@ -682,6 +718,10 @@ impl TcpReassembler {
             self.deliver(data, ctx, out);
             self.check_fin(ctx, out);
         }
+        if self.held.is_empty() {
+            // An emptied B-tree keeps its root node: it is given back (and so not charged).
+            self.held = BTreeMap::new();
+        }
     }
 
     /// Gives up holes while the direction holds more than its caps allow.
@@ -803,6 +843,7 @@ impl TcpReassembler {
                 piece
                     .bytes
                     .truncate(usize::try_from(start - k).unwrap_or(usize::MAX));
+                piece.bytes.shrink_to_fit();
                 self.put(k, piece.bytes, piece.seg_start, piece.seg_end, ctx.memory);
             }
         }
