@@ -520,9 +520,9 @@ pub struct SensorArgs {
     #[arg(long, value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,
 
-    /// Batches (of up to 1024 packets) each worker's queue holds: a longer queue rides out
-    /// longer bursts in live capture before packets are dropped, at the cost of memory
-    /// (default: 16 for `replay`, 64 for `live`).
+    /// Batches (of up to 1024 packets or 128 KiB) each worker's queue holds: a longer queue
+    /// rides out longer bursts in live capture before packets are dropped, at the cost of
+    /// memory (default: 16 for `replay`, 128 for `live`).
     #[arg(long, value_name = "BATCHES", help_heading = "Performance")]
     pub worker_queue: Option<usize>,
 
@@ -746,7 +746,7 @@ impl SensorArgs {
             live,
             queue_batches: self
                 .worker_queue
-                .unwrap_or(if live { 64 } else { 16 })
+                .unwrap_or(if live { 128 } else { 16 })
                 .max(1),
         }
     }
