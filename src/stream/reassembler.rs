@@ -67,9 +67,9 @@ struct Piece {
 const ALLOCATION_SLACK: usize = 31;
 
 /// The nodes of the held map: std's B-tree (B = 6) keeps at most 11 entries per node and at
-/// least 5 in every node but the root, so `n` entries take at most `1 + (n - 1) / 5` nodes.
-/// A leaf is its parent link, two counts and 11 keys and values; an inner node adds 12
-/// child links. The largest (inner) node bounds each.
+/// least 5 in every node but the root, so `n` entries take at most `1 + (n - 1) / 5` nodes
+/// (rounded up here, to be safe). A leaf is its parent link, two counts and 11 keys and
+/// values; an inner node adds 12 child links. The largest (inner) node bounds each.
 const MAP_NODE_BYTES: usize =
     16 + 11 * (std::mem::size_of::<u64>() + std::mem::size_of::<Piece>()) + 12 * 8;
 /// Entries in every node of the held map but the root, at least.
