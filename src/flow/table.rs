@@ -17,12 +17,12 @@
 //!
 //! Layout: the hash table holds one pointer a flow; the key, the times and the value (the
 //! owner's flow, or a pointer to it) live together in one allocation ([`Entry`]), and the
-//! expiry queue names a flow by its hash
-//! and a serial number (16 bytes, not its 64-byte key). A flow closed a minute ago stays in
-//! the table for the closed timeout, and a busy link has tens of thousands of them: with the
-//! key and the times in the hash table's slots (97 bytes each, the table at most 7/8 full and
-//! doubling) and a key in every queue entry, the table and the queue were 10 MB of the 27 MB
-//! a one-worker replay of the 469 MB benchmark capture held at its peak.
+//! expiry queue names a flow by its hash and a serial number (16 bytes, not its 64-byte key). A
+//! flow closed a minute ago stays in the table for the closed timeout, and a busy link has tens
+//! of thousands of them: with the key and the times in the hash table's slots (97 bytes each,
+//! the table at most 7/8 full and doubling) and a key in every queue entry, the table and the
+//! queue were 10 MB of the 27 MB a one-worker replay of the 469 MB benchmark capture held at
+//! its peak.
 
 use std::collections::BTreeMap;
 
@@ -108,6 +108,16 @@ fn hash_of<T>(entry: &Entry<T>) -> u64 {
     entry.key.table_hash()
 }
 
+/// The entry of `key` in `flows`.
+fn entry_mut<'t, T>(
+    flows: &'t mut HashTable<Box<Entry<T>>>,
+    key: &FlowKey,
+) -> Option<&'t mut Entry<T>> {
+    flows
+        .find_mut(key.table_hash(), |e| e.key == *key)
+        .map(|e| &mut **e)
+}
+
 /// Flows by the second of packet time they may be due in. Entries are not removed with their
 /// flow: one whose flow is gone (or was replaced) is dropped, or queued again, when its second
 /// comes. Ordered by second, so the same input fills it the same way on every run.
@@ -182,12 +192,6 @@ impl<T> FlowTable<T> {
         }
     }
 
-    fn find_mut(&mut self, key: &FlowKey) -> Option<&mut Entry<T>> {
-        self.flows
-            .find_mut(key.table_hash(), |e| e.key == *key)
-            .map(|e| &mut **e)
-    }
-
     /// Takes the entry of `key` out of the table.
     fn take(&mut self, key: &FlowKey) -> Option<Box<Entry<T>>> {
         let found = self
@@ -199,7 +203,7 @@ impl<T> FlowTable<T> {
 
     /// The flow with this key, marking it seen at `now`.
     pub fn get_mut(&mut self, key: &FlowKey, now: Timestamp) -> Option<&mut T> {
-        let entry = self.find_mut(key)?;
+        let entry = entry_mut(&mut self.flows, key)?;
         if now > entry.last_seen {
             entry.last_seen = now;
         }
@@ -225,7 +229,9 @@ impl<T> FlowTable<T> {
 
     /// Marks a flow closed, so that it expires after the shorter closed timeout.
     pub fn mark_closed(&mut self, key: &FlowKey) {
-        let Some(e) = self.flows.find_mut(key.table_hash(), |e| e.key == *key) else {
+        // The table's fields borrowed apart: the entry from `flows`, the queue and the
+        // timeouts beside it.
+        let Some(e) = entry_mut(&mut self.flows, key) else {
             return;
         };
         if !e.closed {
