@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use crate::capture::RawPacket;
 use crate::decode::defrag::{DefragConfig, DefragStats, Defragmenter};
-use crate::decode::{self, checksum, DecodeError, Decoded, IpHeader, TcpSegment, VlanIds};
+use crate::decode::{self, checksum, DecodeError, Decoded, IpHeader, TcpSegment};
 use crate::detect::{
     Alert, AlertDirection, CrossFlowState, DetectStats, FlowDetectState, FlowMeta, RuleSet, TxSide,
     WorkerDetectState,
 };
 use crate::evidence::{EvidenceConfig, EvidenceStats, FlowCapture};
-use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Side};
+use crate::flow::{Endpoint, FlowConfig, FlowKey, FlowStats, FlowTable, Keyed, Side};
 use crate::http::{ClosedHttp, HttpConfig, HttpConnection, HttpStats, HttpTransaction, PacketRef};
 use crate::output::eve::flow_id;
 use crate::output::FlowFacts;
@@ -324,10 +324,10 @@ impl WorkerStats {
 
 /// Everything a worker keeps about one TCP flow.
 struct FlowState {
-    /// The VLAN ids of the flow's key (the rest of the key is in the endpoints).
-    vlan: VlanIds,
-    initiator: Endpoint,
-    responder: Endpoint,
+    /// The flow's key: its endpoints and VLAN ids (the flow table keeps no copy of it).
+    key: FlowKey,
+    /// The initiator is the key's low endpoint (else its high one).
+    initiator_is_low: bool,
     flow_id: u64,
     /// TCP and HTTP state: whole while the connection is open, a few fields once it closed
     /// with nothing left in it.
@@ -351,8 +351,9 @@ struct FlowState {
     opened_with_syn_ack: bool,
     /// How each side's checksums are treated (indexed by [`Side::index`]).
     checksum_trust: [ChecksumTrust; 2],
-    /// The shard the flow belongs to (index into the worker's shards).
-    shard: usize,
+    /// The shard the flow belongs to (index into the worker's shards; a worker has at most
+    /// [`Worker::MAX_SHARDS`]).
+    shard: u16,
     /// Bytes charged to the shard's budget for what the flow owns besides its table entry
     /// and its held TCP data (which the reassembler charges itself).
     charge: usize,
@@ -547,7 +548,31 @@ impl AwaitingAnswers {
     }
 }
 
+impl Keyed for FlowState {
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+}
+
 impl FlowState {
+    /// The side that opened the connection.
+    fn initiator(&self) -> Endpoint {
+        if self.initiator_is_low {
+            self.key.low()
+        } else {
+            self.key.high()
+        }
+    }
+
+    /// The side that answered.
+    fn responder(&self) -> Endpoint {
+        if self.initiator_is_low {
+            self.key.high()
+        } else {
+            self.key.low()
+        }
+    }
+
     /// Bytes the flow owns besides its table slot and held TCP bytes: its own (boxed) state,
     /// HTTP state, the overhead of its held TCP pieces, detection state, and its evidence
     /// ring's own fields (the packets in it are charged to the evidence budget).
@@ -564,7 +589,7 @@ impl FlowState {
 
     /// The side that sent a packet from `src`.
     fn side_of(&self, src: Endpoint) -> Side {
-        if src == self.initiator {
+        if src == self.initiator() {
             Side::Initiator
         } else {
             Side::Responder
@@ -592,8 +617,8 @@ impl FlowState {
     /// The client's and the server's endpoints.
     fn client_server(&self) -> (Endpoint, Endpoint) {
         match self.client_side() {
-            Side::Responder => (self.responder, self.initiator),
-            Side::Initiator => (self.initiator, self.responder),
+            Side::Responder => (self.responder(), self.initiator()),
+            Side::Initiator => (self.initiator(), self.responder()),
         }
     }
 
@@ -618,7 +643,7 @@ impl FlowState {
             client_port: client.port,
             server_ip: server.addr,
             server_port: server.port,
-            vlan: self.vlan.as_slice().to_vec(),
+            vlan: self.key.vlan().as_slice().to_vec(),
             start: self.start,
             first_packet: self.first_packet,
             pkts_toserver: self.packets[c],
@@ -1022,6 +1047,10 @@ impl Detection {
 }
 
 impl Worker {
+    /// The most shards a worker has (more asked for are not made): a flow names its shard in
+    /// 16 bits.
+    pub const MAX_SHARDS: usize = 1 << 16;
+
     /// A worker that sees every flow, in capture order, with one shard: it settles the
     /// cross-flow work of rules (xbits, thresholds) itself, and its alerts are final.
     pub fn new(config: PipelineConfig, rules: Option<Arc<RuleSet>>) -> Worker {
@@ -1046,7 +1075,7 @@ impl Worker {
         let (midstream, async_oneside) = (config.stream.midstream, config.async_oneside);
         let profile = config.profile_rules;
         let evidence = config.evidence.is_some();
-        let shards = (0..shards.max(1))
+        let shards = (0..shards.clamp(1, Self::MAX_SHARDS))
             .map(|_| Shard {
                 flows: FlowTable::new(config.flow.clone()),
                 memory: ReassemblyMemory {
@@ -1336,7 +1365,7 @@ impl Worker {
             ChecksumMode::All | ChecksumMode::Auto => checksum::tcp_segment_ok(segment),
         };
         let mode = self.config.checksums;
-        let Some(sh) = self.shards.get_mut(shard) else {
+        let (Some(sh), Ok(shard_index)) = (self.shards.get_mut(shard), u16::try_from(shard)) else {
             return;
         };
         let evidence = self.config.evidence.as_ref();
@@ -1394,10 +1423,10 @@ impl Worker {
                     return;
                 };
                 // A SYN/ACK seen first was sent by the responder; anything else by the initiator.
-                let (initiator, responder, side) = if segment.flags.syn() && segment.flags.ack() {
-                    (dst, src, Side::Responder)
+                let (initiator, side) = if segment.flags.syn() && segment.flags.ack() {
+                    (dst, Side::Responder)
                 } else {
-                    (src, dst, Side::Initiator)
+                    (src, Side::Initiator)
                 };
                 let mut checksum_trust = [ChecksumTrust::default(); 2];
                 if checksum_trust[side.index()].gate(mode, checksum_ok) == Gate::Drop {
@@ -1406,9 +1435,8 @@ impl Worker {
                 }
                 let session = TcpSession::new(segment, side, &cfg.stream, &mut stats.stream);
                 let state = FlowState {
-                    vlan: key.vlan(),
-                    initiator,
-                    responder,
+                    key,
+                    initiator_is_low: initiator == key.low(),
                     flow_id: flow_id(at.ts, key.stable_hash()),
                     conn: Connection::Open(Box::new(OpenConnection {
                         session,
@@ -1426,11 +1454,11 @@ impl Worker {
                     opened_with_syn: segment.flags.syn(),
                     opened_with_syn_ack: segment.flags.syn() && segment.flags.ack(),
                     checksum_trust,
-                    shard,
+                    shard: shard_index,
                     charge: 0,
                     evidence: cfg.evidence.as_ref().map(|_| Box::new(FlowCapture::new())),
                 };
-                sh.flows.insert(key, Box::new(state), at.ts);
+                sh.flows.insert(Box::new(state), at.ts);
                 sh.recharge_table();
                 let Shard {
                     flows,
@@ -1461,7 +1489,8 @@ impl Worker {
         let side = flow.side_of(src);
         flow.packets[side.index()] += 1;
         flow.bytes[side.index()] += wire_bytes as u64;
-        let server = (flow.responder.addr, flow.responder.port);
+        let server = flow.responder();
+        let server = (server.addr, server.port);
         match &mut flow.conn {
             Connection::Open(open) => {
                 let OpenConnection { session, http, .. } = &mut **open;
@@ -1660,7 +1689,8 @@ impl Worker {
     /// that completes.
     fn close_flow(&mut self, mut flow: Box<FlowState>, sink: &mut dyn EventSink) {
         let at = flow.last_at;
-        let Some(sh) = self.shards.get_mut(flow.shard) else {
+        let server = flow.responder();
+        let Some(sh) = self.shards.get_mut(usize::from(flow.shard)) else {
             return;
         };
         match &mut flow.conn {
@@ -1670,7 +1700,7 @@ impl Worker {
                     tls: &mut flow.tls,
                     http,
                     keys: self.tls_keys.as_mut().map(|k| (k, &mut sh.tls_sessions)),
-                    server: (flow.responder.addr, flow.responder.port),
+                    server: (server.addr, server.port),
                     at,
                     http_cfg: &self.config.http,
                     http_stats: &mut self.stats.http,

@@ -98,9 +98,12 @@ impl DetectStats {
 }
 
 /// Flowbits of one flow: one bit per flowbit name the rule set uses.
+///
+/// A boxed slice, not a `Vec`: every flow holds one, set or not, and the 8 bytes of a
+/// `Vec`'s capacity took the flow's state over an allocator size class.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowDetectState {
-    bits: Vec<u64>,
+    bits: Box<[u64]>,
 }
 
 impl FlowDetectState {
@@ -123,7 +126,9 @@ impl FlowDetectState {
             if !on {
                 return;
             }
-            self.bits.resize(word + 1, 0);
+            let mut bits = std::mem::take(&mut self.bits).into_vec();
+            bits.resize(word + 1, 0);
+            self.bits = bits.into_boxed_slice();
         }
         if on {
             self.bits[word] |= 1 << (id % 64);
@@ -140,7 +145,7 @@ impl FlowDetectState {
 
     /// Heap bytes held (for the memory budget).
     pub fn heap_bytes(&self) -> usize {
-        self.bits.capacity() * 8
+        self.bits.len() * 8
     }
 
     /// Makes on `self` the changes that took `before` to `after` (bits that differ between

@@ -9,4 +9,4 @@ mod key;
 mod table;
 
 pub use key::{Endpoint, FlowKey, Side};
-pub use table::{FlowConfig, FlowStats, FlowTable};
+pub use table::{FlowConfig, FlowStats, FlowTable, Keyed};

@@ -15,9 +15,11 @@
 //! table (finish its HTTP transactions, say): [`FlowTable::expire`] and
 //! [`FlowTable::evict_oldest`] hand removed flows back.
 //!
-//! Layout: the hash table holds one pointer a flow; the key, the times and the value (the
-//! owner's flow, or a pointer to it) live together in one allocation ([`Entry`]), and the
-//! expiry queue names a flow by its hash and a serial number (16 bytes, not its 64-byte key). A
+//! Layout: the hash table holds one pointer a flow; the times and the value (the owner's flow,
+//! or a pointer to it) live together in one allocation ([`Entry`]), the key is the value's own
+//! ([`Keyed`]: the flow knows its endpoints anyway, and a second copy of the 64-byte key was
+//! 1.6 MB of the 30 MB a two-worker replay of the 469 MB benchmark capture held at its peak),
+//! and the expiry queue names a flow by its hash and a serial number (16 bytes, not its key). A
 //! flow closed a minute ago stays in the table for the closed timeout, and a busy link has tens
 //! of thousands of them: with the key and the times in the hash table's slots (97 bytes each,
 //! the table at most 7/8 full and doubling) and a key in every queue entry, the table and the
@@ -64,9 +66,20 @@ pub struct FlowStats {
     pub peak: u64,
 }
 
-/// One flow: its key, its times and its value, in one allocation.
+/// A flow table's value: a flow, which carries its own key.
+pub trait Keyed {
+    /// The flow's key (never changes while the flow is in a table).
+    fn key(&self) -> &FlowKey;
+}
+
+impl<T: Keyed> Keyed for Box<T> {
+    fn key(&self) -> &FlowKey {
+        (**self).key()
+    }
+}
+
+/// One flow: its times and its value (which holds its key), in one allocation.
 struct Entry<T> {
-    key: FlowKey,
     /// Given at insertion, never twice in a table: what the expiry queue names the flow by (a
     /// flow that replaced another on the same key is not the one queued for it).
     serial: u64,
@@ -76,7 +89,11 @@ struct Entry<T> {
     value: T,
 }
 
-impl<T> Entry<T> {
+impl<T: Keyed> Entry<T> {
+    fn key(&self) -> &FlowKey {
+        self.value.key()
+    }
+
     /// When the flow expires: past this time (its timeout after it was last seen), not at it.
     fn deadline(&self, config: &FlowConfig) -> Timestamp {
         let limit = if self.closed {
@@ -90,7 +107,7 @@ impl<T> Entry<T> {
     /// What the expiry queue keeps for the flow.
     fn handle(&self) -> Handle {
         Handle {
-            hash: self.key.table_hash(),
+            hash: self.key().table_hash(),
             serial: self.serial,
         }
     }
@@ -104,17 +121,17 @@ struct Handle {
 }
 
 /// The hash a flow's slot is placed by.
-fn hash_of<T>(entry: &Entry<T>) -> u64 {
-    entry.key.table_hash()
+fn hash_of<T: Keyed>(entry: &Entry<T>) -> u64 {
+    entry.key().table_hash()
 }
 
 /// The entry of `key` in `flows`.
-fn entry_mut<'t, T>(
+fn entry_mut<'t, T: Keyed>(
     flows: &'t mut HashTable<Box<Entry<T>>>,
     key: &FlowKey,
 ) -> Option<&'t mut Entry<T>> {
     flows
-        .find_mut(key.table_hash(), |e| e.key == *key)
+        .find_mut(key.table_hash(), |e| e.key() == key)
         .map(|e| &mut **e)
 }
 
@@ -178,7 +195,7 @@ pub struct FlowTable<T> {
     stats: FlowStats,
 }
 
-impl<T> FlowTable<T> {
+impl<T: Keyed> FlowTable<T> {
     /// An empty table.
     pub fn new(config: FlowConfig) -> FlowTable<T> {
         FlowTable {
@@ -196,7 +213,7 @@ impl<T> FlowTable<T> {
     fn take(&mut self, key: &FlowKey) -> Option<Box<Entry<T>>> {
         let found = self
             .flows
-            .find_entry(key.table_hash(), |e| e.key == *key)
+            .find_entry(key.table_hash(), |e| e.key() == key)
             .ok()?;
         Some(found.remove().0)
     }
@@ -213,7 +230,7 @@ impl<T> FlowTable<T> {
     /// When the flow was first seen.
     pub fn first_seen(&self, key: &FlowKey) -> Option<Timestamp> {
         self.flows
-            .find(key.table_hash(), |e| e.key == *key)
+            .find(key.table_hash(), |e| e.key() == key)
             .map(|e| e.first_seen)
     }
 
@@ -240,9 +257,9 @@ impl<T> FlowTable<T> {
         }
     }
 
-    /// Adds a new flow seen first at `now` (a flow already held under `key` is kept, and
+    /// Adds a new flow seen first at `now` (a flow already held under its key is kept, and
     /// `value` dropped).
-    pub fn insert(&mut self, key: FlowKey, value: T, now: Timestamp) -> &mut T {
+    pub fn insert(&mut self, value: T, now: Timestamp) -> &mut T {
         self.stats.created += 1;
         self.high_water = self.high_water.max(self.flows.len() + 1);
         self.stats.peak = self.stats.peak.max(self.flows.len() as u64 + 1);
@@ -250,16 +267,16 @@ impl<T> FlowTable<T> {
             self.requeue_all();
         }
         let serial = self.next_serial;
+        let key = value.key();
         let slot = self
             .flows
-            .entry(key.table_hash(), |e| e.key == key, |e| hash_of(e));
+            .entry(key.table_hash(), |e| e.key() == key, |e| hash_of(e));
         let entry = match slot {
             Slot::Occupied(held) => held.into_mut(),
             Slot::Vacant(vacant) => {
                 self.next_serial += 1;
                 vacant
                     .insert(Box::new(Entry {
-                        key,
                         serial,
                         first_seen: now,
                         last_seen: now,
@@ -306,7 +323,7 @@ impl<T> FlowTable<T> {
                 } else {
                     let entry = found.remove().0;
                     self.stats.timed_out += 1;
-                    expired(entry.key, entry.value);
+                    expired(*entry.key(), entry.value);
                 }
             }
             if second == this_second {
@@ -331,9 +348,9 @@ impl<T> FlowTable<T> {
     pub fn drain(&mut self, each: &mut impl FnMut(FlowKey, T)) {
         self.due = ExpiryQueue::default();
         let mut all: Vec<Box<Entry<T>>> = self.flows.drain().collect();
-        all.sort_by_key(|e| (e.first_seen, e.key));
+        all.sort_by_key(|e| (e.first_seen, *e.key()));
         for e in all {
-            each(e.key, e.value);
+            each(*e.key(), e.value);
         }
     }
 
@@ -379,7 +396,7 @@ impl<T> FlowTable<T> {
         std::mem::size_of::<Box<Entry<T>>>() + 1
     }
 
-    /// What a flow's entry holds besides its value: key, serial number and times.
+    /// What a flow's entry holds besides its value: serial number and times.
     pub fn entry_overhead() -> usize {
         std::mem::size_of::<Entry<T>>() - std::mem::size_of::<T>()
     }
@@ -391,8 +408,8 @@ impl<T> FlowTable<T> {
         let mut ages: Vec<(Timestamp, FlowKey)> = self
             .flows
             .iter()
-            .filter(|e| Some(&e.key) != keep)
-            .map(|e| (e.last_seen, e.key))
+            .filter(|e| Some(e.key()) != keep)
+            .map(|e| (e.last_seen, *e.key()))
             .collect();
         let count = (ages.len() / 8).max(1).min(ages.len());
         if count == 0 {
@@ -416,6 +433,16 @@ mod tests {
     use crate::decode::VlanIds;
     use crate::flow::Endpoint;
 
+    /// A flow of the tests: its key and a number.
+    #[derive(Debug, PartialEq)]
+    struct Flow(FlowKey, u64);
+
+    impl Keyed for Flow {
+        fn key(&self) -> &FlowKey {
+            &self.0
+        }
+    }
+
     fn key(port: u16) -> FlowKey {
         let a = Endpoint {
             addr: "10.0.0.1".parse().unwrap(),
@@ -434,10 +461,10 @@ mod tests {
             idle_timeout_secs: 10,
             ..Default::default()
         });
-        t.insert(key(1), 1u32, Timestamp::from_secs(100));
-        t.insert(key(2), 2u32, Timestamp::from_secs(105));
+        t.insert(Flow(key(1), 1), Timestamp::from_secs(100));
+        t.insert(Flow(key(2), 2), Timestamp::from_secs(105));
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(111), &mut |_, v| gone.push(v));
+        t.expire(Timestamp::from_secs(111), &mut |_, f| gone.push(f.1));
         assert_eq!(gone, vec![1]);
         assert_eq!(t.len(), 1);
         assert_eq!(t.stats().timed_out, 1);
@@ -449,10 +476,10 @@ mod tests {
             idle_timeout_secs: 10,
             ..Default::default()
         });
-        t.insert(key(1), 1u32, Timestamp::from_secs(100));
+        t.insert(Flow(key(1), 1), Timestamp::from_secs(100));
         assert!(t.get_mut(&key(1), Timestamp::from_secs(109)).is_some());
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(115), &mut |_, v| gone.push(v));
+        t.expire(Timestamp::from_secs(115), &mut |_, f| gone.push(f.1));
         assert!(gone.is_empty());
     }
 
@@ -463,10 +490,10 @@ mod tests {
             closed_timeout_secs: 5,
         };
         let mut t = FlowTable::new(cfg);
-        t.insert(key(1), 1u32, Timestamp::from_secs(0));
+        t.insert(Flow(key(1), 1), Timestamp::from_secs(0));
         t.mark_closed(&key(1));
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(6), &mut |_, v| gone.push(v));
+        t.expire(Timestamp::from_secs(6), &mut |_, f| gone.push(f.1));
         assert_eq!(gone, vec![1]);
     }
 
@@ -474,11 +501,14 @@ mod tests {
     fn eviction_takes_the_oldest_idle_eighth_but_the_one_kept() {
         let mut t = FlowTable::new(FlowConfig::default());
         for i in 0..17u16 {
-            t.insert(key(i), u64::from(i), Timestamp::from_secs(i64::from(i)));
+            t.insert(
+                Flow(key(i), u64::from(i)),
+                Timestamp::from_secs(i64::from(i)),
+            );
         }
-        assert!(t.table_bytes() >= 17 * FlowTable::<u64>::slot_size());
+        assert!(t.table_bytes() >= 17 * FlowTable::<Flow>::slot_size());
         let mut evicted = Vec::new();
-        t.evict_oldest(Some(&key(0)), &mut |_, v| evicted.push(v));
+        t.evict_oldest(Some(&key(0)), &mut |_, f| evicted.push(f.1));
         assert_eq!(evicted, vec![1, 2]);
         assert_eq!(t.stats().evicted, 2);
         assert_eq!(t.len(), 15);
@@ -518,7 +548,7 @@ mod tests {
             match next(10) {
                 0..=3 => {
                     if t.get_mut(&key(port), now).is_none() {
-                        t.insert(key(port), port, now);
+                        t.insert(Flow(key(port), u64::from(port)), now);
                     }
                     let seen = model.entry(port).or_insert((now, false));
                     seen.0 = seen.0.max(now);
@@ -530,15 +560,18 @@ mod tests {
                     }
                 }
                 5 => {
-                    assert_eq!(t.remove(&key(port)), model.remove(&port).map(|_| port));
+                    assert_eq!(
+                        t.remove(&key(port)).map(|f| f.1),
+                        model.remove(&port).map(|_| u64::from(port))
+                    );
                 }
-                6 if next(8) == 0 => t.evict_oldest(None, &mut |_, v| {
-                    model.remove(&v);
+                6 if next(8) == 0 => t.evict_oldest(None, &mut |_, f| {
+                    model.remove(&(f.1 as u16));
                 }),
                 _ => {
                     let mut gone = Vec::new();
                     let checked = now >= t.next_expiry_check;
-                    t.expire(now, &mut |_, v| gone.push(v));
+                    t.expire(now, &mut |_, f| gone.push(f.1));
                     gone.sort_unstable();
                     let mut want = Vec::new();
                     if checked {
@@ -550,7 +583,7 @@ mod tests {
                             };
                             let stale = now.nanos_since(seen) > limit * 1_000_000_000;
                             if stale {
-                                want.push(p);
+                                want.push(u64::from(p));
                             }
                             !stale
                         });
@@ -571,10 +604,10 @@ mod tests {
     #[test]
     fn drain_is_oldest_first() {
         let mut t = FlowTable::new(FlowConfig::default());
-        t.insert(key(2), 2u32, Timestamp::from_secs(2));
-        t.insert(key(1), 1u32, Timestamp::from_secs(1));
+        t.insert(Flow(key(2), 2), Timestamp::from_secs(2));
+        t.insert(Flow(key(1), 1), Timestamp::from_secs(1));
         let mut order = Vec::new();
-        t.drain(&mut |_, v| order.push(v));
+        t.drain(&mut |_, f| order.push(f.1));
         assert_eq!(order, vec![1, 2]);
     }
 }
