@@ -85,6 +85,13 @@ const MAGICS: [[u8; 4]; 5] = [
     [0x0a, 0x0d, 0x0d, 0x0a],
 ];
 
+/// True when `path` is a regular file: one that can be read again from its start. A named
+/// pipe (`<(zcat x.pcap.gz)`, a FIFO) gives its bytes once, so nothing but the capture reader
+/// may read it.
+pub fn can_be_read_twice(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 /// True when the file starts with a pcap or pcapng magic number.
 pub fn looks_like_capture(path: &Path) -> bool {
     use std::io::Read;
@@ -168,8 +175,7 @@ impl CaptureFile {
         // Only a regular file: the block reader reads a header before it knows whether it
         // takes the file, and a pipe (`<(zcat x.pcapng.gz)`, a FIFO) cannot give those bytes
         // to libpcap again.
-        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-        if bpf.is_none() && regular {
+        if bpf.is_none() && can_be_read_twice(path) {
             // Whatever the block reader does not take (or cannot even open) goes to libpcap,
             // which gives its own errors.
             let reader = std::fs::File::open(path)

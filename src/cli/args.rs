@@ -756,7 +756,8 @@ impl SensorArgs {
     /// (`inputs`: the file header and the first packets, enough to tell captures apart,
     /// and cheap for a directory of thousands of files), else (live)
     /// with random bytes; with the length only when no key material can be had (standard
-    /// input).
+    /// input, or a named pipe such as `<(zcat x.pcap.gz)`: what is read from a pipe here is
+    /// gone for the replay).
     pub fn redactor(&self, inputs: Option<&[PathBuf]>) -> anyhow::Result<Option<Redactor>> {
         use std::io::Read;
         if self.no_redact {
@@ -777,7 +778,10 @@ impl SensorArgs {
         let mut material = Vec::new();
         match inputs {
             Some(files) => {
-                if files.iter().any(|f| f.as_os_str() == "-") {
+                if files
+                    .iter()
+                    .any(|f| f.as_os_str() == "-" || !exhound::capture::can_be_read_twice(f))
+                {
                     return Ok(Some(Redactor::new(None)));
                 }
                 material.extend_from_slice(b"replay\0");

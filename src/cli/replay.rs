@@ -119,12 +119,17 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// Adds the TLS key logs embedded in pcapng files (Decryption Secrets Blocks) to the keys:
 /// a capture that carries its own secrets is decrypted without `--tls-keylog`. One that
-/// does not parse is an error naming the file and the line, as for `--tls-keylog`.
+/// does not parse is an error naming the file and the line, as for `--tls-keylog`. Standard
+/// input and named pipes are not looked at: their bytes can be read only once, by the
+/// replay (give their key log with `--tls-keylog`).
 fn add_embedded_key_logs(
     files: &[std::path::PathBuf],
     keys: &mut exhound::tls::DecryptionConfig,
 ) -> anyhow::Result<()> {
-    for path in files.iter().filter(|p| p.as_os_str() != "-") {
+    for path in files
+        .iter()
+        .filter(|p| p.as_os_str() != "-" && exhound::capture::can_be_read_twice(p))
+    {
         // A file that cannot be read is reported when the replay gets to it.
         let Ok(logs) = exhound::capture::secrets::embedded_key_logs(path) else {
             continue;
