@@ -522,7 +522,7 @@ pub struct SensorArgs {
 
     /// Batches (of up to 1024 packets or 128 KiB) each worker's queue holds: a longer queue
     /// rides out longer bursts in live capture before packets are dropped, at the cost of
-    /// memory (default: 16 for `replay`, 128 for `live`).
+    /// memory (default: 8 for `replay` and `bench`, 128 for `live`).
     #[arg(long, value_name = "BATCHES", help_heading = "Performance")]
     pub worker_queue: Option<usize>,
 
@@ -746,7 +746,11 @@ impl SensorArgs {
             live,
             queue_batches: self
                 .worker_queue
-                .unwrap_or(if live { 128 } else { 16 })
+                .unwrap_or(if live {
+                    exhound::sensor::LIVE_QUEUE_BATCHES
+                } else {
+                    exhound::sensor::REPLAY_QUEUE_BATCHES
+                })
                 .max(1),
         }
     }

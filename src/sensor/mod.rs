@@ -63,6 +63,17 @@ pub struct SensorConfig {
     pub queue_batches: usize,
 }
 
+/// Batches a worker's queue holds by default when reading files: 1 MiB of packets, about a
+/// millisecond of a worker's work. In a replay the queues only ride out the moments the
+/// reader waits for a core; 16 were no faster than 8 on the 2-core development machine
+/// (the same medians within its noise in five rounds of ten interleaved runs with two
+/// workers, one round with one) and held 2.5 MiB more with two workers.
+pub const REPLAY_QUEUE_BATCHES: usize = 8;
+
+/// Batches a worker's queue holds by default in live capture (16 MiB): what the kernel
+/// cannot hold while a worker is busy must wait here, or be dropped.
+pub const LIVE_QUEUE_BATCHES: usize = 128;
+
 impl Default for SensorConfig {
     fn default() -> Self {
         SensorConfig {
@@ -70,7 +81,7 @@ impl Default for SensorConfig {
             pipeline: PipelineConfig::default(),
             output: OutputOptions::default(),
             live: false,
-            queue_batches: 16,
+            queue_batches: REPLAY_QUEUE_BATCHES,
         }
     }
 }
