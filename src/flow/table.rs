@@ -104,10 +104,10 @@ impl<T: Keyed> Entry<T> {
         self.last_seen.plus_secs(limit)
     }
 
-    /// What the expiry queue keeps for the flow.
-    fn handle(&self) -> Handle {
+    /// What the expiry queue keeps for the flow, whose key hashes to `hash`.
+    fn handle(&self, hash: u64) -> Handle {
         Handle {
-            hash: self.key().table_hash(),
+            hash,
             serial: self.serial,
         }
     }
@@ -125,14 +125,13 @@ fn hash_of<T: Keyed>(entry: &Entry<T>) -> u64 {
     entry.key().table_hash()
 }
 
-/// The entry of `key` in `flows`.
+/// The entry of `key`, whose hash is `hash`, in `flows`.
 fn entry_mut<'t, T: Keyed>(
     flows: &'t mut HashTable<Box<Entry<T>>>,
     key: &FlowKey,
+    hash: u64,
 ) -> Option<&'t mut Entry<T>> {
-    flows
-        .find_mut(key.table_hash(), |e| e.key() == key)
-        .map(|e| &mut **e)
+    flows.find_mut(hash, |e| e.key() == key).map(|e| &mut **e)
 }
 
 /// Flows by the second of packet time they may be due in. Entries are not removed with their
@@ -220,7 +219,7 @@ impl<T: Keyed> FlowTable<T> {
 
     /// The flow with this key, marking it seen at `now`.
     pub fn get_mut(&mut self, key: &FlowKey, now: Timestamp) -> Option<&mut T> {
-        let entry = entry_mut(&mut self.flows, key)?;
+        let entry = entry_mut(&mut self.flows, key, key.table_hash())?;
         if now > entry.last_seen {
             entry.last_seen = now;
         }
@@ -248,12 +247,13 @@ impl<T: Keyed> FlowTable<T> {
     pub fn mark_closed(&mut self, key: &FlowKey) {
         // The table's fields borrowed apart: the entry from `flows`, the queue and the
         // timeouts beside it.
-        let Some(e) = entry_mut(&mut self.flows, key) else {
+        let hash = key.table_hash();
+        let Some(e) = entry_mut(&mut self.flows, key, hash) else {
             return;
         };
         if !e.closed {
             e.closed = true;
-            self.due.push(e.deadline(&self.config), e.handle());
+            self.due.push(e.deadline(&self.config), e.handle(hash));
         }
     }
 
@@ -268,9 +268,8 @@ impl<T: Keyed> FlowTable<T> {
         }
         let serial = self.next_serial;
         let key = value.key();
-        let slot = self
-            .flows
-            .entry(key.table_hash(), |e| e.key() == key, |e| hash_of(e));
+        let hash = key.table_hash();
+        let slot = self.flows.entry(hash, |e| e.key() == key, |e| hash_of(e));
         let entry = match slot {
             Slot::Occupied(held) => held.into_mut(),
             Slot::Vacant(vacant) => {
@@ -286,7 +285,8 @@ impl<T: Keyed> FlowTable<T> {
                     .into_mut()
             }
         };
-        self.due.push(entry.deadline(&self.config), entry.handle());
+        self.due
+            .push(entry.deadline(&self.config), entry.handle(hash));
         &mut entry.value
     }
 
@@ -295,7 +295,7 @@ impl<T: Keyed> FlowTable<T> {
     fn requeue_all(&mut self) {
         let mut due = ExpiryQueue::default();
         for e in &self.flows {
-            due.push(e.deadline(&self.config), e.handle());
+            due.push(e.deadline(&self.config), e.handle(hash_of(e)));
         }
         self.due = due;
     }
