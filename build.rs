@@ -6,7 +6,7 @@
 //! position-independent executable and its address randomisation, but replace 22,500 24-byte
 //! relocation records (541 KiB, all read at start-up) with 6 KiB of bitmaps: the sensor's
 //! resident memory is 1.1 MiB lower for its whole run (a replay of the 469 MB benchmark
-//! capture peaked at 23.6 MiB instead of 24.7 with two workers). A binary linked so will
+//! capture peaked at 23.6 MiB instead of 24.8 with two workers). A binary linked so will
 //! not start on an older C library, so the flag is only given when a test program linked with
 //! it runs here (a native build; never when cross-compiling).
 

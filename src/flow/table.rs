@@ -9,13 +9,12 @@
 //! deadline, ten minutes away, every closed flow left a stale entry behind: at the peak of a
 //! two-worker replay of the 469 MB benchmark capture the queue held 1.41 MB, and 0.67 MB
 //! without them.) So a flow is looked at about once per closed timeout instead of once per
-//! second. Walking
-//! 50,000 flows every second of packet time was 3.6% of a two-worker replay (perf, 469 MB
-//! capture; a binary heap in its place still cost 1.6%, its entries moving through every
-//! level at each pop); the flows that expire, and when, are the same as the walk's. The
-//! owner keeps the memory budget (it knows what each flow holds besides its entry): it reads
-//! the bytes the table itself takes ([`FlowTable::table_bytes`], the allocation, not an
-//! estimate per entry) and asks for the oldest idle flows when over budget
+//! second. Walking 50,000 flows every second of packet time was 3.6% of a two-worker replay
+//! (perf, 469 MB capture; a binary heap in its place still cost 1.6%, its entries moving
+//! through every level at each pop); the flows that expire, and when, are the same as the
+//! walk's. The owner keeps the memory budget (it knows what each flow holds besides its entry):
+//! it reads the bytes the table itself takes ([`FlowTable::table_bytes`], the allocation, not
+//! an estimate per entry) and asks for the oldest idle flows when over budget
 //! ([`FlowTable::evict_oldest`]). The owner decides what to do with a flow that leaves the
 //! table (finish its HTTP transactions, say): [`FlowTable::expire`] and
 //! [`FlowTable::evict_oldest`] hand removed flows back.
