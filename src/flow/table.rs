@@ -106,11 +106,6 @@ const UNKNOWN_SECOND: u32 = u32::MAX;
 /// then gets an entry of its own, as every closing flow used to.)
 const RECHECK_SECS: u64 = 10;
 
-/// The second of packet time `at` is in.
-fn second_of(at: Timestamp) -> i64 {
-    at.0.div_euclid(Timestamp::SECOND)
-}
-
 impl<T: Keyed> Entry<T> {
     fn key(&self) -> &FlowKey {
         self.value.key()
@@ -136,12 +131,12 @@ impl<T: Keyed> Entry<T> {
 
     /// The second of the flow's latest queue entry (`None`: not known).
     fn queued_second(&self) -> Option<i64> {
-        (self.queued != UNKNOWN_SECOND).then(|| second_of(self.first_seen) + i64::from(self.queued))
+        (self.queued != UNKNOWN_SECOND).then(|| self.first_seen.secs() + i64::from(self.queued))
     }
 
     /// Queues the flow (whose key hashes to `hash`) under `at`, as its current entry.
     fn queue(&mut self, due: &mut ExpiryQueue, at: Timestamp, hash: u64) {
-        self.queued = u32::try_from(second_of(at) - second_of(self.first_seen))
+        self.queued = u32::try_from(at.secs() - self.first_seen.secs())
             .ok()
             .filter(|&s| s != UNKNOWN_SECOND)
             .unwrap_or(UNKNOWN_SECOND);
@@ -193,10 +188,7 @@ struct ExpiryQueue {
 
 impl ExpiryQueue {
     fn push(&mut self, at: Timestamp, handle: Handle) {
-        let handles = self
-            .seconds
-            .entry(at.0.div_euclid(Timestamp::SECOND))
-            .or_default();
+        let handles = self.seconds.entry(at.secs()).or_default();
         let before = handles.capacity();
         handles.push(handle);
         self.capacity += handles.capacity() - before;
@@ -207,7 +199,7 @@ impl ExpiryQueue {
     fn pop_second(&mut self, now: Timestamp) -> Option<(i64, Vec<Handle>)> {
         let entry = self.seconds.first_entry()?;
         let second = *entry.key();
-        if second > now.0.div_euclid(Timestamp::SECOND) {
+        if second > now.secs() {
             return None;
         }
         let handles = entry.remove();
@@ -301,7 +293,7 @@ impl<T: Keyed> FlowTable<T> {
             // Queued at or before its new deadline already, unless packet time went back
             // since it was queued (or the second is not known).
             let deadline = e.deadline(&self.config);
-            if e.queued_second().is_none_or(|s| s > second_of(deadline)) {
+            if e.queued_second().is_none_or(|s| s > deadline.secs()) {
                 e.queue(&mut self.due, deadline, hash);
             }
         }
@@ -359,7 +351,7 @@ impl<T: Keyed> FlowTable<T> {
             return;
         }
         self.next_expiry_check = now.plus_secs(1);
-        let this_second = now.0.div_euclid(Timestamp::SECOND);
+        let this_second = now.secs();
         while let Some((second, handles)) = self.due.pop_second(now) {
             for handle in handles {
                 let Ok(mut found) = self
