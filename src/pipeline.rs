@@ -1303,7 +1303,7 @@ impl Worker {
     pub fn expire(&mut self, now: Timestamp, sink: &mut dyn EventSink) {
         let mut gone = Vec::new();
         for sh in &mut self.shards {
-            sh.flows.expire(now, &mut |_, f| gone.push(f));
+            sh.flows.expire(now, &mut |f| gone.push(f));
             sh.recharge_table();
         }
         self.close_in_order(gone, sink);
@@ -1314,7 +1314,7 @@ impl Worker {
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         let mut flows = Vec::new();
         for sh in &mut self.shards {
-            sh.flows.drain(&mut |_, f| flows.push(f));
+            sh.flows.drain(&mut |f| flows.push(f));
         }
         self.close_in_order(flows, sink);
     }
@@ -1684,7 +1684,7 @@ impl Worker {
             }
             let mut evicted = Vec::new();
             sh.flows
-                .evict_oldest(Some(current), &mut |_, f| evicted.push(f));
+                .evict_oldest(Some(current), &mut |f| evicted.push(f));
             if evicted.is_empty() {
                 break;
             }

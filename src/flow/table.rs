@@ -346,7 +346,7 @@ impl<T: Keyed> FlowTable<T> {
 
     /// Removes flows idle past their timeout at `now`, handing each to `expired`. Cheap to
     /// call on every packet: the queue is looked at at most once per second of packet time.
-    pub fn expire(&mut self, now: Timestamp, expired: &mut impl FnMut(FlowKey, T)) {
+    pub fn expire(&mut self, now: Timestamp, expired: &mut impl FnMut(T)) {
         if now < self.next_expiry_check {
             return;
         }
@@ -373,7 +373,7 @@ impl<T: Keyed> FlowTable<T> {
                 } else {
                     let entry = found.remove().0;
                     self.stats.timed_out += 1;
-                    expired(*entry.key(), entry.value);
+                    expired(entry.value);
                 }
             }
             if second == this_second {
@@ -395,12 +395,12 @@ impl<T: Keyed> FlowTable<T> {
     }
 
     /// Removes every flow (end of capture), oldest first, handing each to `each`.
-    pub fn drain(&mut self, each: &mut impl FnMut(FlowKey, T)) {
+    pub fn drain(&mut self, each: &mut impl FnMut(T)) {
         self.due = ExpiryQueue::default();
         let mut all: Vec<Box<Entry<T>>> = self.flows.drain().collect();
         all.sort_by_key(|e| (e.first_seen, *e.key()));
         for e in all {
-            each(*e.key(), e.value);
+            each(e.value);
         }
     }
 
@@ -454,7 +454,7 @@ impl<T: Keyed> FlowTable<T> {
     /// Evicts the eighth of the flows (at least one) idle longest, but not `keep`, handing
     /// each to `evicted` (oldest first; ties by key, so the choice does not depend on the
     /// table's order).
-    pub fn evict_oldest(&mut self, keep: Option<&FlowKey>, evicted: &mut impl FnMut(FlowKey, T)) {
+    pub fn evict_oldest(&mut self, keep: Option<&FlowKey>, evicted: &mut impl FnMut(T)) {
         let mut ages: Vec<(Timestamp, FlowKey)> = self
             .flows
             .iter()
@@ -471,7 +471,7 @@ impl<T: Keyed> FlowTable<T> {
         for (_, key) in ages {
             if let Some(e) = self.take(&key) {
                 self.stats.evicted += 1;
-                evicted(key, e.value);
+                evicted(e.value);
             }
         }
     }
@@ -514,7 +514,7 @@ mod tests {
         t.insert(Flow(key(1), 1), Timestamp::from_secs(100));
         t.insert(Flow(key(2), 2), Timestamp::from_secs(105));
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(111), &mut |_, f| gone.push(f.1));
+        t.expire(Timestamp::from_secs(111), &mut |f| gone.push(f.1));
         assert_eq!(gone, vec![1]);
         assert_eq!(t.len(), 1);
         assert_eq!(t.stats().timed_out, 1);
@@ -529,7 +529,7 @@ mod tests {
         t.insert(Flow(key(1), 1), Timestamp::from_secs(100));
         assert!(t.get_mut(&key(1), Timestamp::from_secs(109)).is_some());
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(115), &mut |_, f| gone.push(f.1));
+        t.expire(Timestamp::from_secs(115), &mut |f| gone.push(f.1));
         assert!(gone.is_empty());
     }
 
@@ -543,7 +543,7 @@ mod tests {
         t.insert(Flow(key(1), 1), Timestamp::from_secs(0));
         t.mark_closed(&key(1));
         let mut gone = Vec::new();
-        t.expire(Timestamp::from_secs(6), &mut |_, f| gone.push(f.1));
+        t.expire(Timestamp::from_secs(6), &mut |f| gone.push(f.1));
         assert_eq!(gone, vec![1]);
     }
 
@@ -558,7 +558,7 @@ mod tests {
         }
         assert!(t.table_bytes() >= 17 * FlowTable::<Flow>::slot_size());
         let mut evicted = Vec::new();
-        t.evict_oldest(Some(&key(0)), &mut |_, f| evicted.push(f.1));
+        t.evict_oldest(Some(&key(0)), &mut |f| evicted.push(f.1));
         assert_eq!(evicted, vec![1, 2]);
         assert_eq!(t.stats().evicted, 2);
         assert_eq!(t.len(), 15);
@@ -577,7 +577,7 @@ mod tests {
         // deadline its close gave it.
         assert_eq!(t.due.len, 1000);
         let mut gone = 0;
-        t.expire(Timestamp::from_secs(100 + 19 + 62), &mut |_, _| gone += 1);
+        t.expire(Timestamp::from_secs(100 + 19 + 62), &mut |_| gone += 1);
         assert_eq!(gone, 1000);
         assert_eq!(t.due.len, 0);
     }
@@ -640,13 +640,13 @@ mod tests {
                         model.remove(&port).map(|_| u64::from(port))
                     );
                 }
-                6 if next(8) == 0 => t.evict_oldest(None, &mut |_, f| {
+                6 if next(8) == 0 => t.evict_oldest(None, &mut |f| {
                     model.remove(&(f.1 as u16));
                 }),
                 _ => {
                     let mut gone = Vec::new();
                     let checked = now >= t.next_expiry_check;
-                    t.expire(now, &mut |_, f| gone.push(f.1));
+                    t.expire(now, &mut |f| gone.push(f.1));
                     gone.sort_unstable();
                     let mut want = Vec::new();
                     if checked {
@@ -682,7 +682,7 @@ mod tests {
         t.insert(Flow(key(2), 2), Timestamp::from_secs(2));
         t.insert(Flow(key(1), 1), Timestamp::from_secs(1));
         let mut order = Vec::new();
-        t.drain(&mut |_, f| order.push(f.1));
+        t.drain(&mut |f| order.push(f.1));
         assert_eq!(order, vec![1, 2]);
     }
 }
