@@ -21,6 +21,12 @@
 //!
 //! Which headers frame the body (and how leniently their values are read) is decided in
 //! [`super::body`]; this module only splits the head.
+//!
+//! Nearly every server sends a header block none of those rules touch: lines `Name: value`
+//! ended by CRLF. Such a block is read in one pass, its headers kept as places in it
+//! ([`plain_headers`]); the walk with the rules above reads every other block, copying the
+//! lines it takes apart. For the plain shape both give the same headers, which a property test
+//! holds them to.
 
 use std::borrow::Cow;
 
@@ -50,7 +56,88 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
     let http11 = protocol == b"HTTP/1.1";
     let status = status_number(digits);
     let line = StartLine::from_parts(line, [protocol, digits, reason]);
+    let (headers, end) = match plain_headers(&buf[head_start..], max_headers) {
+        Some((headers, len)) => (headers, head_start + len),
+        None => match headers_walked(buf, head_start, http11, max_headers) {
+            Head::Complete(headers, end) => (headers, end),
+            Head::Partial => return Head::Partial,
+            Head::Invalid => return Head::Invalid,
+        },
+    };
+    let response = HttpResponse {
+        line,
+        status,
+        headers,
+        ..HttpResponse::default()
+    };
+    Head::Complete(response, end)
+}
 
+/// The most lines a block may have for [`plain_headers`] (a longer one is walked).
+const PLAIN_LINES: usize = 64;
+
+/// The header block at the start of `rest` when it has the common shape — every line
+/// `Name: value` (one space after the colon, no blank at either end of the value or before the
+/// colon, no CR but the one before each LF, no continuation), the block ended by an empty line
+/// — with at most `max_headers` lines (and [`PLAIN_LINES`]): the headers as places in the
+/// block, which no line is copied out of, and the block's length. `None` for any other block,
+/// which [`headers_walked`] reads as libhtp does (it gives the same headers for this shape, as
+/// a test checks). The walk copies every line and then moves the copies behind the block.
+fn plain_headers(rest: &[u8], max_headers: usize) -> Option<(Headers, usize)> {
+    // Each line's start, colon and end (before its CRLF), until the block's end is known.
+    let mut lines = [(0usize, 0usize, 0usize); PLAIN_LINES];
+    let most = max_headers.min(PLAIN_LINES);
+    let mut at = 0;
+    for (count, lf) in memchr::memchr_iter(b'\n', rest).enumerate() {
+        let text = match rest.get(at..lf)? {
+            [text @ .., b'\r'] => text,
+            _ => return None,
+        };
+        if text.is_empty() {
+            let len = lf + 1;
+            let block = &rest[..len];
+            // No CR but the one before each LF (the empty line's too).
+            if memchr::memchr_iter(b'\r', block).count() != count + 1 {
+                return None;
+            }
+            let mut headers = Headers::over_block(block, count, 0);
+            for &(start, colon, end) in lines.get(..count)? {
+                if !headers.push_in_block(start, colon - start, end) {
+                    return None;
+                }
+            }
+            return Some((headers, len));
+        }
+        let colon = plain_line_colon(text)?;
+        *lines.get_mut(count).filter(|_| count < most)? = (at, at + colon, at + text.len());
+        at = lf + 1;
+    }
+    None
+}
+
+/// Where the colon of `text` (a line without its CRLF and without a CR) is when the line is
+/// `Name: value` as [`plain_headers`] takes it (that one space follows the colon,
+/// `Headers::push_in_block` checks).
+fn plain_line_colon(text: &[u8]) -> Option<usize> {
+    let lws = |b: &u8| matches!(b, b' ' | b'\t');
+    let colon = memchr::memchr(b':', text)?;
+    let name_last = *text.get(colon.checked_sub(1)?)?;
+    let value = text.get(colon + 2..)?;
+    let plain = !lws(&text[0])
+        && !matches!(name_last, b' ' | b'\t' | 0x0b | 0x0c | 0)
+        && !value.first().is_some_and(lws)
+        && !value.last().is_some_and(lws);
+    plain.then_some(colon)
+}
+
+/// The header block from `head_start` walked line by line with libhtp's rules (see the
+/// module documentation): the headers and where the head ends.
+fn headers_walked(
+    buf: &[u8],
+    head_start: usize,
+    http11: bool,
+    max_headers: usize,
+) -> Head<Headers> {
     let mut headers = Headers::with_capacity(32, buf.len().saturating_sub(head_start));
     // The header being gathered (while `open`): it may still be continued by a folded line.
     // Borrowed from `buf` until a continuation is joined to it.
@@ -73,13 +160,7 @@ pub(crate) fn parse_response(buf: &[u8], max_headers: usize) -> Head<HttpRespons
                     return Head::Invalid;
                 }
                 headers.put_block_first(&buf[head_start..end]);
-                let response = HttpResponse {
-                    line,
-                    status,
-                    headers,
-                    ..HttpResponse::default()
-                };
-                return Head::Complete(response, end);
+                return Head::Complete(headers, end);
             }
             Some(false) => {}
         }
@@ -406,6 +487,103 @@ mod tests {
             let mut with_head = b"HTTP/1.1 200 ok\r\n".to_vec();
             with_head.extend_from_slice(&buf);
             let _ = parse_response(&with_head, 8);
+        }
+    }
+
+    /// The general walk over the header block at the start of `rest`, as `parse_response`
+    /// runs it behind an HTTP/1.1 status line.
+    fn walked(rest: &[u8], max_headers: usize) -> Option<(Headers, usize)> {
+        match headers_walked(rest, 0, true, max_headers) {
+            Head::Complete(headers, end) => Some((headers, end)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn plain_blocks_point_into_the_block() {
+        let block = b"Content-Type: text/html\r\nX-Empty: \r\nSet-Cookie: a=b; path=/\r\n\r\n";
+        let mut rest = block.to_vec();
+        rest.extend_from_slice(b"<html>\r\n\r\n");
+        let (headers, len) = plain_headers(&rest, 8).expect("a plain block");
+        assert_eq!(len, block.len());
+        // No line copied after the block.
+        assert_eq!(headers.bytes(), &block[..]);
+        assert_eq!(Some((headers, len)), walked(&rest, 8));
+        // No header line at all.
+        let empty = plain_headers(b"\r\n<html>", 8);
+        assert_eq!(
+            empty.as_ref().map(|(h, len)| (h.block(), *len)),
+            Some((&b"\r\n"[..], 2))
+        );
+        assert_eq!(empty, walked(b"\r\n<html>", 8));
+        // Too many lines for the limit: left to the walk, which refuses them.
+        assert_eq!(plain_headers(&rest, 2), None);
+        assert_eq!(walked(&rest, 2), None);
+    }
+
+    #[test]
+    fn other_blocks_are_left_to_the_walk() {
+        for rest in [
+            &b"A:b\r\n\r\n"[..],
+            b"A :b\r\n\r\n",
+            b"A:  b\r\n\r\n",
+            b"A: b \r\n\r\n",
+            b"A: b\t\r\n\r\n",
+            b"A\x00: b\r\n\r\n",
+            b"A: b\r\n c\r\n\r\n",
+            b"A: b\rC: d\r\n\r\n",
+            b"A: b\nC: d\r\n\r\n",
+            b"A: b\r\n\nC: d\r\n\r\n",
+            b"no colon\r\n\r\n",
+            b": b\r\n\r\n",
+            b" A: b\r\n\r\n",
+            b"A: b\r\n",
+        ] {
+            assert_eq!(plain_headers(rest, 8), None, "{rest:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Wherever the short cut takes a block, the walk gives the same headers and the same
+        /// end. Blocks are plain lines with at most one line of another shape among them (a
+        /// single odd line is what the short cut must notice).
+        #[test]
+        fn plain_blocks_read_as_the_walk_reads_them(
+            mut lines in proptest::collection::vec(
+                // Plain lines, some with an empty value.
+                "[A-Za-z-]{1,12}: ([!-~]([ -~]{0,16}[!-~])?)?\r\n",
+                0..8,
+            ),
+            odd in proptest::option::of(proptest::prop_oneof![
+                // A plain line with one thing otherwise: a blank or a control before the
+                // colon, no blank or two after it, a blank after the value, a line end other
+                // than CRLF, a CR inside.
+                "[A-Za-z-]{1,6}[ \t\x00\x0b\x0c]: [a-z]{1,5}\r\n",
+                "[A-Za-z-]{1,6}:[a-z]{1,5}\r\n",
+                "[A-Za-z-]{1,6}:[ \t][ \t][a-z]{1,5}\r\n",
+                "[A-Za-z-]{1,6}: [a-z]{1,5}[ \t]\r\n",
+                "[A-Za-z-]{1,6}: [a-z]{1,5}(\n|\r\r\n|\r)",
+                "[A-Za-z-]{1,6}: [a-z]{1,5}\r[a-z]{0,5}\r\n",
+                // A continuation, no colon, an empty name.
+                "[ \t][A-Za-z-]{1,6}: [a-z]{0,5}\r\n",
+                "[A-Za-z -]{1,8}\r\n",
+                ": [ -~]{0,8}\r\n",
+                // Lines the walk takes as the end of the block.
+                "(\r\n|\n| \n|\t\n)",
+            ]),
+            at in 0usize..8,
+            // Mostly an empty line, as a head has.
+            tail in "(\r\n|\r\n|\r\n|\n|)[ -~\r\n]{0,12}",
+            max_headers in 1usize..12,
+        ) {
+            if let Some(odd) = odd {
+                lines.insert(at.min(lines.len()), odd);
+            }
+            let mut rest = lines.concat().into_bytes();
+            rest.extend_from_slice(tail.as_bytes());
+            if let Some(plain) = plain_headers(&rest, max_headers) {
+                proptest::prop_assert_eq!(Some(plain), walked(&rest, max_headers));
+            }
         }
     }
 }
