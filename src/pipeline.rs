@@ -1626,11 +1626,19 @@ impl Worker {
         if flow.tls.take_report() {
             Self::emit_tls(flow, at, detection, sink);
         }
+        // Most packets end no request and no transaction (a head or a body is still coming):
+        // a flow with no transaction in flight has none to inspect or hand out.
+        let in_flight =
+            matches!(&flow.conn, Connection::Open(open) if open.http.has_transactions());
         if let Some(d) = detection {
             d.payloads(flow, side, segment.payload, segment.flags.0, at, sink);
-            d.requests(flow, at, sink);
+            if in_flight {
+                d.requests(flow, at, sink);
+            }
         }
-        Self::emit_completed(flow, finished, detection, http_stats, sink);
+        if in_flight {
+            Self::emit_completed(flow, finished, detection, http_stats, sink);
+        }
     }
 
     /// [`Worker::inspect`], noting the alerts it raises in the flow's evidence ring. Out of
@@ -1822,6 +1830,7 @@ impl Worker {
         for tx in finished.iter() {
             sink.transaction(&facts, tx, flow.tls.info());
         }
+        finished.clear();
     }
 }
 
@@ -1867,7 +1876,11 @@ struct StreamTarget<'a> {
 impl StreamTarget<'_> {
     /// Hands one stream event on.
     fn deliver(&mut self, event: StreamEvent<'_>) {
-        self.with_tls(|tls, cfg, stats, decrypt| deliver_tls(tls, event, cfg, stats, decrypt));
+        // Nearly every connection is soon known not to be TLS: its events skip the TLS state
+        // (and setting up a decryption for them), which would do nothing with them.
+        if !self.tls.is_not_tls() {
+            self.with_tls(|tls, cfg, stats, decrypt| deliver_tls(tls, event, cfg, stats, decrypt));
+        }
         if !self.tls.is_tls() {
             deliver(self.http, event, self.at, self.http_cfg, self.http_stats);
         }

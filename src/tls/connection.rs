@@ -98,6 +98,12 @@ impl TlsConnection {
         self.mode == Mode::Tls
     }
 
+    /// The connection was found not to be TLS: no stream event changes anything here any
+    /// more (its handshake state is gone, and every event is ignored in this mode).
+    pub fn is_not_tls(&self) -> bool {
+        self.mode == Mode::NotTls
+    }
+
     /// The side that sent the ClientHello (or did not send the ServerHello), once known.
     pub fn client(&self) -> Option<Side> {
         self.handshake.as_ref()?.client
@@ -551,14 +557,18 @@ mod tests {
     fn first_bytes_decide_once() {
         let (mut c, mut stats) = (TlsConnection::new(), TlsStats::default());
         feed(&mut c, Side::Initiator, b"GET / HTTP/1.1\r\n", &mut stats);
-        assert!(!c.is_tls());
+        assert!(!c.is_tls() && c.is_not_tls());
+        assert_eq!(c.heap_bytes(), 0, "nothing is kept for later events");
         feed(
             &mut c,
             Side::Initiator,
             &record(22, &client_hello()),
             &mut stats,
         );
-        assert!(!c.is_tls() && c.info().is_none());
+        assert!(!c.is_tls() && c.is_not_tls() && c.info().is_none());
+        c.on_gap(Side::Responder, 10, &mut stats, None);
+        c.on_close(Side::Initiator, &mut stats, None);
+        assert!(c.is_not_tls() && c.heap_bytes() == 0);
         c.finish(&TlsConfig::default(), &mut stats, None);
         assert!(!c.take_report());
         assert_eq!(stats, TlsStats::default());
@@ -567,7 +577,7 @@ mod tests {
         let (mut c, mut stats) = (TlsConnection::new(), TlsStats::default());
         let hello = record(22, &client_hello());
         feed(&mut c, Side::Initiator, &hello[..1], &mut stats);
-        assert!(!c.is_tls());
+        assert!(!c.is_tls() && !c.is_not_tls());
         feed(&mut c, Side::Initiator, &hello[1..2], &mut stats);
         feed(&mut c, Side::Initiator, &hello[2..], &mut stats);
         assert!(c.is_tls());
