@@ -41,7 +41,7 @@ fuzz-seeds: deps
 	$(CARGO) run --quiet --example fuzz_seeds -- fuzz/corpus
 
 bench: deps
-	$(CARGO) bench --bench pipeline --bench sensor --bench shapes
+	$(CARGO) bench --bench pipeline --bench stages --bench sensor --bench shapes
 
 # Regenerates the synthetic captures in pcaps/ (real ones: sudo scripts/capture-real.sh).
 pcaps: deps
