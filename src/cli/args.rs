@@ -359,7 +359,8 @@ pub struct BenchArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Timed runs of each rule set (the report gives their median, least and most).
+    /// Timed runs of each rule set (the report gives their median, least and most). They go
+    /// in rounds: the bare read of --baseline-read, then one run of each set, K times over.
     #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Benchmark")]
     pub repeat: u32,
 

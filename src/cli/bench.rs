@@ -3,8 +3,9 @@
 //! The captures are read into memory once ([`input`]), so that disk speed does not count.
 //! Each rule set (`-S`, one set per occurrence; the bundled set without any) then goes
 //! through the real threaded sensor, configured as `replay` would be by the same flags,
-//! `--repeat` times ([`run`]): every EVE record is formatted as in a replay and handed to an
-//! output that counts alerts per sid and drops the bytes. One more run with rule profiling
+//! `--repeat` times ([`run`]), in rounds (the bare read, then one run of each set): every EVE
+//! record is formatted as in a replay and handed to an output that counts alerts per sid and
+//! drops the bytes. One more run with rule profiling
 //! on gives the per-rule and per-prefilter costs (it is not one of the timed runs:
 //! measuring costs time). Resident memory is sampled around each set. [`report`] turns the
 //! figures into text or JSON, [`html`] into a page; [`suricata`] runs Suricata on the same
@@ -57,14 +58,28 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let repeat = args.repeat as usize;
     let runs = sets.len() * (repeat + usize::from(!args.no_profile));
     let mut progress = Progress::new(input.bytes.saturating_mul(runs as u64), s.quiet);
-    let baseline_read = if args.baseline_read {
-        Some(baseline_read(&input, repeat)?)
-    } else {
-        None
-    };
+    // Round-robin: the bare read, then one run of each set, `repeat` times over. On a shared
+    // machine whose speed drifts from one minute to the next, every figure then spans the
+    // same minutes, and the ratios between sets (and to the bare read) are not skewed by
+    // whichever ran during a slow spell.
+    let mut baseline_secs = Vec::with_capacity(repeat);
+    let mut timed: Vec<TimedRuns> = sets.iter().map(|_| TimedRuns::default()).collect();
+    for (round, step) in schedule(sets.len(), repeat, args.baseline_read) {
+        match step {
+            Step::BareRead => baseline_secs.push(read_once(&input)?),
+            Step::Set(i) => {
+                let (set, runs) = (&sets[i], &mut timed[i]);
+                progress.stage(format!("{}: run {}/{repeat}", set.label, round + 1));
+                runs.run(set, &config, &input, args.sensor.log_stats, &mut progress)?;
+            }
+        }
+    }
+    let baseline_read = args
+        .baseline_read
+        .then(|| Speed::of(&baseline_secs, input.bytes, input.packets));
     let mut reports = Vec::with_capacity(sets.len());
-    for set in &sets {
-        let mut r = bench_set(set, &config, &input, args, &mut progress)?;
+    for (set, runs) in sets.iter().zip(timed) {
+        let mut r = finish_set(set, runs, &config, &input, args, &mut progress)?;
         if let Some(bin) = &args.suricata {
             progress.stage(format!("{}: suricata", set.label));
             r.suricata = Some(suricata::run(
@@ -136,49 +151,100 @@ fn load_sets(src: &RuleSource) -> anyhow::Result<Vec<RuleSetUnderTest>> {
         .collect()
 }
 
-/// `repeat` bare read loops over the captures.
-fn baseline_read(input: &Input, repeat: usize) -> anyhow::Result<Speed> {
-    let mut secs = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let (t, packets, bytes) = input.read_loop().context("baseline read")?;
-        if (packets, bytes) != (input.packets, input.bytes) {
-            anyhow::bail!("baseline read: the captures changed since they were loaded");
-        }
-        secs.push(t);
-    }
-    Ok(Speed::of(&secs, input.bytes, input.packets))
+/// One timed step of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The bare read loop (`--baseline-read`).
+    BareRead,
+    /// A run of the set with this index.
+    Set(usize),
 }
 
-/// The timed runs of one set, then its profiling run.
-fn bench_set(
+/// The timed steps in the order they run, each with its round: `repeat` rounds of the bare
+/// read (when asked for) and then one run of each set in turn.
+fn schedule(sets: usize, repeat: usize, bare_read: bool) -> impl Iterator<Item = (usize, Step)> {
+    (0..repeat).flat_map(move |round| {
+        bare_read
+            .then_some(Step::BareRead)
+            .into_iter()
+            .chain((0..sets).map(Step::Set))
+            .map(move |step| (round, step))
+    })
+}
+
+/// One bare read loop over the captures: its time.
+fn read_once(input: &Input) -> anyhow::Result<f64> {
+    let (t, packets, bytes) = input.read_loop().context("baseline read")?;
+    if (packets, bytes) != (input.packets, input.bytes) {
+        anyhow::bail!("baseline read: the captures changed since they were loaded");
+    }
+    Ok(t)
+}
+
+/// The timed runs of one set so far.
+#[derive(Default)]
+struct TimedRuns {
+    secs: Vec<f64>,
+    /// The first run (its alerts and counters are the set's).
+    first: Option<run::RunResult>,
+    /// Resident memory before the first run.
+    baseline_rss_bytes: Option<u64>,
+    /// The highest resident memory of any run; `None` when a run's peak could not be told
+    /// apart from what ran before it (no `/proc/self/clear_refs`).
+    peak_rss_bytes: Option<u64>,
+    /// Some run's peak could not be measured on its own.
+    peak_unknown: bool,
+}
+
+impl TimedRuns {
+    /// One more timed run of `set`.
+    fn run(
+        &mut self,
+        set: &RuleSetUnderTest,
+        config: &SensorConfig,
+        input: &Input,
+        final_stats: bool,
+        progress: &mut Progress,
+    ) -> anyhow::Result<()> {
+        let peak_reset = memory::reset_peak();
+        if self.first.is_none() {
+            self.baseline_rss_bytes = memory::rss();
+        }
+        let r = run::run_once(config, &set.rules, input, final_stats, progress)?;
+        match memory::peak().filter(|_| peak_reset) {
+            Some(peak) => {
+                self.peak_rss_bytes = Some(self.peak_rss_bytes.unwrap_or(0).max(peak));
+            }
+            None => self.peak_unknown = true,
+        }
+        self.secs.push(r.secs);
+        match &self.first {
+            None => self.first = Some(r),
+            Some(f) if f.sink.by_sid() != r.sink.by_sid() => eprintln!(
+                "exhound: warning: {}: run {} alerted differently from run 1",
+                set.label,
+                self.secs.len()
+            ),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// A set's report from its timed runs, after its profiling run.
+fn finish_set(
     set: &RuleSetUnderTest,
+    runs: TimedRuns,
     config: &SensorConfig,
     input: &Input,
     args: &BenchArgs,
     progress: &mut Progress,
 ) -> anyhow::Result<SetReport> {
-    let repeat = args.repeat as usize;
     let final_stats = args.sensor.log_stats;
-    let peak_reset = memory::reset_peak();
-    let baseline_rss_bytes = memory::rss();
-    let mut secs = Vec::with_capacity(repeat);
-    let mut first = None;
-    for i in 0..repeat {
-        progress.stage(format!("{}: run {}/{repeat}", set.label, i + 1));
-        let r = run::run_once(config, &set.rules, input, final_stats, progress)?;
-        secs.push(r.secs);
-        match &first {
-            None => first = Some(r),
-            Some(f) if f.sink.by_sid() != r.sink.by_sid() => eprintln!(
-                "exhound: warning: {}: run {} alerted differently from run 1",
-                set.label,
-                i + 1
-            ),
-            Some(_) => {}
-        }
-    }
-    let peak_rss_bytes = memory::peak().filter(|_| peak_reset);
-    let first = first.context("no run")?;
+    let peak_rss_bytes = runs.peak_rss_bytes.filter(|_| !runs.peak_unknown);
+    let baseline_rss_bytes = runs.baseline_rss_bytes;
+    let secs = runs.secs;
+    let first = runs.first.context("no run")?;
     let profile = if args.no_profile {
         None
     } else {
@@ -244,4 +310,32 @@ fn bench_report_path(s: &super::args::SensorArgs) -> anyhow::Result<Option<&Path
         super::args::EveSink::File(p) => Some(p),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_go_round_robin_so_every_set_spans_the_same_minutes() {
+        use Step::{BareRead, Set};
+        let steps: Vec<(usize, Step)> = schedule(2, 3, true).collect();
+        assert_eq!(
+            steps,
+            [
+                (0, BareRead),
+                (0, Set(0)),
+                (0, Set(1)),
+                (1, BareRead),
+                (1, Set(0)),
+                (1, Set(1)),
+                (2, BareRead),
+                (2, Set(0)),
+                (2, Set(1)),
+            ]
+        );
+        let without: Vec<(usize, Step)> = schedule(1, 2, false).collect();
+        assert_eq!(without, [(0, Set(0)), (1, Set(0))]);
+        assert_eq!(schedule(3, 0, true).count(), 0);
+    }
 }
