@@ -189,10 +189,10 @@ struct TimedRuns {
     first: Option<run::RunResult>,
     /// Resident memory before the first run.
     baseline_rss_bytes: Option<u64>,
-    /// The highest resident memory of any run; `None` when a run's peak could not be told
-    /// apart from what ran before it (no `/proc/self/clear_refs`).
+    /// The highest resident memory of the runs measured so far.
     peak_rss_bytes: Option<u64>,
-    /// Some run's peak could not be measured on its own.
+    /// Some run's peak could not be told apart from what ran before it (no
+    /// `/proc/self/clear_refs`): the set then reports no peak.
     peak_unknown: bool,
 }
 
