@@ -1802,7 +1802,8 @@ impl Worker {
     }
 
     /// Takes the flow's completed transactions, runs the rules on them and hands out alerts
-    /// and transactions.
+    /// and transactions. `finished` is scratch room, empty between calls (each call leaves it
+    /// so).
     fn emit_completed(
         flow: &mut FlowState,
         finished: &mut Vec<HttpTransaction>,
@@ -1810,7 +1811,10 @@ impl Worker {
         http_stats: &mut HttpStats,
         sink: &mut dyn EventSink,
     ) {
-        finished.clear();
+        debug_assert!(
+            finished.is_empty(),
+            "emit_completed leaves its scratch list empty"
+        );
         let Connection::Open(open) = &mut flow.conn else {
             // A closed form has no transaction left.
             return;
